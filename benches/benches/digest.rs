@@ -21,13 +21,21 @@ fn digests(c: &mut Criterion) {
     for size in [1024usize, 1 << 20] {
         let data = vec![0x5au8; size];
         group.throughput(Throughput::Bytes(size as u64));
-        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha512, HashAlgorithm::Sha3_256] {
-            group.bench_with_input(BenchmarkId::new(format!("sam/{alg}"), size), &data, |b, d| {
-                b.iter(|| alg.digest(std::hint::black_box(d)))
-            });
-            group.bench_with_input(BenchmarkId::new(format!("raw/{alg}"), size), &data, |b, d| {
-                b.iter(|| raw(alg, std::hint::black_box(d)))
-            });
+        for alg in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha512,
+            HashAlgorithm::Sha3_256,
+        ] {
+            group.bench_with_input(
+                BenchmarkId::new(format!("sam/{alg}"), size),
+                &data,
+                |b, d| b.iter(|| alg.digest(std::hint::black_box(d))),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("raw/{alg}"), size),
+                &data,
+                |b, d| b.iter(|| raw(alg, std::hint::black_box(d))),
+            );
         }
     }
     group.finish();

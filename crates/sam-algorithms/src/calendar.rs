@@ -88,7 +88,8 @@ impl UnixTime {
     /// 0001-01-01T00:00:00Z.
     pub const MIN: Self = Self(days_from_civil(1, 1, 1) * SECONDS_PER_DAY);
     /// 9999-12-31T23:59:59Z.
-    pub const MAX: Self = Self(days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1);
+    pub const MAX: Self =
+        Self(days_from_civil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1);
     /// 1970-01-01T00:00:00Z.
     pub const EPOCH: Self = Self(0);
 
@@ -261,7 +262,9 @@ fn parse_rfc3339(text: &str) -> Result<UnixTime, Error> {
         || !at(13, b":")
         || !at(16, b":")
     {
-        return Err(bad("it is not of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset"));
+        return Err(bad(
+            "it is not of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset",
+        ));
     }
     let field = |range, name| digits(range).ok_or_else(|| bad(name));
     let year = field(0..4, "the year is not four digits")?;
@@ -452,7 +455,10 @@ mod tests {
     fn offsets_and_fractions() {
         assert_eq!(t("2024-06-01T02:00:00+02:00"), t("2024-06-01T00:00:00Z"));
         assert_eq!(t("2024-05-31T22:30:00-01:30"), t("2024-06-01T00:00:00Z"));
-        assert_eq!(t("2024-06-01t00:00:00.999999999z"), t("2024-06-01T00:00:00Z"));
+        assert_eq!(
+            t("2024-06-01t00:00:00.999999999z"),
+            t("2024-06-01T00:00:00Z")
+        );
         assert!(UnixTime::parse_rfc3339("9999-12-31T23:59:59-00:01").is_err());
         assert!(UnixTime::parse_rfc3339("0001-01-01T00:00:00+00:01").is_err());
     }
@@ -489,13 +495,27 @@ mod tests {
     fn month_arithmetic_clamps_to_the_month_end() {
         let p = |n, u| Period::new(n, u).unwrap();
         let jan31 = t("2023-01-31T10:00:00Z");
-        assert_eq!(jan31.checked_add(p(1, PeriodUnit::Months)).unwrap(), t("2023-02-28T10:00:00Z"));
-        assert_eq!(jan31.checked_add(p(13, PeriodUnit::Months)).unwrap(), t("2024-02-29T10:00:00Z"));
-        let leap = t("2024-02-29T00:00:00Z");
-        assert_eq!(leap.checked_add(p(1, PeriodUnit::Years)).unwrap(), t("2025-02-28T00:00:00Z"));
-        assert_eq!(leap.checked_add(p(4, PeriodUnit::Years)).unwrap(), t("2028-02-29T00:00:00Z"));
         assert_eq!(
-            t("2024-12-15T00:00:00Z").checked_add(p(1, PeriodUnit::Months)).unwrap(),
+            jan31.checked_add(p(1, PeriodUnit::Months)).unwrap(),
+            t("2023-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            jan31.checked_add(p(13, PeriodUnit::Months)).unwrap(),
+            t("2024-02-29T10:00:00Z")
+        );
+        let leap = t("2024-02-29T00:00:00Z");
+        assert_eq!(
+            leap.checked_add(p(1, PeriodUnit::Years)).unwrap(),
+            t("2025-02-28T00:00:00Z")
+        );
+        assert_eq!(
+            leap.checked_add(p(4, PeriodUnit::Years)).unwrap(),
+            t("2028-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            t("2024-12-15T00:00:00Z")
+                .checked_add(p(1, PeriodUnit::Months))
+                .unwrap(),
             t("2025-01-15T00:00:00Z")
         );
     }
@@ -514,7 +534,10 @@ mod tests {
             start.checked_add(p(last as u64, PeriodUnit::Seconds)),
             Some(UnixTime::MAX)
         );
-        assert_eq!(start.checked_add(p(last as u64 + 1, PeriodUnit::Seconds)), None);
+        assert_eq!(
+            start.checked_add(p(last as u64 + 1, PeriodUnit::Seconds)),
+            None
+        );
         for unit in PeriodUnit::ALL {
             assert_eq!(start.checked_add(p(u64::MAX, unit)), None, "{unit}");
         }

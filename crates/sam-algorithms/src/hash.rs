@@ -453,8 +453,14 @@ mod tests {
         for alg in HashAlgorithm::ALL {
             assert_eq!(HashAlgorithm::from_oid(&alg.oid()).unwrap(), alg);
         }
-        assert_eq!(HashAlgorithm::Sha256.oid().to_string(), "2.16.840.1.101.3.4.2.1");
-        assert_eq!(HashAlgorithm::Sha3_512.oid().to_string(), "2.16.840.1.101.3.4.2.10");
+        assert_eq!(
+            HashAlgorithm::Sha256.oid().to_string(),
+            "2.16.840.1.101.3.4.2.1"
+        );
+        assert_eq!(
+            HashAlgorithm::Sha3_512.oid().to_string(),
+            "2.16.840.1.101.3.4.2.10"
+        );
         let shake128 = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.11");
         assert!(HashAlgorithm::from_oid(&shake128).is_err());
     }
@@ -468,8 +474,14 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", alg.name()));
             assert_eq!(serde_json::from_str::<HashAlgorithm>(&json).unwrap(), alg);
         }
-        assert_eq!("SHA256".parse::<HashAlgorithm>().unwrap(), HashAlgorithm::Sha256);
-        assert_eq!("SHA3-384".parse::<HashAlgorithm>().unwrap(), HashAlgorithm::Sha3_384);
+        assert_eq!(
+            "SHA256".parse::<HashAlgorithm>().unwrap(),
+            HashAlgorithm::Sha256
+        );
+        assert_eq!(
+            "SHA3-384".parse::<HashAlgorithm>().unwrap(),
+            HashAlgorithm::Sha3_384
+        );
         assert!("md5".parse::<HashAlgorithm>().is_err());
         assert!("sha-1".parse::<HashAlgorithm>().is_err());
     }

@@ -289,10 +289,11 @@ impl fmt::Display for EcCurve {
 }
 
 /// An RSA modulus size allowed for SAM keys and KAKs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum RsaKeySize {
     /// 2048-bit modulus (the seed's default).
+    #[default]
     Bits2048,
     /// 3072-bit modulus.
     Bits3072,
@@ -304,7 +305,12 @@ pub enum RsaKeySize {
 
 impl RsaKeySize {
     /// Every allowed size, ascending.
-    pub const ALL: [Self; 4] = [Self::Bits2048, Self::Bits3072, Self::Bits4096, Self::Bits8192];
+    pub const ALL: [Self; 4] = [
+        Self::Bits2048,
+        Self::Bits3072,
+        Self::Bits4096,
+        Self::Bits8192,
+    ];
     /// The allowed sizes in bits, ascending.
     pub const LENGTHS: [u32; 4] = [2048, 3072, 4096, 8192];
 
@@ -459,7 +465,9 @@ impl KeySpec {
                 if security_level.is_some() {
                     return Err(misplaced("security_level"));
                 }
-                Ok(Self::Rsa(RsaKeySize::from_bits(key_length.unwrap_or(2048))?))
+                Ok(Self::Rsa(RsaKeySize::from_bits(
+                    key_length.unwrap_or(2048),
+                )?))
             }
             KeyAlgorithm::Ecdsa => {
                 if security_level.is_some() {
@@ -467,14 +475,11 @@ impl KeySpec {
                 }
                 let family = curve_type.unwrap_or(CurveFamily::NistP);
                 let bits = key_length.unwrap_or(256);
-                family
-                    .curve(bits)
-                    .map(Self::Ecdsa)
-                    .ok_or(Error::KeyLength {
-                        what: family.name(),
-                        length: bits,
-                        allowed: family.key_lengths(),
-                    })
+                family.curve(bits).map(Self::Ecdsa).ok_or(Error::KeyLength {
+                    what: family.name(),
+                    length: bits,
+                    allowed: family.key_lengths(),
+                })
             }
             KeyAlgorithm::MlDsa => {
                 if curve_type.is_some() {
@@ -589,9 +594,19 @@ mod tests {
             allowed.push((KeyAlgorithm::Rsa, None, Some(bits), None));
         }
         for bits in [224, 256, 384, 521] {
-            allowed.push((KeyAlgorithm::Ecdsa, Some(CurveFamily::NistP), Some(bits), None));
+            allowed.push((
+                KeyAlgorithm::Ecdsa,
+                Some(CurveFamily::NistP),
+                Some(bits),
+                None,
+            ));
         }
-        allowed.push((KeyAlgorithm::Ecdsa, Some(CurveFamily::Sec2K), Some(256), None));
+        allowed.push((
+            KeyAlgorithm::Ecdsa,
+            Some(CurveFamily::Sec2K),
+            Some(256),
+            None,
+        ));
         for family in [CurveFamily::BrainpoolR, CurveFamily::BrainpoolT] {
             for bits in [224, 256, 320, 384, 512] {
                 allowed.push((KeyAlgorithm::Ecdsa, Some(family), Some(bits), None));
@@ -644,14 +659,22 @@ mod tests {
             e.to_string(),
             "key_length 3000 is not one of 2048, 3072, 4096, 8192 for RSA"
         );
-        let e = KeySpec::new(KeyAlgorithm::Ecdsa, Some(CurveFamily::BrainpoolT), Some(521), None)
-            .unwrap_err();
+        let e = KeySpec::new(
+            KeyAlgorithm::Ecdsa,
+            Some(CurveFamily::BrainpoolT),
+            Some(521),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "key_length 521 is not one of 224, 256, 320, 384, 512 for brainpool-t"
         );
         let e = KeySpec::new(KeyAlgorithm::MlDsa, None, None, Some(4)).unwrap_err();
-        assert_eq!(e.to_string(), "security_level 4 is not one of 2, 3, 5 for ML-DSA");
+        assert_eq!(
+            e.to_string(),
+            "security_level 4 is not one of 2, 3, 5 for ML-DSA"
+        );
         let e = KeySpec::new(KeyAlgorithm::MlDsa, None, None, None).unwrap_err();
         assert_eq!(e.to_string(), "security_level is required for ML-DSA keys");
         let e = KeySpec::new(KeyAlgorithm::Rsa, Some(CurveFamily::NistP), None, None).unwrap_err();
@@ -669,7 +692,13 @@ mod tests {
             KeySpec::Ecdsa(EcCurve::P256)
         );
         assert_eq!(
-            KeySpec::new(KeyAlgorithm::Ecdsa, Some(CurveFamily::BrainpoolT), None, None).unwrap(),
+            KeySpec::new(
+                KeyAlgorithm::Ecdsa,
+                Some(CurveFamily::BrainpoolT),
+                None,
+                None
+            )
+            .unwrap(),
             KeySpec::Ecdsa(EcCurve::BrainpoolP256t1)
         );
         assert_eq!(KeySpec::default_for(KeyAlgorithm::MlDsa), None);
@@ -679,7 +708,11 @@ mod tests {
     fn every_spec_round_trips_through_json_and_its_fields() {
         for spec in KeySpec::all() {
             let json = serde_json::to_string(&spec).unwrap();
-            assert_eq!(serde_json::from_str::<KeySpec>(&json).unwrap(), spec, "{json}");
+            assert_eq!(
+                serde_json::from_str::<KeySpec>(&json).unwrap(),
+                spec,
+                "{json}"
+            );
             let again = KeySpec::new(
                 spec.algorithm(),
                 spec.curve_family(),
@@ -706,8 +739,14 @@ mod tests {
         oids.dedup();
         assert_eq!(oids.len(), EcCurve::ALL.len());
         assert_eq!(EcCurve::P256.oid().to_string(), "1.2.840.10045.3.1.7");
-        assert_eq!(EcCurve::BrainpoolP256r1.oid().to_string(), "1.3.36.3.3.2.8.1.1.7");
-        assert_eq!(EcCurve::BrainpoolP512t1.oid().to_string(), "1.3.36.3.3.2.8.1.1.14");
+        assert_eq!(
+            EcCurve::BrainpoolP256r1.oid().to_string(),
+            "1.3.36.3.3.2.8.1.1.7"
+        );
+        assert_eq!(
+            EcCurve::BrainpoolP512t1.oid().to_string(),
+            "1.3.36.3.3.2.8.1.1.14"
+        );
         assert!(EcCurve::from_oid(&ObjectIdentifier::new_unwrap("1.3.132.0.39")).is_err());
     }
 
@@ -720,8 +759,14 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!("ML-DSA".parse::<KeyAlgorithm>().unwrap(), KeyAlgorithm::MlDsa);
-        assert_eq!("ecdsa".parse::<KeyAlgorithm>().unwrap(), KeyAlgorithm::Ecdsa);
+        assert_eq!(
+            "ML-DSA".parse::<KeyAlgorithm>().unwrap(),
+            KeyAlgorithm::MlDsa
+        );
+        assert_eq!(
+            "ecdsa".parse::<KeyAlgorithm>().unwrap(),
+            KeyAlgorithm::Ecdsa
+        );
         assert!("dsa".parse::<KeyAlgorithm>().is_err());
     }
 }

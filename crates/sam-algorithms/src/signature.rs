@@ -30,7 +30,9 @@ use crate::hash::HashAlgorithm;
 use crate::key::{EcCurve, KeyAlgorithm, KeySpec, MlDsaLevel};
 
 /// The RSA signature padding scheme of the profile's *Padding Scheme*.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[non_exhaustive]
 pub enum RsaPadding {
     /// RSASSA-PKCS1-v1_5 (RFC 8017 §8.2); the seed's default.
@@ -150,9 +152,9 @@ impl SignatureAlgorithm {
     pub fn algorithm_identifier(self) -> Result<AlgorithmIdentifierOwned, Error> {
         let parameters = match self {
             Self::RsaPkcs1v15(h) if !h.is_sha3() => Some(Any::null()),
-            Self::RsaPss(h) => Some(
-                Any::encode_from(&RsassaPssParams::for_hash(h)?).map_err(|e| pss_error(&e))?,
-            ),
+            Self::RsaPss(h) => {
+                Some(Any::encode_from(&RsassaPssParams::for_hash(h)?).map_err(|e| pss_error(&e))?)
+            }
             _ => None,
         };
         Ok(AlgorithmIdentifierOwned {
@@ -262,7 +264,8 @@ impl RsassaPssParams {
     }
 
     fn for_hash(hash: HashAlgorithm) -> Result<Self, Error> {
-        let mgf1_hash = Any::encode_from(&Self::hash_identifier(hash)).map_err(|e| pss_error(&e))?;
+        let mgf1_hash =
+            Any::encode_from(&Self::hash_identifier(hash)).map_err(|e| pss_error(&e))?;
         Ok(Self {
             hash_algorithm: Some(Self::hash_identifier(hash)),
             mask_gen_algorithm: Some(AlgorithmIdentifierOwned {
@@ -499,7 +502,9 @@ mod tests {
         );
         // id-ml-dsa-65 with absent parameters (RFC 9881 §2).
         assert_eq!(
-            SignatureAlgorithm::MlDsa(MlDsaLevel::Level3).to_der().unwrap(),
+            SignatureAlgorithm::MlDsa(MlDsaLevel::Level3)
+                .to_der()
+                .unwrap(),
             hex!("300b0609608648016503040312")
         );
         // RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32: byte for byte what OpenSSL 3.0 writes
@@ -564,13 +569,20 @@ mod tests {
             JwsAlgorithm::for_key(p256, H::Sha256, RsaPadding::Pkcs1v15),
             Some(JwsAlgorithm::Es256)
         );
-        assert_eq!(JwsAlgorithm::for_key(p256, H::Sha384, RsaPadding::Pkcs1v15), None);
+        assert_eq!(
+            JwsAlgorithm::for_key(p256, H::Sha384, RsaPadding::Pkcs1v15),
+            None
+        );
         assert_eq!(
             JwsAlgorithm::for_key(KeySpec::Ecdsa(EcCurve::P521), H::Sha512, RsaPadding::Pss),
             Some(JwsAlgorithm::Es512)
         );
         assert_eq!(
-            JwsAlgorithm::for_key(KeySpec::Ecdsa(EcCurve::Secp256k1), H::Sha256, RsaPadding::Pss),
+            JwsAlgorithm::for_key(
+                KeySpec::Ecdsa(EcCurve::Secp256k1),
+                H::Sha256,
+                RsaPadding::Pss
+            ),
             Some(JwsAlgorithm::Es256K)
         );
         assert_eq!(
@@ -587,7 +599,11 @@ mod tests {
         );
         assert_eq!(JwsAlgorithm::for_key(rsa, H::Sha224, RsaPadding::Pss), None);
         assert_eq!(
-            JwsAlgorithm::for_key(KeySpec::MlDsa(MlDsaLevel::Level5), H::Sha256, RsaPadding::Pss),
+            JwsAlgorithm::for_key(
+                KeySpec::MlDsa(MlDsaLevel::Level5),
+                H::Sha256,
+                RsaPadding::Pss
+            ),
             Some(JwsAlgorithm::MlDsa87)
         );
         assert!(JwsAlgorithm::Es256.fits_key(p256));
