@@ -626,4 +626,25 @@ mod tests {
             SignatureAlgorithm::MlDsa(MlDsaLevel::Level2)
         );
     }
+
+    proptest::proptest! {
+        /// The fuzz harness of `fuzz/fuzz_targets/algorithm_identifier.rs`, on stable.
+        #[test]
+        fn from_der_is_total(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..96)) {
+            if let Ok(alg) = SignatureAlgorithm::from_der(&bytes) {
+                let der = alg.to_der().unwrap();
+                proptest::prop_assert_eq!(SignatureAlgorithm::from_der(&der).unwrap(), alg);
+            }
+        }
+
+        /// Single-byte changes to every valid encoding decode to an algorithm or an error.
+        #[test]
+        fn mutated_identifiers_never_panic(index in 0usize..128, byte in proptest::num::u8::ANY, pick in 0usize..40) {
+            let all: Vec<_> = SignatureAlgorithm::all().collect();
+            let mut der = all[pick % all.len()].to_der().unwrap();
+            let i = index % der.len();
+            der[i] = byte;
+            let _ = SignatureAlgorithm::from_der(&der);
+        }
+    }
 }
