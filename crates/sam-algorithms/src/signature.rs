@@ -4,7 +4,7 @@
 //! | algorithm | identifier | parameters |
 //! | --- | --- | --- |
 //! | RSA PKCS #1 v1.5 with SHA-2 | `sha*WithRSAEncryption` (RFC 4055 §5, RFC 8017 App. C) | NULL |
-//! | RSA PKCS #1 v1.5 with SHA-3 | `id-rsassa-pkcs1-v1_5-with-sha3-*` (NIST CSOR `sigAlgs`) | absent |
+//! | RSA PKCS #1 v1.5 with SHA-3 | `id-rsassa-pkcs1-v1_5-with-sha3-*` (NIST CSOR `sigAlgs`, RFC 9688) | absent (NULL, which OpenSSL 3.0 writes, is accepted) |
 //! | RSASSA-PSS | `id-RSASSA-PSS` (RFC 4055 §3.1, RFC 8017 App. A.2.3) | hash (NULL parameters, as OpenSSL writes), MGF1 with the same hash, salt = hash length, trailer 1 |
 //! | ECDSA with SHA-2 | `ecdsa-with-SHA*` (RFC 5758 §3.2) | absent |
 //! | ECDSA with SHA-3 | `id-ecdsa-with-sha3-*` (NIST CSOR `sigAlgs`) | absent |

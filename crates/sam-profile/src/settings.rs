@@ -518,3 +518,67 @@ impl ProfileSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expiry_limit_is_the_start_of_31_12_9999() {
+        assert_eq!(Expiry::LIMIT.to_string(), "9999-12-31T00:00:00Z");
+    }
+
+    #[test]
+    fn expiry_forms() {
+        let issued: UnixTime = "2026-01-31T08:00:00Z".parse().unwrap();
+        let month = Expiry::After(Period::new(1, PeriodUnit::Months).unwrap());
+        assert_eq!(
+            month.expires_at(issued).unwrap().to_string(),
+            "2026-02-28T08:00:00Z"
+        );
+        let at: UnixTime = "2030-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(Expiry::At(at).expires_at(issued), Some(at));
+        let json = serde_json::to_string(&month).unwrap();
+        assert_eq!(json, r#"{"value":1,"unit":"months"}"#);
+        let json = serde_json::to_string(&Expiry::At(at)).unwrap();
+        assert_eq!(json, r#"{"custom_date":"2030-01-01T00:00:00Z"}"#);
+        let e = serde_json::from_str::<Expiry>(r#"{"unit":"days"}"#).unwrap_err();
+        assert!(e.to_string().contains("either `value` and `unit`"), "{e}");
+    }
+
+    #[test]
+    fn max_value_is_the_last_that_fits() {
+        let now: UnixTime = "2024-06-01T00:00:00Z".parse().unwrap();
+        assert_eq!(Expiry::max_value(PeriodUnit::Years, now), 7975);
+        assert_eq!(Expiry::max_value(PeriodUnit::Months, now), 7975 * 12 + 6);
+        let days = Expiry::max_value(PeriodUnit::Days, now);
+        let last = now
+            .checked_add(Period::new(days, PeriodUnit::Days).unwrap())
+            .unwrap();
+        assert_eq!(last.to_string(), "9999-12-30T00:00:00Z");
+    }
+
+    #[test]
+    fn idp_certificate_debug_shows_no_bytes() {
+        let pem = include_str!("../tests/examples/idp-certificate.pem");
+        let cert = IdpCertificate::from_pem(pem).unwrap();
+        let debug = format!("{cert:?}");
+        assert!(
+            debug.contains("Example IdP") && debug.contains("der_len"),
+            "{debug}"
+        );
+        assert_eq!(
+            IdpCertificate::from_pem(&cert.to_pem().unwrap()).unwrap(),
+            cert
+        );
+    }
+
+    #[test]
+    fn user_id_source_forms() {
+        let subject: UserIdSource = serde_json::from_str(r#""subject""#).unwrap();
+        assert_eq!(subject, UserIdSource::Subject);
+        let attr: UserIdSource = serde_json::from_str(r#"{"attribute":"email"}"#).unwrap();
+        assert_eq!(attr, UserIdSource::Attribute("email".parse().unwrap()));
+        assert!(serde_json::from_str::<UserIdSource>(r#""attribute""#).is_err());
+    }
+}
