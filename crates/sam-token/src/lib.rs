@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Design
+//!
+//! - [`CryptoToken`] is the one interface every backend implements: capabilities, generate,
+//!   sign, delete, health. It is synchronous and object-safe (see [`token`] for why).
+//! - Signing takes an [`Activation`]: the key id and exactly the digests it may sign. Only an
+//!   [`ActivationIssuer`] can make one, and a process has one issuer, which the server hands to
+//!   the SAD verifier (see [`activation`]). Tokens check the activation before touching a key.
+//! - [`SoftwareToken`]: RustCrypto keys, wrapped at rest with AES-256-GCM under a
+//!   [`MasterKey`] that can be exported and imported under a passphrase.
+//! - [`verify`]: signature verification with the same crates, for tests, the KAK gate and
+//!   callers that check what a token produced.
+#![forbid(unsafe_code)]
+
+pub mod activation;
+mod error;
+mod key;
+pub mod software;
+pub mod token;
+pub mod verify;
+
+pub use activation::{Activation, ActivationIssuer};
+pub use error::{ActivationRefusal, TokenError};
+pub use key::{KeyId, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
+pub use software::{MasterKey, SoftwareToken};
+pub use token::{Capabilities, CryptoToken, Health, ToBeSigned};

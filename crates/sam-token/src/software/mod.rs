@@ -1,0 +1,150 @@
+//! The software token: keys generated with the RustCrypto crates and kept by the caller as
+//! blobs wrapped under a [`MasterKey`] (seed 001 *software mode*: "generate and store the user
+//! key within the database").
+
+mod master_key;
+mod private_key;
+
+pub use master_key::{MIN_PASSPHRASE_CHARS, MasterKey};
+
+use sam_algorithms::{HashAlgorithm, KeySpec, RsaPadding};
+
+use crate::activation::Activation;
+use crate::error::TokenError;
+use crate::key::{KeyId, KeyRecord, KeyReference};
+use crate::token::{Capabilities, CryptoToken, Health, ToBeSigned, check_activation};
+use private_key::{PrivateKey, software_specs};
+
+/// A crypto token whose keys are software keys wrapped under a master key.
+///
+/// ```
+/// use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaPadding};
+/// use sam_token::{ActivationIssuer, CryptoToken, KeyId, MasterKey, SoftwareToken, ToBeSigned};
+///
+/// let token = SoftwareToken::new("software", MasterKey::generate()?);
+/// let key = token.generate(KeyId::new("alice-1")?, KeySpec::Ecdsa(EcCurve::P256))?;
+///
+/// // Only an activation for exactly this digest lets the key sign it.
+/// let digest = HashAlgorithm::Sha256.digest(b"document");
+/// let issuer = ActivationIssuer::take().expect("the first and only issuer");
+/// let activation = issuer.activate(key.key_id.clone(), vec![digest]);
+/// let signatures = token.sign(&key, &activation, RsaPadding::Pkcs1v15, &[ToBeSigned::Digest(digest)])?;
+/// sam_token::verify::verify(&key.public_key_der, key.spec, RsaPadding::Pkcs1v15,
+///                           &ToBeSigned::Digest(digest), &signatures[0])?;
+///
+/// let other = HashAlgorithm::Sha256.digest(b"another document");
+/// assert!(token.sign(&key, &activation, RsaPadding::Pkcs1v15, &[ToBeSigned::Digest(other)]).is_err());
+/// # Ok::<(), sam_token::TokenError>(())
+/// ```
+#[derive(Debug)]
+pub struct SoftwareToken {
+    name: String,
+    master_key: MasterKey,
+    capabilities: Capabilities,
+}
+
+impl SoftwareToken {
+    /// A software token named `name` (its crypto profile name) wrapping under `master_key`.
+    pub fn new(name: impl Into<String>, master_key: MasterKey) -> Self {
+        Self {
+            name: name.into(),
+            master_key,
+            capabilities: Capabilities {
+                key_specs: software_specs(),
+                paddings: vec![RsaPadding::Pkcs1v15, RsaPadding::Pss],
+                hashes: HashAlgorithm::ALL.to_vec(),
+                sha3_prehash: true,
+                needs_kak: false,
+            },
+        }
+    }
+
+    /// The master key's fingerprint.
+    pub fn master_key_fingerprint(&self) -> String {
+        self.master_key.fingerprint()
+    }
+
+    /// The associated data that binds a wrapped key to its id and spec.
+    fn aad(key_id: &KeyId, spec: KeySpec) -> Vec<u8> {
+        format!("sam-token software key v1\0{key_id}\0{spec}").into_bytes()
+    }
+
+    fn open(&self, key: &KeyRecord) -> Result<PrivateKey, TokenError> {
+        // Other kinds of reference arrive with the PKCS#11 token.
+        #[allow(irrefutable_let_patterns)]
+        let KeyReference::SoftwareWrapped(blob) = &key.reference else {
+            return Err(TokenError::ForeignKey {
+                key_id: key.key_id.to_string(),
+                token: self.name.clone(),
+            });
+        };
+        let pkcs8 = self
+            .master_key
+            .unwrap(blob, &Self::aad(&key.key_id, key.spec))
+            .ok_or_else(|| TokenError::Unwrap {
+                key_id: key.key_id.to_string(),
+            })?;
+        PrivateKey::from_pkcs8(key.spec, &pkcs8)
+    }
+}
+
+impl CryptoToken for SoftwareToken {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn generate(&self, key_id: KeyId, spec: KeySpec) -> Result<KeyRecord, TokenError> {
+        let unsupported = || TokenError::UnsupportedSpec {
+            token: self.name.clone(),
+            spec,
+            hint: "P-224 and the 224-, 320- and 512-bit Brainpool curves are available through \
+                   a PKCS#11 token (e.g. SoftHSM2 or an HSM)",
+        };
+        if !self.capabilities.supports(spec) {
+            return Err(unsupported());
+        }
+        let private = PrivateKey::generate(spec)?.ok_or_else(unsupported)?;
+        let blob = self
+            .master_key
+            .wrap(&private.to_pkcs8()?, &Self::aad(&key_id, spec))?;
+        Ok(KeyRecord {
+            public_key_der: private.public_key_der()?,
+            key_id,
+            spec,
+            reference: KeyReference::SoftwareWrapped(blob),
+        })
+    }
+
+    fn sign(
+        &self,
+        key: &KeyRecord,
+        activation: &Activation,
+        padding: RsaPadding,
+        inputs: &[ToBeSigned<'_>],
+    ) -> Result<Vec<Vec<u8>>, TokenError> {
+        check_activation(key, activation, inputs)?;
+        let private = self.open(key)?;
+        inputs
+            .iter()
+            .map(|input| match input {
+                ToBeSigned::Digest(d) => {
+                    private.sign(padding, Some((d.algorithm(), d.as_bytes())), None)
+                }
+                ToBeSigned::Message { data, .. } => private.sign(padding, None, Some(data)),
+            })
+            .collect()
+    }
+
+    fn delete(&self, _key: &KeyRecord) -> Result<(), TokenError> {
+        // The wrapped blob is the caller's; the token keeps nothing.
+        Ok(())
+    }
+
+    fn health(&self) -> Health {
+        Health::Healthy
+    }
+}

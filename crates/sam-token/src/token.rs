@@ -1,0 +1,114 @@
+//! The crypto-token abstraction (seed 000: the SAM as a crypto token of the signing server).
+//!
+//! # Why synchronous
+//!
+//! Every backend is blocking by nature: RustCrypto signing is CPU-bound, and PKCS#11 calls
+//! are blocking C calls on sessions that are `Send` but not `Sync`. A synchronous, object-safe
+//! trait (`dyn CryptoToken`) is the honest interface; decorators (the KAK gate) and pools wrap
+//! it without an async runtime, and an embedding application chooses how to call it (the
+//! server uses `tokio::task::spawn_blocking`).
+
+use sam_algorithms::{Digest, HashAlgorithm, KeySpec, RsaPadding};
+
+use crate::activation::Activation;
+use crate::error::TokenError;
+use crate::key::{KeyId, KeyRecord};
+
+/// What a token can do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The key specs it can generate and sign with.
+    pub key_specs: Vec<KeySpec>,
+    /// The RSA paddings it can sign with.
+    pub paddings: Vec<RsaPadding>,
+    /// The hash algorithms of digests it can sign.
+    pub hashes: Vec<HashAlgorithm>,
+    /// Whether it signs SHA-3 digests (some HSMs cannot).
+    pub sha3_prehash: bool,
+    /// Whether user keys need a Key Authorisation Key to sign.
+    pub needs_kak: bool,
+}
+
+impl Capabilities {
+    /// Whether the token holds keys of `spec`.
+    pub fn supports(&self, spec: KeySpec) -> bool {
+        self.key_specs.contains(&spec)
+    }
+}
+
+/// One thing to sign.
+#[derive(Clone, Copy, Debug)]
+pub enum ToBeSigned<'a> {
+    /// A digest (DTBS/R): signed as a prehash by RSA and ECDSA; ML-DSA signs its bytes as the
+    /// message.
+    Digest(Digest),
+    /// A message, for ML-DSA (pure ML-DSA signs the message itself, FIPS 204 §5.2). The
+    /// activation must allow its digest under `bound_by`.
+    Message {
+        /// The message.
+        data: &'a [u8],
+        /// The hash under which the activation names this message.
+        bound_by: HashAlgorithm,
+    },
+}
+
+impl ToBeSigned<'_> {
+    /// The digest an activation must allow for this input.
+    pub fn activation_digest(&self) -> Digest {
+        match self {
+            Self::Digest(d) => *d,
+            Self::Message { data, bound_by } => bound_by.digest(data),
+        }
+    }
+}
+
+/// Whether a token can serve requests now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// It can.
+    Healthy,
+    /// It cannot, and why.
+    Unavailable(String),
+}
+
+/// A place where user keys are generated and used (software, a PKCS#11 HSM, ...).
+pub trait CryptoToken: Send + Sync {
+    /// The token's name (its crypto profile name).
+    fn name(&self) -> &str;
+
+    /// What it can do.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Generates a key of `spec` named `key_id`, returning the record to store.
+    fn generate(&self, key_id: KeyId, spec: KeySpec) -> Result<KeyRecord, TokenError>;
+
+    /// Signs every input with `key`, if `activation` allows each of them; with `padding` for
+    /// RSA keys. Returns one signature per input, in order: PKCS #1 for RSA, DER
+    /// `ECDSA-Sig-Value` for ECDSA, the FIPS 204 encoding for ML-DSA. Nothing is signed if any
+    /// input is refused.
+    fn sign(
+        &self,
+        key: &KeyRecord,
+        activation: &Activation,
+        padding: RsaPadding,
+        inputs: &[ToBeSigned<'_>],
+    ) -> Result<Vec<Vec<u8>>, TokenError>;
+
+    /// Removes whatever the token holds of `key` (for a software key: nothing).
+    fn delete(&self, key: &KeyRecord) -> Result<(), TokenError>;
+
+    /// Whether the token can serve requests now.
+    fn health(&self) -> Health;
+}
+
+/// Checks `inputs` against `activation` for `key`: the one check every token makes first.
+pub fn check_activation(
+    key: &KeyRecord,
+    activation: &Activation,
+    inputs: &[ToBeSigned<'_>],
+) -> Result<(), TokenError> {
+    let digests: Vec<Digest> = inputs.iter().map(ToBeSigned::activation_digest).collect();
+    activation
+        .check(&key.key_id, digests.iter())
+        .map_err(TokenError::from)
+}
