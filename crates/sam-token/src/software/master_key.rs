@@ -31,7 +31,7 @@ const EXPORT_PREFIX: &str = "sam-mbk-v1";
 const EXPORT_M_COST: u32 = 64 * 1024;
 const EXPORT_T_COST: u32 = 3;
 const EXPORT_P_COST: u32 = 1;
-const MAX_IMPORT_M_COST: u32 = 1024 * 1024;
+const MAX_IMPORT_M_COST: u32 = 256 * 1024;
 const MAX_IMPORT_T_COST: u32 = 16;
 const MAX_IMPORT_P_COST: u32 = 16;
 /// The shortest passphrase accepted for an export.
@@ -349,5 +349,21 @@ mod tests {
         let costly = text.replace("t=3", "t=1000");
         assert!(MasterKey::import(&costly, "correct horse battery").is_err());
         assert!(MasterKey::import("garbage", "correct horse battery").is_err());
+    }
+
+    proptest::proptest! {
+        /// Any text gives a key or an error; nothing panics, and only the cost bounds above
+        /// can make an import expensive.
+        #[test]
+        fn import_is_total(text in "(sam-mbk-v1\\$)?\\PC{0,120}") {
+            let _ = MasterKey::import(&text, "a passphrase of some length");
+        }
+
+        /// Any blob gives a key or `None`.
+        #[test]
+        fn unwrap_is_total(blob in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
+            let key = MasterKey::from_bytes([1; 32]);
+            proptest::prop_assert!(key.unwrap(&blob, b"aad").is_none());
+        }
     }
 }
