@@ -9,7 +9,9 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand_core::UnwrapErr;
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaKeySize, RsaPadding};
-use sam_token::{ActivationIssuer, CryptoToken, KeyId, MasterKey, SoftwareToken, ToBeSigned};
+use sam_token::{
+    ActivationIssuer, CryptoToken, KeyId, KeyLocation, MasterKey, SoftwareToken, ToBeSigned,
+};
 use signature::hazmat::PrehashSigner;
 
 fn token_signing(c: &mut Criterion) {
@@ -86,7 +88,11 @@ fn token_signing(c: &mut Criterion) {
     ];
     for (spec, padding, hash) in cases {
         let key = token
-            .generate(KeyId::new("bench").expect("valid id"), spec)
+            .generate(
+                KeyId::new("bench").expect("valid id"),
+                spec,
+                KeyLocation::Default,
+            )
             .expect("supported spec");
         let digest = hash.digest(b"benchmark document");
         let activation = issuer.activate(key.key_id.clone(), vec![digest]);

@@ -86,6 +86,48 @@ pub enum TokenError {
         /// The library's reason.
         reason: String,
     },
+    /// A key was asked for in the signature slot of a token that has none.
+    #[error("token {token} has no signature slot")]
+    NoSignatureSlot {
+        /// The token.
+        token: String,
+    },
+    /// A PKCS#11 call failed.
+    #[error("PKCS#11 {operation} on token {token}: {reason}")]
+    Pkcs11 {
+        /// The token.
+        token: String,
+        /// What was being done.
+        operation: &'static str,
+        /// The module's return value or the library's reason.
+        reason: String,
+    },
+    /// The PIN (or Sign PIN, or SO PIN) was refused by the token.
+    #[error("the {which} of token {token} was refused: {reason}")]
+    Pin {
+        /// The token.
+        token: String,
+        /// `PIN`, `Sign PIN`, `SO PIN` or `PUK`.
+        which: &'static str,
+        /// Incorrect, locked, or of the wrong length.
+        reason: String,
+    },
+    /// A new PIN breaks the configured PIN policy.
+    #[error("the new {which} does not match the PIN policy {policy}")]
+    PinPolicy {
+        /// `PIN` or `Sign PIN`.
+        which: &'static str,
+        /// The policy's regular expression.
+        policy: String,
+    },
+    /// The token's configuration is wrong (no such slot, unreadable PIN file, ...).
+    #[error("configuration of token {token}: {reason}")]
+    Config {
+        /// The token.
+        token: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(String),

@@ -55,6 +55,27 @@ impl core::str::FromStr for KeyId {
     }
 }
 
+/// Which slot of a token holds a key (seed 004's `Location` keyword): the default slot, or
+/// the separate signature slot protected by its own Sign PIN, typically for qualified
+/// signatures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeyLocation {
+    /// The token's default slot, unlocked by the user PIN.
+    #[default]
+    Default,
+    /// The signature slot, unlocked by the Sign PIN.
+    Signature,
+}
+
+impl fmt::Display for KeyLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Default => "default",
+            Self::Signature => "signature",
+        })
+    }
+}
+
 /// Where a token finds a key's private half.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -62,12 +83,28 @@ pub enum KeyReference {
     /// A software key: its PKCS#8 encoding sealed with AES-256-GCM under the token's master
     /// key. The caller stores the blob; it is useless without the master key.
     SoftwareWrapped(Vec<u8>),
+    /// A key resident in a PKCS#11 token: a sensitive, non-extractable private key object
+    /// with this `CKA_ID` (the key id) in the slot at `location`.
+    Pkcs11Resident {
+        /// The slot holding it.
+        location: KeyLocation,
+        /// Its `CKA_ID`.
+        object_id: Vec<u8>,
+    },
 }
 
 impl fmt::Debug for KeyReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SoftwareWrapped(blob) => write!(f, "SoftwareWrapped({} bytes)", blob.len()),
+            Self::Pkcs11Resident {
+                location,
+                object_id,
+            } => write!(
+                f,
+                "Pkcs11Resident({location} slot, id {})",
+                String::from_utf8_lossy(object_id)
+            ),
         }
     }
 }

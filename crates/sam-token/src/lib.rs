@@ -16,12 +16,14 @@
 pub mod activation;
 mod error;
 mod key;
+pub mod pkcs11;
 pub mod software;
 pub mod token;
 pub mod verify;
 
 pub use activation::{Activation, ActivationIssuer};
 pub use error::{ActivationRefusal, TokenError};
-pub use key::{KeyId, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
+pub use key::{KeyId, KeyLocation, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
+pub use pkcs11::{Pkcs11Config, Pkcs11Token};
 pub use software::{MasterKey, SoftwareToken};
 pub use token::{Capabilities, CryptoToken, Health, ToBeSigned};

@@ -12,7 +12,7 @@ use sam_algorithms::{Digest, HashAlgorithm, KeySpec, RsaPadding};
 
 use crate::activation::Activation;
 use crate::error::TokenError;
-use crate::key::{KeyId, KeyRecord};
+use crate::key::{KeyId, KeyLocation, KeyRecord};
 
 /// What a token can do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,8 +79,14 @@ pub trait CryptoToken: Send + Sync {
     /// What it can do.
     fn capabilities(&self) -> &Capabilities;
 
-    /// Generates a key of `spec` named `key_id`, returning the record to store.
-    fn generate(&self, key_id: KeyId, spec: KeySpec) -> Result<KeyRecord, TokenError>;
+    /// Generates a key of `spec` named `key_id` in the slot at `location`, returning the record
+    /// to store. Tokens without a signature slot refuse [`KeyLocation::Signature`].
+    fn generate(
+        &self,
+        key_id: KeyId,
+        spec: KeySpec,
+        location: KeyLocation,
+    ) -> Result<KeyRecord, TokenError>;
 
     /// Signs every input with `key`, if `activation` allows each of them; with `padding` for
     /// RSA keys. Returns one signature per input, in order: PKCS #1 for RSA, DER

@@ -117,12 +117,15 @@ fn verify_ecdsa(
     digest: &[u8],
     signature: &[u8],
 ) -> Result<(), TokenError> {
+    // Standard ECDSA (FIPS 186-5, X.509, CMS) accepts both (r, s) and (r, n - s); `k256`
+    // alone insists on the low s (a Bitcoin rule), which HSMs do not follow. So signatures
+    // are normalised first, which is harmless on every curve: both forms verify alike.
     macro_rules! check {
         ($curve:ty) => {{
             let key =
                 ecdsa::VerifyingKey::<$curve>::from_public_key_der(spki_der).map_err(key_error)?;
             let sig = ecdsa::Signature::<$curve>::from_der(signature).map_err(bad)?;
-            key.verify_prehash(digest, &sig).map_err(bad)
+            key.verify_prehash(digest, &sig.normalize_s()).map_err(bad)
         }};
     }
     match curve {
@@ -157,5 +160,38 @@ where
         Ok(())
     } else {
         Err(bad("ML-DSA verification failed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sam_algorithms::{EcCurve, HashAlgorithm};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A secp256k1 signature with a high s, as SoftHSM2 (OpenSSL) produces half the time,
+    /// over SHA-256("m0"): valid ECDSA, and accepted by OpenSSL.
+    #[test]
+    fn high_s_secp256k1_signatures_from_an_hsm_verify() {
+        let spki = hex(
+            "3056301006072a8648ce3d020106052b8104000a0342000444777d4aede2aacd140090751e4407f1\
+             5710fc54f5adfb383e7776fa419c55dc344f1d30cc9e2a4a0a240cb65bd3013b022150a05e5cafe9\
+             59cb46fcb96a6583",
+        );
+        let sig = hex(
+            "3046022100c87857d3e53ed6327c02554b37a8bb86f7c76b30489ba6b466daee973a3ea739022100\
+             c0f71726b5af1ff4017f062ab17906dfa419c8cbc9bf4539bd1c5daab865e0f3",
+        );
+        let digest = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(b"m0"));
+        let spec = KeySpec::Ecdsa(EcCurve::Secp256k1);
+        verify(&spki, spec, RsaPadding::Pkcs1v15, &digest, &sig).unwrap();
+        let other = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(b"m1"));
+        assert!(verify(&spki, spec, RsaPadding::Pkcs1v15, &other, &sig).is_err());
     }
 }

@@ -11,7 +11,7 @@ use sam_algorithms::{HashAlgorithm, KeySpec, RsaPadding};
 
 use crate::activation::Activation;
 use crate::error::TokenError;
-use crate::key::{KeyId, KeyRecord, KeyReference};
+use crate::key::{KeyId, KeyLocation, KeyRecord, KeyReference};
 use crate::token::{Capabilities, CryptoToken, Health, ToBeSigned, check_activation};
 use private_key::{PrivateKey, software_specs};
 
@@ -19,10 +19,10 @@ use private_key::{PrivateKey, software_specs};
 ///
 /// ```
 /// use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaPadding};
-/// use sam_token::{ActivationIssuer, CryptoToken, KeyId, MasterKey, SoftwareToken, ToBeSigned};
+/// use sam_token::{ActivationIssuer, CryptoToken, KeyId, KeyLocation, MasterKey, SoftwareToken, ToBeSigned};
 ///
 /// let token = SoftwareToken::new("software", MasterKey::generate()?);
-/// let key = token.generate(KeyId::new("alice-1")?, KeySpec::Ecdsa(EcCurve::P256))?;
+/// let key = token.generate(KeyId::new("alice-1")?, KeySpec::Ecdsa(EcCurve::P256), KeyLocation::Default)?;
 ///
 /// // Only an activation for exactly this digest lets the key sign it.
 /// let digest = HashAlgorithm::Sha256.digest(b"document");
@@ -70,8 +70,6 @@ impl SoftwareToken {
     }
 
     fn open(&self, key: &KeyRecord) -> Result<PrivateKey, TokenError> {
-        // Other kinds of reference arrive with the PKCS#11 token.
-        #[allow(irrefutable_let_patterns)]
         let KeyReference::SoftwareWrapped(blob) = &key.reference else {
             return Err(TokenError::ForeignKey {
                 key_id: key.key_id.to_string(),
@@ -97,7 +95,17 @@ impl CryptoToken for SoftwareToken {
         &self.capabilities
     }
 
-    fn generate(&self, key_id: KeyId, spec: KeySpec) -> Result<KeyRecord, TokenError> {
+    fn generate(
+        &self,
+        key_id: KeyId,
+        spec: KeySpec,
+        location: KeyLocation,
+    ) -> Result<KeyRecord, TokenError> {
+        if location != KeyLocation::Default {
+            return Err(TokenError::NoSignatureSlot {
+                token: self.name.clone(),
+            });
+        }
         let unsupported = || TokenError::UnsupportedSpec {
             token: self.name.clone(),
             spec,

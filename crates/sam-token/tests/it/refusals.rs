@@ -2,8 +2,8 @@
 
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaPadding};
 use sam_token::{
-    ActivationIssuer, ActivationRefusal, CryptoToken, KeyId, KeyRecord, KeyReference, MasterKey,
-    SoftwareToken, ToBeSigned, TokenError,
+    ActivationIssuer, ActivationRefusal, CryptoToken, KeyId, KeyLocation, KeyRecord, KeyReference,
+    MasterKey, SoftwareToken, ToBeSigned, TokenError,
 };
 
 use crate::fixtures::issuer;
@@ -14,6 +14,7 @@ fn setup() -> (SoftwareToken, KeyRecord) {
         .generate(
             KeyId::new("alice-1").unwrap(),
             KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
         )
         .unwrap();
     (token, key)
@@ -85,7 +86,11 @@ fn more_inputs_than_activated_digests_are_refused() {
 fn an_activation_for_another_key_is_refused() {
     let (token, key) = setup();
     let other = token
-        .generate(KeyId::new("bob-1").unwrap(), KeySpec::Ecdsa(EcCurve::P256))
+        .generate(
+            KeyId::new("bob-1").unwrap(),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
+        )
         .unwrap();
     let d = digest("approved");
     let activation = issuer().activate(other.key_id.clone(), vec![d]);
@@ -209,6 +214,7 @@ fn a_restored_master_key_opens_the_keys() {
         .generate(
             KeyId::new("carol-1").unwrap(),
             KeySpec::Ecdsa(EcCurve::P384),
+            KeyLocation::Default,
         )
         .unwrap();
     let restored = SoftwareToken::new(

@@ -1,7 +1,9 @@
 //! The software token: every spec it holds signs, and two independent verifiers agree.
 
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaKeySize, RsaPadding};
-use sam_token::{CryptoToken, KeyId, MasterKey, SoftwareToken, ToBeSigned, verify::verify};
+use sam_token::{
+    CryptoToken, KeyId, KeyLocation, MasterKey, SoftwareToken, ToBeSigned, verify::verify,
+};
 
 use crate::fixtures::{issuer, openssl_verify, python_verify_ml_dsa};
 
@@ -21,6 +23,7 @@ fn round_trip(
         .generate(
             KeyId::new(format!("k-{}", spec.to_string().replace(' ', "-"))).unwrap(),
             spec,
+            KeyLocation::Default,
         )
         .unwrap();
     for &hash in hashes {
@@ -124,7 +127,11 @@ fn ml_dsa_at_every_level_verified_by_python_cryptography() {
     for level in MlDsaLevel::ALL {
         let spec = KeySpec::MlDsa(level);
         let key = token
-            .generate(KeyId::new(format!("ml-{}", level.level())).unwrap(), spec)
+            .generate(
+                KeyId::new(format!("ml-{}", level.level())).unwrap(),
+                spec,
+                KeyLocation::Default,
+            )
             .unwrap();
         // A message (e.g. CMS signed attributes), authorised by its SHA-512 digest.
         let message = b"DER of the signed attributes".as_slice();
@@ -186,7 +193,9 @@ fn specs_the_software_token_lacks_are_refused_with_a_pointer() {
     ] {
         let spec = KeySpec::Ecdsa(curve);
         assert!(!token.capabilities().supports(spec));
-        let err = token.generate(KeyId::new("x").unwrap(), spec).unwrap_err();
+        let err = token
+            .generate(KeyId::new("x").unwrap(), spec, KeyLocation::Default)
+            .unwrap_err();
         assert!(err.to_string().contains("PKCS#11"), "{err}");
     }
 }
@@ -199,7 +208,9 @@ fn public_keys_are_spki_der_that_openssl_reads() {
         KeySpec::Ecdsa(EcCurve::BrainpoolP384t1),
         KeySpec::Ecdsa(EcCurve::Secp256k1),
     ] {
-        let key = token.generate(KeyId::new("spki").unwrap(), spec).unwrap();
+        let key = token
+            .generate(KeyId::new("spki").unwrap(), spec, KeyLocation::Default)
+            .unwrap();
         let dir = crate::fixtures::TempDir::new("spki");
         let path = dir.file("public.der", &key.public_key_der);
         let out = std::process::Command::new("openssl")

@@ -1,0 +1,375 @@
+//! The PKCS#11 token against a real SoftHSM2, set up by scripts/test: tokens `sam-main`
+//! (PIN 123456), `sam-sign` (Sign PIN 246810), and `sam-pin-main` / `sam-pin-sign` for the PIN
+//! management tests.
+
+use std::sync::OnceLock;
+
+use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaKeySize, RsaPadding};
+use sam_token::pkcs11::{PinPolicy, PinSource, SignatureSlotConfig, SlotSelector};
+use sam_token::{
+    CryptoToken, KeyId, KeyLocation, KeyRecord, Pkcs11Config, Pkcs11Token, ToBeSigned, TokenError,
+};
+use zeroize::Zeroizing;
+
+use crate::fixtures::{issuer, openssl_verify};
+
+fn module() -> std::path::PathBuf {
+    assert!(
+        std::env::var_os("SOFTHSM2_CONF").is_some(),
+        "SOFTHSM2_CONF is not set: run the PKCS#11 tests through scripts/test, which creates \
+         the SoftHSM2 tokens they use"
+    );
+    std::env::var("SAM_TEST_SOFTHSM_MODULE")
+        .unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".into())
+        .into()
+}
+
+fn pin(value: &str) -> PinSource {
+    PinSource::Value(Zeroizing::new(value.into()))
+}
+
+fn config(label: &str, user_pin: &str, signature: Option<(&str, &str)>) -> Pkcs11Config {
+    Pkcs11Config {
+        name: format!("softhsm-{label}"),
+        module: module(),
+        slot: SlotSelector::Label(label.into()),
+        pin: pin(user_pin),
+        signature_slot: signature.map(|(l, p)| SignatureSlotConfig {
+            slot: SlotSelector::Label(l.into()),
+            sign_pin: pin(p),
+        }),
+        pin_policy: Some(PinPolicy::new("[0-9]{4,}").unwrap()),
+    }
+}
+
+/// The shared token on `sam-main` with its signature slot `sam-sign`: one long-lived session
+/// per slot for the whole test binary, as in the server.
+fn token() -> &'static Pkcs11Token {
+    static TOKEN: OnceLock<Pkcs11Token> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        Pkcs11Token::open(config("sam-main", "123456", Some(("sam-sign", "246810")))).unwrap()
+    })
+}
+
+fn key_id(tag: &str) -> KeyId {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    KeyId::new(format!("{tag}-{}-{n}", std::process::id())).unwrap()
+}
+
+/// Signs digests of each hash with `key` and checks every signature with OpenSSL (and with
+/// RustCrypto where it has the curve); a flipped signature must fail.
+fn sign_and_check(
+    token: &Pkcs11Token,
+    key: &KeyRecord,
+    hashes: &[HashAlgorithm],
+    padding: RsaPadding,
+) {
+    for &hash in hashes {
+        let input = ToBeSigned::Digest(hash.digest(b"signed through PKCS#11"));
+        let activation = issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+        let sig = token
+            .sign(key, &activation, padding, &[input])
+            .unwrap()
+            .remove(0);
+        let what = format!("{} {hash} {padding}", key.spec);
+        assert!(
+            openssl_verify(key, padding, &input, &sig),
+            "openssl refused {what}"
+        );
+        let software_curve = token_free_verifier(key.spec);
+        if software_curve {
+            sam_token::verify::verify(&key.public_key_der, key.spec, padding, &input, &sig)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        }
+        let mut flipped = sig.clone();
+        let i = flipped.len() / 2;
+        flipped[i] ^= 1;
+        assert!(!openssl_verify(key, padding, &input, &flipped), "{what}");
+    }
+}
+
+/// Whether RustCrypto has a verifier for `spec` (see `sam_token::verify`).
+fn token_free_verifier(spec: KeySpec) -> bool {
+    !matches!(
+        spec,
+        KeySpec::Ecdsa(
+            EcCurve::P224
+                | EcCurve::BrainpoolP224r1
+                | EcCurve::BrainpoolP224t1
+                | EcCurve::BrainpoolP320r1
+                | EcCurve::BrainpoolP320t1
+                | EcCurve::BrainpoolP512r1
+                | EcCurve::BrainpoolP512t1
+        )
+    )
+}
+
+#[test]
+fn softhsm_offers_every_curve_and_rsa_size_of_seed_001() {
+    let caps = token().capabilities();
+    for curve in EcCurve::ALL {
+        assert!(caps.supports(KeySpec::Ecdsa(curve)), "{curve}");
+    }
+    for size in RsaKeySize::ALL {
+        assert!(caps.supports(KeySpec::Rsa(size)), "RSA-{}", size.bits());
+    }
+    assert!(caps.paddings.contains(&RsaPadding::Pss));
+}
+
+#[test]
+fn every_curve_signs_and_verifies() {
+    let token = token();
+    for curve in EcCurve::ALL {
+        let key = token
+            .generate(key_id("ec"), KeySpec::Ecdsa(curve), KeyLocation::Default)
+            .unwrap();
+        sign_and_check(
+            token,
+            &key,
+            &[
+                HashAlgorithm::Sha256,
+                HashAlgorithm::Sha512,
+                HashAlgorithm::Sha3_384,
+            ],
+            RsaPadding::Pkcs1v15,
+        );
+        token.delete(&key).unwrap();
+    }
+}
+
+#[test]
+fn rsa_2048_to_4096_with_both_paddings() {
+    let token = token();
+    for size in [
+        RsaKeySize::Bits2048,
+        RsaKeySize::Bits3072,
+        RsaKeySize::Bits4096,
+    ] {
+        let key = token
+            .generate(key_id("rsa"), KeySpec::Rsa(size), KeyLocation::Default)
+            .unwrap();
+        sign_and_check(token, &key, &HashAlgorithm::ALL, RsaPadding::Pkcs1v15);
+        sign_and_check(token, &key, &HashAlgorithm::SHA2, RsaPadding::Pss);
+        token.delete(&key).unwrap();
+    }
+}
+
+#[test]
+fn rsa_8192() {
+    let token = token();
+    let key = token
+        .generate(
+            key_id("rsa8k"),
+            KeySpec::Rsa(RsaKeySize::Bits8192),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    sign_and_check(token, &key, &[HashAlgorithm::Sha512], RsaPadding::Pkcs1v15);
+    sign_and_check(token, &key, &[HashAlgorithm::Sha256], RsaPadding::Pss);
+    token.delete(&key).unwrap();
+}
+
+#[test]
+fn ml_dsa_is_refused_with_a_reason() {
+    let err = token()
+        .generate(
+            key_id("ml"),
+            KeySpec::MlDsa(sam_algorithms::MlDsaLevel::Level3),
+            KeyLocation::Default,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("software-only"), "{err}");
+}
+
+#[test]
+fn resident_keys_are_sensitive_and_deleted_for_good() {
+    let token = token();
+    let key = token
+        .generate(
+            key_id("del"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    let digest = HashAlgorithm::Sha256.digest(b"x");
+    let activation = issuer().activate(key.key_id.clone(), vec![digest]);
+    assert!(
+        token
+            .sign(
+                &key,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                &[ToBeSigned::Digest(digest)]
+            )
+            .is_ok()
+    );
+    // The same id cannot be generated twice.
+    assert!(
+        token
+            .generate(
+                key.key_id.clone(),
+                KeySpec::Ecdsa(EcCurve::P256),
+                KeyLocation::Default
+            )
+            .is_err()
+    );
+    token.delete(&key).unwrap();
+    let err = token
+        .sign(
+            &key,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            &[ToBeSigned::Digest(digest)],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no private key"), "{err}");
+}
+
+#[test]
+fn a_digest_outside_the_activation_is_refused_before_the_hsm_is_asked() {
+    let token = token();
+    let key = token
+        .generate(
+            key_id("act"),
+            KeySpec::Ecdsa(EcCurve::P384),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    let activation = issuer().activate(
+        key.key_id.clone(),
+        vec![HashAlgorithm::Sha384.digest(b"ok")],
+    );
+    let err = token
+        .sign(
+            &key,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            &[ToBeSigned::Digest(HashAlgorithm::Sha384.digest(b"not ok"))],
+        )
+        .unwrap_err();
+    assert!(matches!(err, TokenError::NotActivated(_)), "{err}");
+    token.delete(&key).unwrap();
+}
+
+#[test]
+fn signature_slot_keys_need_the_sign_pin() {
+    let token = token();
+    let key = token
+        .generate(
+            key_id("qes"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Signature,
+        )
+        .unwrap();
+    assert!(matches!(
+        key.reference,
+        sam_token::KeyReference::Pkcs11Resident {
+            location: KeyLocation::Signature,
+            ..
+        }
+    ));
+    sign_and_check(token, &key, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
+
+    // The key is not in the default slot: a record pointing there finds nothing.
+    let sam_token::KeyReference::Pkcs11Resident { object_id, .. } = key.reference.clone() else {
+        unreachable!()
+    };
+    let misplaced = KeyRecord {
+        reference: sam_token::KeyReference::Pkcs11Resident {
+            location: KeyLocation::Default,
+            object_id,
+        },
+        ..key.clone()
+    };
+    let digest = HashAlgorithm::Sha256.digest(b"y");
+    let activation = issuer().activate(key.key_id.clone(), vec![digest]);
+    assert!(
+        token
+            .sign(
+                &misplaced,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                &[ToBeSigned::Digest(digest)]
+            )
+            .is_err()
+    );
+
+    // The default PIN does not open the signature slot.
+    let err = Pkcs11Token::open(config("sam-sign", "123456", None)).unwrap_err();
+    assert!(matches!(err, TokenError::Pin { .. }), "{err}");
+    token.delete(&key).unwrap();
+}
+
+#[test]
+fn tokens_without_a_signature_slot_refuse_signature_keys() {
+    let token = Pkcs11Token::open(config("sam-main", "123456", None)).unwrap();
+    let err = token
+        .generate(
+            key_id("nosig"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Signature,
+        )
+        .unwrap_err();
+    assert!(matches!(err, TokenError::NoSignatureSlot { .. }), "{err}");
+}
+
+#[test]
+fn slots_are_found_by_label_id_or_index_and_unknown_ones_refused() {
+    let err = Pkcs11Token::open(config("no-such-token", "123456", None)).unwrap_err();
+    assert!(err.to_string().contains("no token labelled"), "{err}");
+    let mut by_index = config("sam-main", "123456", None);
+    by_index.slot = SlotSelector::Index(usize::MAX);
+    assert!(Pkcs11Token::open(by_index).is_err());
+    let mut by_id = config("sam-main", "123456", None);
+    by_id.slot = SlotSelector::Id(u64::MAX);
+    assert!(Pkcs11Token::open(by_id).is_err());
+    let mut missing_module = config("sam-main", "123456", None);
+    missing_module.module = "/nonexistent/libpkcs11.so".into();
+    assert!(matches!(
+        Pkcs11Token::open(missing_module),
+        Err(TokenError::Config { .. })
+    ));
+}
+
+#[test]
+fn pin_and_sign_pin_management() {
+    let token = Pkcs11Token::open(config(
+        "sam-pin-main",
+        "111111",
+        Some(("sam-pin-sign", "333333")),
+    ))
+    .unwrap();
+    for (location, current, so_pin) in [
+        (KeyLocation::Default, "111111", "22222222"),
+        (KeyLocation::Signature, "333333", "44444444"),
+    ] {
+        // The policy is checked before the token is asked.
+        let err = token.change_pin(location, current, "12a4").unwrap_err();
+        assert!(matches!(err, TokenError::PinPolicy { .. }), "{err}");
+        let err = token.change_pin(location, current, "123").unwrap_err();
+        assert!(matches!(err, TokenError::PinPolicy { .. }), "{err}");
+        // A wrong old PIN is refused by the token.
+        let err = token.change_pin(location, "999999", "5555").unwrap_err();
+        assert!(err.to_string().contains("incorrect"), "{err}");
+        // A policy-conforming change works, and the new PIN opens the slot.
+        token.change_pin(location, current, "5555").unwrap();
+        let (label, sign) = match location {
+            KeyLocation::Default => ("sam-pin-main", None),
+            KeyLocation::Signature => ("sam-pin-sign", None),
+        };
+        let _: Option<(&str, &str)> = sign;
+        assert!(Pkcs11Token::open(config(label, "5555", None)).is_ok());
+        assert!(matches!(
+            Pkcs11Token::open(config(label, current, None)),
+            Err(TokenError::Pin { .. })
+        ));
+        // Unblock with the SO PIN (the PUK) sets it back.
+        let err = token
+            .unblock_pin(location, "00000000", current)
+            .unwrap_err();
+        assert!(err.to_string().contains("SO PIN"), "{err}");
+        token.unblock_pin(location, so_pin, current).unwrap();
+        assert!(Pkcs11Token::open(config(label, current, None)).is_ok());
+    }
+}
