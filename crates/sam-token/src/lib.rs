@@ -9,6 +9,8 @@
 //!   the SAD verifier (see [`activation`]). Tokens check the activation before touching a key.
 //! - [`SoftwareToken`]: RustCrypto keys, wrapped at rest with AES-256-GCM under a
 //!   [`MasterKey`] that can be exported and imported under a passphrase.
+//! - [`Pkcs11Token`]: keys resident in a PKCS#11 token, with an optional signature slot and
+//!   Sign PIN, PIN management and a PIN policy (see [`pkcs11`]).
 //! - [`verify`]: signature verification with the same crates, for tests, the KAK gate and
 //!   callers that check what a token produced.
 #![forbid(unsafe_code)]
