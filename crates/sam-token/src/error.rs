@@ -128,6 +128,15 @@ pub enum TokenError {
         /// What is wrong.
         reason: String,
     },
+    /// A key's private half does not belong to its record's public key (e.g. a wrapped blob
+    /// moved to another record); the signature was withheld.
+    #[error(
+        "key {key_id}: the private key does not match the record's public key; nothing was returned"
+    )]
+    KeyMismatch {
+        /// The key.
+        key_id: String,
+    },
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(String),

@@ -91,6 +91,16 @@ pub enum KeyReference {
         /// Its `CKA_ID`.
         object_id: Vec<u8>,
     },
+    /// A key generated in a PKCS#11 token and wrapped there with `CKM_AES_KEY_WRAP_PAD`
+    /// (RFC 5649) under the token's wrapping key, which never leaves the HSM. The caller stores
+    /// the blob; the token unwraps it into a session object for each signing request and
+    /// destroys it right after (seed 001: "remove key from HSM after signing").
+    Pkcs11Wrapped {
+        /// The slot whose wrapping key opens it.
+        location: KeyLocation,
+        /// The wrapped private key.
+        blob: Vec<u8>,
+    },
 }
 
 impl fmt::Debug for KeyReference {
@@ -105,6 +115,9 @@ impl fmt::Debug for KeyReference {
                 "Pkcs11Resident({location} slot, id {})",
                 String::from_utf8_lossy(object_id)
             ),
+            Self::Pkcs11Wrapped { location, blob } => {
+                write!(f, "Pkcs11Wrapped({location} slot, {} bytes)", blob.len())
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ use std::sync::{Arc, MutexGuard};
 use cryptoki::context::Pkcs11;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
-use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use der::Encode;
@@ -75,6 +75,23 @@ pub struct Pkcs11Config {
     pub signature_slot: Option<SignatureSlotConfig>,
     /// The policy new PINs and Sign PINs must match (seed 004, e.g. `[0-9]{4,}`).
     pub pin_policy: Option<PinPolicy>,
+    /// Where new keys are kept.
+    pub storage: KeyStorage,
+}
+
+/// Where a PKCS#11 token keeps the keys it generates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum KeyStorage {
+    /// As token objects in the HSM (non-extractable).
+    #[default]
+    Resident,
+    /// Wrapped under the AES key labelled `wrapping_key` and handed to the caller as blobs:
+    /// keys scale with the database, not the HSM, and several HSMs sharing the wrapping key
+    /// serve the same keys (ARCHITECTURE.md, scale-out).
+    Wrapped {
+        /// The label of the AES-256 wrapping key in each slot.
+        wrapping_key: String,
+    },
 }
 
 /// A crypto token in a PKCS#11 module.
@@ -84,6 +101,7 @@ pub struct Pkcs11Token {
     default: Arc<SharedSlot>,
     signature: Option<Arc<SharedSlot>>,
     pin_policy: Option<PinPolicy>,
+    storage: KeyStorage,
     capabilities: Capabilities,
 }
 
@@ -122,6 +140,7 @@ impl Pkcs11Token {
             default,
             signature,
             pin_policy: config.pin_policy,
+            storage: config.storage,
             capabilities,
         })
     }
@@ -214,6 +233,116 @@ impl Pkcs11Token {
         result
     }
 
+    /// Generates the AES-256 wrapping key `label` in the slot at `location`: sensitive,
+    /// non-extractable, for wrapping and unwrapping only.
+    pub fn generate_wrapping_key(
+        &self,
+        location: KeyLocation,
+        label: &str,
+    ) -> Result<(), TokenError> {
+        let session = self.session(location)?;
+        let mut template = wrapping_key_template(label);
+        template.push(Attribute::ValueLen(32u64.into()));
+        session
+            .generate_key(&Mechanism::AesKeyGen, &template)
+            .map_err(self.fail("C_GenerateKey (wrapping key)"))?;
+        Ok(())
+    }
+
+    /// Imports the AES-256 wrapping key `label` with the given value into the slot at
+    /// `location`, so that several HSMs share one wrapping key (as an HSM cluster restores its
+    /// master key from a backup). The value should come from a key ceremony, not a file.
+    pub fn import_wrapping_key(
+        &self,
+        location: KeyLocation,
+        label: &str,
+        value: &zeroize::Zeroizing<[u8; 32]>,
+    ) -> Result<(), TokenError> {
+        let session = self.session(location)?;
+        let mut template = wrapping_key_template(label);
+        template.push(Attribute::Value(value.to_vec()));
+        session
+            .create_object(&template)
+            .map_err(self.fail("C_CreateObject (wrapping key)"))?;
+        Ok(())
+    }
+
+    fn wrapping_key(&self, session: &Session, label: &str) -> Result<ObjectHandle, TokenError> {
+        let found = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::SECRET_KEY),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ])
+            .map_err(self.fail("C_FindObjects (wrapping key)"))?;
+        match found[..] {
+            [handle] => Ok(handle),
+            [] => Err(TokenError::Config {
+                token: self.name.clone(),
+                reason: format!("no wrapping key labelled {label:?} in the slot"),
+            }),
+            _ => Err(TokenError::Config {
+                token: self.name.clone(),
+                reason: format!("several wrapping keys are labelled {label:?}"),
+            }),
+        }
+    }
+
+    /// Signs with a wrapped key: unwrap into a session object, sign, destroy, then check
+    /// every signature against the record's public key, so that a blob moved to another
+    /// record (the wrap format cannot bind the key id) never yields a signature.
+    fn sign_wrapped(
+        &self,
+        key: &KeyRecord,
+        location: KeyLocation,
+        blob: &[u8],
+        padding: RsaPadding,
+        inputs: &[ToBeSigned<'_>],
+    ) -> Result<Vec<Vec<u8>>, TokenError> {
+        let KeyStorage::Wrapped { wrapping_key } = &self.storage else {
+            return Err(TokenError::Config {
+                token: self.name.clone(),
+                reason: "the token is not configured for wrapped keys".into(),
+            });
+        };
+        let session = self.session(location)?;
+        let wrap_handle = self.wrapping_key(&session, wrapping_key)?;
+        let key_type = match key.spec {
+            KeySpec::Rsa(_) => KeyType::RSA,
+            _ => KeyType::EC,
+        };
+        let template = [
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::KeyType(key_type),
+            Attribute::Token(false),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+        ];
+        let handle = session
+            .unwrap_key(&Mechanism::AesKeyWrapPad, wrap_handle, blob, &template)
+            .map_err(|_| TokenError::Unwrap {
+                key_id: key.key_id.to_string(),
+            })?;
+        let signatures: Result<Vec<_>, _> = inputs
+            .iter()
+            .map(|input| self.sign_one(&session, handle, key.spec, padding, input))
+            .collect();
+        // The session object goes whatever happened.
+        let destroyed = session
+            .destroy_object(handle)
+            .map_err(self.fail("C_DestroyObject"));
+        let signatures = signatures?;
+        destroyed?;
+        for (input, signature) in inputs.iter().zip(&signatures) {
+            crate::verify::verify(&key.public_key_der, key.spec, padding, input, signature)
+                .map_err(|_| TokenError::KeyMismatch {
+                    key_id: key.key_id.to_string(),
+                })?;
+        }
+        Ok(signatures)
+    }
+
     fn check_policy(&self, which: &'static str, new: &str) -> Result<(), TokenError> {
         match &self.pin_policy {
             Some(policy) if !policy.allows(new) => Err(TokenError::PinPolicy {
@@ -298,6 +427,40 @@ impl Pkcs11Token {
             ))),
         }
     }
+}
+
+fn wrapping_key_template(label: &str) -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Wrap(true),
+        Attribute::Unwrap(true),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Label(label.as_bytes().to_vec()),
+    ]
+}
+
+/// Whether `sam_token::verify` can check signatures of `spec` (wrapped keys need it).
+fn software_verifiable(spec: KeySpec) -> bool {
+    matches!(
+        spec,
+        KeySpec::Rsa(_)
+            | KeySpec::Ecdsa(
+                EcCurve::P256
+                    | EcCurve::P384
+                    | EcCurve::P521
+                    | EcCurve::Secp256k1
+                    | EcCurve::BrainpoolP256r1
+                    | EcCurve::BrainpoolP384r1
+                    | EcCurve::BrainpoolP256t1
+                    | EcCurve::BrainpoolP384t1
+            )
+    )
 }
 
 fn pin_name(location: KeyLocation) -> &'static str {
@@ -471,12 +634,21 @@ impl CryptoToken for Pkcs11Token {
                        list offers them",
             });
         }
+        let resident = self.storage == KeyStorage::Resident;
+        if !resident && !software_verifiable(spec) {
+            return Err(TokenError::UnsupportedSpec {
+                token: self.name.clone(),
+                spec,
+                hint: "wrapped keys are checked after every signature by a software verifier,                        which this curve lacks; use resident keys for it",
+            });
+        }
         let session = self.session(location)?;
         let object_id = key_id.as_str().as_bytes().to_vec();
-        if !session
-            .find_objects(&[Attribute::Id(object_id.clone())])
-            .map_err(self.fail("C_FindObjects"))?
-            .is_empty()
+        if resident
+            && !session
+                .find_objects(&[Attribute::Id(object_id.clone())])
+                .map_err(self.fail("C_FindObjects"))?
+                .is_empty()
         {
             return Err(TokenError::Pkcs11 {
                 token: self.name.clone(),
@@ -486,17 +658,19 @@ impl CryptoToken for Pkcs11Token {
         }
         let label = object_id.clone();
         let common_public = [
-            Attribute::Token(true),
+            Attribute::Token(resident),
             Attribute::Private(false),
             Attribute::Verify(true),
             Attribute::Id(object_id.clone()),
             Attribute::Label(label.clone()),
         ];
         let private = [
-            Attribute::Token(true),
+            Attribute::Token(resident),
             Attribute::Private(true),
             Attribute::Sensitive(true),
-            Attribute::Extractable(false),
+            // A wrapped key must be extractable to be wrapped; it exists only as a session
+            // object until then.
+            Attribute::Extractable(!resident),
             Attribute::Sign(true),
             Attribute::Id(object_id.clone()),
             Attribute::Label(label),
@@ -527,9 +701,26 @@ impl CryptoToken for Pkcs11Token {
             }
         };
         public.extend(common_public);
-        let (public_handle, _private_handle) = session
+        let (public_handle, private_handle) = session
             .generate_key_pair(&mechanism, &public, &private)
             .map_err(self.fail("C_GenerateKeyPair"))?;
+        let wrapped = match &self.storage {
+            KeyStorage::Resident => None,
+            KeyStorage::Wrapped { wrapping_key } => {
+                let blob = self
+                    .wrapping_key(&session, wrapping_key)
+                    .and_then(|wrap_handle| {
+                        session
+                            .wrap_key(&Mechanism::AesKeyWrapPad, wrap_handle, private_handle)
+                            .map_err(self.fail("C_WrapKey"))
+                    });
+                // The private half leaves the HSM only wrapped; the session object goes now.
+                let destroyed = session
+                    .destroy_object(private_handle)
+                    .map_err(self.fail("C_DestroyObject"));
+                Some((blob?, destroyed))
+            }
+        };
         let public_key_der = match spec {
             KeySpec::Ecdsa(curve) => {
                 let attrs = session
@@ -565,14 +756,24 @@ impl CryptoToken for Pkcs11Token {
                 encoding::rsa_spki(&n, &e)?
             }
         };
+        let reference = match wrapped {
+            None => KeyReference::Pkcs11Resident {
+                location,
+                object_id,
+            },
+            Some((blob, destroyed)) => {
+                destroyed?;
+                session
+                    .destroy_object(public_handle)
+                    .map_err(self.fail("C_DestroyObject"))?;
+                KeyReference::Pkcs11Wrapped { location, blob }
+            }
+        };
         Ok(KeyRecord {
             key_id,
             spec,
             public_key_der,
-            reference: KeyReference::Pkcs11Resident {
-                location,
-                object_id,
-            },
+            reference,
         })
     }
 
@@ -584,15 +785,20 @@ impl CryptoToken for Pkcs11Token {
         inputs: &[ToBeSigned<'_>],
     ) -> Result<Vec<Vec<u8>>, TokenError> {
         check_activation(key, activation, inputs)?;
-        let KeyReference::Pkcs11Resident {
-            location,
-            object_id,
-        } = &key.reference
-        else {
-            return Err(TokenError::ForeignKey {
-                key_id: key.key_id.to_string(),
-                token: self.name.clone(),
-            });
+        let (location, object_id) = match &key.reference {
+            KeyReference::Pkcs11Resident {
+                location,
+                object_id,
+            } => (location, object_id),
+            KeyReference::Pkcs11Wrapped { location, blob } => {
+                return self.sign_wrapped(key, *location, blob, padding, inputs);
+            }
+            _ => {
+                return Err(TokenError::ForeignKey {
+                    key_id: key.key_id.to_string(),
+                    token: self.name.clone(),
+                });
+            }
         };
         let session = self.session(*location)?;
         let handle = self.find_private_key(&session, object_id, &key.key_id)?;
@@ -603,15 +809,19 @@ impl CryptoToken for Pkcs11Token {
     }
 
     fn delete(&self, key: &KeyRecord) -> Result<(), TokenError> {
-        let KeyReference::Pkcs11Resident {
-            location,
-            object_id,
-        } = &key.reference
-        else {
-            return Err(TokenError::ForeignKey {
-                key_id: key.key_id.to_string(),
-                token: self.name.clone(),
-            });
+        let (location, object_id) = match &key.reference {
+            KeyReference::Pkcs11Resident {
+                location,
+                object_id,
+            } => (location, object_id),
+            // A wrapped key is not in the HSM between signatures: the caller's blob is all.
+            KeyReference::Pkcs11Wrapped { .. } => return Ok(()),
+            _ => {
+                return Err(TokenError::ForeignKey {
+                    key_id: key.key_id.to_string(),
+                    token: self.name.clone(),
+                });
+            }
         };
         let session = self.session(*location)?;
         for handle in session

@@ -1,11 +1,12 @@
 //! The PKCS#11 token against a real SoftHSM2, set up by scripts/test: tokens `sam-main`
 //! (PIN 123456), `sam-sign` (Sign PIN 246810), and `sam-pin-main` / `sam-pin-sign` for the PIN
-//! management tests.
+//! management tests, `sam-pool-a` (PIN 555555) and `sam-pool-b` (PIN 777777) for keys wrapped
+//! under a shared wrapping key.
 
 use std::sync::OnceLock;
 
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaKeySize, RsaPadding};
-use sam_token::pkcs11::{PinPolicy, PinSource, SignatureSlotConfig, SlotSelector};
+use sam_token::pkcs11::{KeyStorage, PinPolicy, PinSource, SignatureSlotConfig, SlotSelector};
 use sam_token::{
     CryptoToken, KeyId, KeyLocation, KeyRecord, Pkcs11Config, Pkcs11Token, ToBeSigned, TokenError,
 };
@@ -39,7 +40,15 @@ fn config(label: &str, user_pin: &str, signature: Option<(&str, &str)>) -> Pkcs1
             sign_pin: pin(p),
         }),
         pin_policy: Some(PinPolicy::new("[0-9]{4,}").unwrap()),
+        storage: KeyStorage::Resident,
     }
+}
+
+fn wrapped(mut config: Pkcs11Config, wrapping_key: &str) -> Pkcs11Config {
+    config.storage = KeyStorage::Wrapped {
+        wrapping_key: wrapping_key.into(),
+    };
+    config
 }
 
 /// The shared token on `sam-main` with its signature slot `sam-sign`: one long-lived session
@@ -372,4 +381,177 @@ fn pin_and_sign_pin_management() {
         token.unblock_pin(location, so_pin, current).unwrap();
         assert!(Pkcs11Token::open(config(label, current, None)).is_ok());
     }
+}
+
+/// A token on `sam-main` that keeps keys wrapped under `wrap-main`, created once.
+fn wrapped_token() -> &'static Pkcs11Token {
+    static TOKEN: OnceLock<Pkcs11Token> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        let token =
+            Pkcs11Token::open(wrapped(config("sam-main", "123456", None), "wrap-main")).unwrap();
+        token
+            .generate_wrapping_key(KeyLocation::Default, "wrap-main")
+            .unwrap();
+        token
+    })
+}
+
+#[test]
+fn wrapped_keys_sign_and_leave_nothing_in_the_hsm() {
+    let token = wrapped_token();
+    for spec in [
+        KeySpec::Rsa(RsaKeySize::Bits2048),
+        KeySpec::Ecdsa(EcCurve::P256),
+        KeySpec::Ecdsa(EcCurve::P521),
+        KeySpec::Ecdsa(EcCurve::Secp256k1),
+        KeySpec::Ecdsa(EcCurve::BrainpoolP384t1),
+    ] {
+        let key = token
+            .generate(key_id("wrapped"), spec, KeyLocation::Default)
+            .unwrap();
+        let sam_token::KeyReference::Pkcs11Wrapped { blob, .. } = &key.reference else {
+            panic!("{spec}: expected a wrapped key, got {:?}", key.reference)
+        };
+        assert!(blob.len() > 32, "{spec}");
+        sign_and_check(
+            token,
+            &key,
+            &[HashAlgorithm::Sha256, HashAlgorithm::Sha384],
+            RsaPadding::Pkcs1v15,
+        );
+        if let KeySpec::Rsa(_) = spec {
+            sign_and_check(token, &key, &[HashAlgorithm::Sha512], RsaPadding::Pss);
+        }
+        // Nothing of the key stays in the HSM: as a resident key it is not found.
+        let resident = KeyRecord {
+            reference: sam_token::KeyReference::Pkcs11Resident {
+                location: KeyLocation::Default,
+                object_id: key.key_id.as_str().as_bytes().to_vec(),
+            },
+            ..key.clone()
+        };
+        let digest = HashAlgorithm::Sha256.digest(b"z");
+        let activation = issuer().activate(key.key_id.clone(), vec![digest]);
+        let err = token
+            .sign(
+                &resident,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                &[ToBeSigned::Digest(digest)],
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("no private key"), "{spec}: {err}");
+    }
+}
+
+#[test]
+fn a_wrapped_blob_moved_or_altered_is_refused() {
+    let token = wrapped_token();
+    let a = token
+        .generate(
+            key_id("wa"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    let b = token
+        .generate(
+            key_id("wb"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    let digest = HashAlgorithm::Sha256.digest(b"approved for b");
+    let activation = issuer().activate(b.key_id.clone(), vec![digest]);
+    // B's record with A's blob: the HSM signs with A's key, and the signature is withheld.
+    let swapped = KeyRecord {
+        reference: a.reference.clone(),
+        ..b.clone()
+    };
+    let err = token
+        .sign(
+            &swapped,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            &[ToBeSigned::Digest(digest)],
+        )
+        .unwrap_err();
+    assert!(matches!(err, TokenError::KeyMismatch { .. }), "{err}");
+    // An altered blob does not unwrap.
+    let sam_token::KeyReference::Pkcs11Wrapped { location, blob } = b.reference.clone() else {
+        unreachable!()
+    };
+    let mut bad = blob.clone();
+    bad[blob.len() / 2] ^= 1;
+    let altered = KeyRecord {
+        reference: sam_token::KeyReference::Pkcs11Wrapped {
+            location,
+            blob: bad,
+        },
+        ..b.clone()
+    };
+    let err = token
+        .sign(
+            &altered,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            &[ToBeSigned::Digest(digest)],
+        )
+        .unwrap_err();
+    assert!(matches!(err, TokenError::Unwrap { .. }), "{err}");
+    // The untouched record still signs.
+    assert!(
+        token
+            .sign(
+                &b,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                &[ToBeSigned::Digest(digest)]
+            )
+            .is_ok()
+    );
+}
+
+#[test]
+fn wrapped_mode_refuses_curves_without_a_software_verifier() {
+    let err = wrapped_token()
+        .generate(
+            key_id("w224"),
+            KeySpec::Ecdsa(EcCurve::P224),
+            KeyLocation::Default,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("resident keys"), "{err}");
+}
+
+#[test]
+fn a_wrapped_key_opens_in_another_hsm_that_shares_the_wrapping_key() {
+    let a =
+        Pkcs11Token::open(wrapped(config("sam-pool-a", "555555", None), "shared-wrap")).unwrap();
+    let b =
+        Pkcs11Token::open(wrapped(config("sam-pool-b", "777777", None), "shared-wrap")).unwrap();
+    // Before the shared key exists, nothing can be wrapped.
+    assert!(
+        a.generate(
+            key_id("early"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default
+        )
+        .is_err()
+    );
+    let mut value = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(value.as_mut_slice()).unwrap();
+    a.import_wrapping_key(KeyLocation::Default, "shared-wrap", &value)
+        .unwrap();
+    b.import_wrapping_key(KeyLocation::Default, "shared-wrap", &value)
+        .unwrap();
+    let key = a
+        .generate(
+            key_id("shared"),
+            KeySpec::Rsa(RsaKeySize::Bits2048),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    sign_and_check(&b, &key, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
+    sign_and_check(&a, &key, &[HashAlgorithm::Sha256], RsaPadding::Pss);
 }
