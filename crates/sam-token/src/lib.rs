@@ -11,6 +11,8 @@
 //!   [`MasterKey`] that can be exported and imported under a passphrase.
 //! - [`Pkcs11Token`]: keys resident in a PKCS#11 token, with an optional signature slot and
 //!   Sign PIN, PIN management and a PIN policy (see [`pkcs11`]).
+//! - [`TokenPool`]: several tokens of one kind sharing one key domain, load-balanced with
+//!   failover (see [`pool`]).
 //! - [`verify`]: signature verification with the same crates, for tests, the KAK gate and
 //!   callers that check what a token produced.
 #![forbid(unsafe_code)]
@@ -19,6 +21,7 @@ pub mod activation;
 mod error;
 mod key;
 pub mod pkcs11;
+pub mod pool;
 pub mod software;
 pub mod token;
 pub mod verify;
@@ -27,5 +30,6 @@ pub use activation::{Activation, ActivationIssuer};
 pub use error::{ActivationRefusal, TokenError};
 pub use key::{KeyId, KeyLocation, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
 pub use pkcs11::{Pkcs11Config, Pkcs11Token};
+pub use pool::{MemberStatus, TokenPool};
 pub use software::{MasterKey, SoftwareToken};
-pub use token::{Capabilities, CryptoToken, Health, ToBeSigned};
+pub use token::{Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity};

@@ -71,6 +71,20 @@ pub enum Health {
     Unavailable(String),
 }
 
+/// What must be equal for two tokens to serve the same keys in a pool (seed 001: crypto
+/// sources of one type, sharing the Master Backup Key and the slot id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TokenIdentity {
+    /// The kind of device (`software`, or the PKCS#11 manufacturer and model).
+    pub kind: String,
+    /// The key domain: what a key generated in one member needs to be usable in another (the
+    /// master key's fingerprint, the wrapping key's check value). `None` for keys that live in
+    /// one device only (PKCS#11 resident keys), which cannot be pooled.
+    pub key_domain: Option<String>,
+    /// The PKCS#11 slot id, for HSMs.
+    pub slot_id: Option<u64>,
+}
+
 /// A place where user keys are generated and used (software, a PKCS#11 HSM, ...).
 pub trait CryptoToken: Send + Sync {
     /// The token's name (its crypto profile name).
@@ -105,6 +119,9 @@ pub trait CryptoToken: Send + Sync {
 
     /// Whether the token can serve requests now.
     fn health(&self) -> Health;
+
+    /// What must match for this token to share keys with others in a pool.
+    fn identity(&self) -> TokenIdentity;
 }
 
 /// Checks `inputs` against `activation` for `key`: the one check every token makes first.

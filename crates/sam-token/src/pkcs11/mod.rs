@@ -37,7 +37,9 @@ use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaKeySize, RsaPadding};
 use crate::activation::Activation;
 use crate::error::TokenError;
 use crate::key::{KeyId, KeyLocation, KeyRecord, KeyReference};
-use crate::token::{Capabilities, CryptoToken, Health, ToBeSigned, check_activation};
+use crate::token::{
+    Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity, check_activation,
+};
 
 /// How to find a slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,6 +267,20 @@ impl Pkcs11Token {
             .create_object(&template)
             .map_err(self.fail("C_CreateObject (wrapping key)"))?;
         Ok(())
+    }
+
+    /// Destroys the wrapping key `label` in the slot at `location` (decommissioning an HSM):
+    /// every key wrapped under it becomes unusable on this device.
+    pub fn delete_wrapping_key(
+        &self,
+        location: KeyLocation,
+        label: &str,
+    ) -> Result<(), TokenError> {
+        let session = self.session(location)?;
+        let handle = self.wrapping_key(&session, label)?;
+        session
+            .destroy_object(handle)
+            .map_err(self.fail("C_DestroyObject (wrapping key)"))
     }
 
     fn wrapping_key(&self, session: &Session, label: &str) -> Result<ObjectHandle, TokenError> {
@@ -836,12 +852,68 @@ impl CryptoToken for Pkcs11Token {
     }
 
     fn health(&self) -> Health {
-        match self.session(KeyLocation::Default) {
-            Ok(session) => match session.get_session_info() {
-                Ok(_) => Health::Healthy,
-                Err(e) => Health::Unavailable(e.to_string()),
-            },
+        let session = match self.session(KeyLocation::Default) {
+            Ok(session) => session,
+            Err(e) => return Health::Unavailable(e.to_string()),
+        };
+        if let KeyStorage::Wrapped { wrapping_key } = &self.storage
+            && let Err(e) = self.wrapping_key(&session, wrapping_key)
+        {
+            return Health::Unavailable(e.to_string());
+        }
+        match session.get_session_info() {
+            Ok(info) if info.session_state() == cryptoki::session::SessionState::RwUser => {
+                Health::Healthy
+            }
+            // Logged out (e.g. the HSM restarted the session's login): log in again.
+            Ok(_) => {
+                let relogin = self
+                    .default
+                    .pin()
+                    .ok_or_else(|| "PIN record poisoned".to_owned())
+                    .and_then(|pin| {
+                        session
+                            .login(UserType::User, Some(&pin.as_str().into()))
+                            .map_err(|e| e.to_string())
+                    });
+                match relogin {
+                    Ok(()) => Health::Healthy,
+                    Err(e) => Health::Unavailable(format!("not logged in, and login failed: {e}")),
+                }
+            }
             Err(e) => Health::Unavailable(e.to_string()),
+        }
+    }
+
+    fn identity(&self) -> TokenIdentity {
+        let kind = self
+            .pkcs11
+            .get_token_info(self.default.slot)
+            .map(|i| format!("pkcs11 {} {}", i.manufacturer_id().trim(), i.model().trim()))
+            .unwrap_or_else(|_| "pkcs11 (token info unavailable)".into());
+        let key_domain = match &self.storage {
+            KeyStorage::Resident => None,
+            KeyStorage::Wrapped { wrapping_key } => {
+                self.session(KeyLocation::Default).ok().and_then(|session| {
+                    let handle = self.wrapping_key(&session, wrapping_key).ok()?;
+                    match session
+                        .get_attributes(handle, &[AttributeType::CheckValue])
+                        .ok()?
+                        .pop()?
+                    {
+                        Attribute::CheckValue(kcv) => Some(format!(
+                            "wrapping key {wrapping_key} check value {}",
+                            kcv.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                        )),
+                        _ => None,
+                    }
+                })
+            }
+        };
+        TokenIdentity {
+            kind,
+            key_domain,
+            slot_id: Some(self.default.slot.id()),
         }
     }
 }

@@ -12,7 +12,9 @@ use sam_algorithms::{HashAlgorithm, KeySpec, RsaPadding};
 use crate::activation::Activation;
 use crate::error::TokenError;
 use crate::key::{KeyId, KeyLocation, KeyRecord, KeyReference};
-use crate::token::{Capabilities, CryptoToken, Health, ToBeSigned, check_activation};
+use crate::token::{
+    Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity, check_activation,
+};
 use private_key::{PrivateKey, software_specs};
 
 /// A crypto token whose keys are software keys wrapped under a master key.
@@ -154,5 +156,13 @@ impl CryptoToken for SoftwareToken {
 
     fn health(&self) -> Health {
         Health::Healthy
+    }
+
+    fn identity(&self) -> TokenIdentity {
+        TokenIdentity {
+            kind: "software".into(),
+            key_domain: Some(format!("master key {}", self.master_key.fingerprint())),
+            slot_id: None,
+        }
     }
 }

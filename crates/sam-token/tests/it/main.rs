@@ -4,5 +4,6 @@
 
 mod fixtures;
 mod pkcs11;
+mod pool;
 mod refusals;
 mod software;
