@@ -19,6 +19,7 @@ use sam_algorithms::Digest;
 use subtle::ConstantTimeEq;
 
 use crate::error::ActivationRefusal;
+use crate::kak::KeyUseAuthorisation;
 use crate::key::KeyId;
 
 static ISSUER_TAKEN: AtomicBool = AtomicBool::new(false);
@@ -38,7 +39,11 @@ impl ActivationIssuer {
     /// An activation of `key_id` for exactly `digests`. Call this only after the SAD that
     /// authorises them has been verified.
     pub fn activate(&self, key_id: KeyId, digests: Vec<Digest>) -> Activation {
-        Activation { key_id, digests }
+        Activation {
+            key_id,
+            digests,
+            kak_authorisation: None,
+        }
     }
 }
 
@@ -47,6 +52,7 @@ impl ActivationIssuer {
 pub struct Activation {
     key_id: KeyId,
     digests: Vec<Digest>,
+    kak_authorisation: Option<KeyUseAuthorisation>,
 }
 
 impl Activation {
@@ -58,6 +64,17 @@ impl Activation {
     /// The digests it allows.
     pub fn digests(&self) -> &[Digest] {
         &self.digests
+    }
+
+    /// Attaches the KAK-signed authorisation a [`KakGate`](crate::KakGate) requires. It can
+    /// only narrow what the activation allows: the gate checks it against the activation.
+    pub fn attach_kak_authorisation(&mut self, authorisation: KeyUseAuthorisation) {
+        self.kak_authorisation = Some(authorisation);
+    }
+
+    /// The attached KAK authorisation.
+    pub fn kak_authorisation(&self) -> Option<&KeyUseAuthorisation> {
+        self.kak_authorisation.as_ref()
     }
 
     /// Whether `digest` is among the allowed digests. Every allowed digest is compared, in

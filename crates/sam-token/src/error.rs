@@ -137,6 +137,14 @@ pub enum TokenError {
         /// The key.
         key_id: String,
     },
+    /// The KAK gate refused the request; nothing was signed.
+    #[error("KAK gate refused key {key_id}: {reason}")]
+    KakRefused {
+        /// The key.
+        key_id: String,
+        /// Why.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(String),

@@ -134,6 +134,37 @@ pub struct KeyRecord {
     pub public_key_der: Vec<u8>,
     /// Where the private key is.
     pub reference: KeyReference,
+    /// The Key Authorisation Key bound to this key, when a [`KakGate`](crate::KakGate) made it.
+    pub kak: Option<KakBinding>,
+}
+
+/// A user key's Key Authorisation Key (seed 001 *KAK*): an RSA key pair generated in software,
+/// whose private half is wrapped under the gate's master key, and a tag that binds it to the
+/// user key so that another KAK cannot be substituted in a stored record.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KakBinding {
+    /// The KAK's public key, DER `SubjectPublicKeyInfo`.
+    pub public_key_der: Vec<u8>,
+    /// The KAK's private key, wrapped (AES-256-GCM) under the gate's master key.
+    pub wrapped_private_key: Vec<u8>,
+    /// HMAC-SHA-256 under a key derived from the gate's master key, over the key id, the user
+    /// key's SPKI and the KAK's SPKI.
+    pub binding_tag: Vec<u8>,
+}
+
+impl fmt::Debug for KakBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KakBinding")
+            .field(
+                "public_key_der",
+                &format!("{} bytes", self.public_key_der.len()),
+            )
+            .field(
+                "wrapped_private_key",
+                &format!("{} bytes", self.wrapped_private_key.len()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(test)]

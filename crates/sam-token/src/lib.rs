@@ -11,6 +11,8 @@
 //!   [`MasterKey`] that can be exported and imported under a passphrase.
 //! - [`Pkcs11Token`]: keys resident in a PKCS#11 token, with an optional signature slot and
 //!   Sign PIN, PIN management and a PIN policy (see [`pkcs11`]).
+//! - [`KakGate`]: a decorator that requires a Key Authorisation Key signature for every use of
+//!   a key, as CP5-class HSMs do (see [`kak`]).
 //! - [`TokenPool`]: several tokens of one kind sharing one key domain, load-balanced with
 //!   failover (see [`pool`]).
 //! - [`verify`]: signature verification with the same crates, for tests, the KAK gate and
@@ -19,6 +21,7 @@
 
 pub mod activation;
 mod error;
+pub mod kak;
 mod key;
 pub mod pkcs11;
 pub mod pool;
@@ -28,7 +31,8 @@ pub mod verify;
 
 pub use activation::{Activation, ActivationIssuer};
 pub use error::{ActivationRefusal, TokenError};
-pub use key::{KeyId, KeyLocation, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
+pub use kak::{Clock, KakGate, KeyUseAuthorisation, SystemClock};
+pub use key::{KakBinding, KeyId, KeyLocation, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
 pub use pkcs11::{Pkcs11Config, Pkcs11Token};
 pub use pool::{MemberStatus, TokenPool};
 pub use software::{MasterKey, SoftwareToken};

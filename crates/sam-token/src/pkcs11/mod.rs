@@ -790,6 +790,7 @@ impl CryptoToken for Pkcs11Token {
             spec,
             public_key_der,
             reference,
+            kak: None,
         })
     }
 

@@ -133,6 +133,16 @@ impl MasterKey {
             .collect()
     }
 
+    /// A key for another purpose, derived from this one: HMAC-SHA-256(master key, `label`)
+    /// (NIST SP 800-108 style, one block), so the master key itself serves only to wrap.
+    pub(crate) fn derive(&self, label: &[u8]) -> Result<Zeroizing<[u8; 32]>, TokenError> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.key.as_slice())
+            .map_err(|e| TokenError::crypto("key derivation", e))?;
+        mac.update(label);
+        Ok(Zeroizing::new(mac.finalize().into_bytes().into()))
+    }
+
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(&(*self.key).into())
     }

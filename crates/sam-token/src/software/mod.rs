@@ -126,6 +126,7 @@ impl CryptoToken for SoftwareToken {
             key_id,
             spec,
             reference: KeyReference::SoftwareWrapped(blob),
+            kak: None,
         })
     }
 

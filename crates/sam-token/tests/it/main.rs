@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fixtures;
+mod kak;
 mod pkcs11;
 mod pool;
 mod refusals;
