@@ -49,6 +49,9 @@ pub struct CryptoSourceDescriptor {
     pub supports_sha3: bool,
     /// Whether it has the SEC2 K curve `secp256k1` (Utimaco CP5 has not).
     pub supports_secp256k1: bool,
+    /// Whether it has a separate signature slot with its own Sign PIN (seed 004).
+    #[serde(default)]
+    pub has_signature_slot: bool,
 }
 
 impl CryptoSourceDescriptor {
@@ -65,6 +68,7 @@ impl CryptoSourceDescriptor {
             requires_kak: false,
             supports_sha3: true,
             supports_secp256k1: true,
+            has_signature_slot: false,
         }
     }
 

@@ -36,7 +36,7 @@ pub use names::{
 };
 pub use settings::{
     AssertionType, AuthorisationKeySettings, AuthorisationMode, DelegatedIdp, Expiry,
-    IdpCertificate, KakAlgorithm, KakSettings, ProfileSettings, ProfileStatus, Scal,
+    IdpCertificate, KakAlgorithm, KakSettings, KeyLocation, ProfileSettings, ProfileStatus, Scal,
     SigningKeySettings, UNLIMITED_DEVICES, UserIdSource,
 };
 pub use validation::{SadFormat, ValidationContext};

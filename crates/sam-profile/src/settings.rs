@@ -56,6 +56,18 @@ pub enum Scal {
     Scal2,
 }
 
+/// Which slot of a hardware crypto source holds the keys (seed 004's `Location` keyword).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyLocation {
+    /// The default slot, unlocked by the user PIN.
+    #[default]
+    Default,
+    /// The separate signature slot, unlocked by its own Sign PIN: typically for qualified
+    /// signatures.
+    Signature,
+}
+
 /// Seed 001's choice between signatures and seals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -200,6 +212,9 @@ pub struct SigningKeySettings {
     pub load_balancing: bool,
     /// *Crypto Profile*: exactly one source, or two or more with load balancing.
     pub crypto_profiles: Vec<CryptoSourceName>,
+    /// Seed 004 `Location`: the default slot, or the signature slot with its own Sign PIN.
+    #[serde(default)]
+    pub location: KeyLocation,
     /// *Key Algorithm*, *Curve Type*, *Key Length*, *Security Level*. Default RSA 2048.
     #[serde(default = "default_signing_key")]
     pub key: KeySpec,
@@ -259,6 +274,7 @@ impl SigningKeySettings {
         Self {
             load_balancing: false,
             crypto_profiles: vec![crypto_profile],
+            location: KeyLocation::Default,
             key: default_signing_key(),
             kak: None,
             padding: RsaPadding::Pkcs1v15,

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::crypto_source::{CryptoSourceDescriptor, CryptoSourceKind};
 use crate::error::ValidationErrors;
 use crate::settings::{
-    AuthorisationKeySettings, AuthorisationMode, Expiry, ProfileSettings, SigningKeySettings,
-    UNLIMITED_DEVICES,
+    AuthorisationKeySettings, AuthorisationMode, Expiry, KeyLocation, ProfileSettings,
+    SigningKeySettings, UNLIMITED_DEVICES,
 };
 
 /// The global `SAD_FORMAT` setting (seed 001, *Global Settings > Advance Settings*).
@@ -117,6 +117,15 @@ fn validate_signing_key(
                     "crypto profile {} does not support the SEC2 K curve",
                     src.name
                 ),
+            );
+        }
+    }
+
+    if s.location == KeyLocation::Signature {
+        for src in sources.iter().filter(|src| !src.has_signature_slot) {
+            e.push(
+                "signing_key.location",
+                format!("crypto profile {} has no signature slot", src.name),
             );
         }
     }

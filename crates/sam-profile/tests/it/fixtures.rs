@@ -24,6 +24,7 @@ fn hsm(name: &str, model: &str, mbk: Option<&str>, slot: Option<u64>) -> CryptoS
         requires_kak: false,
         supports_sha3: true,
         supports_secp256k1: true,
+        has_signature_slot: true,
     }
 }
 

@@ -107,6 +107,11 @@ fn signing_key() -> impl Strategy<Value = SigningKeySettings> {
                 SigningKeySettings {
                     load_balancing: lb,
                     crypto_profiles: names.iter().map(|n| n.parse().unwrap()).collect(),
+                    location: if hardware && seal {
+                        sam_profile::KeyLocation::Signature
+                    } else {
+                        sam_profile::KeyLocation::Default
+                    },
                     key,
                     kak: kak.then_some(KakSettings {
                         key_length: kak_len,

@@ -498,3 +498,21 @@ fn sad_format_der_is_the_only_difference() {
     assert!(Env::json().check(&s).is_err());
     assert_eq!(SadFormat::default(), SadFormat::Json);
 }
+
+#[test]
+fn the_signature_slot_only_on_sources_that_have_one() {
+    let env = Env::json();
+    let mut s = on(&["hsm-a"], false);
+    s.signing_key.location = sam_profile::KeyLocation::Signature;
+    env.accepts(&s);
+    s.signing_key.location = sam_profile::KeyLocation::Default;
+    env.accepts(&s);
+    let mut s = base();
+    s.signing_key.location = sam_profile::KeyLocation::Signature;
+    let msg = env.refuses(&s, "signing_key.location");
+    assert!(msg.contains("no signature slot"), "{msg}");
+    assert_eq!(
+        base().signing_key.location,
+        sam_profile::KeyLocation::Default
+    );
+}
