@@ -4,8 +4,9 @@
 //! - The module is loaded once per process and path, and initialised once
 //!   (`CKR_CRYPTOKI_ALREADY_INITIALIZED` is tolerated), because modules such as SoftHSM2
 //!   misbehave under concurrent `C_Initialize` (SECURITY.md).
-//! - Each slot has one long-lived, logged-in read/write session, used under a mutex
-//!   (`cryptoki` sessions are `Send`, not `Sync`).
+//! - Each slot has one long-lived primary session that holds the process's login and serves
+//!   administration, and a pool of up to eight further sessions for concurrent signing
+//!   (`cryptoki` sessions are `Send`, not `Sync`, so each request has one to itself).
 //! - Keys are *resident*: generated as token objects, private keys sensitive and
 //!   non-extractable, found again by `CKA_ID` = key id.
 //! - RSA PKCS #1 v1.5 signs a DER `DigestInfo` with `CKM_RSA_PKCS` (RFC 8017 §9.2), RSA-PSS
@@ -20,6 +21,7 @@ mod pin;
 
 pub use pin::{PinPolicy, PinSource};
 
+pub use module::MAX_POOLED_SESSIONS;
 use module::{LoginError, SharedSlot};
 
 use std::path::PathBuf;
@@ -167,6 +169,22 @@ impl Pkcs11Token {
             operation: "session lock",
             reason: "a previous operation panicked".into(),
         })
+    }
+
+    /// A session of the slot at `location` for one request (see [`SharedSlot::lease`]).
+    fn lease(&self, location: KeyLocation) -> Result<module::Lease<'_>, TokenError> {
+        self.slot(location)?
+            .lease()
+            .map_err(|reason| TokenError::Pkcs11 {
+                token: self.name.clone(),
+                operation: "session",
+                reason: reason.into(),
+            })
+    }
+
+    /// Sessions open on the slot at `location` (the primary one and the pooled ones).
+    pub fn open_sessions(&self, location: KeyLocation) -> Result<usize, TokenError> {
+        Ok(self.slot(location)?.open_sessions())
     }
 
     fn fail(&self, operation: &'static str) -> impl Fn(cryptoki::error::Error) -> TokenError + '_ {
@@ -320,7 +338,7 @@ impl Pkcs11Token {
                 reason: "the token is not configured for wrapped keys".into(),
             });
         };
-        let session = self.session(location)?;
+        let session = self.lease(location)?;
         let wrap_handle = self.wrapping_key(&session, wrapping_key)?;
         let key_type = match key.spec {
             KeySpec::Rsa(_) => KeyType::RSA,
@@ -545,7 +563,7 @@ fn find_slot(pkcs11: &Pkcs11, token: &str, selector: &SlotSelector) -> Result<Sl
 }
 
 fn open_slot(
-    pkcs11: &Pkcs11,
+    pkcs11: &Arc<Pkcs11>,
     module: &std::path::Path,
     token: &str,
     selector: &SlotSelector,
@@ -658,7 +676,7 @@ impl CryptoToken for Pkcs11Token {
                 hint: "wrapped keys are checked after every signature by a software verifier,                        which this curve lacks; use resident keys for it",
             });
         }
-        let session = self.session(location)?;
+        let session = self.lease(location)?;
         let object_id = key_id.as_str().as_bytes().to_vec();
         if resident
             && !session
@@ -817,7 +835,7 @@ impl CryptoToken for Pkcs11Token {
                 });
             }
         };
-        let session = self.session(*location)?;
+        let session = self.lease(*location)?;
         let handle = self.find_private_key(&session, object_id, &key.key_id)?;
         inputs
             .iter()

@@ -1,5 +1,6 @@
-//! One loaded and initialised PKCS#11 module per path, and one logged-in session per slot,
-//! per process.
+//! One loaded and initialised PKCS#11 module per path, and one logged-in slot per process:
+//! a long-lived primary session that holds the login, and a pool of further sessions for
+//! concurrent signing.
 //!
 //! PKCS #11 keeps the login state per application and token: once any session of the
 //! process is logged in to a slot, `C_Login` on another session answers
@@ -10,7 +11,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
@@ -46,10 +48,18 @@ pub(crate) fn load(path: &Path) -> Result<Arc<Pkcs11>, String> {
     Ok(pkcs11)
 }
 
-/// A slot's one long-lived, logged-in read/write session.
+/// The most sessions a slot opens for concurrent requests, besides the primary one.
+pub const MAX_POOLED_SESSIONS: usize = 8;
+
+/// A logged-in slot: the primary session, which holds the login for the process and serves
+/// administration, and a pool of read/write sessions for signing (opened on demand, logged in
+/// by the primary's login, kept open).
 pub(crate) struct SharedSlot {
     pub(crate) slot: Slot,
     pub(crate) session: Mutex<Session>,
+    pkcs11: Arc<Pkcs11>,
+    idle: Mutex<Vec<Session>>,
+    pooled: AtomicUsize,
     /// The PIN the slot is logged in with: kept (zeroized on drop) to log in again after an
     /// SO operation or a lost session.
     pin: Mutex<Zeroizing<String>>,
@@ -77,7 +87,7 @@ pub(crate) enum LoginError {
 
 /// The logged-in session of `slot`, logging in with `pin` the first time.
 pub(crate) fn login(
-    pkcs11: &Pkcs11,
+    pkcs11: &Arc<Pkcs11>,
     module: &Path,
     slot: Slot,
     pin: &str,
@@ -103,13 +113,92 @@ pub(crate) fn login(
     let shared = Arc::new(SharedSlot {
         slot,
         session: Mutex::new(session),
+        pkcs11: Arc::clone(pkcs11),
+        idle: Mutex::new(Vec::new()),
+        pooled: AtomicUsize::new(0),
         pin: Mutex::new(Zeroizing::new(pin.to_owned())),
     });
     slots.insert(key, Arc::clone(&shared));
     Ok(shared)
 }
 
+/// A session lent for one request: a pooled one, given back when dropped, or the primary
+/// one under its lock when the pool is exhausted.
+pub(crate) enum Lease<'a> {
+    Pooled {
+        slot: &'a SharedSlot,
+        session: Option<Session>,
+    },
+    Primary(MutexGuard<'a, Session>),
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        match self {
+            // `session` is `Some` until `drop` takes it.
+            Self::Pooled {
+                session: Some(session),
+                ..
+            } => session,
+            Self::Pooled { slot, .. } => unreachable_session(slot),
+            Self::Primary(guard) => guard,
+        }
+    }
+}
+
+#[allow(clippy::panic)] // Invariant: a pooled lease holds its session until it is dropped.
+fn unreachable_session(_slot: &SharedSlot) -> &Session {
+    panic!("a pooled lease lost its session before being dropped")
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Self::Pooled { slot, session } = self
+            && let Some(session) = session.take()
+        {
+            match slot.idle.lock() {
+                Ok(mut idle) => idle.push(session),
+                // A poisoned pool: close the session instead of keeping it.
+                Err(_) => {
+                    slot.pooled.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
 impl SharedSlot {
+    /// A session for one request: an idle pooled one, a newly opened one while fewer than
+    /// [`MAX_POOLED_SESSIONS`] are open, or else the primary one (waiting for its lock).
+    pub(crate) fn lease(&self) -> Result<Lease<'_>, &'static str> {
+        if let Some(session) = self.idle.lock().map_err(|_| "session pool poisoned")?.pop() {
+            return Ok(Lease::Pooled {
+                slot: self,
+                session: Some(session),
+            });
+        }
+        if self.pooled.fetch_add(1, Ordering::SeqCst) < MAX_POOLED_SESSIONS {
+            if let Ok(session) = self.pkcs11.open_rw_session(self.slot) {
+                return Ok(Lease::Pooled {
+                    slot: self,
+                    session: Some(session),
+                });
+            }
+        }
+        self.pooled.fetch_sub(1, Ordering::SeqCst);
+        self.session
+            .lock()
+            .map(Lease::Primary)
+            .map_err(|_| "primary session poisoned")
+    }
+
+    /// Sessions open on the slot: the primary one and the pooled ones.
+    pub(crate) fn open_sessions(&self) -> usize {
+        1 + self.pooled.load(Ordering::SeqCst)
+    }
+
     /// Records that the slot's PIN is now `pin` (after a change or an unblock).
     pub(crate) fn set_pin(&self, pin: &str) {
         if let Ok(mut current) = self.pin.lock() {

@@ -555,3 +555,46 @@ fn a_wrapped_key_opens_in_another_hsm_that_shares_the_wrapping_key() {
     sign_and_check(&b, &key, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
     sign_and_check(&a, &key, &[HashAlgorithm::Sha256], RsaPadding::Pss);
 }
+
+#[test]
+fn concurrent_requests_get_sessions_of_their_own() {
+    let token = token();
+    let key = token
+        .generate(
+            key_id("par"),
+            KeySpec::Rsa(RsaKeySize::Bits3072),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    let start = std::sync::Barrier::new(4);
+    std::thread::scope(|scope| {
+        for t in 0..4u8 {
+            let (key, start) = (&key, &start);
+            scope.spawn(move || {
+                start.wait();
+                for n in 0..4u8 {
+                    let input = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(&[t, n]));
+                    let activation =
+                        issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+                    let sig = token
+                        .sign(key, &activation, RsaPadding::Pkcs1v15, &[input])
+                        .unwrap();
+                    sam_token::verify::verify(
+                        &key.public_key_der,
+                        key.spec,
+                        RsaPadding::Pkcs1v15,
+                        &input,
+                        &sig[0],
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let open = token.open_sessions(KeyLocation::Default).unwrap();
+    assert!(
+        (2..=1 + sam_token::pkcs11::MAX_POOLED_SESSIONS).contains(&open),
+        "{open} sessions"
+    );
+    token.delete(&key).unwrap();
+}
