@@ -179,13 +179,13 @@ impl SharedSlot {
                 session: Some(session),
             });
         }
-        if self.pooled.fetch_add(1, Ordering::SeqCst) < MAX_POOLED_SESSIONS {
-            if let Ok(session) = self.pkcs11.open_rw_session(self.slot) {
-                return Ok(Lease::Pooled {
-                    slot: self,
-                    session: Some(session),
-                });
-            }
+        if self.pooled.fetch_add(1, Ordering::SeqCst) < MAX_POOLED_SESSIONS
+            && let Ok(session) = self.pkcs11.open_rw_session(self.slot)
+        {
+            return Ok(Lease::Pooled {
+                slot: self,
+                session: Some(session),
+            });
         }
         self.pooled.fetch_sub(1, Ordering::SeqCst);
         self.session
