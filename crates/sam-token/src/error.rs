@@ -158,3 +158,16 @@ impl TokenError {
         }
     }
 }
+
+impl From<sam_keys::KeyError> for TokenError {
+    fn from(e: sam_keys::KeyError) -> Self {
+        use sam_keys::KeyError as K;
+        match e {
+            K::Input(reason) => Self::Input(reason),
+            K::BadSignature(reason) => Self::BadSignature(reason),
+            K::Random(reason) => Self::Random(reason),
+            K::Crypto { operation, reason } => Self::Crypto { operation, reason },
+            other => Self::Input(other.to_string()),
+        }
+    }
+}

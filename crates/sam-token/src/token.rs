@@ -53,6 +53,14 @@ pub enum ToBeSigned<'a> {
 }
 
 impl ToBeSigned<'_> {
+    /// The same input as `sam-keys` takes it.
+    pub fn key_input(&self) -> sam_keys::Input<'_> {
+        match self {
+            Self::Digest(d) => sam_keys::Input::Digest(*d),
+            Self::Message { data, .. } => sam_keys::Input::Message(data),
+        }
+    }
+
     /// The digest an activation must allow for this input.
     pub fn activation_digest(&self) -> Digest {
         match self {

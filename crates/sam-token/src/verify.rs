@@ -1,25 +1,12 @@
-//! Signature verification with the RustCrypto crates, for every spec the software token
-//! holds: RSA PKCS #1 v1.5 and PSS (RFC 8017 §8), ECDSA over a digest (FIPS 186-5), and pure
-//! ML-DSA with an empty context (FIPS 204 Algorithm 3).
+//! Verification of what a token signed, with the software verifiers of `sam-keys`.
 
-use ml_dsa::{MlDsa44, MlDsa65, MlDsa87, MlDsaParams};
-use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
-use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaPadding};
-use signature::hazmat::PrehashVerifier;
-use spki::DecodePublicKey;
+use sam_algorithms::{KeySpec, RsaPadding};
 
 use crate::error::TokenError;
 use crate::token::ToBeSigned;
 
-fn bad(e: impl ToString) -> TokenError {
-    TokenError::BadSignature(e.to_string())
-}
-
-fn key_error(e: impl ToString) -> TokenError {
-    TokenError::crypto("public key decoding", e)
-}
-
-/// Verifies `signature` over `input` under the public key `spki_der` of `spec`.
+/// Verifies `signature` over `input` under the public key `spki_der` of `spec`
+/// (see [`sam_keys::verify()`]).
 pub fn verify(
     spki_der: &[u8],
     spec: KeySpec,
@@ -27,171 +14,11 @@ pub fn verify(
     input: &ToBeSigned<'_>,
     signature: &[u8],
 ) -> Result<(), TokenError> {
-    match spec {
-        KeySpec::Rsa(_) => {
-            let ToBeSigned::Digest(digest) = input else {
-                return Err(TokenError::Input(
-                    "RSA keys sign digests, not messages".into(),
-                ));
-            };
-            let key = RsaPublicKey::from_public_key_der(spki_der).map_err(key_error)?;
-            verify_rsa(
-                &key,
-                padding,
-                digest.algorithm(),
-                digest.as_bytes(),
-                signature,
-            )
-        }
-        KeySpec::Ecdsa(curve) => {
-            let ToBeSigned::Digest(digest) = input else {
-                return Err(TokenError::Input(
-                    "ECDSA keys sign digests, not messages".into(),
-                ));
-            };
-            verify_ecdsa(curve, spki_der, digest.as_bytes(), signature)
-        }
-        KeySpec::MlDsa(level) => {
-            let message = match input {
-                ToBeSigned::Digest(d) => d.as_bytes(),
-                ToBeSigned::Message { data, .. } => data,
-            };
-            match level {
-                MlDsaLevel::Level2 => verify_ml_dsa::<MlDsa44>(spki_der, message, signature),
-                MlDsaLevel::Level3 => verify_ml_dsa::<MlDsa65>(spki_der, message, signature),
-                MlDsaLevel::Level5 => verify_ml_dsa::<MlDsa87>(spki_der, message, signature),
-                _ => Err(TokenError::Input(format!("{level} is not supported"))),
-            }
-        }
-        _ => Err(TokenError::Input(format!("{spec} is not supported"))),
-    }
-}
-
-fn verify_rsa(
-    key: &RsaPublicKey,
-    padding: RsaPadding,
-    hash: HashAlgorithm,
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<(), TokenError> {
-    macro_rules! by_hash {
-        ($make:ident) => {
-            match hash {
-                HashAlgorithm::Sha224 => key.verify($make::<sha2::Sha224>(), digest, signature),
-                HashAlgorithm::Sha256 => key.verify($make::<sha2::Sha256>(), digest, signature),
-                HashAlgorithm::Sha384 => key.verify($make::<sha2::Sha384>(), digest, signature),
-                HashAlgorithm::Sha512 => key.verify($make::<sha2::Sha512>(), digest, signature),
-                HashAlgorithm::Sha3_224 => key.verify($make::<sha3::Sha3_224>(), digest, signature),
-                HashAlgorithm::Sha3_256 => key.verify($make::<sha3::Sha3_256>(), digest, signature),
-                HashAlgorithm::Sha3_384 => key.verify($make::<sha3::Sha3_384>(), digest, signature),
-                HashAlgorithm::Sha3_512 => key.verify($make::<sha3::Sha3_512>(), digest, signature),
-                _ => {
-                    return Err(TokenError::Input(format!(
-                        "{hash} is not supported for RSA"
-                    )))
-                }
-            }
-        };
-    }
-    fn pkcs1<D: sha2::Digest + const_oid::AssociatedOid>() -> Pkcs1v15Sign {
-        Pkcs1v15Sign::new::<D>()
-    }
-    fn pss<D: sha2::Digest + sha2::digest::FixedOutputReset + 'static>() -> Pss<D> {
-        Pss::<D>::new()
-    }
-    let result = match padding {
-        RsaPadding::Pkcs1v15 => by_hash!(pkcs1),
-        RsaPadding::Pss => by_hash!(pss),
-        _ => {
-            return Err(TokenError::Input(format!(
-                "padding {padding} is not supported"
-            )));
-        }
-    };
-    result.map_err(bad)
-}
-
-fn verify_ecdsa(
-    curve: EcCurve,
-    spki_der: &[u8],
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<(), TokenError> {
-    // Standard ECDSA (FIPS 186-5, X.509, CMS) accepts both (r, s) and (r, n - s); `k256`
-    // alone insists on the low s (a Bitcoin rule), which HSMs do not follow. So signatures
-    // are normalised first, which is harmless on every curve: both forms verify alike.
-    macro_rules! check {
-        ($curve:ty) => {{
-            let key =
-                ecdsa::VerifyingKey::<$curve>::from_public_key_der(spki_der).map_err(key_error)?;
-            let sig = ecdsa::Signature::<$curve>::from_der(signature).map_err(bad)?;
-            key.verify_prehash(digest, &sig.normalize_s()).map_err(bad)
-        }};
-    }
-    match curve {
-        EcCurve::P256 => check!(p256::NistP256),
-        EcCurve::P384 => check!(p384::NistP384),
-        EcCurve::P521 => check!(p521::NistP521),
-        EcCurve::Secp256k1 => check!(k256::Secp256k1),
-        EcCurve::BrainpoolP256r1 => check!(bp256::BrainpoolP256r1),
-        EcCurve::BrainpoolP384r1 => check!(bp384::BrainpoolP384r1),
-        EcCurve::BrainpoolP256t1 => check!(bp256::BrainpoolP256t1),
-        EcCurve::BrainpoolP384t1 => check!(bp384::BrainpoolP384t1),
-        other => Err(TokenError::Input(format!(
-            "no RustCrypto verifier for {other}; verify with OpenSSL"
-        ))),
-    }
-}
-
-fn verify_ml_dsa<P: MlDsaParams>(
-    spki_der: &[u8],
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), TokenError>
-where
-    ml_dsa::VerifyingKey<P>: DecodePublicKey,
-{
-    let key = ml_dsa::VerifyingKey::<P>::from_public_key_der(spki_der).map_err(key_error)?;
-    let encoded = ml_dsa::EncodedSignature::<P>::try_from(signature)
-        .map_err(|_| bad("wrong ML-DSA signature length"))?;
-    let sig = ml_dsa::Signature::<P>::decode(&encoded)
-        .ok_or_else(|| bad("malformed ML-DSA signature"))?;
-    if key.verify_with_context(message, &[], &sig) {
-        Ok(())
-    } else {
-        Err(bad("ML-DSA verification failed"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sam_algorithms::{EcCurve, HashAlgorithm};
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// A secp256k1 signature with a high s, as SoftHSM2 (OpenSSL) produces half the time,
-    /// over SHA-256("m0"): valid ECDSA, and accepted by OpenSSL.
-    #[test]
-    fn high_s_secp256k1_signatures_from_an_hsm_verify() {
-        let spki = hex(
-            "3056301006072a8648ce3d020106052b8104000a0342000444777d4aede2aacd140090751e4407f1\
-             5710fc54f5adfb383e7776fa419c55dc344f1d30cc9e2a4a0a240cb65bd3013b022150a05e5cafe9\
-             59cb46fcb96a6583",
-        );
-        let sig = hex(
-            "3046022100c87857d3e53ed6327c02554b37a8bb86f7c76b30489ba6b466daee973a3ea739022100\
-             c0f71726b5af1ff4017f062ab17906dfa419c8cbc9bf4539bd1c5daab865e0f3",
-        );
-        let digest = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(b"m0"));
-        let spec = KeySpec::Ecdsa(EcCurve::Secp256k1);
-        verify(&spki, spec, RsaPadding::Pkcs1v15, &digest, &sig).unwrap();
-        let other = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(b"m1"));
-        assert!(verify(&spki, spec, RsaPadding::Pkcs1v15, &other, &sig).is_err());
-    }
+    Ok(sam_keys::verify(
+        spki_der,
+        spec,
+        padding,
+        &input.key_input(),
+        signature,
+    )?)
 }

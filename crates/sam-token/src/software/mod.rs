@@ -3,7 +3,6 @@
 //! key within the database").
 
 mod master_key;
-mod private_key;
 
 pub use master_key::{MIN_PASSPHRASE_CHARS, MasterKey};
 
@@ -15,7 +14,7 @@ use crate::key::{KeyId, KeyLocation, KeyRecord, KeyReference};
 use crate::token::{
     Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity, check_activation,
 };
-use private_key::{PrivateKey, software_specs};
+use sam_keys::{SigningKey, software_specs};
 
 /// A crypto token whose keys are software keys wrapped under a master key.
 ///
@@ -71,7 +70,7 @@ impl SoftwareToken {
         format!("sam-token software key v1\0{key_id}\0{spec}").into_bytes()
     }
 
-    fn open(&self, key: &KeyRecord) -> Result<PrivateKey, TokenError> {
+    fn open(&self, key: &KeyRecord) -> Result<SigningKey, TokenError> {
         let KeyReference::SoftwareWrapped(blob) = &key.reference else {
             return Err(TokenError::ForeignKey {
                 key_id: key.key_id.to_string(),
@@ -84,7 +83,7 @@ impl SoftwareToken {
             .ok_or_else(|| TokenError::Unwrap {
                 key_id: key.key_id.to_string(),
             })?;
-        PrivateKey::from_pkcs8(key.spec, &pkcs8)
+        Ok(SigningKey::from_pkcs8_der(key.spec, &pkcs8)?)
     }
 }
 
@@ -117,10 +116,10 @@ impl CryptoToken for SoftwareToken {
         if !self.capabilities.supports(spec) {
             return Err(unsupported());
         }
-        let private = PrivateKey::generate(spec)?.ok_or_else(unsupported)?;
+        let private = SigningKey::generate(spec).map_err(|_| unsupported())?;
         let blob = self
             .master_key
-            .wrap(&private.to_pkcs8()?, &Self::aad(&key_id, spec))?;
+            .wrap(&private.to_pkcs8_der()?, &Self::aad(&key_id, spec))?;
         Ok(KeyRecord {
             public_key_der: private.public_key_der()?,
             key_id,
@@ -141,12 +140,7 @@ impl CryptoToken for SoftwareToken {
         let private = self.open(key)?;
         inputs
             .iter()
-            .map(|input| match input {
-                ToBeSigned::Digest(d) => {
-                    private.sign(padding, Some((d.algorithm(), d.as_bytes())), None)
-                }
-                ToBeSigned::Message { data, .. } => private.sign(padding, None, Some(data)),
-            })
+            .map(|input| Ok(private.sign(padding, &input.key_input())?))
             .collect()
     }
 
