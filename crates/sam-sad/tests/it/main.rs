@@ -1,0 +1,7 @@
+//! Integration tests of `sam-sad`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod fixtures;
+mod parsing;
+mod round_trip;
+mod rules;

@@ -1,0 +1,9 @@
+//! Any bytes as a JWS SAD: an issuer or an error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sam_sad::{SadEncoding, peek_issuer};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = peek_issuer(data, SadEncoding::Json);
+});
