@@ -2,6 +2,8 @@
 //!
 //! # Design
 //!
+//! - [`AuthorisationRequest`]: what the device is shown, with one canonical DER encoding
+//!   ([`request`]), and [`AuthorisationRequest::answer`] to make the SAD that answers it.
 //! - [`Sad`]: the Signature Activation Data of PROTOCOL.md, one type for both encodings, with
 //!   bounded identifiers ([`ids`]) and a structural check ([`Sad::check`]).
 //! - [`jws`]: the JSON encoding (JWS compact, `typ` `sad+jwt`); [`der_sad`]: the DER encoding
@@ -19,12 +21,14 @@ pub mod der_sad;
 mod error;
 pub mod ids;
 pub mod jws;
+pub mod request;
 pub mod sad;
 mod signer;
 mod verify;
 
 pub use error::SadError;
 pub use ids::{ClientId, DeviceId, Id128, InstanceId, Issuer, KeyRef, UserId};
+pub use request::{AuthorisationRequest, DocumentToSign};
 pub use sad::{AuthMethod, Sad, SadMode, Scal};
 pub use signer::SadSigner;
 pub use verify::{Expectations, IssuerKey, SadEncoding, VerifiedSad, peek_issuer, verify_sad};

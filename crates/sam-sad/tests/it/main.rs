@@ -3,5 +3,6 @@
 
 mod fixtures;
 mod parsing;
+mod request;
 mod round_trip;
 mod rules;
