@@ -368,6 +368,34 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// The P-256 key with this 32-byte big-endian scalar (for fixed test vectors and imported
+    /// keys); refuses zero and values not below the group order.
+    pub fn from_p256_scalar(scalar: &[u8]) -> Result<Self, KeyError> {
+        p256::ecdsa::SigningKey::from_slice(scalar)
+            .map(|k| Self(Inner::P256(k)))
+            .map_err(|e| KeyError::crypto("P-256 key from scalar", e))
+    }
+
+    /// The ML-DSA key of `level` derived from a 32-byte seed (FIPS 204 `ML-DSA.KeyGen_internal`).
+    pub fn from_ml_dsa_seed(level: MlDsaLevel, seed: &[u8]) -> Result<Self, KeyError> {
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| KeyError::Input("an ML-DSA seed has 32 bytes".into()))?;
+        let seed = ml_dsa::Seed::from(seed);
+        Ok(Self(match level {
+            MlDsaLevel::Level2 => Inner::MlDsa44(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            MlDsaLevel::Level3 => Inner::MlDsa65(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            MlDsaLevel::Level5 => Inner::MlDsa87(Box::new(ml_dsa::SigningKey::from_seed(&seed))),
+            _ => {
+                return Err(KeyError::UnsupportedSpec {
+                    spec: KeySpec::MlDsa(level),
+                });
+            }
+        }))
+    }
+}
+
 impl core::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "SigningKey({})", self.spec())

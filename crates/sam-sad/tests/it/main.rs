@@ -6,3 +6,4 @@ mod parsing;
 mod request;
 mod round_trip;
 mod rules;
+mod vectors;
