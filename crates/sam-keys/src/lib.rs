@@ -15,7 +15,7 @@ pub mod verify;
 
 pub use error::KeyError;
 pub use signing_key::{SigningKey, software_specs};
-pub use verify::verify;
+pub use verify::{public_key_spec, verify};
 
 use sam_algorithms::Digest;
 

@@ -415,6 +415,10 @@ mod tests {
             }
             let key = SigningKey::generate(spec).unwrap();
             assert_eq!(key.spec(), spec);
+            assert_eq!(
+                crate::public_key_spec(&key.public_key_der().unwrap()).unwrap(),
+                spec
+            );
             let input = Input::Digest(HashAlgorithm::Sha384.digest(b"document"));
             let sig = key.sign(RsaPadding::Pkcs1v15, &input).unwrap();
             let spki = key.public_key_der().unwrap();

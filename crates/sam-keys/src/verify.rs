@@ -11,6 +11,38 @@ use spki::DecodePublicKey;
 use crate::Input;
 use crate::error::KeyError;
 
+/// The spec of a public key, from its DER `SubjectPublicKeyInfo`: RSA of an allowed size,
+/// ECDSA on a known named curve, or ML-DSA.
+pub fn public_key_spec(spki_der: &[u8]) -> Result<KeySpec, KeyError> {
+    use der::Decode;
+    use sam_algorithms::signature::{EC_PUBLIC_KEY, RSA_ENCRYPTION};
+    use sam_algorithms::{RsaKeySize, SignatureAlgorithm};
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).map_err(key_error)?;
+    let oid = spki.algorithm.oid;
+    if oid == RSA_ENCRYPTION {
+        let key = RsaPublicKey::from_public_key_der(spki_der).map_err(key_error)?;
+        let bits = rsa::traits::PublicKeyParts::size(&key) * 8;
+        let bits = u32::try_from(bits).map_err(key_error)?;
+        return RsaKeySize::from_bits(bits)
+            .map(KeySpec::Rsa)
+            .map_err(|e| KeyError::Input(e.to_string()));
+    }
+    if oid == EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters_oid()
+            .map_err(|_| KeyError::Input("an EC key without a named curve".into()))?;
+        return EcCurve::from_oid(&curve)
+            .map(KeySpec::Ecdsa)
+            .map_err(|e| KeyError::Input(e.to_string()));
+    }
+    MlDsaLevel::ALL
+        .into_iter()
+        .find(|l| SignatureAlgorithm::MlDsa(*l).oid() == oid)
+        .map(KeySpec::MlDsa)
+        .ok_or_else(|| KeyError::Input(format!("unknown public key algorithm {oid}")))
+}
+
 fn bad(e: impl ToString) -> KeyError {
     KeyError::BadSignature(e.to_string())
 }

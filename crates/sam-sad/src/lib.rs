@@ -13,12 +13,16 @@
 //!   [`VerifiedSad`] that nothing else can make. The algorithm comes from the issuer's
 //!   registered key, never from the SAD alone; `alg: none` cannot even be parsed.
 //!
+//! - [`verify_idp_jwt`]: delegated IdP assertions (JWT) against the profile's IdP
+//!   certificate ([`idp`]).
+//!
 //! Every parser is total and bounded ([`sad::MAX_SAD_LEN`], [`sad::MAX_HASHES`],
 //! [`sad::MAX_ASSERTION_LEN`], identifier grammars).
 #![forbid(unsafe_code)]
 
 pub mod der_sad;
 mod error;
+pub mod idp;
 pub mod ids;
 pub mod jws;
 pub mod request;
@@ -27,6 +31,7 @@ mod signer;
 mod verify;
 
 pub use error::SadError;
+pub use idp::{AssertionError, IdpTrust, UserIdClaim, VerifiedAssertion, verify_idp_jwt};
 pub use ids::{ClientId, DeviceId, Id128, InstanceId, Issuer, KeyRef, UserId};
 pub use request::{AuthorisationRequest, DocumentToSign};
 pub use sad::{AuthMethod, Sad, SadMode, Scal};
