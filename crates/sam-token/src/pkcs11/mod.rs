@@ -479,22 +479,9 @@ fn wrapping_key_template(label: &str) -> Vec<Attribute> {
     ]
 }
 
-/// Whether `sam_token::verify` can check signatures of `spec` (wrapped keys need it).
+/// Whether the software verifiers can check signatures of `spec` (wrapped keys need it).
 fn software_verifiable(spec: KeySpec) -> bool {
-    matches!(
-        spec,
-        KeySpec::Rsa(_)
-            | KeySpec::Ecdsa(
-                EcCurve::P256
-                    | EcCurve::P384
-                    | EcCurve::P521
-                    | EcCurve::Secp256k1
-                    | EcCurve::BrainpoolP256r1
-                    | EcCurve::BrainpoolP384r1
-                    | EcCurve::BrainpoolP256t1
-                    | EcCurve::BrainpoolP384t1
-            )
-    )
+    sam_keys::software_specs().contains(&spec)
 }
 
 fn pin_name(location: KeyLocation) -> &'static str {

@@ -98,20 +98,9 @@ fn sign_and_check(
     }
 }
 
-/// Whether RustCrypto has a verifier for `spec` (see `sam_token::verify`).
+/// Whether RustCrypto has a verifier for `spec` (see `sam_keys::verify`).
 fn token_free_verifier(spec: KeySpec) -> bool {
-    !matches!(
-        spec,
-        KeySpec::Ecdsa(
-            EcCurve::P224
-                | EcCurve::BrainpoolP224r1
-                | EcCurve::BrainpoolP224t1
-                | EcCurve::BrainpoolP320r1
-                | EcCurve::BrainpoolP320t1
-                | EcCurve::BrainpoolP512r1
-                | EcCurve::BrainpoolP512t1
-        )
-    )
+    sam_keys::software_specs().contains(&spec)
 }
 
 #[test]
