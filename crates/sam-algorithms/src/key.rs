@@ -623,7 +623,6 @@ mod tests {
             0, 1, 160, 192, 223, 224, 225, 255, 256, 257, 320, 384, 512, 521, 1024, 2047, 2048,
             2049, 3072, 4096, 8192, 8193, 16384,
         ];
-        let mut accepted = 0;
         for algorithm in KeyAlgorithm::ALL {
             for curve in [None].into_iter().chain(CurveFamily::ALL.map(Some)) {
                 for length in [None].into_iter().chain(lengths.map(Some)) {
@@ -644,12 +643,10 @@ mod tests {
                             allowed.contains(&explicit),
                             "{explicit:?} -> {result:?}"
                         );
-                        accepted += usize::from(result.is_ok());
                     }
                 }
             }
         }
-        assert!(accepted >= allowed.len());
     }
 
     #[test]

@@ -193,12 +193,11 @@ fn inactive_profiles_are_refused_for_requests() {
 
 #[test]
 fn sort_by_each_column_in_both_orders() {
-    let (mut c, env) = four();
+    let (mut c, _) = four();
     // A later-created profile with an earlier time breaks the id = time correlation.
     let mut env_past = Env::json();
     env_past.now = "2020-01-01T00:00:00Z".parse::<UnixTime>().unwrap();
     c.create(named("Old"), &env_past.ctx()).unwrap();
-    let _ = env;
     use SortKey::*;
     use SortOrder::*;
     assert_eq!(ids(&c.sorted(Id, Ascending)), [1, 2, 3, 4, 5]);

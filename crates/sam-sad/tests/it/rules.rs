@@ -328,7 +328,6 @@ fn json_sads_follow_seed_001s_hash_rules() {
         &e(HashAlgorithm::Sha224).get(),
     );
     assert!(matches!(r, Err(SadError::JsonRule(_))), "{r:?}");
-    let _ = key;
 }
 
 #[test]

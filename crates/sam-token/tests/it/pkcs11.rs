@@ -352,11 +352,10 @@ fn pin_and_sign_pin_management() {
         assert!(err.to_string().contains("incorrect"), "{err}");
         // A policy-conforming change works, and the new PIN opens the slot.
         token.change_pin(location, current, "5555").unwrap();
-        let (label, sign) = match location {
-            KeyLocation::Default => ("sam-pin-main", None),
-            KeyLocation::Signature => ("sam-pin-sign", None),
+        let label = match location {
+            KeyLocation::Default => "sam-pin-main",
+            KeyLocation::Signature => "sam-pin-sign",
         };
-        let _: Option<(&str, &str)> = sign;
         assert!(Pkcs11Token::open(config(label, "5555", None)).is_ok());
         assert!(matches!(
             Pkcs11Token::open(config(label, current, None)),
