@@ -1,0 +1,164 @@
+//! PKCS#10 certification requests (RFC 2986) for a key held anywhere: the request info is
+//! built here, the signer signs its DTBS/R, [`PreparedCsr::complete`] checks and assembles.
+//!
+//! # Does a CSR need a SAD?
+//!
+//! No. The signature of a CSR is the proof of possession that a CA asks for before it
+//! certifies the key (RFC 2986 §3); it commits the key holder to nothing. `sam` builds the
+//! `CertificationRequestInfo` itself from the key's own public key and a subject name, so a
+//! business application cannot choose the bytes that are signed, and those bytes are a DER
+//! `SEQUENCE` that cannot be mistaken for CMS signed attributes (a `SET`) or a SAD. The
+//! service still authenticates the client and checks that the key belongs to the user (the
+//! service-core issue). A token that demands an activation for every signature gets one
+//! bound to this exact DTBS/R (see `docs/cms.md`).
+
+use core::str::FromStr;
+
+use der::asn1::BitString;
+use der::{Decode, Encode};
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::name::Name;
+use x509_cert::request::{CertReq, CertReqInfo, Version};
+
+use sam_algorithms::{HashAlgorithm, SignatureAlgorithm};
+
+use crate::prepare::padding_of;
+use crate::{CmsError, Signer, ToBeSigned};
+
+/// A request info waiting for its signature.
+#[derive(Clone, Debug)]
+pub struct PreparedCsr {
+    info: CertReqInfo,
+    info_der: Vec<u8>,
+    algorithm: SignatureAlgorithm,
+    to_be_signed: ToBeSigned,
+}
+
+/// Builds the request info for `subject` (an RFC 4514 string such as
+/// `CN=Alice Example,O=Example,C=BE`) and the DER SubjectPublicKeyInfo `public_key`.
+pub fn prepare_csr(
+    subject: &str,
+    public_key: &[u8],
+    algorithm: SignatureAlgorithm,
+) -> Result<PreparedCsr, CmsError> {
+    let subject = Name::from_str(subject).map_err(|e| {
+        CmsError::Input(format!("subject {subject:?} is not an RFC 4514 name: {e}"))
+    })?;
+    let public_key =
+        SubjectPublicKeyInfoOwned::from_der(public_key).map_err(CmsError::der("public key"))?;
+    let spec = sam_keys::public_key_spec(
+        public_key
+            .to_der()
+            .map_err(CmsError::der("public key"))?
+            .as_slice(),
+    )?;
+    if spec.algorithm() != algorithm.key_algorithm() {
+        return Err(CmsError::Input(format!(
+            "the key is {spec}, which cannot make {algorithm} signatures"
+        )));
+    }
+    let info = CertReqInfo {
+        version: Version::V1,
+        subject,
+        public_key,
+        attributes: Default::default(),
+    };
+    let info_der = info
+        .to_der()
+        .map_err(CmsError::der("certification request info"))?;
+    let to_be_signed = to_be_signed(algorithm, &info_der);
+    Ok(PreparedCsr {
+        info,
+        info_der,
+        algorithm,
+        to_be_signed,
+    })
+}
+
+fn to_be_signed(algorithm: SignatureAlgorithm, info_der: &[u8]) -> ToBeSigned {
+    match algorithm.hash_algorithm() {
+        Some(h) => ToBeSigned::Digest(h.digest(info_der)),
+        None => ToBeSigned::Message {
+            data: info_der.to_vec(),
+            bound_by: HashAlgorithm::Sha512,
+        },
+    }
+}
+
+impl PreparedCsr {
+    /// What the key must sign.
+    pub fn to_be_signed(&self) -> &ToBeSigned {
+        &self.to_be_signed
+    }
+
+    /// The DER request, after checking `signature` against the request's public key.
+    pub fn complete(self, signature: &[u8]) -> Result<Vec<u8>, CmsError> {
+        let spki = self
+            .info
+            .public_key
+            .to_der()
+            .map_err(CmsError::der("public key"))?;
+        let spec = sam_keys::public_key_spec(&spki)?;
+        sam_keys::verify(
+            &spki,
+            spec,
+            padding_of(self.algorithm),
+            &self.to_be_signed.key_input(),
+            signature,
+        )
+        .map_err(|e| CmsError::Signer(format!("the signature value does not verify: {e}")))?;
+        CertReq {
+            info: self.info,
+            algorithm: self.algorithm.algorithm_identifier()?,
+            signature: BitString::from_bytes(signature).map_err(CmsError::der("signature"))?,
+        }
+        .to_der()
+        .map_err(CmsError::der("certification request"))
+    }
+
+    /// The DER `CertificationRequestInfo`.
+    pub fn info_der(&self) -> &[u8] {
+        &self.info_der
+    }
+}
+
+/// The one-call form: prepare, sign with `signer`, complete.
+pub fn certification_request(
+    subject: &str,
+    public_key: &[u8],
+    algorithm: SignatureAlgorithm,
+    signer: &dyn Signer,
+) -> Result<Vec<u8>, CmsError> {
+    let prepared = prepare_csr(subject, public_key, algorithm)?;
+    let signature = signer.sign(prepared.to_be_signed())?;
+    prepared.complete(&signature)
+}
+
+/// Reads a DER request and checks its self-signature; returns it.
+pub fn verify_csr(der: &[u8]) -> Result<CertReq, CmsError> {
+    let req = CertReq::from_der(der).map_err(CmsError::der("certification request"))?;
+    let algorithm = SignatureAlgorithm::from_algorithm_identifier(&req.algorithm)?;
+    let info_der = req
+        .info
+        .to_der()
+        .map_err(CmsError::der("certification request info"))?;
+    let spki = req
+        .info
+        .public_key
+        .to_der()
+        .map_err(CmsError::der("public key"))?;
+    let spec = sam_keys::public_key_spec(&spki)?;
+    let signature = req
+        .signature
+        .as_bytes()
+        .ok_or_else(|| CmsError::verification("the request's signature has unused bits"))?;
+    sam_keys::verify(
+        &spki,
+        spec,
+        padding_of(algorithm),
+        &to_be_signed(algorithm, &info_der).key_input(),
+        signature,
+    )
+    .map_err(|e| CmsError::verification(format!("the request's signature does not verify: {e}")))?;
+    Ok(req)
+}

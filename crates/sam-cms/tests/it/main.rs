@@ -1,0 +1,10 @@
+//! Integration tests of `sam-cms` against independent validators: OpenSSL (`cms -verify`,
+//! `ts -reply`, `ts -verify`, `req -verify`), pyHanko and python `cryptography`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod fixtures;
+mod openssl;
+mod python;
+mod time_stamps;
+mod two_phase;
+mod verifier;
