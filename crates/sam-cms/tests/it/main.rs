@@ -2,6 +2,7 @@
 //! `ts -reply`, `ts -verify`, `req -verify`), pyHanko and python `cryptography`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod example;
 mod fixtures;
 mod openssl;
 mod python;
