@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use der::{DecodePem, Encode};
+use der::Encode;
 use sam_algorithms::{HashAlgorithm, RsaPadding, SignatureAlgorithm, UnixTime};
 use sam_cms::http::HttpTransport;
 use sam_cms::{
