@@ -160,3 +160,53 @@ impl SigPolicyQualifierInfo {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use der::{Decode, Encode, Tagged};
+
+    use super::*;
+
+    fn cert_id(hash: HashAlgorithm) -> EssCertIdV2 {
+        EssCertIdV2 {
+            hash_algorithm: EssCertIdV2::hash_identifier_for(hash),
+            cert_hash: OctetString::new(hash.digest(b"certificate").as_bytes()).unwrap(),
+            issuer_serial: None,
+        }
+    }
+
+    #[test]
+    fn sha256_is_the_default_and_der_omits_it() {
+        let der = cert_id(HashAlgorithm::Sha256).to_der().unwrap();
+        // SEQUENCE { OCTET STRING (32) } only.
+        assert_eq!(der[..4], [0x30, 34, 0x04, 32]);
+        let back = EssCertIdV2::from_der(&der).unwrap();
+        assert_eq!(back.hash().unwrap(), HashAlgorithm::Sha256);
+
+        let der = cert_id(HashAlgorithm::Sha384).to_der().unwrap();
+        let back = EssCertIdV2::from_der(&der).unwrap();
+        assert_eq!(back.hash().unwrap(), HashAlgorithm::Sha384);
+        assert!(back.hash_algorithm.is_some());
+    }
+
+    #[test]
+    fn hash_identifiers_take_absent_or_null_parameters_only() {
+        let mut id = hash_identifier(HashAlgorithm::Sha512);
+        assert_eq!(hash_from_identifier(&id).unwrap(), HashAlgorithm::Sha512);
+        id.parameters = Some(Any::null());
+        assert_eq!(hash_from_identifier(&id).unwrap(), HashAlgorithm::Sha512);
+        id.parameters = Some(Any::encode_from(&1u8).unwrap());
+        assert!(hash_from_identifier(&id).is_err());
+        id.oid = crate::oids::DATA;
+        id.parameters = None;
+        assert!(hash_from_identifier(&id).is_err());
+    }
+
+    #[test]
+    fn policy_uri_qualifier_is_an_ia5_string() {
+        let q = SigPolicyQualifierInfo::uri("http://policy.example/p.pdf").unwrap();
+        assert_eq!(q.sig_policy_qualifier_id, crate::oids::SPQ_ETS_URI);
+        assert_eq!(q.sig_qualifier.tag(), der::Tag::Ia5String);
+        assert!(SigPolicyQualifierInfo::uri("http://é.example").is_err());
+    }
+}

@@ -162,3 +162,73 @@ pub fn verify_csr(der: &[u8]) -> Result<CertReq, CmsError> {
     .map_err(|e| CmsError::verification(format!("the request's signature does not verify: {e}")))?;
     Ok(req)
 }
+
+#[cfg(test)]
+mod tests {
+    use sam_algorithms::{EcCurve, KeySpec, MlDsaLevel};
+    use sam_keys::SigningKey;
+
+    use super::*;
+    use crate::LocalSigner;
+
+    #[test]
+    fn requests_for_ecdsa_and_ml_dsa_keys_verify_and_name_the_subject() {
+        for (spec, algorithm) in [
+            (
+                KeySpec::Ecdsa(EcCurve::P384),
+                SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha384),
+            ),
+            (
+                KeySpec::MlDsa(MlDsaLevel::Level2),
+                SignatureAlgorithm::MlDsa(MlDsaLevel::Level2),
+            ),
+        ] {
+            let key = SigningKey::generate(spec).unwrap();
+            let der = certification_request(
+                "CN=Alice Example,O=Example,C=BE",
+                &key.public_key_der().unwrap(),
+                algorithm,
+                &LocalSigner::new(&key, algorithm),
+            )
+            .unwrap();
+            let req = verify_csr(&der).unwrap();
+            assert_eq!(
+                req.info.subject.to_string(),
+                "CN=Alice Example,O=Example,C=BE"
+            );
+            assert_eq!(
+                req.info.public_key.to_der().unwrap(),
+                key.public_key_der().unwrap()
+            );
+            // One changed byte of the request info: refused.
+            let mut changed = der.clone();
+            let at = changed.len() / 3;
+            changed[at] ^= 0x20;
+            assert!(verify_csr(&changed).is_err());
+        }
+    }
+
+    #[test]
+    fn bad_subjects_wrong_algorithms_and_foreign_signatures_are_refused() {
+        let key = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+        let public = key.public_key_der().unwrap();
+        let ecdsa = SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha256);
+        assert!(prepare_csr("not a name", &public, ecdsa).is_err());
+        let rsa = SignatureAlgorithm::RsaPkcs1v15(HashAlgorithm::Sha256);
+        assert!(
+            prepare_csr("CN=x", &public, rsa)
+                .unwrap_err()
+                .to_string()
+                .contains("cannot make")
+        );
+        let other = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+        let prepared = prepare_csr("CN=x", &public, ecdsa).unwrap();
+        let foreign = LocalSigner::new(&other, ecdsa)
+            .sign(prepared.to_be_signed())
+            .unwrap();
+        assert!(matches!(
+            prepared.complete(&foreign),
+            Err(CmsError::Signer(_))
+        ));
+    }
+}

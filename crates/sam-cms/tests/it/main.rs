@@ -5,6 +5,7 @@
 mod example;
 mod fixtures;
 mod openssl;
+mod parsers;
 mod python;
 mod time_stamps;
 mod two_phase;
