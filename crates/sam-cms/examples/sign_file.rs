@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use der::Encode;
 use sam_algorithms::{HashAlgorithm, RsaPadding, SignatureAlgorithm, UnixTime};
 use sam_cms::http::HttpTransport;
+use sam_cms::revocation::FetchingRevocationSource;
 use sam_cms::{
     Certificate, Content, Format, LocalSigner, Services, SignatureRequest, TimeStampClient, sign,
 };
@@ -33,11 +34,14 @@ REQUIRED:
     --out PATH        where to write the signature (DER)
 
 OPTIONS:
-    --format NAME     raw, cms, cades-b-b (default) or cades-b-t
+    --format NAME     raw, cms, cades-b-b (default), cades-b-t or cades-b-lt
     --hash NAME       sha256 (default), sha384, sha512, sha3-256, ...
     --pss             RSA-PSS instead of PKCS#1 v1.5 (RSA keys only)
     --attached        embed the file in the signature (default: detached)
-    --tsa URL         the RFC 3161 time-stamp authority for cades-b-t (http:// only)
+    --tsa URL         the RFC 3161 time-stamp authority for cades-b-t and cades-b-lt
+                      (http:// only)
+                      cades-b-lt also fetches OCSP responses or CRLs as the certificates
+                      point to them; give the whole chain up to the root in --cert
     -h, --help        this text
 
 EXAMPLE:
@@ -159,7 +163,9 @@ fn run(args: Args) -> Result<(), String> {
         .tsa
         .as_ref()
         .map(|url| TimeStampClient::new(url.clone(), HttpTransport::default()));
+    let fetcher = FetchingRevocationSource::new(HttpTransport::default());
     let services = match &client {
+        Some(c) if args.format.has_validation_data() => Services::with_validation_data(c, &fetcher),
         Some(c) => Services::with_time_stamps(c),
         None => Services::none(),
     };

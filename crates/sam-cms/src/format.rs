@@ -17,11 +17,20 @@ pub enum Format {
     CadesBB,
     /// CAdES-B-T: B-B plus a signature time-stamp (RFC 3161) over the signature value.
     CadesBT,
+    /// CAdES-B-LT: B-T plus every certificate of the signer's and the TSA's chains and
+    /// revocation values (CRLs, OCSP responses) for each, in `SignedData`.
+    CadesBLT,
 }
 
 impl Format {
     /// Every format, in the order of the seed's list.
-    pub const ALL: [Self; 4] = [Self::Raw, Self::Cms, Self::CadesBB, Self::CadesBT];
+    pub const ALL: [Self; 5] = [
+        Self::Raw,
+        Self::Cms,
+        Self::CadesBB,
+        Self::CadesBT,
+        Self::CadesBLT,
+    ];
 
     /// The name used in profiles, APIs and the command line.
     pub const fn name(self) -> &'static str {
@@ -30,18 +39,24 @@ impl Format {
             Self::Cms => "cms",
             Self::CadesBB => "cades-b-b",
             Self::CadesBT => "cades-b-t",
+            Self::CadesBLT => "cades-b-lt",
         }
     }
 
     /// Whether the format is a CAdES one (ESS signing-certificate-v2 and the optional CAdES
     /// attributes).
     pub const fn is_cades(self) -> bool {
-        matches!(self, Self::CadesBB | Self::CadesBT)
+        matches!(self, Self::CadesBB | Self::CadesBT | Self::CadesBLT)
     }
 
     /// Whether the format needs a signature time-stamp.
     pub const fn has_time_stamp(self) -> bool {
-        matches!(self, Self::CadesBT)
+        matches!(self, Self::CadesBT | Self::CadesBLT)
+    }
+
+    /// Whether the format carries the validation data (certificates and revocation values).
+    pub const fn has_validation_data(self) -> bool {
+        matches!(self, Self::CadesBLT)
     }
 }
 
@@ -53,7 +68,9 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown signature format {0:?}; expected one of raw, cms, cades-b-b, cades-b-t")]
+#[error(
+    "unknown signature format {0:?}; expected one of raw, cms, cades-b-b, cades-b-t, cades-b-lt"
+)]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {

@@ -9,6 +9,9 @@
 //! | [`timestamp`] | RFC 3161 (TSP request, response, TSTInfo; HTTP transport §3.4) |
 //! | [`verify`] | RFC 5652 §5.6 (signature verification), RFC 5035 §5.4 (ESS check) |
 //! | [`csr`] | RFC 2986 (PKCS#10) |
+//! | [`revocation`] | EN 319 122-1 §5.5.1 (CAdES-B-LT validation data), RFC 5940 (OCSP in CMS), RFC 5280 §4.2.1.13, §4.2.2.1 (where to fetch) |
+//! | [`ocsp`] | RFC 6960 (request, response, checks), RFC 8954 (nonce) |
+//! | [`signed_data`] | RFC 5652 §5.1, §10.2.1 (`SignedData` with standard `RevocationInfoChoices`) |
 #![forbid(unsafe_code)]
 
 pub mod attributes;
@@ -17,8 +20,11 @@ mod error;
 mod format;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod ocsp;
 pub mod oids;
 pub mod prepare;
+pub mod revocation;
+pub mod signed_data;
 mod signer;
 pub mod timestamp;
 pub mod verify;

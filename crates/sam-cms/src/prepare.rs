@@ -7,7 +7,7 @@
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+    CertificateSet, EncapsulatedContentInfo, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
 use der::asn1::{OctetString, SetOfVec, UtcTime};
@@ -26,6 +26,7 @@ use crate::attributes::{
     SignaturePolicyIdentifierValue, SigningCertificateV2, hash_identifier,
 };
 use crate::format::Format;
+use crate::signed_data::SignedData;
 use crate::timestamp::Services;
 use crate::{CmsError, ToBeSigned, oids};
 
@@ -373,6 +374,13 @@ pub fn complete(
     }
 
     let mut unsigned = Vec::new();
+    let mut all_certificates = state.0.certificates.clone();
+    let mut crls = None;
+    if format.has_validation_data() && services.revocation.is_none() {
+        return Err(CmsError::Input(format!(
+            "{format} needs a source of revocation values"
+        )));
+    }
     if format.has_time_stamp() {
         let tsa = services
             .time_stamp_authority
@@ -382,6 +390,15 @@ pub fn complete(
             oids::SIGNATURE_TIME_STAMP,
             token.as_any().clone(),
         )?);
+        if let Some(source) = services.revocation.filter(|_| format.has_validation_data()) {
+            for cert in token.certificates()? {
+                if !all_certificates.contains(&cert) {
+                    all_certificates.push(cert);
+                }
+            }
+            let values = crate::revocation::validation_data(&all_certificates, source)?;
+            crls = Some(crate::revocation::to_revocation_info(values)?);
+        }
     }
 
     let signer_info = SignerInfo {
@@ -402,7 +419,7 @@ pub fn complete(
     };
 
     let mut certificates = Vec::new();
-    for cert in &state.0.certificates {
+    for cert in &all_certificates {
         certificates.push(cms::cert::CertificateChoices::Certificate(cert.clone()));
     }
     let econtent = state
@@ -430,7 +447,7 @@ pub fn complete(
         certificates: Some(
             CertificateSet::try_from(certificates).map_err(CmsError::der("certificates"))?,
         ),
-        crls: None,
+        crls,
         signer_infos: SignerInfos::try_from(vec![signer_info])
             .map_err(CmsError::der("signer infos"))?,
     };

@@ -4,7 +4,6 @@
 //! [`crate::complete`] uses.
 
 use cms::content_info::ContentInfo;
-use cms::signed_data::SignedData;
 use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString, Uint};
 use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
@@ -17,6 +16,7 @@ use sam_algorithms::calendar::CivilTime;
 use sam_algorithms::{Digest, HashAlgorithm, UnixTime};
 
 use crate::attributes::{hash_from_identifier, hash_identifier};
+use crate::signed_data::SignedData;
 use crate::{CmsError, oids};
 
 /// `MessageImprint ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier,
@@ -245,6 +245,24 @@ impl TimeStampToken {
             .map_err(CmsError::der("time-stamp token"))
     }
 
+    /// The certificates the token carries (the TSA's, and its chain when the TSA adds it).
+    pub fn certificates(&self) -> Result<Vec<Certificate>, CmsError> {
+        let signed: SignedData = self
+            .content_info
+            .content
+            .decode_as()
+            .map_err(CmsError::der("time-stamp token"))?;
+        Ok(signed
+            .certificates
+            .iter()
+            .flat_map(|set| set.0.iter())
+            .filter_map(|c| match c {
+                cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// The `TSTInfo`.
     pub fn info(&self) -> &TstInfo {
         &self.info
@@ -443,8 +461,10 @@ impl<T: Transport> TimeStampAuthority for TimeStampClient<T> {
 /// What [`crate::complete`] may call out to.
 #[derive(Clone, Copy, Default)]
 pub struct Services<'a> {
-    /// The time-stamp authority for `cades-b-t`.
+    /// The time-stamp authority for `cades-b-t` and `cades-b-lt`.
     pub time_stamp_authority: Option<&'a dyn TimeStampAuthority>,
+    /// The revocation values for `cades-b-lt`.
+    pub revocation: Option<&'a dyn crate::revocation::RevocationSource>,
 }
 
 impl<'a> Services<'a> {
@@ -457,6 +477,18 @@ impl<'a> Services<'a> {
     pub fn with_time_stamps(tsa: &'a dyn TimeStampAuthority) -> Self {
         Self {
             time_stamp_authority: Some(tsa),
+            revocation: None,
+        }
+    }
+
+    /// With a time-stamp authority and a source of revocation values (for `cades-b-lt`).
+    pub fn with_validation_data(
+        tsa: &'a dyn TimeStampAuthority,
+        revocation: &'a dyn crate::revocation::RevocationSource,
+    ) -> Self {
+        Self {
+            time_stamp_authority: Some(tsa),
+            revocation: Some(revocation),
         }
     }
 }

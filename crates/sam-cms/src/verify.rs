@@ -12,7 +12,7 @@
 //! whose attributes are not in DER order fails.
 
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use cms::signed_data::{SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
 use der::{Any, Decode, Encode};
@@ -29,6 +29,7 @@ use crate::attributes::{
     hash_from_identifier,
 };
 use crate::prepare::{CommitmentType, SignaturePolicy, padding_of};
+use crate::signed_data::SignedData;
 use crate::timestamp::TimeStampToken;
 use crate::{CmsError, oids};
 
@@ -53,6 +54,9 @@ pub enum Level {
     CadesBB,
     /// CAdES-B-T: B-B with a valid signature time-stamp.
     CadesBT,
+    /// CAdES-B-LT: B-T whose signer and TSA chains are all included, each certificate
+    /// shown unrevoked by an included CRL or OCSP response of its issuer.
+    CadesBLT,
 }
 
 impl core::fmt::Display for Level {
@@ -61,6 +65,7 @@ impl core::fmt::Display for Level {
             Self::Cms => "CMS",
             Self::CadesBB => "CAdES-B-B",
             Self::CadesBT => "CAdES-B-T",
+            Self::CadesBLT => "CAdES-B-LT",
         })
     }
 }
@@ -149,6 +154,8 @@ pub fn verify(der: &[u8], detached: &Detached<'_>) -> Result<VerifiedSignature, 
     let extended = attrs.single(oids::SIGNATURE_POLICY_IDENTIFIER)?.is_some();
 
     let mut time_stamps = Vec::new();
+    let mut pool = checked.certificates.clone();
+    let mut leaves = vec![checked.signer.clone()];
     if let Some(unsigned) = &checked.signer_info.unsigned_attrs {
         for attr in unsigned
             .iter()
@@ -158,6 +165,12 @@ pub fn verify(der: &[u8], detached: &Detached<'_>) -> Result<VerifiedSignature, 
                 let token_der = value.to_der().map_err(CmsError::der("time-stamp token"))?;
                 let token = TimeStampToken::from_der(&token_der)?;
                 let tsa = token.verify_for(checked.signer_info.signature.as_bytes())?;
+                for cert in token.certificates()? {
+                    if !pool.contains(&cert) {
+                        pool.push(cert);
+                    }
+                }
+                leaves.push(tsa.clone());
                 time_stamps.push(VerifiedTimeStamp {
                     time: token.info().gen_time()?,
                     tsa,
@@ -168,10 +181,24 @@ pub fn verify(der: &[u8], detached: &Detached<'_>) -> Result<VerifiedSignature, 
         }
     }
 
+    let revocation = signed
+        .crls
+        .as_ref()
+        .map(crate::revocation::from_revocation_info)
+        .transpose()?
+        .unwrap_or_default();
+    // A revoked signer or TSA is an error whatever the level; full coverage makes B-LT.
+    let mut covered = !revocation.is_empty();
+    for leaf in &leaves {
+        covered &= chain_covered(leaf, &pool, &revocation)?;
+    }
+
     let level = if ess.is_none() || signing_time.is_none() {
         Level::Cms
     } else if time_stamps.is_empty() {
         Level::CadesBB
+    } else if covered {
+        Level::CadesBLT
     } else {
         Level::CadesBT
     };
@@ -480,4 +507,81 @@ pub fn known_commitment_type(found: &VerifiedSignature) -> Option<CommitmentType
         .commitment_type
         .as_ref()
         .and_then(CommitmentType::from_oid)
+}
+
+/// Checks a signature over `tbs` (a certificate, CRL or OCSP response body) under
+/// `signer`'s public key, with the algorithm `algorithm` names.
+pub(crate) fn check_signature_by(
+    tbs: &[u8],
+    algorithm: &spki::AlgorithmIdentifierOwned,
+    signature: &[u8],
+    signer: &Certificate,
+) -> Result<(), CmsError> {
+    let algorithm = SignatureAlgorithm::from_algorithm_identifier(algorithm)?;
+    let spki = signer
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(CmsError::der("public key"))?;
+    let spec = sam_keys::public_key_spec(&spki)?;
+    if spec.algorithm() != algorithm.key_algorithm() {
+        return Err(CmsError::verification(format!(
+            "a {spec} key cannot have made a {algorithm} signature"
+        )));
+    }
+    let input = match algorithm.hash_algorithm() {
+        Some(h) => sam_keys::Input::Digest(h.digest(tbs)),
+        None => sam_keys::Input::Message(tbs),
+    };
+    sam_keys::verify(&spki, spec, padding_of(algorithm), &input, signature)
+        .map_err(|e| CmsError::verification(format!("signature: {e}")))
+}
+
+/// Whether `subject` was issued by `issuer`: names chain and `issuer`'s key signed it.
+pub(crate) fn issued_by(subject: &Certificate, issuer: &Certificate) -> bool {
+    let tbs = subject.tbs_certificate();
+    tbs.issuer() == issuer.tbs_certificate().subject()
+        && tbs
+            .to_der()
+            .ok()
+            .zip(subject.signature().as_bytes())
+            .is_some_and(|(der, sig)| {
+                check_signature_by(&der, subject.signature_algorithm(), sig, issuer).is_ok()
+            })
+}
+
+/// Whether a certificate is self-issued and self-signed (a trust anchor candidate).
+pub(crate) fn is_self_signed(cert: &Certificate) -> bool {
+    issued_by(cert, cert)
+}
+
+/// Whether every certificate from `leaf` up to a self-signed root is in `pool` and shown
+/// unrevoked by `values`; a revoked one is an error.
+fn chain_covered(
+    leaf: &Certificate,
+    pool: &[Certificate],
+    values: &crate::revocation::RevocationValues,
+) -> Result<bool, CmsError> {
+    use crate::revocation::{Coverage, coverage, issuer_of, subject};
+    let mut cert = leaf;
+    // RFC 5280 paths are short; a bound keeps a hostile certificate loop finite.
+    for _ in 0..16 {
+        if is_self_signed(cert) {
+            return Ok(true);
+        }
+        let Some(issuer) = issuer_of(cert, pool) else {
+            return Ok(false);
+        };
+        match coverage(cert, issuer, values) {
+            Coverage::Revoked => {
+                return Err(CmsError::verification(format!(
+                    "the included revocation values show {} revoked",
+                    subject(cert)
+                )));
+            }
+            Coverage::NotCovered => return Ok(false),
+            Coverage::Good => cert = issuer,
+        }
+    }
+    Ok(false)
 }

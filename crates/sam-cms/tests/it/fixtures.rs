@@ -55,11 +55,33 @@ pub(crate) fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// The CA and the TSA of the tests.
+/// The CA (with a CRL distribution point and an OCSP responder, both `openssl` behind a
+/// local HTTP server) and the TSA of the tests.
 pub(crate) struct Pki {
     pub(crate) dir: PathBuf,
     pub(crate) ca_pem: String,
     pub(crate) tsa_pem: String,
+}
+
+/// Serialises changes to the CA's database (`openssl ca` and `openssl ocsp` read it).
+static CA_DATABASE: Mutex<()> = Mutex::new(());
+
+/// Which revocation pointers a certificate carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pointers {
+    /// An OCSP responder (authority information access) and a CRL distribution point.
+    OcspAndCrl,
+    /// A CRL distribution point only.
+    CrlOnly,
+}
+
+impl Pointers {
+    fn section(self) -> &'static str {
+        match self {
+            Self::OcspAndCrl => "ee",
+            Self::CrlOnly => "ee_crl",
+        }
+    }
 }
 
 impl Pki {
@@ -113,10 +135,32 @@ impl Pki {
                 "/CN=sam test TSA/O=sam",
             ],
         );
+        let ca_config = format!(
+            "[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = {}\ncrlnumber = {}\ncertificate = {}\n\
+             private_key = {}\ndefault_md = sha256\ndefault_crl_days = 30\n",
+            d("index.txt"),
+            d("crlnumber"),
+            d("ca.pem"),
+            d("ca.key"),
+        );
+        write(&dir, "ca.cnf", ca_config.as_bytes());
+        write(&dir, "index.txt", b"");
+        write(&dir, "index.txt.attr", b"unique_subject = no\n");
+        write(&dir, "crlnumber", b"1000\n");
+        let revocation_url = revocation_server(dir.clone());
+        let pointers = format!(
+            "crlDistributionPoints=URI:{revocation_url}/ca.crl\n\
+             authorityInfoAccess=OCSP;URI:{revocation_url}/ocsp\n"
+        );
+        let crl_pointer = format!("crlDistributionPoints=URI:{revocation_url}/ca.crl\n");
         write(
             &dir,
             "tsa.ext",
-            b"[tsa]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n",
+            format!(
+                "[tsa]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+                 extendedKeyUsage=critical,timeStamping\n{pointers}"
+            )
+            .as_bytes(),
         );
         run_ok(
             "openssl",
@@ -154,11 +198,14 @@ impl Pki {
             key = d("tsa.key"),
         );
         write(&dir, "tsa.cnf", config.as_bytes());
+        let ee = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nsubjectKeyIdentifier=hash\n";
         write(
             &dir,
             "signer.ext",
-            b"[ee]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nsubjectKeyIdentifier=hash\n",
+            format!("[ee]\n{ee}{pointers}[ee_crl]\n{ee}{crl_pointer}").as_bytes(),
         );
+        let tsa = Certificate::from_pem(std::fs::read(d("tsa.pem")).unwrap()).unwrap();
+        add_to_database(&dir, &tsa, &d("tsa.pem"));
         Pki {
             ca_pem: d("ca.pem"),
             tsa_pem: d("tsa.pem"),
@@ -170,8 +217,35 @@ impl Pki {
         self.dir.join(name).to_string_lossy().into_owned()
     }
 
-    /// OpenSSL issues a certificate for a PKCS#10 request (which it verifies first).
-    pub(crate) fn issue(&self, csr_der: &[u8]) -> Certificate {
+    /// The CA's certificate.
+    pub(crate) fn ca(&self) -> Certificate {
+        Certificate::from_pem(std::fs::read(&self.ca_pem).unwrap()).unwrap()
+    }
+
+    /// Revokes `cert` in the CA's database (the next CRL and OCSP answers show it).
+    pub(crate) fn revoke(&self, cert: &Certificate) {
+        let _guard = CA_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = scratch("revoke");
+        let pem = write(
+            &dir,
+            "cert.pem",
+            cert.to_pem(der::pem::LineEnding::LF).unwrap().as_bytes(),
+        );
+        run_ok(
+            "openssl",
+            &["ca", "-config", &self.path("ca.cnf"), "-revoke", &pem],
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A fresh CRL of the CA (DER).
+    pub(crate) fn crl(&self) -> Vec<u8> {
+        generate_crl(&self.dir)
+    }
+
+    /// OpenSSL issues a certificate for a PKCS#10 request (which it verifies first), with
+    /// the given revocation pointers (served by the CA's local HTTP server).
+    pub(crate) fn issue(&self, csr_der: &[u8], pointers: Pointers) -> Certificate {
         let dir = scratch("issue");
         let pem = der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, csr_der)
             .unwrap();
@@ -197,15 +271,110 @@ impl Pki {
                 "-extfile",
                 &self.path("signer.ext"),
                 "-extensions",
-                "ee",
+                pointers.section(),
                 "-out",
                 &out,
             ],
         );
         let cert = Certificate::from_pem(std::fs::read(&out).unwrap()).unwrap();
+        add_to_database(&self.dir, &cert, &out);
         let _ = std::fs::remove_dir_all(&dir);
         cert
     }
+}
+
+/// Records an issued certificate as valid in the CA's `index.txt`, so that `openssl ocsp`
+/// answers "good" and `openssl ca -revoke` finds it.
+fn add_to_database(dir: &Path, cert: &Certificate, pem_path: &str) {
+    use std::fmt::Write as _;
+    let _guard = CA_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+    let tbs = cert.tbs_certificate();
+    // The UTCTime's content, YYMMDDHHMMSSZ, as `openssl ca` writes it.
+    let not_after = der::Encode::to_der(&tbs.validity().not_after).unwrap();
+    let not_after = String::from_utf8_lossy(&not_after[2..]).into_owned();
+    let serial = tbs
+        .serial_number()
+        .as_bytes()
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02X}");
+            s
+        });
+    // The subject as `openssl ca` writes it, which `-revoke` compares.
+    let subject = run_ok(
+        "openssl",
+        &[
+            "x509", "-in", pem_path, "-noout", "-subject", "-nameopt", "compat",
+        ],
+    );
+    let subject = String::from_utf8_lossy(&subject.stdout);
+    let subject = subject.trim().trim_start_matches("subject=");
+    let line = format!("V\t{not_after}\t\t{serial}\tunknown\t{subject}\n");
+    let mut index = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("index.txt"))
+        .unwrap();
+    index.write_all(line.as_bytes()).unwrap();
+}
+
+fn generate_crl(dir: &Path) -> Vec<u8> {
+    let _guard = CA_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+    let d = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let pem = format!("{}.{}", d("crl.pem"), UNIQUE.fetch_add(1, Ordering::SeqCst));
+    run_ok(
+        "openssl",
+        &["ca", "-config", &d("ca.cnf"), "-gencrl", "-out", &pem],
+    );
+    let out = run_ok("openssl", &["crl", "-in", &pem, "-outform", "DER"]);
+    let _ = std::fs::remove_file(&pem);
+    out.stdout
+}
+
+/// `openssl ocsp` answering one DER request from the CA's database, signed by the CA.
+fn openssl_ocsp_reply(dir: &Path, request: &[u8]) -> Vec<u8> {
+    let _guard = CA_DATABASE.lock().unwrap_or_else(|e| e.into_inner());
+    let d = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let n = UNIQUE.fetch_add(1, Ordering::SeqCst);
+    let req = d(&format!("ocsp-{n}.req"));
+    let resp = d(&format!("ocsp-{n}.resp"));
+    std::fs::write(&req, request).unwrap();
+    run_ok(
+        "openssl",
+        &[
+            "ocsp",
+            "-index",
+            &d("index.txt"),
+            "-CA",
+            &d("ca.pem"),
+            "-rsigner",
+            &d("ca.pem"),
+            "-rkey",
+            &d("ca.key"),
+            "-reqin",
+            &req,
+            "-respout",
+            &resp,
+            "-ndays",
+            "1",
+        ],
+    );
+    let reply = std::fs::read(&resp).unwrap();
+    let _ = std::fs::remove_file(&req);
+    let _ = std::fs::remove_file(&resp);
+    reply
+}
+
+/// The CA's CRL distribution point and OCSP responder over HTTP.
+fn revocation_server(dir: PathBuf) -> String {
+    http_server(move |method, path, body| match (method, path) {
+        ("GET", "/ca.crl") => ("200 OK", "application/pkix-crl", generate_crl(&dir)),
+        ("POST", "/ocsp") => (
+            "200 OK",
+            "application/ocsp-response",
+            openssl_ocsp_reply(&dir, body),
+        ),
+        _ => ("404 Not Found", "text/plain", Vec::new()),
+    })
 }
 
 /// A signing key with a certificate from the test CA.
@@ -218,6 +387,16 @@ pub(crate) struct Signer {
 impl Signer {
     /// A key of `spec`, certified through our CSR and `openssl x509 -req`.
     pub(crate) fn new(spec: KeySpec, hash: HashAlgorithm, padding: RsaPadding) -> Signer {
+        Self::with_pointers(spec, hash, padding, Pointers::OcspAndCrl)
+    }
+
+    /// As [`Self::new`], with the given revocation pointers in the certificate.
+    pub(crate) fn with_pointers(
+        spec: KeySpec,
+        hash: HashAlgorithm,
+        padding: RsaPadding,
+        pointers: Pointers,
+    ) -> Signer {
         let key = SigningKey::generate(spec).unwrap();
         let algorithm = SignatureAlgorithm::for_key(spec, hash, padding);
         let csr = certification_request(
@@ -227,7 +406,7 @@ impl Signer {
             &LocalSigner::new(&key, algorithm),
         )
         .unwrap();
-        let certificate = Pki::get().issue(&csr);
+        let certificate = Pki::get().issue(&csr, pointers);
         Signer {
             key,
             algorithm,
@@ -263,6 +442,34 @@ pub(crate) fn openssl_cms_verify(signature: &[u8], content: Option<&[u8]>) -> Ou
     result
 }
 
+/// A reply of a local HTTP server: status line, content type, body.
+pub(crate) type Reply = (&'static str, &'static str, Vec<u8>);
+
+/// A one-thread HTTP/1.1 server on 127.0.0.1 that hands each request (method, path, body) to
+/// `handler`; returns its base URL.
+pub(crate) fn http_server(
+    mut handler: impl FnMut(&str, &str, &[u8]) -> Reply + Send + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Some((method, path, body)) = read_request(&mut stream) else {
+                continue;
+            };
+            let (status, content_type, reply) = handler(&method, &path, &body);
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&reply);
+        }
+    });
+    url
+}
+
 /// What the local TSA does with a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TsaBehaviour {
@@ -282,46 +489,30 @@ pub(crate) struct LocalTsa {
 
 impl LocalTsa {
     pub(crate) fn start(behaviour: TsaBehaviour) -> LocalTsa {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/tsa", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(0));
         let counter = requests.clone();
-        std::thread::spawn(move || {
-            let mut first: Option<Vec<u8>> = None;
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                *counter.lock().unwrap() += 1;
-                serve(stream, behaviour, &mut first);
+        let mut first: Option<Vec<u8>> = None;
+        let base = http_server(move |_, _, body| {
+            *counter.lock().unwrap() += 1;
+            match behaviour {
+                TsaBehaviour::Broken => ("500 Internal Server Error", "text/plain", Vec::new()),
+                TsaBehaviour::ReplayFirst => {
+                    let reply = openssl_ts_reply(body);
+                    ("200 OK", TS_REPLY, first.get_or_insert(reply).clone())
+                }
+                TsaBehaviour::Honest => ("200 OK", TS_REPLY, openssl_ts_reply(body)),
             }
         });
-        LocalTsa { url, requests }
+        LocalTsa {
+            url: format!("{base}/tsa"),
+            requests,
+        }
     }
 }
 
-fn serve(mut stream: TcpStream, behaviour: TsaBehaviour, first: &mut Option<Vec<u8>>) {
-    let Some(body) = read_request(&mut stream) else {
-        return;
-    };
-    let (status, reply) = match behaviour {
-        TsaBehaviour::Broken => ("500 Internal Server Error", Vec::new()),
-        _ => {
-            let reply = openssl_ts_reply(&body);
-            if behaviour == TsaBehaviour::ReplayFirst {
-                ("200 OK", first.get_or_insert(reply).clone())
-            } else {
-                ("200 OK", reply)
-            }
-        }
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        reply.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(&reply);
-}
+const TS_REPLY: &str = "application/timestamp-reply";
 
-fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
+fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -331,11 +522,18 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
         }
         data.extend_from_slice(&buf[..n]);
         if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+            let head = String::from_utf8_lossy(&data[..end]).into_owned();
+            let mut request_line = head.lines().next().unwrap_or("").split(' ');
+            let method = request_line.next().unwrap_or("").to_owned();
+            let path = request_line.next().unwrap_or("").to_owned();
             let length: usize = head
+                .to_ascii_lowercase()
                 .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             let body_start = end + 4;
             while data.len() < body_start + length {
@@ -345,7 +543,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
                 }
                 data.extend_from_slice(&buf[..n]);
             }
-            return Some(data[body_start..body_start + length].to_vec());
+            return Some((method, path, data[body_start..body_start + length].to_vec()));
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod example;
 mod fixtures;
+mod long_term;
 mod openssl;
 mod parsers;
 mod python;

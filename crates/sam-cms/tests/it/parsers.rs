@@ -59,6 +59,9 @@ proptest! {
         let _ = TimeStampResp::from_der(&data);
         let _ = TimeStampToken::from_der(&data);
         let _ = sam_cms::csr::verify_csr(&data);
+        let _ = sam_cms::ocsp::OcspResponse::from_der(&data);
+        let _ = sam_cms::ocsp::BasicOcspResponse::from_der(&data);
+        let _ = sam_cms::signed_data::SignedData::from_der(&data);
     }
 
     #[test]
