@@ -10,6 +10,6 @@ use sam_cms::signed_data::SignedData;
 fuzz_target!(|data: &[u8]| {
     let _ = OcspResponse::from_der(data);
     let _ = BasicOcspResponse::from_der(data);
-    let _ = x509_cert::crl::CertificateList::from_der(data);
+    let _ = <x509_cert::crl::CertificateList>::from_der(data);
     let _ = SignedData::from_der(data);
 });
