@@ -9,8 +9,8 @@
 //! business application cannot choose the bytes that are signed, and those bytes are a DER
 //! `SEQUENCE` that cannot be mistaken for CMS signed attributes (a `SET`) or a SAD. The
 //! service still authenticates the client and checks that the key belongs to the user (the
-//! service-core issue). A token that demands an activation for every signature gets one
-//! bound to this exact DTBS/R (see `docs/cms.md`).
+//! service-core issue decides how a token that demands an activation for every signature is
+//! given one for exactly this DTBS/R).
 
 use core::str::FromStr;
 

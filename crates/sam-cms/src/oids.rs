@@ -33,5 +33,3 @@ pub const SPQ_ETS_URI: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.5.1");
 pub const RI_OCSP_RESPONSE: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.16.2");
 /// `id-kp-timeStamping` (RFC 3161 §2.3).
 pub const KP_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
-/// `id-cti-ets-proofOfOrigin` .. `proofOfCreation` (RFC 5126 §5.11.1; EN 319 122-1 §5.2.3).
-pub const COMMITMENT_TYPE_ARC: &str = "1.2.840.113549.1.9.16.6";

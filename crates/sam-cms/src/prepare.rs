@@ -71,11 +71,16 @@ impl CommitmentType {
         Self::ProofOfCreation,
     ];
 
-    /// The object identifier, `1.2.840.113549.1.9.16.6.N`.
-    pub fn oid(self) -> ObjectIdentifier {
-        let arc = Self::ALL.iter().position(|c| *c == self).unwrap_or(0) + 1;
-        // The arc is a constant prefix and a digit 1..=6: always a valid OID.
-        ObjectIdentifier::new(&format!("{}.{arc}", oids::COMMITMENT_TYPE_ARC)).unwrap_or(oids::DATA)
+    /// The object identifier, `1.2.840.113549.1.9.16.6.N` (RFC 5126 §5.11.1).
+    pub const fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::ProofOfOrigin => ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.6.1"),
+            Self::ProofOfReceipt => ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.6.2"),
+            Self::ProofOfDelivery => ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.6.3"),
+            Self::ProofOfSender => ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.6.4"),
+            Self::ProofOfApproval => ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.6.5"),
+            Self::ProofOfCreation => ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.6.6"),
+        }
     }
 
     /// The commitment type an object identifier names.
@@ -597,17 +602,17 @@ fn signed_attributes(
             )?);
         }
         if let Some(hints) = &request.content_hints {
+            if hints.description.as_deref() == Some("") {
+                return Err(CmsError::Input(
+                    "a content-hints description must not be empty".into(),
+                ));
+            }
             let description = hints
                 .description
                 .as_deref()
                 .map(der::asn1::Utf8StringRef::new)
                 .transpose()
                 .map_err(CmsError::der("content hints"))?;
-            if hints.description.as_deref() == Some("") {
-                return Err(CmsError::Input(
-                    "a content-hints description must not be empty".into(),
-                ));
-            }
             let value = ContentHintsValue {
                 content_description: description,
                 content_type: hints.content_type,
