@@ -208,7 +208,7 @@ ca_cert = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
 ca_key = serialization.load_pem_private_key(open(sys.argv[3], "rb").read(), None)
 now = datetime.datetime.now(datetime.timezone.utc)
 builder = (x509.CertificateBuilder()
-    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sam ML-DSA-65 signer")]))
+    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sam ML-DSA signer")]))
     .public_key(public).serial_number(x509.random_serial_number())
     .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
     .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True))
@@ -231,7 +231,7 @@ signed = info["content"]
 signer = signed["signer_infos"][0]
 assert signer["digest_algorithm"]["algorithm"].dotted == "2.16.840.1.101.3.4.2.3", "SHA-512"
 assert signer["digest_algorithm"]["parameters"].native is None
-assert signer["signature_algorithm"]["algorithm"].dotted == "2.16.840.1.101.3.4.3.18", "id-ml-dsa-65"
+assert signer["signature_algorithm"]["algorithm"].dotted == sys.argv[3], "id-ml-dsa-*"
 assert signer["signature_algorithm"]["parameters"].native is None, "RFC 9882: no parameters"
 attrs = bytearray(signer["signed_attrs"].dump())
 attrs[0] = 0x31  # the DER SET OF, as signed (RFC 5652 5.4)
@@ -245,7 +245,19 @@ print("verified")
 
 #[test]
 fn python_cryptography_verifies_ml_dsa_65_cms_and_cades_needs_an_rsa_or_ec_ca() {
-    let key = SigningKey::generate(KeySpec::MlDsa(MlDsaLevel::Level3)).unwrap();
+    ml_dsa_cms_and_cades(MlDsaLevel::Level3);
+}
+
+#[test]
+fn python_cryptography_verifies_ml_dsa_44_and_87_cms() {
+    ml_dsa_cms_and_cades(MlDsaLevel::Level2);
+    ml_dsa_cms_and_cades(MlDsaLevel::Level5);
+}
+
+/// CMS and CAdES-B-B with an ML-DSA key certified by the EC test CA, verified by python
+/// `cryptography`; CAdES refused when the CA itself is ML-DSA.
+fn ml_dsa_cms_and_cades(level: MlDsaLevel) {
+    let key = SigningKey::generate(KeySpec::MlDsa(level)).unwrap();
     let pki = Pki::get();
     let dir = scratch("mldsa");
     let public = write(&dir, "public.der", &key.public_key_der().unwrap());
@@ -268,7 +280,7 @@ fn python_cryptography_verifies_ml_dsa_65_cms_and_cades_needs_an_rsa_or_ec_ca() 
         );
         certificate(&out.stdout)
     };
-    let algorithm = SignatureAlgorithm::MlDsa(MlDsaLevel::Level3);
+    let algorithm = SignatureAlgorithm::MlDsa(level);
     let now = UnixTime::parse_rfc3339("2026-11-22T12:00:00Z").unwrap();
     let signer = LocalSigner::new(&key, algorithm);
 
@@ -292,7 +304,8 @@ fn python_cryptography_verifies_ml_dsa_65_cms_and_cades_needs_an_rsa_or_ec_ca() 
         let der = sign(&request, &signer, &Services::none()).unwrap();
         let sig = write(&dir, "sig.p7s", &der);
         let content = write(&dir, "content.bin", DOCUMENT);
-        let out = run(&python(), &["-c", VERIFY_ML_DSA_CMS, &sig, &content]);
+        let oid = algorithm.oid().to_string();
+        let out = run(&python(), &["-c", VERIFY_ML_DSA_CMS, &sig, &content, &oid]);
         assert!(
             String::from_utf8_lossy(&out.stdout).trim() == "verified",
             "{format}: {}{}",
