@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Design
+//!
+//! - One [`Store`] over an `sqlx::AnyPool`; SQL is written once with `$N` parameters (SQLite
+//!   accepts them) and `RETURNING`/`ON CONFLICT`, which both backends support. Times are Unix
+//!   seconds in `BIGINT`, hashes are `BLOB`/`BYTEA` (the only per-backend difference, in the
+//!   migrations).
+//! - Every write that must be exact is a transaction whose first statement is the conditional
+//!   write (see [`sads`]); audit records are appended in the same transaction ([`audit`]).
+//! - Migrations are SQL files compiled into the binary, applied in order, each in its own
+//!   transaction, with their SHA-256 recorded and checked on every start; on PostgreSQL a
+//!   table lock keeps two nodes from migrating at once. (`sqlx::migrate!` would need the
+//!   `macros` feature and its compile time for this.)
+#![forbid(unsafe_code)]
+
+pub mod audit;
+mod error;
+pub mod sads;
+mod store;
+
+pub use audit::{AuditEntry, AuditRecord, ChainReport};
+pub use error::StoreError;
+pub use sads::{NewSad, Spend, SpendRefusal};
+pub use store::{Backend, Store};

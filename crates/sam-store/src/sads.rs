@@ -1,0 +1,165 @@
+//! The SAD replay registry: how many uses each SAD has left. Spending a use is one
+//! transaction whose **first statement is the conditional write** — `UPDATE … SET remaining =
+//! remaining - 1 WHERE id = $1 AND remaining > 0 AND expires_at > $now RETURNING remaining` —
+//! followed by the audit record, then commit. Two requests (or two `samd` nodes on one
+//! PostgreSQL) can never both spend the last use: the row lock (PostgreSQL) or the single
+//! writer (SQLite) orders them, and the second finds `remaining = 0`. SECURITY.md invariant 2.
+
+use sqlx::Row;
+
+use sam_algorithms::UnixTime;
+
+use crate::audit::{AuditEntry, AuditRecord, append_in};
+use crate::{Store, StoreError};
+
+/// A SAD as the registry records it when it is accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSad {
+    /// The SAD's id (`jti`).
+    pub id: String,
+    /// The client the SAD was issued to.
+    pub client_id: String,
+    /// The user who authorised.
+    pub user_id: String,
+    /// The key it activates.
+    pub key_id: String,
+    /// How many signatures it allows (1 in transaction mode; the count of an eSeal SAD).
+    pub uses: i64,
+    /// Until when (exclusive).
+    pub expires_at: UnixTime,
+    /// When it was registered.
+    pub created_at: UnixTime,
+}
+
+/// The outcome of spending one use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Spend {
+    /// One use was spent; this many are left. The audit record is committed with it.
+    Spent {
+        /// Uses left.
+        remaining: i64,
+        /// The audit record written in the same transaction.
+        record: AuditRecord,
+    },
+    /// Refused, and why; the refusal is audited in its own transaction.
+    Refused(SpendRefusal),
+}
+
+/// Why a use could not be spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpendRefusal {
+    /// No SAD with this id is registered.
+    Unknown,
+    /// Every use is spent (a replay).
+    Exhausted,
+    /// The SAD has expired.
+    Expired,
+}
+
+impl SpendRefusal {
+    /// The stable error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unknown => "sad_unknown",
+            Self::Exhausted => "sad_replayed",
+            Self::Expired => "sad_expired",
+        }
+    }
+}
+
+impl Store {
+    /// Registers a SAD with its uses. Registering an id twice is refused
+    /// (`StoreError::Conflict`), so a SAD cannot be re-armed.
+    pub async fn register_sad(&self, sad: &NewSad) -> Result<(), StoreError> {
+        if sad.uses < 1 {
+            return Err(StoreError::Invalid(format!(
+                "a SAD needs at least one use, not {}",
+                sad.uses
+            )));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO sads (id, client_id, user_id, key_id, issued_uses, remaining, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&sad.id)
+        .bind(&sad.client_id)
+        .bind(&sad.user_id)
+        .bind(&sad.key_id)
+        .bind(sad.uses)
+        .bind(sad.expires_at.as_secs())
+        .bind(sad.created_at.as_secs())
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "SAD {} is already registered",
+                sad.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Spends one use of SAD `id` at `now`, recording `audit` (with outcome `ok`) in the
+    /// same transaction. A refusal changes nothing but the audit log: it is recorded with
+    /// the refusal's code as outcome.
+    pub async fn spend_sad_use(
+        &self,
+        id: &str,
+        now: UnixTime,
+        audit: &AuditEntry,
+    ) -> Result<Spend, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let spent = sqlx::query(
+            "UPDATE sads SET remaining = remaining - 1
+             WHERE id = $1 AND remaining > 0 AND expires_at > $2
+             RETURNING remaining",
+        )
+        .bind(id)
+        .bind(now.as_secs())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = spent {
+            let remaining: i64 = row.try_get(0)?;
+            let record = append_in(
+                &mut tx,
+                &AuditEntry {
+                    outcome: "ok".into(),
+                    ..audit.clone()
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Spend::Spent { remaining, record });
+        }
+        tx.rollback().await?;
+
+        let refusal = match self.sad_state(id).await? {
+            None => SpendRefusal::Unknown,
+            Some((0, _)) => SpendRefusal::Exhausted,
+            Some(_) => SpendRefusal::Expired,
+        };
+        self.append_audit(&AuditEntry {
+            outcome: refusal.code().into(),
+            ..audit.clone()
+        })
+        .await?;
+        Ok(Spend::Refused(refusal))
+    }
+
+    /// The uses left and the expiry of a SAD, if it is registered.
+    pub async fn sad_state(&self, id: &str) -> Result<Option<(i64, UnixTime)>, StoreError> {
+        let row = sqlx::query("SELECT remaining, expires_at FROM sads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let remaining: i64 = row.try_get(0)?;
+            let expires: i64 = row.try_get(1)?;
+            let expires = UnixTime::from_secs(expires)
+                .ok_or_else(|| StoreError::Corrupt(format!("SAD expiry {expires} out of range")))?;
+            Ok((remaining, expires))
+        })
+        .transpose()
+    }
+}

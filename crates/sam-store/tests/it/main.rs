@@ -1,0 +1,9 @@
+//! The storage conformance suite: the same tests on SQLite and, when `SAM_TEST_POSTGRES_URL`
+//! is set (`scripts/test` and `.ci/run` set it), on PostgreSQL, each in a database of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The suite says on stderr when it skips PostgreSQL.
+#![allow(clippy::print_stderr)]
+
+mod audit_chain;
+mod backends;
+mod sads;

@@ -1,0 +1,172 @@
+//! SECURITY.md invariant 2, "one use means one use", on both backends: a SAD use is spent
+//! once, refusals change nothing but the audit log, and racing requests — from one pool or
+//! from two independent pools, as two `samd` nodes would be — spend exactly the uses there are.
+
+use std::sync::Arc;
+
+use sam_algorithms::UnixTime;
+use sam_store::{AuditEntry, ChainReport, NewSad, Spend, SpendRefusal, Store, StoreError};
+
+use crate::backends::{databases, drop_databases};
+
+fn t(secs: i64) -> UnixTime {
+    UnixTime::from_secs(1_790_000_000 + secs).unwrap()
+}
+
+fn sad(id: &str, uses: i64) -> NewSad {
+    NewSad {
+        id: id.into(),
+        client_id: "client-a".into(),
+        user_id: "alice".into(),
+        key_id: "key-1".into(),
+        uses,
+        expires_at: t(300),
+        created_at: t(0),
+    }
+}
+
+fn audit(action: &str) -> AuditEntry {
+    AuditEntry {
+        at: t(1),
+        client_id: "client-a".into(),
+        actor: "alice".into(),
+        action: action.into(),
+        outcome: "pending".into(),
+        detail: "sad=s1".into(),
+    }
+}
+
+async fn outcomes(store: &Store) -> Vec<String> {
+    store
+        .audit_records(1, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.outcome)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_use_is_spent_once_and_each_refusal_is_audited_without_changing_anything() {
+    let dbs = databases("spend").await;
+    for db in &dbs {
+        let store = db.open().await;
+        store.register_sad(&sad("s1", 1)).await.unwrap();
+        // Registering again cannot re-arm it.
+        assert!(matches!(
+            store.register_sad(&sad("s1", 5)).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.register_sad(&sad("s0", 0)).await,
+            Err(StoreError::Invalid(_))
+        ));
+
+        let first = store
+            .spend_sad_use("s1", t(10), &audit("sign"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, Spend::Spent { remaining: 0, .. }),
+            "{first:?}"
+        );
+        let replay = store
+            .spend_sad_use("s1", t(11), &audit("sign"))
+            .await
+            .unwrap();
+        assert_eq!(replay, Spend::Refused(SpendRefusal::Exhausted));
+        let unknown = store
+            .spend_sad_use("nope", t(11), &audit("sign"))
+            .await
+            .unwrap();
+        assert_eq!(unknown, Spend::Refused(SpendRefusal::Unknown));
+        assert_eq!(store.sad_state("s1").await.unwrap(), Some((0, t(300))));
+
+        // Expiry is exclusive: one second before it spends, at it refuses.
+        store.register_sad(&sad("s2", 2)).await.unwrap();
+        let before = store
+            .spend_sad_use("s2", t(299), &audit("sign"))
+            .await
+            .unwrap();
+        assert!(matches!(before, Spend::Spent { remaining: 1, .. }));
+        let at = store
+            .spend_sad_use("s2", t(300), &audit("sign"))
+            .await
+            .unwrap();
+        assert_eq!(at, Spend::Refused(SpendRefusal::Expired));
+        assert_eq!(store.sad_state("s2").await.unwrap(), Some((1, t(300))));
+
+        assert_eq!(
+            outcomes(&store).await,
+            ["ok", "sad_replayed", "sad_unknown", "ok", "sad_expired"],
+            "{:?}",
+            store.backend()
+        );
+        assert_eq!(
+            store.verify_audit_chain().await.unwrap(),
+            ChainReport::Intact { records: 5 }
+        );
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+/// Races `tasks` spends of a SAD with `uses` uses, alternating between two independent
+/// stores (two nodes); returns how many were spent and refused.
+async fn race(nodes: [Store; 2], id: &str, uses: i64, tasks: usize) -> (usize, usize) {
+    nodes[0].register_sad(&sad(id, uses)).await.unwrap();
+    let nodes = Arc::new(nodes);
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let nodes = nodes.clone();
+        let id = id.to_owned();
+        handles.push(tokio::spawn(async move {
+            nodes[i % 2]
+                .spend_sad_use(&id, t(20), &audit("sign"))
+                .await
+                .unwrap()
+        }));
+    }
+    let (mut spent, mut refused) = (0, 0);
+    for handle in handles {
+        match handle.await.unwrap() {
+            Spend::Spent { .. } => spent += 1,
+            Spend::Refused(SpendRefusal::Exhausted) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (spent, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_spends_are_exact_across_two_nodes() {
+    let dbs = databases("race").await;
+    for db in &dbs {
+        let nodes = [db.open().await, db.open().await];
+        let check = nodes[0].clone();
+        // Transaction mode: 16 racers, one signature.
+        assert_eq!(
+            race(nodes.clone(), "tx", 1, 16).await,
+            (1, 15),
+            "{:?}",
+            check.backend()
+        );
+        // An eSeal SAD with a count of 10 raced by 50.
+        assert_eq!(
+            race(nodes, "seal", 10, 50).await,
+            (10, 40),
+            "{:?}",
+            check.backend()
+        );
+        assert_eq!(check.sad_state("seal").await.unwrap().map(|s| s.0), Some(0));
+        // Every attempt is in the audit log, and the chain held under the race.
+        assert_eq!(
+            check.verify_audit_chain().await.unwrap(),
+            ChainReport::Intact { records: 66 }
+        );
+        let ok = outcomes(&check).await.iter().filter(|o| *o == "ok").count();
+        assert_eq!(ok, 11);
+        check.close().await;
+    }
+    drop_databases(dbs).await;
+}
