@@ -15,11 +15,19 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod devices;
 mod error;
+pub mod keys;
+pub mod requests;
 pub mod sads;
 mod store;
+pub mod users;
 
 pub use audit::{AuditEntry, AuditRecord, ChainReport};
+pub use devices::{DeviceAdd, NewDevice};
 pub use error::StoreError;
+pub use keys::{CertificateRecord, NewKey};
+pub use requests::{NewRequest, RequestRecord, RequestStatus, Transition};
 pub use sads::{NewSad, Spend, SpendRefusal};
 pub use store::{Backend, Store};
+pub use users::{NewUser, UserRecord};

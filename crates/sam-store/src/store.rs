@@ -61,12 +61,20 @@ struct Migration {
 
 /// The schema, in order. A migration is never edited once released: its checksum is stored
 /// and compared on every start.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "sads_and_audit",
-    sqlite: include_str!("../migrations/sqlite/0001_sads_and_audit.sql"),
-    postgres: include_str!("../migrations/postgres/0001_sads_and_audit.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "sads_and_audit",
+        sqlite: include_str!("../migrations/sqlite/0001_sads_and_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0001_sads_and_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "users_devices_keys_requests",
+        sqlite: include_str!("../migrations/sqlite/0002_users_devices_keys_requests.sql"),
+        postgres: include_str!("../migrations/postgres/0002_users_devices_keys_requests.sql"),
+    },
+];
 
 /// The persistence of one `sam` deployment.
 #[derive(Clone, Debug)]

@@ -6,4 +6,5 @@
 
 mod audit_chain;
 mod backends;
+mod records;
 mod sads;

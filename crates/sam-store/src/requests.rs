@@ -1,0 +1,361 @@
+//! Authorisation requests and the states of the Signature Activation Protocol:
+//! `pending → authorised → used`, or `pending → declined`; a pending request past its expiry
+//! reads as `expired` and can no longer change. Every transition is one conditional update,
+//! so a request is authorised (or declined) at most once, whatever races it.
+
+use core::fmt;
+use core::str::FromStr;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use sam_algorithms::UnixTime;
+
+use crate::users::time;
+use crate::{Store, StoreError};
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestStatus {
+    /// Waiting for the user.
+    Pending,
+    /// A SAD was accepted for it.
+    Authorised,
+    /// Its signatures were made.
+    Used,
+    /// The user declined it.
+    Declined,
+    /// It expired while pending.
+    Expired,
+}
+
+impl RequestStatus {
+    /// The name stored and shown.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Authorised => "authorised",
+            Self::Used => "used",
+            Self::Declined => "declined",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for RequestStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Pending,
+            Self::Authorised,
+            Self::Used,
+            Self::Declined,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|v| v.name() == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown request status {s:?}")))
+    }
+}
+
+/// A request as created at Authorise time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRequest {
+    /// The request's id.
+    pub request_id: String,
+    /// The client.
+    pub client_id: String,
+    /// The user who must authorise.
+    pub user_id: String,
+    /// The key to sign with.
+    pub key_id: String,
+    /// The profile.
+    pub profile_id: i64,
+    /// 1 or 2.
+    pub scal: i64,
+    /// `transaction` or `seal`.
+    pub mode: String,
+    /// The hash of the DTBS/R (a `sam-algorithms` name).
+    pub hash_algorithm: String,
+    /// How many signatures the SAD will allow.
+    pub num_signatures: i64,
+    /// The DTBS/R hashes the SAD must bind, one after another.
+    pub dtbsr: Vec<u8>,
+    /// What the user is shown (labels and document digests), as JSON.
+    pub documents: String,
+    /// The prepared signature states (`sam-cms`), for Sign to complete.
+    pub prepared: Vec<u8>,
+    /// When.
+    pub created_at: UnixTime,
+    /// Until when the user may answer (exclusive).
+    pub expires_at: UnixTime,
+}
+
+/// A stored request with its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// What was created.
+    pub request: NewRequest,
+    /// The state at the time asked (a pending request past expiry is `Expired`).
+    pub status: RequestStatus,
+    /// The accepted SAD, once authorised.
+    pub sad_id: Option<String>,
+    /// When it was authorised or declined.
+    pub decided_at: Option<UnixTime>,
+}
+
+/// The outcome of a transition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Done.
+    Done,
+    /// The client has no such request.
+    NotFound,
+    /// The request is in another state (expired included), which is returned.
+    NotAllowed(RequestStatus),
+}
+
+const REQUEST_COLUMNS: &str =
+    "request_id, client_id, user_id, key_id, profile_id, status, scal, mode,
+    hash_algorithm, num_signatures, dtbsr, documents, prepared, sad_id, created_at, expires_at,
+    decided_at";
+
+fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError> {
+    let status: String = row.try_get(5)?;
+    let stored: RequestStatus = status.parse()?;
+    let expires_at = time(row.try_get(15)?)?;
+    let decided_at: Option<i64> = row.try_get(16)?;
+    Ok(RequestRecord {
+        request: NewRequest {
+            request_id: row.try_get(0)?,
+            client_id: row.try_get(1)?,
+            user_id: row.try_get(2)?,
+            key_id: row.try_get(3)?,
+            profile_id: row.try_get(4)?,
+            scal: row.try_get(6)?,
+            mode: row.try_get(7)?,
+            hash_algorithm: row.try_get(8)?,
+            num_signatures: row.try_get(9)?,
+            dtbsr: row.try_get(10)?,
+            documents: row.try_get(11)?,
+            prepared: row.try_get(12)?,
+            created_at: time(row.try_get(14)?)?,
+            expires_at,
+        },
+        status: if stored == RequestStatus::Pending && now >= expires_at {
+            RequestStatus::Expired
+        } else {
+            stored
+        },
+        sad_id: row.try_get(13)?,
+        decided_at: decided_at.map(time).transpose()?,
+    })
+}
+
+impl Store {
+    /// Stores a new pending request; an existing id is a `Conflict`.
+    pub async fn create_request(&self, request: &NewRequest) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO authorisation_requests (request_id, client_id, user_id, key_id,
+                 profile_id, status, scal, mode, hash_algorithm, num_signatures, dtbsr, documents,
+                 prepared, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (request_id) DO NOTHING",
+        )
+        .bind(&request.request_id)
+        .bind(&request.client_id)
+        .bind(&request.user_id)
+        .bind(&request.key_id)
+        .bind(request.profile_id)
+        .bind(request.scal)
+        .bind(&request.mode)
+        .bind(&request.hash_algorithm)
+        .bind(request.num_signatures)
+        .bind(&request.dtbsr)
+        .bind(&request.documents)
+        .bind(&request.prepared)
+        .bind(request.created_at.as_secs())
+        .bind(request.expires_at.as_secs())
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "request {} exists",
+                request.request_id
+            )));
+        }
+        Ok(())
+    }
+
+    /// The request as of `now`, if the client has it.
+    pub async fn request(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<RequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM authorisation_requests
+             WHERE client_id = $1 AND request_id = $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|row| request_from(row, now))
+            .transpose()
+    }
+
+    /// The user's pending (unexpired) requests, oldest first (Get Pending Requests).
+    pub async fn pending_for_user(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM authorisation_requests
+             WHERE client_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3
+             ORDER BY created_at, request_id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(user_id)
+            .bind(now.as_secs())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| request_from(row, now))
+            .collect()
+    }
+
+    /// Up to `limit` of the client's pending requests after `after` in id order (Get Pending
+    /// Requests List).
+    pub async fn pending_for_client(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM authorisation_requests
+             WHERE client_id = $1 AND status = 'pending' AND expires_at > $2 AND request_id > $3
+             ORDER BY request_id LIMIT $4"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(now.as_secs())
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| request_from(row, now))
+            .collect()
+    }
+
+    /// `pending → authorised` with the accepted SAD, if still pending and unexpired at `now`.
+    pub async fn authorise_request(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        sad_id: &str,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
+        self.transition(
+            client_id,
+            request_id,
+            RequestStatus::Pending,
+            RequestStatus::Authorised,
+            Some(sad_id),
+            now,
+        )
+        .await
+    }
+
+    /// `pending → declined`, if still pending and unexpired at `now`.
+    pub async fn decline_request(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
+        self.transition(
+            client_id,
+            request_id,
+            RequestStatus::Pending,
+            RequestStatus::Declined,
+            None,
+            now,
+        )
+        .await
+    }
+
+    /// `authorised → used`, once its signatures are made.
+    pub async fn mark_request_used(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
+        self.transition(
+            client_id,
+            request_id,
+            RequestStatus::Authorised,
+            RequestStatus::Used,
+            None,
+            now,
+        )
+        .await
+    }
+
+    async fn transition(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        from: RequestStatus,
+        to: RequestStatus,
+        sad_id: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
+        // Expiry bounds only the user's answer; an authorised request is used after it.
+        let expiry_clause = if from == RequestStatus::Pending {
+            "AND expires_at > $5"
+        } else {
+            "AND $5 = $5"
+        };
+        let sql = format!(
+            "UPDATE authorisation_requests
+             SET status = $3, sad_id = COALESCE($4, sad_id),
+                 decided_at = CASE WHEN $3 = 'used' THEN decided_at ELSE $5 END
+             WHERE client_id = $1 AND request_id = $2 AND status = $6 {expiry_clause}
+             RETURNING request_id"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(request_id)
+            .bind(to.name())
+            .bind(sad_id)
+            .bind(now.as_secs())
+            .bind(from.name())
+            .fetch_optional(&self.pool)
+            .await?;
+        if done.is_some() {
+            return Ok(Transition::Done);
+        }
+        Ok(match self.request(client_id, request_id, now).await? {
+            None => Transition::NotFound,
+            Some(found) => Transition::NotAllowed(found.status),
+        })
+    }
+}

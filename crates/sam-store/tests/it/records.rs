@@ -1,0 +1,481 @@
+//! Users, devices, keys, certificates and authorisation requests on both backends: client
+//! isolation (another client's record is not found and cannot be changed), limits under
+//! races, cascades, and the SAP transitions happening at most once.
+
+use std::sync::Arc;
+
+use sam_algorithms::UnixTime;
+use sam_store::{
+    CertificateRecord, DeviceAdd, NewDevice, NewKey, NewRequest, NewUser, RequestStatus,
+    StoreError, Transition,
+};
+
+use crate::backends::{databases, drop_databases};
+
+fn t(secs: i64) -> UnixTime {
+    UnixTime::from_secs(1_790_000_000 + secs).unwrap()
+}
+
+fn user(client: &str, id: &str) -> NewUser {
+    NewUser {
+        client_id: client.into(),
+        user_id: id.into(),
+        email: format!("{id}@example.com"),
+        mobile: String::new(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: t(0),
+    }
+}
+
+fn device(client: &str, user: &str, id: &str) -> NewDevice {
+    NewDevice {
+        device_id: id.into(),
+        client_id: client.into(),
+        user_id: user.into(),
+        public_key: vec![0x30, 0x59, 1, 2, 3],
+        algorithm: "ES256".into(),
+        biometric: true,
+        secure_element: false,
+        created_at: t(1),
+    }
+}
+
+fn key(client: &str, user: &str, id: &str) -> NewKey {
+    NewKey {
+        key_id: id.into(),
+        client_id: client.into(),
+        user_id: user.into(),
+        profile_id: 1,
+        token: "software".into(),
+        spec: "ECDSA P-256".into(),
+        reference: vec![9; 40],
+        public_key: vec![0x30, 0x59, 4, 5, 6],
+        created_at: t(2),
+    }
+}
+
+fn request(client: &str, user: &str, id: &str) -> NewRequest {
+    NewRequest {
+        request_id: id.into(),
+        client_id: client.into(),
+        user_id: user.into(),
+        key_id: "k1".into(),
+        profile_id: 1,
+        scal: 2,
+        mode: "transaction".into(),
+        hash_algorithm: "sha256".into(),
+        num_signatures: 1,
+        dtbsr: vec![7; 32],
+        documents: r#"[{"label":"contract.pdf"}]"#.into(),
+        prepared: vec![1, 2, 3],
+        created_at: t(10),
+        expires_at: t(310),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_per_client_paged_updated_locked_out_and_deleted_with_what_they_own() {
+    let dbs = databases("users").await;
+    for db in &dbs {
+        let store = db.open().await;
+        for id in ["carol", "alice", "bob"] {
+            store.create_user(&user("A", id)).await.unwrap();
+        }
+        store.create_user(&user("B", "alice")).await.unwrap();
+        assert!(matches!(
+            store.create_user(&user("A", "alice")).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        // Paging in id order, per client.
+        let first: Vec<_> = store
+            .users("A", None, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user.user_id)
+            .collect();
+        assert_eq!(first, ["alice", "bob"]);
+        let next: Vec<_> = store
+            .users("A", Some("bob"), 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user.user_id)
+            .collect();
+        assert_eq!(next, ["carol"]);
+        assert_eq!(store.users("B", None, 10).await.unwrap().len(), 1);
+
+        // Another client's user is not found and cannot be changed.
+        assert!(store.user("B", "bob").await.unwrap().is_none());
+        assert!(
+            !store
+                .update_user_contact("B", "bob", Some("x@y"), None)
+                .await
+                .unwrap()
+        );
+        assert!(!store.delete_user("B", "bob").await.unwrap());
+        assert!(
+            store
+                .update_user_contact("A", "bob", None, Some("+3212345678"))
+                .await
+                .unwrap()
+        );
+        let bob = store.user("A", "bob").await.unwrap().unwrap();
+        assert_eq!(
+            (bob.user.email.as_str(), bob.user.mobile.as_str()),
+            ("bob@example.com", "+3212345678")
+        );
+
+        // Lock-out: the third failure in a row locks for 60 s; a new password clears it.
+        for n in 1..=2 {
+            let (attempts, locked) = store
+                .record_failed_authentication("A", "bob", t(100), 3, 60)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((attempts, locked), (n, None));
+        }
+        let (attempts, locked) = store
+            .record_failed_authentication("A", "bob", t(100), 3, 60)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((attempts, locked), (3, Some(t(160))));
+        assert!(
+            store
+                .record_failed_authentication("B", "bob", t(100), 3, 60)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .set_password_hash("A", "bob", "$argon2id$new")
+                .await
+                .unwrap()
+        );
+        let bob = store.user("A", "bob").await.unwrap().unwrap();
+        assert_eq!((bob.failed_attempts, bob.locked_until), (0, None));
+
+        // Deleting a user deletes their devices, keys and certificates.
+        assert_eq!(
+            store
+                .add_device(&device("A", "bob", "d1"), 3)
+                .await
+                .unwrap(),
+            DeviceAdd::Added
+        );
+        store.add_key(&key("A", "bob", "k1")).await.unwrap();
+        let cert = CertificateRecord {
+            key_id: "k1".into(),
+            certificate: vec![0x30, 1],
+            chain: Vec::new(),
+            imported_at: t(5),
+        };
+        assert!(store.set_certificate("A", &cert).await.unwrap());
+        assert!(store.delete_user("A", "bob").await.unwrap());
+        assert!(store.device("A", "d1").await.unwrap().is_none());
+        assert!(store.key("A", "k1").await.unwrap().is_none());
+        assert!(store.certificate("A", "k1").await.unwrap().is_none());
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_device_limit_holds_under_a_race_and_devices_are_per_client() {
+    let dbs = databases("devices").await;
+    for db in &dbs {
+        let store = db.open().await;
+        store.create_user(&user("A", "alice")).await.unwrap();
+        let nodes = Arc::new([store.clone(), db.open().await]);
+        let mut racers = Vec::new();
+        for i in 0..8 {
+            let nodes = nodes.clone();
+            racers.push(tokio::spawn(async move {
+                nodes[i % 2]
+                    .add_device(&device("A", "alice", &format!("d{i}")), 3)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut added = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                DeviceAdd::Added => added += 1,
+                DeviceAdd::LimitReached => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(added, 3, "{:?}", store.backend());
+        assert_eq!(store.devices("A", "alice").await.unwrap().len(), 3);
+
+        assert_eq!(
+            store
+                .add_device(&device("A", "nobody", "dx"), 3)
+                .await
+                .unwrap(),
+            DeviceAdd::UnknownUser
+        );
+        assert_eq!(
+            store
+                .add_device(&device("B", "alice", "dy"), 3)
+                .await
+                .unwrap(),
+            DeviceAdd::UnknownUser
+        );
+        let existing = store.devices("A", "alice").await.unwrap()[0].clone();
+        assert!(
+            store
+                .device("B", &existing.device_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!store.delete_device("B", &existing.device_id).await.unwrap());
+        assert!(store.delete_device("A", &existing.device_id).await.unwrap());
+        assert_eq!(
+            store.add_device(&existing, 3).await.unwrap(),
+            DeviceAdd::Added
+        );
+        assert_eq!(
+            store.add_device(&existing, 9).await.unwrap(),
+            DeviceAdd::DuplicateId
+        );
+        let back = store
+            .device("A", &existing.device_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, existing);
+        store.close().await;
+        nodes[1].close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_certificates_belong_to_their_client() {
+    let dbs = databases("keys").await;
+    for db in &dbs {
+        let store = db.open().await;
+        store.create_user(&user("A", "alice")).await.unwrap();
+        store.add_key(&key("A", "alice", "k1")).await.unwrap();
+        assert!(matches!(
+            store.add_key(&key("A", "alice", "k1")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.add_key(&key("B", "alice", "k2")).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert_eq!(
+            store.key("A", "k1").await.unwrap(),
+            Some(key("A", "alice", "k1"))
+        );
+        assert!(store.key("B", "k1").await.unwrap().is_none());
+
+        let cert = CertificateRecord {
+            key_id: "k1".into(),
+            certificate: vec![0x30, 1, 2],
+            chain: vec![0x30, 3],
+            imported_at: t(5),
+        };
+        assert!(!store.set_certificate("B", &cert).await.unwrap());
+        assert!(store.set_certificate("A", &cert).await.unwrap());
+        let replaced = CertificateRecord {
+            certificate: vec![0x30, 9],
+            imported_at: t(6),
+            ..cert.clone()
+        };
+        assert!(store.set_certificate("A", &replaced).await.unwrap());
+        assert_eq!(store.certificate("A", "k1").await.unwrap(), Some(replaced));
+        assert!(store.certificate("B", "k1").await.unwrap().is_none());
+
+        assert!(store.delete_key("B", "k1").await.unwrap().is_none());
+        assert_eq!(
+            store.delete_key("A", "k1").await.unwrap(),
+            Some(key("A", "alice", "k1"))
+        );
+        assert!(store.certificate("A", "k1").await.unwrap().is_none());
+        assert!(store.keys("A", "alice").await.unwrap().is_empty());
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_is_authorised_or_declined_once_before_it_expires() {
+    let dbs = databases("requests").await;
+    for db in &dbs {
+        let store = db.open().await;
+        store
+            .create_request(&request("A", "alice", "r1"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.create_request(&request("A", "alice", "r1")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let pending = store.pending_for_user("A", "alice", t(20)).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].status, RequestStatus::Pending);
+        assert_eq!(pending[0].request, request("A", "alice", "r1"));
+        assert!(
+            store
+                .pending_for_user("B", "alice", t(20))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Sixteen racing answers, two nodes: exactly one authorises.
+        let nodes = Arc::new([store.clone(), db.open().await]);
+        let mut racers = Vec::new();
+        for i in 0..16 {
+            let nodes = nodes.clone();
+            racers.push(tokio::spawn(async move {
+                nodes[i % 2]
+                    .authorise_request("A", "r1", &format!("sad-{i}"), t(30))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut done = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                Transition::Done => done += 1,
+                Transition::NotAllowed(RequestStatus::Authorised) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(done, 1, "{:?}", store.backend());
+        let record = store.request("A", "r1", t(31)).await.unwrap().unwrap();
+        assert_eq!(record.status, RequestStatus::Authorised);
+        assert!(
+            record
+                .sad_id
+                .as_deref()
+                .is_some_and(|s| s.starts_with("sad-"))
+        );
+        assert_eq!(record.decided_at, Some(t(30)));
+        assert_eq!(
+            store.decline_request("A", "r1", t(32)).await.unwrap(),
+            Transition::NotAllowed(RequestStatus::Authorised)
+        );
+        // Used after the answer window is fine; only once.
+        assert_eq!(
+            store.mark_request_used("A", "r1", t(999)).await.unwrap(),
+            Transition::Done
+        );
+        assert_eq!(
+            store.mark_request_used("A", "r1", t(999)).await.unwrap(),
+            Transition::NotAllowed(RequestStatus::Used)
+        );
+        assert_eq!(
+            store
+                .request("A", "r1", t(999))
+                .await
+                .unwrap()
+                .unwrap()
+                .decided_at,
+            Some(t(30))
+        );
+
+        // Declined, then nothing else; another client cannot touch it.
+        store
+            .create_request(&request("A", "alice", "r2"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.decline_request("B", "r2", t(40)).await.unwrap(),
+            Transition::NotFound
+        );
+        assert_eq!(
+            store
+                .authorise_request("B", "r2", "sad-x", t(40))
+                .await
+                .unwrap(),
+            Transition::NotFound
+        );
+        assert_eq!(
+            store.decline_request("A", "r2", t(40)).await.unwrap(),
+            Transition::Done
+        );
+        assert_eq!(
+            store
+                .authorise_request("A", "r2", "sad-y", t(41))
+                .await
+                .unwrap(),
+            Transition::NotAllowed(RequestStatus::Declined)
+        );
+
+        // Expiry is exclusive: one second before, the answer counts; at it, it is expired.
+        store
+            .create_request(&request("A", "alice", "r3"))
+            .await
+            .unwrap();
+        store
+            .create_request(&request("A", "alice", "r4"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .authorise_request("A", "r3", "sad-3", t(309))
+                .await
+                .unwrap(),
+            Transition::Done
+        );
+        assert_eq!(
+            store
+                .authorise_request("A", "r4", "sad-4", t(310))
+                .await
+                .unwrap(),
+            Transition::NotAllowed(RequestStatus::Expired)
+        );
+        assert_eq!(
+            store
+                .request("A", "r4", t(310))
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            RequestStatus::Expired
+        );
+        assert!(
+            store
+                .pending_for_user("A", "alice", t(310))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // The client's pending list pages in id order.
+        for id in ["r7", "r5", "r6"] {
+            store
+                .create_request(&request("A", "bob", id))
+                .await
+                .unwrap();
+        }
+        let page: Vec<_> = store
+            .pending_for_client("A", t(50), None, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.request.request_id)
+            .collect();
+        assert_eq!(page, ["r4", "r5"]);
+        let page: Vec<_> = store
+            .pending_for_client("A", t(50), Some("r5"), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.request.request_id)
+            .collect();
+        assert_eq!(page, ["r6", "r7"]);
+        store.close().await;
+        nodes[1].close().await;
+    }
+    drop_databases(dbs).await;
+}
