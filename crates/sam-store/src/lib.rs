@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod codes;
 pub mod devices;
 mod error;
 pub mod keys;
@@ -24,6 +25,7 @@ mod store;
 pub mod users;
 
 pub use audit::{AuditEntry, AuditRecord, ChainReport};
+pub use codes::{CodeCheck, NewCode};
 pub use devices::{DeviceAdd, NewDevice};
 pub use error::StoreError;
 pub use keys::{CertificateRecord, NewKey};

@@ -74,6 +74,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_users_devices_keys_requests.sql"),
         postgres: include_str!("../migrations/postgres/0002_users_devices_keys_requests.sql"),
     },
+    Migration {
+        version: 3,
+        name: "one_time_codes",
+        sqlite: include_str!("../migrations/sqlite/0003_one_time_codes.sql"),
+        postgres: include_str!("../migrations/postgres/0003_one_time_codes.sql"),
+    },
 ];
 
 /// The persistence of one `sam` deployment.

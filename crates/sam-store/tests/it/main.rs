@@ -6,5 +6,6 @@
 
 mod audit_chain;
 mod backends;
+mod codes;
 mod records;
 mod sads;
