@@ -80,6 +80,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_one_time_codes.sql"),
         postgres: include_str!("../migrations/postgres/0003_one_time_codes.sql"),
     },
+    Migration {
+        version: 4,
+        name: "key_pool",
+        sqlite: include_str!("../migrations/sqlite/0004_key_pool.sql"),
+        postgres: include_str!("../migrations/postgres/0004_key_pool.sql"),
+    },
 ];
 
 /// The persistence of one `sam` deployment.

@@ -26,6 +26,7 @@ mod key;
 pub mod pkcs11;
 pub mod pool;
 pub mod software;
+pub mod stored;
 pub mod token;
 pub mod verify;
 
@@ -36,4 +37,5 @@ pub use key::{KakBinding, KeyId, KeyLocation, KeyRecord, KeyReference, MAX_KEY_I
 pub use pkcs11::{Pkcs11Config, Pkcs11Token};
 pub use pool::{MemberStatus, TokenPool};
 pub use software::{MasterKey, SoftwareToken};
+pub use stored::MAX_STORED_RECORD_LEN;
 pub use token::{Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity};

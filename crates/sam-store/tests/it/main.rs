@@ -7,5 +7,6 @@
 mod audit_chain;
 mod backends;
 mod codes;
+mod key_pool;
 mod records;
 mod sads;
