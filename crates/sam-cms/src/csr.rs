@@ -3,14 +3,15 @@
 //!
 //! # Does a CSR need a SAD?
 //!
-//! No. The signature of a CSR is the proof of possession that a CA asks for before it
-//! certifies the key (RFC 2986 §3); it commits the key holder to nothing. `sam` builds the
-//! `CertificationRequestInfo` itself from the key's own public key and a subject name, so a
-//! business application cannot choose the bytes that are signed, and those bytes are a DER
-//! `SEQUENCE` that cannot be mistaken for CMS signed attributes (a `SET`) or a SAD. The
-//! service still authenticates the client and checks that the key belongs to the user (the
-//! service-core issue decides how a token that demands an activation for every signature is
-//! given one for exactly this DTBS/R).
+//! Building and checking a request here needs none: `sam-cms` is a library and does not know
+//! where a signature comes from. In the SAM service, **yes**: the signature over the
+//! `CertificationRequestInfo` is a use of the user's key, and SECURITY.md invariant 1 allows
+//! no use of a user key without a verified SAD for that key, that user and that hash. So Get
+//! CSR runs through the same authorisation as any signature, with the digest of the request
+//! info as the DTBS/R (the device shows "certificate request for <subject>"). What makes this
+//! cheap to accept for the user is that `sam` builds the request info itself from the key's
+//! own public key and the subject, so the client cannot choose the signed bytes, and a DER
+//! `SEQUENCE` cannot be mistaken for CMS signed attributes (a `SET`) or a SAD.
 
 use core::str::FromStr;
 
