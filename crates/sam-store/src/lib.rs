@@ -23,6 +23,8 @@ pub mod keys;
 pub mod requests;
 pub mod sads;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 
 pub use audit::{AuditEntry, AuditRecord, ChainReport};

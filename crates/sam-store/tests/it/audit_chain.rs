@@ -5,7 +5,9 @@ use sam_algorithms::UnixTime;
 use sam_store::{AuditEntry, ChainReport};
 use sqlx::Executor;
 
-use crate::backends::{TestDatabase, databases, drop_databases};
+use sam_store::testing::TestDatabase;
+
+use crate::backends::{databases, drop_databases};
 
 fn entry(n: i64) -> AuditEntry {
     AuditEntry {
@@ -19,7 +21,7 @@ fn entry(n: i64) -> AuditEntry {
 }
 
 async fn five_records(db: &TestDatabase) -> sam_store::Store {
-    let store = db.open().await;
+    let store = db.open().await.unwrap();
     for n in 1..=5 {
         let record = store.append_audit(&entry(n)).await.unwrap();
         assert_eq!(record.seq, n);
@@ -46,7 +48,7 @@ async fn edits_deletions_reordering_and_truncation_are_named() {
     let dbs = databases("audit").await;
     for db in &dbs {
         // Create the schema before tampering with it.
-        db.open().await.close().await;
+        db.open().await.unwrap().close().await;
         // Each case on a fresh chain in the same database: clear between cases.
         let cases: [(&str, &[&str], i64, &str); 4] = [
             (
@@ -80,7 +82,7 @@ async fn edits_deletions_reordering_and_truncation_are_named() {
             ),
         ];
         for (case, tamper, seq, words) in cases {
-            let raw = db.raw().await;
+            let raw = db.raw().await.unwrap();
             raw.execute("DELETE FROM audit_records").await.unwrap();
             let genesis: Vec<u8> = vec![0; 32];
             sqlx::query("UPDATE audit_head SET seq = 0, last_hash = $1 WHERE id = 1")
@@ -105,18 +107,18 @@ async fn edits_deletions_reordering_and_truncation_are_named() {
 async fn reopening_keeps_the_schema_and_a_changed_migration_is_refused() {
     let dbs = databases("migrate").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         store.append_audit(&entry(1)).await.unwrap();
         store.close().await;
         // A second start (or a second node) applies nothing and keeps the data.
-        let again = db.open().await;
+        let again = db.open().await.unwrap();
         assert_eq!(
             again.verify_audit_chain().await.unwrap(),
             ChainReport::Intact { records: 1 }
         );
         again.close().await;
 
-        let raw = db.raw().await;
+        let raw = db.raw().await.unwrap();
         raw.execute("UPDATE sam_schema_migrations SET checksum = 'edited' WHERE version = 1")
             .await
             .unwrap();

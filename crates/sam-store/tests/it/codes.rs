@@ -30,7 +30,7 @@ fn code(id: &str, attempts: i64) -> NewCode {
 async fn codes_confirm_once_within_their_attempts_and_time() {
     let dbs = databases("codes").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         assert!(matches!(
             store.issue_code(&code("c0", 0)).await,
             Err(StoreError::Invalid(_))
@@ -95,7 +95,7 @@ async fn codes_confirm_once_within_their_attempts_and_time() {
 async fn parallel_guesses_cannot_exceed_the_attempts() {
     let dbs = databases("guesses").await;
     for db in &dbs {
-        let nodes = Arc::new([db.open().await, db.open().await]);
+        let nodes = Arc::new([db.open().await.unwrap(), db.open().await.unwrap()]);
         nodes[0].issue_code(&code("c2", 5)).await.unwrap();
         let mut guesses = Vec::new();
         for i in 0..40u8 {

@@ -22,7 +22,7 @@ fn pooled(n: u32, spec: &str) -> PooledKey {
 async fn each_pooled_key_is_taken_once_oldest_first() {
     let dbs = databases("keypool").await;
     for db in &dbs {
-        let nodes = Arc::new([db.open().await, db.open().await]);
+        let nodes = Arc::new([db.open().await.unwrap(), db.open().await.unwrap()]);
         for n in 0..20 {
             nodes[0]
                 .put_pooled_key(&pooled(n, "RSA-2048"))

@@ -77,7 +77,7 @@ fn request(client: &str, user: &str, id: &str) -> NewRequest {
 async fn users_are_per_client_paged_updated_locked_out_and_deleted_with_what_they_own() {
     let dbs = databases("users").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         for id in ["carol", "alice", "bob"] {
             store.create_user(&user("A", id)).await.unwrap();
         }
@@ -187,9 +187,9 @@ async fn users_are_per_client_paged_updated_locked_out_and_deleted_with_what_the
 async fn the_device_limit_holds_under_a_race_and_devices_are_per_client() {
     let dbs = databases("devices").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         store.create_user(&user("A", "alice")).await.unwrap();
-        let nodes = Arc::new([store.clone(), db.open().await]);
+        let nodes = Arc::new([store.clone(), db.open().await.unwrap()]);
         let mut racers = Vec::new();
         for i in 0..8 {
             let nodes = nodes.clone();
@@ -259,7 +259,7 @@ async fn the_device_limit_holds_under_a_race_and_devices_are_per_client() {
 async fn keys_and_certificates_belong_to_their_client() {
     let dbs = databases("keys").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         store.create_user(&user("A", "alice")).await.unwrap();
         store.add_key(&key("A", "alice", "k1")).await.unwrap();
         assert!(matches!(
@@ -309,7 +309,7 @@ async fn keys_and_certificates_belong_to_their_client() {
 async fn a_request_is_authorised_or_declined_once_before_it_expires() {
     let dbs = databases("requests").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         store
             .create_request(&request("A", "alice", "r1"))
             .await
@@ -331,7 +331,7 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
         );
 
         // Sixteen racing answers, two nodes: exactly one authorises.
-        let nodes = Arc::new([store.clone(), db.open().await]);
+        let nodes = Arc::new([store.clone(), db.open().await.unwrap()]);
         let mut racers = Vec::new();
         for i in 0..16 {
             let nodes = nodes.clone();

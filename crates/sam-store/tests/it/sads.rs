@@ -50,7 +50,7 @@ async fn outcomes(store: &Store) -> Vec<String> {
 async fn a_use_is_spent_once_and_each_refusal_is_audited_without_changing_anything() {
     let dbs = databases("spend").await;
     for db in &dbs {
-        let store = db.open().await;
+        let store = db.open().await.unwrap();
         store.register_sad(&sad("s1", 1)).await.unwrap();
         // Registering again cannot re-arm it.
         assert!(matches!(
@@ -142,7 +142,7 @@ async fn race(nodes: [Store; 2], id: &str, uses: i64, tasks: usize) -> (usize, u
 async fn racing_spends_are_exact_across_two_nodes() {
     let dbs = databases("race").await;
     for db in &dbs {
-        let nodes = [db.open().await, db.open().await];
+        let nodes = [db.open().await.unwrap(), db.open().await.unwrap()];
         let check = nodes[0].clone();
         // Transaction mode: 16 racers, one signature.
         assert_eq!(
