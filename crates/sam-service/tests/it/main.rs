@@ -1,4 +1,8 @@
-//! Integration tests of `sam-service`.
+//! Integration tests of `sam-service`: every request type through the service API, on SQLite
+//! and (when `SAM_TEST_POSTGRES_URL` is set) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod devices;
+mod fixtures;
 mod notify;
+mod users;

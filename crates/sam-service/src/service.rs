@@ -1,0 +1,111 @@
+//! The service object, the calling client, and the audit of every request.
+
+use std::sync::Arc;
+
+use sam_algorithms::UnixTime;
+use sam_profile::ProfileCatalogue;
+use sam_sad::ClientId;
+use sam_store::{AuditEntry, Store};
+use sam_token::Clock;
+
+use crate::ServiceError;
+
+/// The business application a request comes from, as the transport authenticated it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientContext {
+    /// The client's id.
+    pub client_id: ClientId,
+}
+
+impl ClientContext {
+    /// The context of client `id` (checked against the id grammar).
+    pub fn new(id: &str) -> Result<Self, ServiceError> {
+        Ok(Self {
+            client_id: ClientId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?,
+        })
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        self.client_id.as_str()
+    }
+}
+
+/// Settings of the service that are not per profile.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    /// Failed authentications in a row that lock a user (seed 002 Authenticate).
+    pub max_failed_authentications: i64,
+    /// How long a lock lasts, in seconds.
+    pub lock_secs: i64,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            max_failed_authentications: 5,
+            lock_secs: 15 * 60,
+        }
+    }
+}
+
+/// The SAM service: the request types of seed 002 over the store, the profiles and the
+/// tokens. Every request is audited, success or refusal with its code.
+pub struct Service {
+    pub(crate) store: Store,
+    pub(crate) profiles: ProfileCatalogue,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: ServiceSettings,
+}
+
+impl Service {
+    /// A service over `store` with the profiles in `profiles`.
+    pub fn new(
+        store: Store,
+        profiles: ProfileCatalogue,
+        clock: Arc<dyn Clock>,
+        settings: ServiceSettings,
+    ) -> Self {
+        Self {
+            store,
+            profiles,
+            clock,
+            settings,
+        }
+    }
+
+    /// The store (for the admin side and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// Records the outcome of a request in the audit log and returns it. The actor and
+    /// detail carry ids and facts, never secrets.
+    pub(crate) async fn audited<T>(
+        &self,
+        ctx: &ClientContext,
+        action: &str,
+        actor: &str,
+        detail: String,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.code.to_owned(),
+        };
+        self.store
+            .append_audit(&AuditEntry {
+                at: self.now(),
+                client_id: ctx.id().to_owned(),
+                actor: actor.to_owned(),
+                action: action.to_owned(),
+                outcome,
+                detail,
+            })
+            .await?;
+        result
+    }
+}

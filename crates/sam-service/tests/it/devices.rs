@@ -1,0 +1,173 @@
+//! Register Device needs proof of possession and follows the profile's device rules, on both
+//! backends; devices are per client.
+
+use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaPadding};
+use sam_keys::{Input, SigningKey};
+use sam_service::{RegisterDevice, RegisterUser, ServiceError, registration_message};
+
+use crate::fixtures::{client, databases, service};
+
+fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
+    r.unwrap_err().code
+}
+
+/// A device key and its registration request, signed as a device app would.
+fn enrol(
+    client_id: &str,
+    user: &str,
+    device: &str,
+    key: &SigningKey,
+    algorithm: &str,
+) -> RegisterDevice {
+    let public_key = key.public_key_der().unwrap();
+    let message = registration_message(client_id, user, device, &public_key);
+    let input = match key.spec() {
+        KeySpec::MlDsa(_) => Input::Message(&message),
+        _ => Input::Digest(HashAlgorithm::Sha256.digest(&message)),
+    };
+    RegisterDevice {
+        user_id: user.into(),
+        device_id: device.into(),
+        profile_id: 1,
+        proof: key.sign(RsaPadding::Pkcs1v15, &input).unwrap(),
+        public_key,
+        algorithm: algorithm.into(),
+        biometric: true,
+        secure_element: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_prove_possession_and_follow_the_profile() {
+    let dbs = databases("svc_devices").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let a = client("client-a");
+        f.service
+            .register_user(
+                &a,
+                RegisterUser {
+                    user_id: "alice".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let p256 = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+
+        let phone = f
+            .service
+            .register_device(&a, enrol("client-a", "alice", "phone", &p256, "ES256"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (phone.device_id.as_str(), phone.algorithm.as_str()),
+            ("phone", "ES256")
+        );
+        assert_eq!(f.service.get_device(&a, "phone").await.unwrap(), phone);
+
+        // A proof made for another client, user or device, or by another key, is refused.
+        let other = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+        for request in [
+            enrol("client-b", "alice", "tablet", &p256, "ES256"),
+            enrol("client-a", "bob", "tablet", &p256, "ES256"),
+            enrol("client-a", "alice", "other-id", &p256, "ES256"),
+            RegisterDevice {
+                public_key: p256.public_key_der().unwrap(),
+                ..enrol("client-a", "alice", "tablet", &other, "ES256")
+            },
+        ] {
+            let request = RegisterDevice {
+                user_id: "alice".into(),
+                device_id: "tablet".into(),
+                ..request
+            };
+            assert_eq!(
+                code(f.service.register_device(&a, request).await),
+                "proof_of_possession_failed"
+            );
+        }
+        // The profile's devices hold P-256 keys: ML-DSA and P-384 keys are not allowed.
+        let ml = SigningKey::generate(KeySpec::MlDsa(MlDsaLevel::Level3)).unwrap();
+        assert_eq!(
+            code(
+                f.service
+                    .register_device(&a, enrol("client-a", "alice", "pq", &ml, "ML-DSA-65"))
+                    .await
+            ),
+            "device_not_allowed"
+        );
+        let p384 = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P384)).unwrap();
+        assert_eq!(
+            code(
+                f.service
+                    .register_device(&a, enrol("client-a", "alice", "big", &p384, "ES384"))
+                    .await
+            ),
+            "device_not_allowed"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .register_device(&a, enrol("client-a", "alice", "odd", &p256, "ES384"))
+                    .await
+            ),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .register_device(&a, enrol("client-a", "alice", "phone", &other, "ES256"))
+                    .await
+            ),
+            "device_exists"
+        );
+
+        // At most two devices per user (the profile); another client's user is not found.
+        f.service
+            .register_device(&a, enrol("client-a", "alice", "tablet", &other, "ES256"))
+            .await
+            .unwrap();
+        let third = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+        assert_eq!(
+            code(
+                f.service
+                    .register_device(&a, enrol("client-a", "alice", "watch", &third, "ES256"))
+                    .await
+            ),
+            "device_limit_reached"
+        );
+        let b = client("client-b");
+        assert_eq!(
+            code(
+                f.service
+                    .register_device(&b, enrol("client-b", "alice", "watch", &third, "ES256"))
+                    .await
+            ),
+            "not_found"
+        );
+        assert_eq!(code(f.service.get_device(&b, "phone").await), "not_found");
+        assert_eq!(code(f.service.get_devices(&b, "alice").await), "not_found");
+        assert_eq!(
+            code(f.service.delete_device(&b, "phone").await),
+            "not_found"
+        );
+
+        let listed: Vec<_> = f
+            .service
+            .get_devices(&a, "alice")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.device_id)
+            .collect();
+        assert_eq!(listed, ["phone", "tablet"]);
+        f.service.delete_device(&a, "phone").await.unwrap();
+        f.service
+            .register_device(&a, enrol("client-a", "alice", "watch", &third, "ES256"))
+            .await
+            .unwrap();
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
