@@ -1,12 +1,13 @@
 //! The service object, the calling client, and the audit of every request.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
 use sam_profile::ProfileCatalogue;
 use sam_sad::ClientId;
 use sam_store::{AuditEntry, Store};
-use sam_token::Clock;
+use sam_token::{Clock, CryptoToken};
 
 use crate::ServiceError;
 
@@ -55,6 +56,7 @@ pub struct Service {
     pub(crate) profiles: ProfileCatalogue,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: ServiceSettings,
+    pub(crate) tokens: HashMap<String, Arc<dyn CryptoToken>>,
 }
 
 impl Service {
@@ -70,7 +72,21 @@ impl Service {
             profiles,
             clock,
             settings,
+            tokens: HashMap::new(),
         }
+    }
+
+    /// Serves the crypto source a profile names `token.name()` with `token` (a single token
+    /// or a `TokenPool`).
+    pub fn with_token(mut self, token: Arc<dyn CryptoToken>) -> Self {
+        self.tokens.insert(token.name().to_owned(), token);
+        self
+    }
+
+    pub(crate) fn token(&self, name: &str) -> Result<&Arc<dyn CryptoToken>, ServiceError> {
+        self.tokens.get(name).ok_or_else(|| {
+            ServiceError::internal(format!("crypto source {name} is not configured"))
+        })
     }
 
     /// The store (for the admin side and tests).

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use sam_algorithms::UnixTime;
+use sam_algorithms::{EcCurve, KeySpec, UnixTime};
 use sam_profile::{
     CryptoSourceDescriptor, ProfileCatalogue, ProfileSettings, SadFormat, ValidationContext,
 };
 use sam_service::{ClientContext, Service, ServiceSettings};
 use sam_store::testing::TestDatabase;
-use sam_token::Clock;
+use sam_token::{Clock, MasterKey, SoftwareToken};
 
 /// A clock the test moves.
 #[derive(Default)]
@@ -42,7 +42,13 @@ pub(crate) fn profiles() -> ProfileCatalogue {
         ProfileSettings::with_defaults("Qualified".parse().unwrap(), "software".parse().unwrap());
     settings.authorisation_key.max_devices_per_user = 2;
     let mut catalogue = ProfileCatalogue::new();
+    // Profile 1: the seed's defaults (RSA-2048 user keys), at most two devices per user.
     catalogue.create(settings, &ctx).unwrap();
+    // Profile 2: P-256 user keys (quick to generate in tests).
+    let mut p256 =
+        ProfileSettings::with_defaults("Fast EC".parse().unwrap(), "software".parse().unwrap());
+    p256.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    catalogue.create(p256, &ctx).unwrap();
     catalogue
 }
 
@@ -63,7 +69,11 @@ pub(crate) async fn service(db: &TestDatabase) -> Fixture {
             profiles(),
             clock.clone(),
             settings,
-        ),
+        )
+        .with_token(Arc::new(SoftwareToken::new(
+            "software",
+            MasterKey::generate().unwrap(),
+        ))),
         clock,
     }
 }
@@ -76,4 +86,55 @@ pub(crate) async fn databases(tag: &str) -> Vec<TestDatabase> {
     sam_store::testing::databases(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), tag)
         .await
         .unwrap()
+}
+
+/// The python interpreter with `cryptography` (scripts/test sets it up).
+pub(crate) fn python() -> String {
+    std::env::var("SAM_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// A certificate for `spki_der` from a throwaway EC CA made by python `cryptography`:
+/// (certificate DER, CA certificate DER).
+pub(crate) fn certify(spki_der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    const SCRIPT: &str = r#"
+import sys, datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+public = serialization.load_der_public_key(sys.stdin.buffer.read())
+ca_key = ec.generate_private_key(ec.SECP256R1())
+ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sam service test CA")])
+now = datetime.datetime.now(datetime.timezone.utc)
+day = datetime.timedelta(days=1)
+ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+      .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+      .not_valid_before(now - day).not_valid_after(now + 30 * day)
+      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+      .sign(ca_key, hashes.SHA256()))
+cert = (x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")]))
+        .issuer_name(ca_name).public_key(public).serial_number(x509.random_serial_number())
+        .not_valid_before(now - day).not_valid_after(now + 30 * day)
+        .sign(ca_key, hashes.SHA256()))
+out = cert.public_bytes(serialization.Encoding.DER) + ca.public_bytes(serialization.Encoding.DER)
+sys.stdout.buffer.write(len(cert.public_bytes(serialization.Encoding.DER)).to_bytes(4, "big") + out)
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new(python())
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python with cryptography (scripts/test installs it)");
+    child.stdin.take().unwrap().write_all(spki_der).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = u32::from_be_bytes(out.stdout[..4].try_into().unwrap()) as usize;
+    (out.stdout[4..4 + n].to_vec(), out.stdout[4 + n..].to_vec())
 }

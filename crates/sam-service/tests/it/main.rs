@@ -4,5 +4,6 @@
 
 mod devices;
 mod fixtures;
+mod keys;
 mod notify;
 mod users;

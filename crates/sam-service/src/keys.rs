@@ -1,0 +1,372 @@
+//! Seed 002's key request types: Key Generation, Key Delete, Import Certificate, Get
+//! Certificate, Get Certificates; and the pool of pre-generated keys that keeps Key Generation
+//! from waiting for prime generation.
+//!
+//! Key Generation uses the profile's key spec, crypto source and slot. It first takes a
+//! pre-generated key of that spec from the store's key pool (handed out at most once, wrapped
+//! at rest like any key) and generates one only when the pool is empty;
+//! [`Service::refill_key_pool`] tops the pool up and is what a server runs in the background.
+
+use der::{Decode, Encode};
+use sam_algorithms::KeySpec;
+use sam_profile::ProfileId;
+use sam_sad::UserId;
+use sam_store::{CertificateRecord, NewKey, PooledKey};
+use sam_token::{KeyId, KeyRecord};
+use serde::Serialize;
+use x509_cert::Certificate;
+
+use crate::ServiceError;
+use crate::service::{ClientContext, Service};
+
+/// The most certificates a chain may hold at Import Certificate.
+pub const MAX_CHAIN: usize = 10;
+
+/// A key as the API shows one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyView {
+    /// The key's id.
+    pub key_id: String,
+    /// Its owner.
+    pub user_id: String,
+    /// The profile it was generated under.
+    pub profile_id: i64,
+    /// Its spec, e.g. `ECDSA P-256`.
+    pub spec: String,
+    /// Its public key, DER SubjectPublicKeyInfo.
+    #[serde(with = "hex_bytes")]
+    pub public_key: Vec<u8>,
+    /// Whether it came from the pool of pre-generated keys.
+    pub from_pool: bool,
+}
+
+/// A certificate as the API gives it back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CertificateView {
+    /// The key.
+    pub key_id: String,
+    /// The DER certificate.
+    #[serde(with = "hex_bytes")]
+    pub certificate: Vec<u8>,
+    /// The chain, DER certificates in order.
+    pub chain: Vec<Vec<u8>>,
+}
+
+mod hex_bytes {
+    pub(super) fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            let _ = write!(out, "{b:02x}");
+        }
+        s.serialize_str(&out)
+    }
+}
+
+fn new_key_id() -> Result<KeyId, ServiceError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::internal(format!("key id: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    KeyId::new(format!("k{hex}")).map_err(|e| ServiceError::internal(e.to_string()))
+}
+
+fn view(key: &NewKey, from_pool: bool) -> KeyView {
+    KeyView {
+        key_id: key.key_id.clone(),
+        user_id: key.user_id.clone(),
+        profile_id: key.profile_id,
+        spec: key.spec.clone(),
+        public_key: key.public_key.clone(),
+        from_pool,
+    }
+}
+
+/// Splits the stored chain: DER certificates one after another, as Import Certificate wrote
+/// them (canonical DER, so each one's re-encoding is exactly the bytes it took).
+fn split_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, ServiceError> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let mut reader = der::SliceReader::new(bytes)
+            .map_err(|e| ServiceError::internal(format!("stored chain: {e}")))?;
+        let cert = <Certificate as der::Decode>::decode(&mut reader)
+            .map_err(|e| ServiceError::internal(format!("stored chain: {e}")))?;
+        let der = cert
+            .to_der()
+            .map_err(|e| ServiceError::internal(e.to_string()))?;
+        bytes = bytes
+            .get(der.len()..)
+            .ok_or_else(|| ServiceError::internal("stored chain: truncated"))?;
+        out.push(der);
+    }
+    Ok(out)
+}
+
+impl Service {
+    /// Key Generation for a user under a profile.
+    pub async fn generate_key(
+        &self,
+        ctx: &ClientContext,
+        user_id: &str,
+        profile_id: u32,
+    ) -> Result<KeyView, ServiceError> {
+        let detail = format!("user={user_id} profile={profile_id}");
+        let result = async {
+            UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let id =
+                ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self
+                .profiles
+                .active_profile(id)
+                .map_err(|_| ServiceError::not_found("profile", &profile_id.to_string()))?;
+            if self.store.user(ctx.id(), user_id).await?.is_none() {
+                return Err(ServiceError::not_found("user", user_id));
+            }
+            let signing = &profile.settings().signing_key;
+            let token_name = signing
+                .crypto_profiles
+                .first()
+                .ok_or_else(|| ServiceError::internal("the profile names no crypto source"))?
+                .as_str()
+                .to_owned();
+            let token = self.token(&token_name)?.clone();
+            let spec = signing.key;
+            let location = match signing.location {
+                sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
+                sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
+            };
+
+            let (record, from_pool) = match self
+                .store
+                .take_pooled_key(&token_name, &spec.to_string())
+                .await?
+            {
+                Some(der) => (
+                    KeyRecord::from_der(&der)
+                        .map_err(|e| ServiceError::internal(format!("pooled key: {e}")))?,
+                    true,
+                ),
+                None => {
+                    let key_id = new_key_id()?;
+                    let record =
+                        tokio::task::spawn_blocking(move || token.generate(key_id, spec, location))
+                            .await
+                            .map_err(|e| {
+                                ServiceError::internal(format!("key generation task: {e}"))
+                            })?
+                            .map_err(|e| ServiceError::internal(format!("key generation: {e}")))?;
+                    (record, false)
+                }
+            };
+            let key = NewKey {
+                key_id: record.key_id.as_str().to_owned(),
+                client_id: ctx.id().to_owned(),
+                user_id: user_id.to_owned(),
+                profile_id: i64::from(profile_id),
+                token: token_name,
+                spec: spec.to_string(),
+                reference: record
+                    .to_der()
+                    .map_err(|e| ServiceError::internal(e.to_string()))?,
+                public_key: record.public_key_der.clone(),
+                created_at: self.now(),
+            };
+            self.store.add_key(&key).await?;
+            Ok(view(&key, from_pool))
+        }
+        .await;
+        self.audited(ctx, "key_generation", user_id, detail, result)
+            .await
+    }
+
+    /// Generates keys of `spec` in `token` until the pool holds `target` of them; returns how
+    /// many it made. A server runs this in the background for the specs it serves.
+    pub async fn refill_key_pool(
+        &self,
+        token_name: &str,
+        spec: KeySpec,
+        target: i64,
+    ) -> Result<i64, ServiceError> {
+        let token = self.token(token_name)?.clone();
+        let mut made = 0;
+        while self
+            .store
+            .pooled_key_count(token_name, &spec.to_string())
+            .await?
+            < target
+        {
+            let key_id = new_key_id()?;
+            let generator = token.clone();
+            let record = tokio::task::spawn_blocking(move || {
+                generator.generate(key_id, spec, sam_token::KeyLocation::Default)
+            })
+            .await
+            .map_err(|e| ServiceError::internal(format!("key generation task: {e}")))?
+            .map_err(|e| ServiceError::internal(format!("key generation: {e}")))?;
+            self.store
+                .put_pooled_key(&PooledKey {
+                    entry_id: record.key_id.as_str().to_owned(),
+                    token: token_name.to_owned(),
+                    spec: spec.to_string(),
+                    record: record
+                        .to_der()
+                        .map_err(|e| ServiceError::internal(e.to_string()))?,
+                    created_at: self.now(),
+                })
+                .await?;
+            made += 1;
+        }
+        Ok(made)
+    }
+
+    /// Key Delete: removes the key from its token and from the store.
+    pub async fn delete_key(&self, ctx: &ClientContext, key_id: &str) -> Result<(), ServiceError> {
+        let result = async {
+            KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let key = self
+                .store
+                .key(ctx.id(), key_id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("key", key_id))?;
+            let record = KeyRecord::from_der(&key.reference)
+                .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
+            let token = self.token(&key.token)?.clone();
+            tokio::task::spawn_blocking(move || token.delete(&record))
+                .await
+                .map_err(|e| ServiceError::internal(format!("key deletion task: {e}")))?
+                .map_err(|e| ServiceError::internal(format!("key deletion: {e}")))?;
+            self.store.delete_key(ctx.id(), key_id).await?;
+            Ok(())
+        }
+        .await;
+        self.audited(ctx, "key_delete", "-", format!("key={key_id}"), result)
+            .await
+    }
+
+    /// Import Certificate: the certificate must certify the key's public key; the chain (up
+    /// to [`MAX_CHAIN`] DER certificates) is kept to go into signatures.
+    pub async fn import_certificate(
+        &self,
+        ctx: &ClientContext,
+        key_id: &str,
+        certificate: &[u8],
+        chain: &[Vec<u8>],
+    ) -> Result<CertificateView, ServiceError> {
+        let result = async {
+            KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            if chain.len() > MAX_CHAIN {
+                return Err(ServiceError::invalid(format!(
+                    "a chain has at most {MAX_CHAIN} certificates"
+                )));
+            }
+            let key = self
+                .store
+                .key(ctx.id(), key_id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("key", key_id))?;
+            let cert = Certificate::from_der(certificate)
+                .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
+            let spki = cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
+            if spki != key.public_key {
+                return Err(ServiceError::new(
+                    "certificate_mismatch",
+                    "the certificate does not certify this key's public key",
+                ));
+            }
+            let mut chain_der = Vec::new();
+            for (i, c) in chain.iter().enumerate() {
+                let parsed = Certificate::from_der(c)
+                    .map_err(|e| ServiceError::invalid(format!("chain certificate {i}: {e}")))?;
+                chain_der.extend(
+                    parsed
+                        .to_der()
+                        .map_err(|e| ServiceError::invalid(e.to_string()))?,
+                );
+            }
+            let record = CertificateRecord {
+                key_id: key_id.to_owned(),
+                certificate: certificate.to_vec(),
+                chain: chain_der,
+                imported_at: self.now(),
+            };
+            if !self.store.set_certificate(ctx.id(), &record).await? {
+                return Err(ServiceError::not_found("key", key_id));
+            }
+            Ok(CertificateView {
+                key_id: key_id.to_owned(),
+                certificate: record.certificate,
+                chain: chain.to_vec(),
+            })
+        }
+        .await;
+        self.audited(
+            ctx,
+            "import_certificate",
+            "-",
+            format!("key={key_id}"),
+            result,
+        )
+        .await
+    }
+
+    /// Get Certificate of a key.
+    pub async fn get_certificate(
+        &self,
+        ctx: &ClientContext,
+        key_id: &str,
+    ) -> Result<CertificateView, ServiceError> {
+        let result = async {
+            KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let record = self
+                .store
+                .certificate(ctx.id(), key_id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("certificate of key", key_id))?;
+            Ok(CertificateView {
+                key_id: record.key_id,
+                certificate: record.certificate,
+                chain: split_chain(&record.chain)?,
+            })
+        }
+        .await;
+        self.audited(ctx, "get_certificate", "-", format!("key={key_id}"), result)
+            .await
+    }
+
+    /// Get Certificates of a user: one per key that has one, oldest key first.
+    pub async fn get_certificates(
+        &self,
+        ctx: &ClientContext,
+        user_id: &str,
+    ) -> Result<Vec<CertificateView>, ServiceError> {
+        let result = async {
+            UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            if self.store.user(ctx.id(), user_id).await?.is_none() {
+                return Err(ServiceError::not_found("user", user_id));
+            }
+            let mut out = Vec::new();
+            for key in self.store.keys(ctx.id(), user_id).await? {
+                if let Some(record) = self.store.certificate(ctx.id(), &key.key_id).await? {
+                    out.push(CertificateView {
+                        key_id: record.key_id,
+                        certificate: record.certificate,
+                        chain: split_chain(&record.chain)?,
+                    });
+                }
+            }
+            Ok(out)
+        }
+        .await;
+        self.audited(
+            ctx,
+            "get_certificates",
+            user_id,
+            format!("user={user_id}"),
+            result,
+        )
+        .await
+    }
+}

@@ -1,0 +1,150 @@
+//! Key Generation (fresh and from the pool of pre-generated keys), certificates that must
+//! match their key, Key Delete; per client, on both backends.
+
+use sam_algorithms::{EcCurve, KeySpec};
+use sam_service::{RegisterUser, ServiceError};
+
+use crate::fixtures::{certify, client, databases, service};
+
+fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
+    r.unwrap_err().code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_come_from_the_pool_first_and_certificates_must_match() {
+    let dbs = databases("svc_keys").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let (a, b) = (client("client-a"), client("client-b"));
+        f.service
+            .register_user(
+                &a,
+                RegisterUser {
+                    user_id: "alice".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+
+        // Empty pool: generated now. Then the pool serves the next two, oldest first.
+        let fresh = f.service.generate_key(&a, "alice", 2).await.unwrap();
+        assert!(!fresh.from_pool);
+        assert_eq!(fresh.spec, "ECDSA P-256");
+        assert_eq!(
+            f.service
+                .refill_key_pool("software", KeySpec::Ecdsa(EcCurve::P256), 2)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            f.service
+                .refill_key_pool("software", KeySpec::Ecdsa(EcCurve::P256), 2)
+                .await
+                .unwrap(),
+            0
+        );
+        let pooled = [
+            f.service.generate_key(&a, "alice", 2).await.unwrap(),
+            f.service.generate_key(&a, "alice", 2).await.unwrap(),
+        ];
+        assert!(pooled.iter().all(|k| k.from_pool));
+        assert_ne!(pooled[0].key_id, pooled[1].key_id);
+        assert!(
+            !f.service
+                .generate_key(&a, "alice", 2)
+                .await
+                .unwrap()
+                .from_pool
+        );
+        assert_eq!(
+            f.service
+                .store()
+                .keys("client-a", "alice")
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
+
+        // Unknown user, another client's user, unknown profile.
+        assert_eq!(
+            code(f.service.generate_key(&a, "bob", 2).await),
+            "not_found"
+        );
+        assert_eq!(
+            code(f.service.generate_key(&b, "alice", 2).await),
+            "not_found"
+        );
+        assert_eq!(
+            code(f.service.generate_key(&a, "alice", 9).await),
+            "not_found"
+        );
+        assert_eq!(
+            code(f.service.generate_key(&a, "alice", 0).await),
+            "invalid_request"
+        );
+
+        // A certificate for this key, with its CA as chain; one for another key is refused.
+        let (cert, ca) = certify(&fresh.public_key);
+        let imported = f
+            .service
+            .import_certificate(&a, &fresh.key_id, &cert, std::slice::from_ref(&ca))
+            .await
+            .unwrap();
+        assert_eq!(imported.chain, vec![ca.clone()]);
+        let (other_cert, _) = certify(&pooled[0].public_key);
+        assert_eq!(
+            code(
+                f.service
+                    .import_certificate(&a, &fresh.key_id, &other_cert, &[])
+                    .await
+            ),
+            "certificate_mismatch"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .import_certificate(&a, &fresh.key_id, b"not DER", &[])
+                    .await
+            ),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .import_certificate(&b, &fresh.key_id, &cert, &[])
+                    .await
+            ),
+            "not_found"
+        );
+        let back = f.service.get_certificate(&a, &fresh.key_id).await.unwrap();
+        assert_eq!((back.certificate, back.chain), (cert, vec![ca]));
+        assert_eq!(
+            code(f.service.get_certificate(&b, &fresh.key_id).await),
+            "not_found"
+        );
+        assert_eq!(
+            f.service.get_certificates(&a, "alice").await.unwrap().len(),
+            1
+        );
+
+        // Key Delete: gone from the store with its certificate; not another client's to delete.
+        assert_eq!(
+            code(f.service.delete_key(&b, &fresh.key_id).await),
+            "not_found"
+        );
+        f.service.delete_key(&a, &fresh.key_id).await.unwrap();
+        assert_eq!(
+            code(f.service.get_certificate(&a, &fresh.key_id).await),
+            "not_found"
+        );
+        assert_eq!(
+            code(f.service.delete_key(&a, &fresh.key_id).await),
+            "not_found"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
