@@ -5,6 +5,7 @@ pub mod devices;
 mod error;
 pub mod keys;
 pub mod notify;
+pub mod sap;
 mod service;
 pub mod users;
 
@@ -14,5 +15,6 @@ pub use keys::{CertificateView, KeyView};
 pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,
 };
+pub use sap::{Authorise, AuthoriseResponse, DocumentInput, PendingRequest, RequestState, Signing};
 pub use service::{ClientContext, Service, ServiceSettings};
 pub use users::{RegisterUser, UserView, UsersPage};

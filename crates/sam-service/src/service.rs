@@ -57,6 +57,7 @@ pub struct Service {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: ServiceSettings,
     pub(crate) tokens: HashMap<String, Arc<dyn CryptoToken>>,
+    pub(crate) signing: Option<crate::sap::Signing>,
 }
 
 impl Service {
@@ -73,7 +74,14 @@ impl Service {
             clock,
             settings,
             tokens: HashMap::new(),
+            signing: None,
         }
+    }
+
+    /// Sets up SAD verification and key activation (required for the signing request types).
+    pub fn with_signing(mut self, signing: crate::sap::Signing) -> Self {
+        self.signing = Some(signing);
+        self
     }
 
     /// Serves the crypto source a profile names `token.name()` with `token` (a single token

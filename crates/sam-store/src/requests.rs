@@ -92,6 +92,8 @@ pub struct NewRequest {
     pub documents: String,
     /// The prepared signature states (`sam-cms`), for Sign to complete.
     pub prepared: Vec<u8>,
+    /// The canonical authorisation request message the device signs (`sam-sad`).
+    pub message: Vec<u8>,
     /// When.
     pub created_at: UnixTime,
     /// Until when the user may answer (exclusive).
@@ -125,13 +127,14 @@ pub enum Transition {
 const REQUEST_COLUMNS: &str =
     "request_id, client_id, user_id, key_id, profile_id, status, scal, mode,
     hash_algorithm, num_signatures, dtbsr, documents, prepared, sad_id, created_at, expires_at,
-    decided_at";
+    decided_at, message";
 
 fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError> {
     let status: String = row.try_get(5)?;
     let stored: RequestStatus = status.parse()?;
     let expires_at = time(row.try_get(15)?)?;
     let decided_at: Option<i64> = row.try_get(16)?;
+    let message: Option<Vec<u8>> = row.try_get(17)?;
     Ok(RequestRecord {
         request: NewRequest {
             request_id: row.try_get(0)?,
@@ -146,6 +149,7 @@ fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError
             dtbsr: row.try_get(10)?,
             documents: row.try_get(11)?,
             prepared: row.try_get(12)?,
+            message: message.unwrap_or_default(),
             created_at: time(row.try_get(14)?)?,
             expires_at,
         },
@@ -165,8 +169,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO authorisation_requests (request_id, client_id, user_id, key_id,
                  profile_id, status, scal, mode, hash_algorithm, num_signatures, dtbsr, documents,
-                 prepared, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 prepared, created_at, expires_at, message)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (request_id) DO NOTHING",
         )
         .bind(&request.request_id)
@@ -183,6 +187,7 @@ impl Store {
         .bind(&request.prepared)
         .bind(request.created_at.as_secs())
         .bind(request.expires_at.as_secs())
+        .bind(&request.message)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {

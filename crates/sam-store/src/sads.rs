@@ -29,6 +29,12 @@ pub struct NewSad {
     pub expires_at: UnixTime,
     /// When it was registered.
     pub created_at: UnixTime,
+    /// The authorisation request it answers.
+    pub request_id: String,
+    /// The SAD as received, to be verified again when it is used.
+    pub encoded: Vec<u8>,
+    /// Its encoding: `json` or `der`.
+    pub encoding: String,
 }
 
 /// The outcome of spending one use.
@@ -78,8 +84,9 @@ impl Store {
             )));
         }
         let inserted = sqlx::query(
-            "INSERT INTO sads (id, client_id, user_id, key_id, issued_uses, remaining, expires_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
+            "INSERT INTO sads (id, client_id, user_id, key_id, issued_uses, remaining, expires_at,
+                 created_at, request_id, encoded, encoding)
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&sad.id)
@@ -89,6 +96,9 @@ impl Store {
         .bind(sad.uses)
         .bind(sad.expires_at.as_secs())
         .bind(sad.created_at.as_secs())
+        .bind(&sad.request_id)
+        .bind(&sad.encoded)
+        .bind(&sad.encoding)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -145,6 +155,31 @@ impl Store {
         })
         .await?;
         Ok(Spend::Refused(refusal))
+    }
+
+    /// The SAD as received (bytes and encoding) and the request it answers, if the client has
+    /// it.
+    pub async fn sad_as_received(
+        &self,
+        client_id: &str,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT request_id, encoded, encoding FROM sads WHERE client_id = $1 AND id = $2",
+        )
+        .bind(client_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let encoded: Option<Vec<u8>> = row.try_get(1)?;
+            Ok((
+                row.try_get(0)?,
+                encoded.unwrap_or_default(),
+                row.try_get(2)?,
+            ))
+        })
+        .transpose()
     }
 
     /// The uses left and the expiry of a SAD, if it is registered.

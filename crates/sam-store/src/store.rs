@@ -86,6 +86,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_key_pool.sql"),
         postgres: include_str!("../migrations/postgres/0004_key_pool.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sap_messages",
+        sqlite: include_str!("../migrations/sqlite/0005_sap_messages.sql"),
+        postgres: include_str!("../migrations/postgres/0005_sap_messages.sql"),
+    },
 ];
 
 /// The persistence of one `sam` deployment.

@@ -8,9 +8,9 @@ use sam_algorithms::{EcCurve, KeySpec, UnixTime};
 use sam_profile::{
     CryptoSourceDescriptor, ProfileCatalogue, ProfileSettings, SadFormat, ValidationContext,
 };
-use sam_service::{ClientContext, Service, ServiceSettings};
+use sam_service::{ClientContext, Service, ServiceSettings, Signing};
 use sam_store::testing::TestDatabase;
-use sam_token::{Clock, MasterKey, SoftwareToken};
+use sam_token::{ActivationIssuer, Clock, MasterKey, SoftwareToken};
 
 /// A clock the test moves.
 #[derive(Default)]
@@ -52,9 +52,26 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     catalogue
 }
 
+/// This test process's one activation issuer, shared by every service the tests make.
+pub(crate) fn issuer() -> Arc<ActivationIssuer> {
+    static ISSUER: std::sync::OnceLock<Arc<ActivationIssuer>> = std::sync::OnceLock::new();
+    ISSUER
+        .get_or_init(|| Arc::new(ActivationIssuer::take().expect("the test process's issuer")))
+        .clone()
+}
+
+pub(crate) const INSTANCE: &str = "sam-test-instance";
+
 pub(crate) struct Fixture {
     pub(crate) service: Service,
     pub(crate) clock: Arc<TestClock>,
+}
+
+impl Fixture {
+    /// The service's current time.
+    pub(crate) fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
 }
 
 pub(crate) async fn service(db: &TestDatabase) -> Fixture {
@@ -73,7 +90,13 @@ pub(crate) async fn service(db: &TestDatabase) -> Fixture {
         .with_token(Arc::new(SoftwareToken::new(
             "software",
             MasterKey::generate().unwrap(),
-        ))),
+        )))
+        .with_signing(Signing {
+            issuer: issuer(),
+            instance: sam_sad::InstanceId::new(INSTANCE).unwrap(),
+            sad_encoding: sam_sad::SadEncoding::Json,
+            default_request_expiry_secs: 300,
+        }),
         clock,
     }
 }

@@ -6,4 +6,5 @@ mod devices;
 mod fixtures;
 mod keys;
 mod notify;
+mod sap;
 mod users;

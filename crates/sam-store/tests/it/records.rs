@@ -68,6 +68,7 @@ fn request(client: &str, user: &str, id: &str) -> NewRequest {
         dtbsr: vec![7; 32],
         documents: r#"[{"label":"contract.pdf"}]"#.into(),
         prepared: vec![1, 2, 3],
+        message: vec![0x30, 0x03, 1, 2, 3],
         created_at: t(10),
         expires_at: t(310),
     }

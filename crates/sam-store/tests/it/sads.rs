@@ -22,6 +22,9 @@ fn sad(id: &str, uses: i64) -> NewSad {
         uses,
         expires_at: t(300),
         created_at: t(0),
+        request_id: "r1".into(),
+        encoded: b"eyJ.sad.jws".to_vec(),
+        encoding: "json".into(),
     }
 }
 
@@ -81,6 +84,11 @@ async fn a_use_is_spent_once_and_each_refusal_is_audited_without_changing_anythi
             .unwrap();
         assert_eq!(unknown, Spend::Refused(SpendRefusal::Unknown));
         assert_eq!(store.sad_state("s1").await.unwrap(), Some((0, t(300))));
+        assert_eq!(
+            store.sad_as_received("client-a", "s1").await.unwrap(),
+            Some(("r1".into(), b"eyJ.sad.jws".to_vec(), "json".into()))
+        );
+        assert_eq!(store.sad_as_received("client-b", "s1").await.unwrap(), None);
 
         // Expiry is exclusive: one second before it spends, at it refuses.
         store.register_sad(&sad("s2", 2)).await.unwrap();

@@ -1,0 +1,344 @@
+//! The SCAL2 flow end to end through the service API, on SQLite and PostgreSQL: a user with a
+//! P-256 device and a P-256 signing key certified by a CA; Authorise a document as CAdES-B-B;
+//! the device fetches the request, signs the SAD; Sign returns a signature that
+//! `openssl cms -verify` accepts. Then the threats of SECURITY.md at this layer: replay, a SAD
+//! for another hash, another device, a declined or expired request.
+
+use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaPadding, UnixTime};
+use sam_cms::Format;
+use sam_keys::{Input, SigningKey};
+use sam_sad::{AuthorisationRequest, DeviceId, Id128, InstanceId, Issuer, SadSigner};
+use sam_service::{
+    Authorise, ClientContext, DocumentInput, RegisterDevice, RegisterUser, ServiceError,
+    registration_message,
+};
+use sam_store::ChainReport;
+
+use crate::fixtures::{Fixture, INSTANCE, certify, client, databases, service};
+
+const CONTRACT: &[u8] = b"I, Alice, agree to the terms.\n";
+
+fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
+    r.unwrap_err().code
+}
+
+struct Alice {
+    device: SigningKey,
+    key_id: String,
+    ca_pem: String,
+}
+
+/// Registers alice with a P-256 device, generates her key in profile 2 and certifies it.
+async fn alice(f: &Fixture, ctx: &ClientContext) -> Alice {
+    f.service
+        .register_user(
+            ctx,
+            RegisterUser {
+                user_id: "alice".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let device = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+    let public_key = device.public_key_der().unwrap();
+    let message = registration_message(ctx.client_id.as_str(), "alice", "phone", &public_key);
+    let proof = device
+        .sign(
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(&message)),
+        )
+        .unwrap();
+    f.service
+        .register_device(
+            ctx,
+            RegisterDevice {
+                user_id: "alice".into(),
+                device_id: "phone".into(),
+                profile_id: 1,
+                public_key,
+                algorithm: "ES256".into(),
+                biometric: true,
+                secure_element: true,
+                proof,
+            },
+        )
+        .await
+        .unwrap();
+    let key = f.service.generate_key(ctx, "alice", 2).await.unwrap();
+    let (cert, ca) = certify(&key.public_key);
+    f.service
+        .import_certificate(ctx, &key.key_id, &cert, std::slice::from_ref(&ca))
+        .await
+        .unwrap();
+    Alice {
+        device,
+        key_id: key.key_id,
+        ca_pem: der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca).unwrap(),
+    }
+}
+
+fn authorise(alice: &Alice, format: Format, documents: &[(&str, &[u8])]) -> Authorise {
+    Authorise {
+        user_id: "alice".into(),
+        key_id: alice.key_id.clone(),
+        hash_algorithm: HashAlgorithm::Sha256,
+        documents: documents
+            .iter()
+            .map(|(label, content)| DocumentInput {
+                label: (*label).into(),
+                digest: HashAlgorithm::Sha256.digest(content).as_bytes().to_vec(),
+            })
+            .collect(),
+        format,
+    }
+}
+
+/// What the phone does: fetch the pending request, show it, sign the SAD (with `tamper`
+/// applied to the request first, to play a wrong device).
+async fn approve(
+    f: &Fixture,
+    ctx: &ClientContext,
+    signer: &SigningKey,
+    request_id: &str,
+    tamper: impl Fn(&mut AuthorisationRequest),
+) -> Vec<u8> {
+    let pending = f.service.pending_requests(ctx, "phone").await.unwrap();
+    let shown = pending
+        .iter()
+        .find(|p| p.request_id == request_id)
+        .expect("the request is pending");
+    let mut request = AuthorisationRequest::from_der(&shown.message).unwrap();
+    assert!(shown.documents.contains("contract.pdf"));
+    tamper(&mut request);
+    let sad = request
+        .answer(
+            Id128::random().unwrap(),
+            Issuer::Device(DeviceId::new("phone").unwrap()),
+            InstanceId::new(INSTANCE).unwrap(),
+            f.now(),
+            120,
+        )
+        .unwrap();
+    let copy = SigningKey::from_pkcs8_der(signer.spec(), &signer.to_pkcs8_der().unwrap()).unwrap();
+    SadSigner::new(copy, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
+        .sign_jws(&sad)
+        .unwrap()
+        .into_bytes()
+}
+
+fn openssl_verify(signature: &[u8], content: &[u8], ca_pem: &str) -> std::process::Output {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "sap-{}-{}",
+        std::process::id(),
+        Id128::random().unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sig.p7s"), signature).unwrap();
+    std::fs::write(dir.join("content"), content).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
+    let d = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &d("sig.p7s"),
+            "-content",
+            &d("content"),
+            "-CAfile",
+            &d("ca.pem"),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ])
+        .output()
+        .expect("openssl (scripts/test installs it)");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scal2_device_flow_signs_cades_that_openssl_accepts_and_only_once() {
+    let dbs = databases("svc_sap").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+
+        let authorised = f
+            .service
+            .authorise(
+                &ctx,
+                authorise(&alice, Format::CadesBB, &[("contract.pdf", CONTRACT)]),
+            )
+            .await
+            .unwrap();
+        let id = authorised.request_id;
+        assert_eq!(f.service.status(&ctx, &id).await.unwrap().status, "pending");
+        assert_eq!(
+            code(f.service.sign(&ctx, &id).await),
+            "request_not_authorised"
+        );
+
+        let sad = approve(&f, &ctx, &alice.device, &id, |_| {}).await;
+        f.service
+            .submit_sad(&ctx, "phone", &id, &sad)
+            .await
+            .unwrap();
+        assert_eq!(
+            f.service.status(&ctx, &id).await.unwrap().status,
+            "authorised"
+        );
+
+        let outputs = f.service.sign(&ctx, &id).await.unwrap();
+        assert_eq!(outputs.len(), 1);
+        let out = openssl_verify(&outputs[0], CONTRACT, &alice.ca_pem);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let found = sam_cms::verify(&outputs[0], &sam_cms::Detached::Data(CONTRACT)).unwrap();
+        assert_eq!(found.level, sam_cms::Level::CadesBB);
+        assert_eq!(
+            found.signing_time,
+            Some(UnixTime::from_secs(1_790_000_000).unwrap())
+        );
+
+        // Replay: the same request, or the same SAD again, signs nothing more.
+        assert_eq!(
+            code(f.service.sign(&ctx, &id).await),
+            "request_not_authorised"
+        );
+        assert_eq!(
+            code(f.service.submit_sad(&ctx, "phone", &id, &sad).await),
+            "request_not_pending"
+        );
+        assert_eq!(f.service.status(&ctx, &id).await.unwrap().status, "used");
+        // Another client sees nothing.
+        let other = client("client-b");
+        assert_eq!(code(f.service.status(&other, &id).await), "not_found");
+        assert_eq!(code(f.service.sign(&other, &id).await), "not_found");
+
+        assert!(matches!(
+            f.service.store().verify_audit_chain().await.unwrap(),
+            ChainReport::Intact { .. }
+        ));
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_sads_declined_and_expired_requests_change_nothing() {
+    let dbs = databases("svc_sap_threats").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        let ask = |format| authorise(&alice, format, &[("contract.pdf", CONTRACT)]);
+
+        // A SAD for another hash, or signed by a key that is not the registered device's.
+        let id = f
+            .service
+            .authorise(&ctx, ask(Format::Raw))
+            .await
+            .unwrap()
+            .request_id;
+        let other_hash = approve(&f, &ctx, &alice.device, &id, |r| {
+            r.documents[0].hash = HashAlgorithm::Sha256.digest(b"another document");
+        })
+        .await;
+        assert_eq!(
+            code(f.service.submit_sad(&ctx, "phone", &id, &other_hash).await),
+            "sad_invalid"
+        );
+        let impostor = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+        let forged = approve(&f, &ctx, &impostor, &id, |_| {}).await;
+        assert_eq!(
+            code(f.service.submit_sad(&ctx, "phone", &id, &forged).await),
+            "sad_invalid"
+        );
+        assert_eq!(f.service.status(&ctx, &id).await.unwrap().status, "pending");
+
+        // The right SAD still works; raw output verifies under the key.
+        let sad = approve(&f, &ctx, &alice.device, &id, |_| {}).await;
+        f.service
+            .submit_sad(&ctx, "phone", &id, &sad)
+            .await
+            .unwrap();
+        let raw = f.service.sign(&ctx, &id).await.unwrap();
+        let key = f
+            .service
+            .store()
+            .key("client-a", &alice.key_id)
+            .await
+            .unwrap()
+            .unwrap();
+        sam_keys::verify(
+            &key.public_key,
+            KeySpec::Ecdsa(EcCurve::P256),
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(CONTRACT)),
+            &raw[0],
+        )
+        .unwrap();
+
+        // Declined: nothing can authorise it afterwards.
+        let declined = f
+            .service
+            .authorise(&ctx, ask(Format::Cms))
+            .await
+            .unwrap()
+            .request_id;
+        let late = approve(&f, &ctx, &alice.device, &declined, |_| {}).await;
+        f.service.decline(&ctx, "phone", &declined).await.unwrap();
+        assert_eq!(
+            code(f.service.submit_sad(&ctx, "phone", &declined, &late).await),
+            "request_not_pending"
+        );
+        assert_eq!(
+            code(f.service.sign(&ctx, &declined).await),
+            "request_not_authorised"
+        );
+
+        // Expired: the default expiry is 300 s; at 300 s the answer comes too late.
+        let expiring = f
+            .service
+            .authorise(&ctx, ask(Format::Cms))
+            .await
+            .unwrap()
+            .request_id;
+        let answer = approve(&f, &ctx, &alice.device, &expiring, |_| {}).await;
+        f.clock.advance(300);
+        assert_eq!(
+            code(
+                f.service
+                    .submit_sad(&ctx, "phone", &expiring, &answer)
+                    .await
+            ),
+            "request_expired"
+        );
+        assert_eq!(
+            f.service.status(&ctx, &expiring).await.unwrap().status,
+            "expired"
+        );
+
+        // A device of another user cannot answer or decline.
+        assert_eq!(
+            code(
+                f.service
+                    .decline(&client("client-b"), "phone", &expiring)
+                    .await
+            ),
+            "not_found"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
