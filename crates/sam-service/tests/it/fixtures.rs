@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use sam_algorithms::{EcCurve, KeySpec, UnixTime};
+use sam_algorithms::{EcCurve, KeySpec, MlDsaLevel, UnixTime};
 use sam_profile::{
     CryptoSourceDescriptor, ProfileCatalogue, ProfileSettings, SadFormat, ValidationContext,
 };
@@ -49,6 +49,14 @@ pub(crate) fn profiles() -> ProfileCatalogue {
         ProfileSettings::with_defaults("Fast EC".parse().unwrap(), "software".parse().unwrap());
     p256.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
     catalogue.create(p256, &ctx).unwrap();
+    // Profile 3: P-256 user keys, unlimited bulk signing, ML-DSA-65 devices.
+    let mut bulk =
+        ProfileSettings::with_defaults("Bulk PQ".parse().unwrap(), "software".parse().unwrap());
+    bulk.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    bulk.signing_key.bulk_signing = true;
+    bulk.signing_key.max_hashes_per_request = 0;
+    bulk.authorisation_key.key = KeySpec::MlDsa(MlDsaLevel::Level3);
+    catalogue.create(bulk, &ctx).unwrap();
     catalogue
 }
 

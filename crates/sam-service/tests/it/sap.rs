@@ -342,3 +342,105 @@ async fn wrong_sads_declined_and_expired_requests_change_nothing() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ml_dsa_65_device_authorises_a_bulk_of_100_hashes_with_one_sad() {
+    use sam_algorithms::MlDsaLevel;
+    let dbs = databases("svc_sap_bulk").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        f.service
+            .register_user(
+                &ctx,
+                RegisterUser {
+                    user_id: "bob".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let device = SigningKey::generate(KeySpec::MlDsa(MlDsaLevel::Level3)).unwrap();
+        let public_key = device.public_key_der().unwrap();
+        let message = registration_message("client-a", "bob", "pq-phone", &public_key);
+        let proof = device
+            .sign(RsaPadding::Pkcs1v15, &Input::Message(&message))
+            .unwrap();
+        f.service
+            .register_device(
+                &ctx,
+                RegisterDevice {
+                    user_id: "bob".into(),
+                    device_id: "pq-phone".into(),
+                    profile_id: 3,
+                    public_key,
+                    algorithm: "ML-DSA-65".into(),
+                    biometric: true,
+                    secure_element: true,
+                    proof,
+                },
+            )
+            .await
+            .unwrap();
+        let key = f.service.generate_key(&ctx, "bob", 3).await.unwrap();
+
+        let documents: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("invoice {i}").into_bytes())
+            .collect();
+        let request = Authorise {
+            user_id: "bob".into(),
+            key_id: key.key_id.clone(),
+            hash_algorithm: HashAlgorithm::Sha256,
+            documents: documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| DocumentInput {
+                    label: format!("invoice-{i}.pdf"),
+                    digest: HashAlgorithm::Sha256.digest(d).as_bytes().to_vec(),
+                })
+                .collect(),
+            format: Format::Raw,
+        };
+        let id = f.service.authorise(&ctx, request).await.unwrap().request_id;
+
+        let pending = f.service.pending_requests(&ctx, "pq-phone").await.unwrap();
+        let shown = AuthorisationRequest::from_der(&pending[0].message).unwrap();
+        assert_eq!(shown.documents.len(), 100);
+        let sad = shown
+            .answer(
+                Id128::random().unwrap(),
+                Issuer::Device(DeviceId::new("pq-phone").unwrap()),
+                InstanceId::new(INSTANCE).unwrap(),
+                f.now(),
+                120,
+            )
+            .unwrap();
+        let jws = SadSigner::new(device, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
+            .sign_jws(&sad)
+            .unwrap();
+        f.service
+            .submit_sad(&ctx, "pq-phone", &id, jws.as_bytes())
+            .await
+            .unwrap();
+
+        let signatures = f.service.sign(&ctx, &id).await.unwrap();
+        assert_eq!(signatures.len(), 100);
+        for (document, signature) in documents.iter().zip(&signatures) {
+            sam_keys::verify(
+                &key.public_key,
+                KeySpec::Ecdsa(EcCurve::P256),
+                RsaPadding::Pkcs1v15,
+                &Input::Digest(HashAlgorithm::Sha256.digest(document)),
+                signature,
+            )
+            .unwrap();
+        }
+        // One SAD, one use: the bulk is signed once.
+        assert_eq!(
+            code(f.service.sign(&ctx, &id).await),
+            "request_not_authorised"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
