@@ -469,6 +469,68 @@ impl Service {
         sam_sad::verify_sad(sad, encoding, &key, &expectations).map_err(refused)
     }
 
+    /// Get Pending Requests List, for the client: up to `limit` (1 to 1000) of its pending
+    /// requests after `after`, in id order.
+    pub async fn pending_requests_list(
+        &self,
+        ctx: &ClientContext,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RequestState>, ServiceError> {
+        let result = async {
+            if !(1..=crate::users::MAX_PAGE).contains(&limit) {
+                return Err(ServiceError::invalid(format!(
+                    "limit must be 1 to {}",
+                    crate::users::MAX_PAGE
+                )));
+            }
+            Ok(self
+                .store
+                .pending_for_client(ctx.id(), self.now(), after, limit)
+                .await?
+                .into_iter()
+                .map(|r| RequestState {
+                    request_id: r.request.request_id,
+                    status: r.status.to_string(),
+                    expires_at: r.request.expires_at.to_string(),
+                })
+                .collect())
+        }
+        .await;
+        self.audited(
+            ctx,
+            "get_pending_requests_list",
+            "-",
+            format!("limit={limit}"),
+            result,
+        )
+        .await
+    }
+
+    /// Get SAM Profile: the settings of an active profile, as the JSON document the admin
+    /// API reads and writes.
+    pub async fn get_sam_profile(
+        &self,
+        ctx: &ClientContext,
+        id: u32,
+    ) -> Result<String, ServiceError> {
+        let result = async {
+            let profile_id =
+                ProfileId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self
+                .profiles
+                .active_profile(profile_id)
+                .map_err(|_| ServiceError::not_found("profile", &id.to_string()))?;
+            profile
+                .settings()
+                .to_json()
+                .map_err(|e| ServiceError::internal(e.to_string()))
+        }
+        .await;
+        self.audited(ctx, "get_sam_profile", "-", format!("profile={id}"), result)
+            .await
+    }
+
     /// The device's answer: verifies the SAD for the pending request and authorises it.
     pub async fn submit_sad(
         &self,

@@ -180,6 +180,32 @@ async fn scal2_device_flow_signs_cades_that_openssl_accepts_and_only_once() {
             .unwrap();
         let id = authorised.request_id;
         assert_eq!(f.service.status(&ctx, &id).await.unwrap().status, "pending");
+        let listed = f
+            .service
+            .pending_requests_list(&ctx, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|r| r.request_id.as_str())
+                .collect::<Vec<_>>(),
+            [id.as_str()]
+        );
+        assert!(
+            f.service
+                .pending_requests_list(&client("client-b"), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            code(f.service.pending_requests_list(&ctx, None, 0).await),
+            "invalid_request"
+        );
+        let profile = f.service.get_sam_profile(&ctx, 2).await.unwrap();
+        assert!(profile.contains("\"name\": \"Fast EC\""), "{profile}");
+        assert_eq!(code(f.service.get_sam_profile(&ctx, 42).await), "not_found");
         assert_eq!(
             code(f.service.sign(&ctx, &id).await),
             "request_not_authorised"
