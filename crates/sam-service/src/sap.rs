@@ -580,6 +580,17 @@ impl Service {
                 ));
             }
             let sad_id = claims.sad_id.to_string();
+            // Rule 3 accepts a SAD until its expiry plus the profile's clock tolerance; the
+            // replay registry must not end its use earlier.
+            let tolerance = self
+                .profile_by_number(record.request.profile_id)?
+                .settings()
+                .authorisation_key
+                .clock_tolerance_secs;
+            let usable_until = claims
+                .expires_at
+                .checked_add_secs(i64::from(tolerance))
+                .ok_or_else(|| ServiceError::invalid("SAD expiry out of range"))?;
             self.store
                 .register_sad(&NewSad {
                     id: sad_id.clone(),
@@ -588,7 +599,7 @@ impl Service {
                     key_id: record.request.key_id.clone(),
                     // Transaction mode: one Sign of all the request's hashes.
                     uses: 1,
-                    expires_at: claims.expires_at,
+                    expires_at: usable_until,
                     created_at: now,
                     request_id: request.to_owned(),
                     encoded: sad.to_vec(),

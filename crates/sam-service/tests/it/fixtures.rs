@@ -44,10 +44,11 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     let mut catalogue = ProfileCatalogue::new();
     // Profile 1: the seed's defaults (RSA-2048 user keys), at most two devices per user.
     catalogue.create(settings, &ctx).unwrap();
-    // Profile 2: P-256 user keys (quick to generate in tests).
+    // Profile 2: P-256 user keys (quick to generate in tests), 30 s clock tolerance.
     let mut p256 =
         ProfileSettings::with_defaults("Fast EC".parse().unwrap(), "software".parse().unwrap());
     p256.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    p256.authorisation_key.clock_tolerance_secs = 30;
     catalogue.create(p256, &ctx).unwrap();
     // Profile 3: P-256 user keys, unlimited bulk signing, ML-DSA-65 devices.
     let mut bulk =

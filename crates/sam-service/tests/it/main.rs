@@ -7,4 +7,5 @@ mod fixtures;
 mod keys;
 mod notify;
 mod sap;
+mod threats;
 mod users;

@@ -16,20 +16,20 @@ use sam_store::ChainReport;
 
 use crate::fixtures::{Fixture, INSTANCE, certify, client, databases, service};
 
-const CONTRACT: &[u8] = b"I, Alice, agree to the terms.\n";
+pub(crate) const CONTRACT: &[u8] = b"I, Alice, agree to the terms.\n";
 
-fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
+pub(crate) fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
     r.unwrap_err().code
 }
 
-struct Alice {
-    device: SigningKey,
-    key_id: String,
-    ca_pem: String,
+pub(crate) struct Alice {
+    pub(crate) device: SigningKey,
+    pub(crate) key_id: String,
+    pub(crate) ca_pem: String,
 }
 
 /// Registers alice with a P-256 device, generates her key in profile 2 and certifies it.
-async fn alice(f: &Fixture, ctx: &ClientContext) -> Alice {
+pub(crate) async fn alice(f: &Fixture, ctx: &ClientContext) -> Alice {
     f.service
         .register_user(
             ctx,
@@ -78,7 +78,7 @@ async fn alice(f: &Fixture, ctx: &ClientContext) -> Alice {
     }
 }
 
-fn authorise(alice: &Alice, format: Format, documents: &[(&str, &[u8])]) -> Authorise {
+pub(crate) fn authorise(alice: &Alice, format: Format, documents: &[(&str, &[u8])]) -> Authorise {
     Authorise {
         user_id: "alice".into(),
         key_id: alice.key_id.clone(),
@@ -96,7 +96,7 @@ fn authorise(alice: &Alice, format: Format, documents: &[(&str, &[u8])]) -> Auth
 
 /// What the phone does: fetch the pending request, show it, sign the SAD (with `tamper`
 /// applied to the request first, to play a wrong device).
-async fn approve(
+pub(crate) async fn approve(
     f: &Fixture,
     ctx: &ClientContext,
     signer: &SigningKey,

@@ -1,0 +1,281 @@
+//! SECURITY.md's threats at the service layer, on both backends: a SAD of user A used for user
+//! B, a SAD for another request (another key), a device deleted between approval and Sign, and
+//! a SAD at and past its expiry with the profile's clock tolerance. Each refusal signs nothing
+//! and leaves the request as it was.
+
+use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaPadding};
+use sam_cms::Format;
+use sam_keys::{Input, SigningKey};
+use sam_sad::{AuthorisationRequest, DeviceId, Id128, InstanceId, Issuer, SadSigner};
+use sam_service::{ClientContext, RegisterDevice, RegisterUser, registration_message};
+
+use crate::fixtures::{Fixture, INSTANCE, client, databases, profiles, service};
+use crate::sap::{CONTRACT, code};
+
+struct Person {
+    device: SigningKey,
+    device_id: String,
+    key_id: String,
+}
+
+async fn person(f: &Fixture, ctx: &ClientContext, user: &str, device_id: &str) -> Person {
+    f.service
+        .register_user(
+            ctx,
+            RegisterUser {
+                user_id: user.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let device = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
+    let public_key = device.public_key_der().unwrap();
+    let message = registration_message(ctx.client_id.as_str(), user, device_id, &public_key);
+    let proof = device
+        .sign(
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(&message)),
+        )
+        .unwrap();
+    f.service
+        .register_device(
+            ctx,
+            RegisterDevice {
+                user_id: user.into(),
+                device_id: device_id.into(),
+                profile_id: 1,
+                public_key,
+                algorithm: "ES256".into(),
+                biometric: true,
+                secure_element: true,
+                proof,
+            },
+        )
+        .await
+        .unwrap();
+    let key = f.service.generate_key(ctx, user, 2).await.unwrap();
+    Person {
+        device,
+        device_id: device_id.into(),
+        key_id: key.key_id,
+    }
+}
+
+async fn ask(f: &Fixture, ctx: &ClientContext, user: &str, key_id: &str) -> String {
+    f.service
+        .authorise(
+            ctx,
+            sam_service::Authorise {
+                user_id: user.into(),
+                key_id: key_id.into(),
+                hash_algorithm: HashAlgorithm::Sha256,
+                documents: vec![sam_service::DocumentInput {
+                    label: "contract.pdf".into(),
+                    digest: HashAlgorithm::Sha256.digest(CONTRACT).as_bytes().to_vec(),
+                }],
+                format: Format::Raw,
+            },
+        )
+        .await
+        .unwrap()
+        .request_id
+}
+
+/// The SAD `signer` (claiming to be device `device_id`) makes for `request`, as fetched by
+/// `reader`'s pending list (or built from `message`), valid for `validity` seconds.
+fn sad_for(
+    f: &Fixture,
+    message: &[u8],
+    device_id: &str,
+    signer: &SigningKey,
+    validity: i64,
+) -> Vec<u8> {
+    let request = AuthorisationRequest::from_der(message).unwrap();
+    let sad = request
+        .answer(
+            Id128::random().unwrap(),
+            Issuer::Device(DeviceId::new(device_id).unwrap()),
+            InstanceId::new(INSTANCE).unwrap(),
+            f.now(),
+            validity,
+        )
+        .unwrap();
+    let copy = SigningKey::from_pkcs8_der(signer.spec(), &signer.to_pkcs8_der().unwrap()).unwrap();
+    SadSigner::new(copy, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
+        .sign_jws(&sad)
+        .unwrap()
+        .into_bytes()
+}
+
+async fn message_of(f: &Fixture, ctx: &ClientContext, device_id: &str, request: &str) -> Vec<u8> {
+    f.service
+        .pending_requests(ctx, device_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.request_id == request)
+        .expect("pending")
+        .message
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_device_another_request_and_a_deleted_device_sign_nothing() {
+    let dbs = databases("svc_threats").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = person(&f, &ctx, "alice", "alice-phone").await;
+        let bob = person(&f, &ctx, "bob", "bob-phone").await;
+
+        // Alice's device cannot answer Bob's request: not through its own id (the request is
+        // not its user's), nor by claiming Bob's device id (wrong key).
+        let bobs = ask(&f, &ctx, "bob", &bob.key_id).await;
+        let message = message_of(&f, &ctx, &bob.device_id, &bobs).await;
+        assert!(
+            f.service
+                .pending_requests(&ctx, &alice.device_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let as_alice = sad_for(&f, &message, &alice.device_id, &alice.device, 120);
+        assert_eq!(
+            code(
+                f.service
+                    .submit_sad(&ctx, &alice.device_id, &bobs, &as_alice)
+                    .await
+            ),
+            "not_found"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .submit_sad(&ctx, &bob.device_id, &bobs, &as_alice)
+                    .await
+            ),
+            "sad_invalid"
+        );
+        let claiming_bob = sad_for(&f, &message, &bob.device_id, &alice.device, 120);
+        assert_eq!(
+            code(
+                f.service
+                    .submit_sad(&ctx, &bob.device_id, &bobs, &claiming_bob)
+                    .await
+            ),
+            "sad_invalid"
+        );
+        assert_eq!(
+            f.service.status(&ctx, &bobs).await.unwrap().status,
+            "pending"
+        );
+
+        // A SAD for one of Alice's requests (one key) does not authorise another (another key).
+        let second_key = f
+            .service
+            .generate_key(&ctx, "alice", 2)
+            .await
+            .unwrap()
+            .key_id;
+        let first = ask(&f, &ctx, "alice", &alice.key_id).await;
+        let second = ask(&f, &ctx, "alice", &second_key).await;
+        let for_first = sad_for(
+            &f,
+            &message_of(&f, &ctx, &alice.device_id, &first).await,
+            &alice.device_id,
+            &alice.device,
+            120,
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .submit_sad(&ctx, &alice.device_id, &second, &for_first)
+                    .await
+            ),
+            "sad_invalid"
+        );
+        f.service
+            .submit_sad(&ctx, &alice.device_id, &first, &for_first)
+            .await
+            .unwrap();
+
+        // The device is deleted after approving: Sign verifies again and refuses; the use is
+        // not spent, nothing is signed.
+        f.service
+            .delete_device(&ctx, &alice.device_id)
+            .await
+            .unwrap();
+        assert_eq!(code(f.service.sign(&ctx, &first).await), "sad_invalid");
+        assert_eq!(
+            f.service.status(&ctx, &first).await.unwrap().status,
+            "authorised"
+        );
+        let sad_id = f
+            .service
+            .store()
+            .request("client-a", &first, f.now())
+            .await
+            .unwrap()
+            .unwrap()
+            .sad_id
+            .unwrap();
+        assert_eq!(
+            f.service
+                .store()
+                .sad_state(&sad_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .0,
+            1
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sad_is_good_until_its_expiry_plus_the_tolerance_and_refused_at_it() {
+    let tolerance = i64::from(
+        profiles()
+            .profile(sam_profile::ProfileId::new(2).unwrap())
+            .unwrap()
+            .settings()
+            .authorisation_key
+            .clock_tolerance_secs,
+    );
+    let dbs = databases("svc_sad_expiry").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = person(&f, &ctx, "alice", "alice-phone").await;
+        for (late_by, signs) in [(tolerance - 1, true), (tolerance, false)] {
+            let request = ask(&f, &ctx, "alice", &alice.key_id).await;
+            let sad = sad_for(
+                &f,
+                &message_of(&f, &ctx, &alice.device_id, &request).await,
+                &alice.device_id,
+                &alice.device,
+                60,
+            );
+            f.service
+                .submit_sad(&ctx, &alice.device_id, &request, &sad)
+                .await
+                .unwrap();
+            // The SAD expires 60 s after issue; Sign comes `late_by` seconds after that.
+            f.clock.advance(60 + late_by);
+            let outcome = f.service.sign(&ctx, &request).await;
+            if signs {
+                assert_eq!(outcome.unwrap().len(), 1, "late by {late_by} s");
+            } else {
+                assert_eq!(code(outcome), "sad_invalid", "late by {late_by} s");
+                assert_eq!(
+                    f.service.status(&ctx, &request).await.unwrap().status,
+                    "authorised"
+                );
+            }
+        }
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
