@@ -134,3 +134,13 @@ except InvalidSignature:
     );
     String::from_utf8_lossy(&out.stdout).trim() == "valid"
 }
+
+/// Serialises the tests that use SoftHSM: SoftHSM 2.6.1 can fail a token-object operation with
+/// `CKR_GENERAL_ERROR` when other sessions of the process create objects in the same token at
+/// the same moment (STACK.md), which made `concurrent_requests_get_sessions_of_their_own` flaky
+/// in CI. Concurrency *within* a test (what that test is about) is unaffected.
+pub(crate) fn hsm_lock() -> std::sync::MutexGuard<'static, ()> {
+    static HSM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HSM.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

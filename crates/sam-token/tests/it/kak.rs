@@ -158,6 +158,7 @@ fn an_authorisation_signed_by_another_kak_is_refused() {
 
 #[test]
 fn the_gate_works_over_a_pkcs11_token_too() {
+    let _hsm = crate::fixtures::hsm_lock();
     let hsm = sam_token::Pkcs11Token::open(sam_token::Pkcs11Config {
         name: "softhsm-kak".into(),
         module: std::env::var("SAM_TEST_SOFTHSM_MODULE")

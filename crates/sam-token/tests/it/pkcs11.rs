@@ -105,6 +105,7 @@ fn token_free_verifier(spec: KeySpec) -> bool {
 
 #[test]
 fn softhsm_offers_every_curve_and_rsa_size_of_seed_001() {
+    let _hsm = crate::fixtures::hsm_lock();
     let caps = token().capabilities();
     for curve in EcCurve::ALL {
         assert!(caps.supports(KeySpec::Ecdsa(curve)), "{curve}");
@@ -117,6 +118,7 @@ fn softhsm_offers_every_curve_and_rsa_size_of_seed_001() {
 
 #[test]
 fn every_curve_signs_and_verifies() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     for curve in EcCurve::ALL {
         let key = token
@@ -138,6 +140,7 @@ fn every_curve_signs_and_verifies() {
 
 #[test]
 fn rsa_2048_to_4096_with_both_paddings() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     for size in [
         RsaKeySize::Bits2048,
@@ -155,6 +158,7 @@ fn rsa_2048_to_4096_with_both_paddings() {
 
 #[test]
 fn rsa_8192() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     let key = token
         .generate(
@@ -170,6 +174,7 @@ fn rsa_8192() {
 
 #[test]
 fn ml_dsa_is_refused_with_a_reason() {
+    let _hsm = crate::fixtures::hsm_lock();
     let err = token()
         .generate(
             key_id("ml"),
@@ -182,6 +187,7 @@ fn ml_dsa_is_refused_with_a_reason() {
 
 #[test]
 fn resident_keys_are_sensitive_and_deleted_for_good() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     let key = token
         .generate(
@@ -226,6 +232,7 @@ fn resident_keys_are_sensitive_and_deleted_for_good() {
 
 #[test]
 fn a_digest_outside_the_activation_is_refused_before_the_hsm_is_asked() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     let key = token
         .generate(
@@ -252,6 +259,7 @@ fn a_digest_outside_the_activation_is_refused_before_the_hsm_is_asked() {
 
 #[test]
 fn signature_slot_keys_need_the_sign_pin() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     let key = token
         .generate(
@@ -301,6 +309,7 @@ fn signature_slot_keys_need_the_sign_pin() {
 
 #[test]
 fn tokens_without_a_signature_slot_refuse_signature_keys() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = Pkcs11Token::open(config("sam-main", "123456", None)).unwrap();
     let err = token
         .generate(
@@ -314,6 +323,7 @@ fn tokens_without_a_signature_slot_refuse_signature_keys() {
 
 #[test]
 fn slots_are_found_by_label_id_or_index_and_unknown_ones_refused() {
+    let _hsm = crate::fixtures::hsm_lock();
     let err = Pkcs11Token::open(config("no-such-token", "123456", None)).unwrap_err();
     assert!(err.to_string().contains("no token labelled"), "{err}");
     let mut by_index = config("sam-main", "123456", None);
@@ -332,6 +342,7 @@ fn slots_are_found_by_label_id_or_index_and_unknown_ones_refused() {
 
 #[test]
 fn pin_and_sign_pin_management() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = Pkcs11Token::open(config(
         "sam-pin-main",
         "111111",
@@ -386,6 +397,7 @@ fn wrapped_token() -> &'static Pkcs11Token {
 
 #[test]
 fn wrapped_keys_sign_and_leave_nothing_in_the_hsm() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = wrapped_token();
     for spec in [
         KeySpec::Rsa(RsaKeySize::Bits2048),
@@ -434,6 +446,7 @@ fn wrapped_keys_sign_and_leave_nothing_in_the_hsm() {
 
 #[test]
 fn a_wrapped_blob_moved_or_altered_is_refused() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = wrapped_token();
     let a = token
         .generate(
@@ -502,6 +515,7 @@ fn a_wrapped_blob_moved_or_altered_is_refused() {
 
 #[test]
 fn wrapped_mode_refuses_curves_without_a_software_verifier() {
+    let _hsm = crate::fixtures::hsm_lock();
     let err = wrapped_token()
         .generate(
             key_id("w224"),
@@ -514,6 +528,7 @@ fn wrapped_mode_refuses_curves_without_a_software_verifier() {
 
 #[test]
 fn a_wrapped_key_opens_in_another_hsm_that_shares_the_wrapping_key() {
+    let _hsm = crate::fixtures::hsm_lock();
     let a =
         Pkcs11Token::open(wrapped(config("sam-pool-a", "555555", None), "shared-wrap")).unwrap();
     let b =
@@ -546,6 +561,7 @@ fn a_wrapped_key_opens_in_another_hsm_that_shares_the_wrapping_key() {
 
 #[test]
 fn concurrent_requests_get_sessions_of_their_own() {
+    let _hsm = crate::fixtures::hsm_lock();
     let token = token();
     let key = token
         .generate(

@@ -59,6 +59,7 @@ fn software_tokens_sharing_a_master_key_pool_and_balance() {
 
 #[test]
 fn pools_refuse_mixed_key_domains_kinds_and_resident_keys() {
+    let _hsm = crate::fixtures::hsm_lock();
     let err =
         TokenPool::new("p", vec![software("a", [3; 32]), software("b", [4; 32])]).unwrap_err();
     assert!(err.to_string().contains("share one master key"), "{err}");
@@ -93,6 +94,7 @@ fn pool_member(label: &str, pin: &str, wrapping_key: Option<&str>) -> Pkcs11Toke
 
 #[test]
 fn a_pool_of_two_hsms_keeps_signing_when_one_loses_its_key_and_takes_it_back() {
+    let _hsm = crate::fixtures::hsm_lock();
     let a = Arc::new(pool_member("sam-pool-a", "555555", Some("pool-wrap")));
     let b = Arc::new(pool_member("sam-pool-b", "777777", Some("pool-wrap")));
     let mut value = Zeroizing::new([0u8; 32]);
