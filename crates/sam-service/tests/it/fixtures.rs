@@ -74,6 +74,7 @@ pub(crate) const INSTANCE: &str = "sam-test-instance";
 pub(crate) struct Fixture {
     pub(crate) service: Service,
     pub(crate) clock: Arc<TestClock>,
+    pub(crate) master_key_hex: String,
 }
 
 impl Fixture {
@@ -84,30 +85,40 @@ impl Fixture {
 }
 
 pub(crate) async fn service(db: &TestDatabase) -> Fixture {
+    let master = MasterKey::generate().unwrap();
+    let master_key_hex = master.to_hex().to_string();
     let clock = Arc::new(TestClock::default());
+    Fixture {
+        service: node(db, master, clock.clone()).await,
+        clock,
+        master_key_hex,
+    }
+}
+
+/// A service on its own pool over `db`: what one `samd` node is.
+async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestClock>) -> Service {
     let settings = ServiceSettings {
         max_failed_authentications: 3,
         lock_secs: 60,
     };
-    Fixture {
-        service: Service::new(
-            db.open().await.unwrap(),
-            profiles(),
-            clock.clone(),
-            settings,
-        )
-        .with_token(Arc::new(SoftwareToken::new(
-            "software",
-            MasterKey::generate().unwrap(),
-        )))
+    Service::new(db.open().await.unwrap(), profiles(), clock, settings)
+        .with_token(Arc::new(SoftwareToken::new("software", master)))
         .with_signing(Signing {
             issuer: issuer(),
             instance: sam_sad::InstanceId::new(INSTANCE).unwrap(),
             sad_encoding: sam_sad::SadEncoding::Json,
             default_request_expiry_secs: 300,
-        }),
-        clock,
-    }
+        })
+}
+
+/// Another node of the same deployment as `f`: same database and master key, same clock.
+pub(crate) async fn second_node(db: &TestDatabase, f: &Fixture) -> Service {
+    node(
+        db,
+        MasterKey::from_hex(&f.master_key_hex).unwrap(),
+        f.clock.clone(),
+    )
+    .await
 }
 
 pub(crate) fn client(id: &str) -> ClientContext {

@@ -279,3 +279,53 @@ async fn a_sad_is_good_until_its_expiry_plus_the_tolerance_and_refused_at_it() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_racing_signs_of_one_authorised_request_make_one_signature_across_two_nodes() {
+    let dbs = databases("svc_sign_race").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = person(&f, &ctx, "alice", "alice-phone").await;
+        let request = ask(&f, &ctx, "alice", &alice.key_id).await;
+        let sad = sad_for(
+            &f,
+            &message_of(&f, &ctx, &alice.device_id, &request).await,
+            &alice.device_id,
+            &alice.device,
+            120,
+        );
+        f.service
+            .submit_sad(&ctx, &alice.device_id, &request, &sad)
+            .await
+            .unwrap();
+
+        // A second service on its own pool over the same database: another node. It shares
+        // the first one's master key (as nodes of one deployment do) through its token.
+        let second = crate::fixtures::second_node(db, &f).await;
+        let nodes = std::sync::Arc::new([f.service, second]);
+        let mut racers = Vec::new();
+        for i in 0..16 {
+            let (nodes, ctx, request) = (nodes.clone(), ctx.clone(), request.clone());
+            racers.push(tokio::spawn(async move {
+                nodes[i % 2].sign(&ctx, &request).await
+            }));
+        }
+        let mut signed = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                Ok(outputs) => signed += outputs.len(),
+                Err(e) => assert!(
+                    ["sad_replayed", "request_not_authorised"].contains(&e.code),
+                    "{}: {}",
+                    e.code,
+                    e.message
+                ),
+            }
+        }
+        assert_eq!(signed, 1, "{:?}", nodes[0].store().backend());
+        nodes[0].store().close().await;
+        nodes[1].store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
