@@ -549,6 +549,11 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
 }
 
 fn openssl_ts_reply(query: &[u8]) -> Vec<u8> {
+    // `openssl ts -reply` reads and rewrites the TSA's serial file; two at once (the tests run
+    // several TSAs in parallel) can read it half-written ("Error during serial number
+    // generation"), so replies are made one at a time.
+    static TSA_SERIAL: Mutex<()> = Mutex::new(());
+    let _serial = TSA_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let pki = Pki::get();
     let dir = scratch("tsq");
     let q = write(&dir, "query.tsq", query);
