@@ -19,8 +19,8 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The most users one Get Users page returns.
 pub const MAX_PAGE: i64 = 1000;
 
-/// Register User.
-#[derive(Clone, Debug, Default)]
+/// Register User. Its `Debug` never shows the password (SECURITY.md invariant 4).
+#[derive(Clone, Default)]
 pub struct RegisterUser {
     /// The user's id (1 to 50 of `a-zA-Z0-9_.@-`).
     pub user_id: String,
@@ -30,6 +30,17 @@ pub struct RegisterUser {
     pub mobile: Option<String>,
     /// A password for Authenticate, if the application uses it.
     pub password: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for RegisterUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterUser")
+            .field("user_id", &self.user_id)
+            .field("email", &self.email)
+            .field("mobile", &self.mobile)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A user as the API shows one: never the password hash.
@@ -383,6 +394,20 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let request = RegisterUser {
+            user_id: "alice".into(),
+            password: Some(Zeroizing::new("correct horse battery".into())),
+            ..Default::default()
+        };
+        let shown = format!("{request:?}");
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("horse"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn contact_details_and_passwords_are_checked() {

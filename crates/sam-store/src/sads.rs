@@ -12,8 +12,9 @@ use sam_algorithms::UnixTime;
 use crate::audit::{AuditEntry, AuditRecord, append_in};
 use crate::{Store, StoreError};
 
-/// A SAD as the registry records it when it is accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A SAD as the registry records it when it is accepted. Its `Debug` shows the SAD's length,
+/// never its bytes (SECURITY.md invariant 4).
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewSad {
     /// The SAD's id (`jti`).
     pub id: String,
@@ -35,6 +36,23 @@ pub struct NewSad {
     pub encoded: Vec<u8>,
     /// Its encoding: `json` or `der`.
     pub encoding: String,
+}
+
+impl core::fmt::Debug for NewSad {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NewSad")
+            .field("id", &self.id)
+            .field("client_id", &self.client_id)
+            .field("user_id", &self.user_id)
+            .field("key_id", &self.key_id)
+            .field("uses", &self.uses)
+            .field("expires_at", &self.expires_at)
+            .field("created_at", &self.created_at)
+            .field("request_id", &self.request_id)
+            .field("encoded", &format_args!("<{} bytes>", self.encoded.len()))
+            .field("encoding", &self.encoding)
+            .finish()
+    }
 }
 
 /// The outcome of spending one use.

@@ -9,8 +9,8 @@ use sam_algorithms::UnixTime;
 
 use crate::{Store, StoreError};
 
-/// A user as registered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A user as registered. Its `Debug` does not show the password hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewUser {
     /// The client (business application) the user belongs to.
     pub client_id: String,
@@ -24,6 +24,22 @@ pub struct NewUser {
     pub password_hash: String,
     /// When.
     pub created_at: UnixTime,
+}
+
+impl core::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("client_id", &self.client_id)
+            .field("user_id", &self.user_id)
+            .field("email", &self.email)
+            .field("mobile", &self.mobile)
+            .field(
+                "password_hash",
+                &(!self.password_hash.is_empty()).then_some("<redacted>"),
+            )
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// A stored user.

@@ -83,6 +83,11 @@ async fn users_are_per_client_paged_updated_locked_out_and_deleted_with_what_the
             store.create_user(&user("A", id)).await.unwrap();
         }
         store.create_user(&user("B", "alice")).await.unwrap();
+        let shown = format!("{:?}", user("A", "alice"));
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("argon2id"),
+            "{shown}"
+        );
         assert!(matches!(
             store.create_user(&user("A", "alice")).await,
             Err(StoreError::Conflict(_))

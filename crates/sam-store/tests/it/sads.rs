@@ -89,6 +89,11 @@ async fn a_use_is_spent_once_and_each_refusal_is_audited_without_changing_anythi
             Some(("r1".into(), b"eyJ.sad.jws".to_vec(), "json".into()))
         );
         assert_eq!(store.sad_as_received("client-b", "s1").await.unwrap(), None);
+        let shown = format!("{:?}", sad("s1", 1));
+        assert!(
+            shown.contains("<11 bytes>") && !shown.contains("eyJ"),
+            "{shown}"
+        );
 
         // Expiry is exclusive: one second before it spends, at it refuses.
         store.register_sad(&sad("s2", 2)).await.unwrap();
