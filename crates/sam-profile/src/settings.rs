@@ -492,6 +492,15 @@ pub struct DelegatedIdp {
     /// Where the user id comes from. Default: the subject.
     #[serde(default)]
     pub user_id: UserIdSource,
+    /// The issuer a JWT assertion must name in `iss` (the IdP's OpenID Connect issuer
+    /// identifier). Required for JWT assertions: without it any token the certificate's key
+    /// signed for any audience of the IdP would do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The audience a JWT assertion must name in `aud`; absent: the id of the client that
+    /// submits the SAD (the business application is the IdP's relying party).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 const fn enabled_by_default() -> bool {

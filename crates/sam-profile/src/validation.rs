@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto_source::{CryptoSourceDescriptor, CryptoSourceKind};
 use crate::error::ValidationErrors;
 use crate::settings::{
-    AuthorisationKeySettings, AuthorisationMode, Expiry, KeyLocation, ProfileSettings,
+    AuthorisationKeySettings, AuthorisationMode, Expiry, KeyLocation, ProfileSettings, Scal,
     SigningKeySettings, UNLIMITED_DEVICES,
 };
 
@@ -80,6 +80,9 @@ impl ProfileSettings {
         let mut errors = ValidationErrors::default();
         validate_signing_key(&self.signing_key, ctx, &mut errors);
         validate_authorisation_key(&self.authorisation_key, &mut errors);
+        if let Some(idp) = &self.delegated_idp {
+            validate_idp(idp, &mut errors);
+        }
         if ctx.sad_format == SadFormat::Json {
             validate_json_sad_rules(self, &mut errors);
         }
@@ -87,6 +90,30 @@ impl ProfileSettings {
             Ok(())
         } else {
             Err(errors)
+        }
+    }
+}
+
+/// The longest IdP issuer or audience accepted.
+const MAX_IDP_NAME_LEN: usize = 1024;
+
+fn validate_idp(idp: &crate::settings::DelegatedIdp, e: &mut ValidationErrors) {
+    let issuer = idp.issuer.as_deref().unwrap_or_default();
+    if idp.enabled && idp.assertion_type == crate::settings::AssertionType::Jwt && issuer.is_empty()
+    {
+        e.push(
+            "delegated_idp.issuer",
+            "JWT assertions are checked against the IdP's issuer (the iss claim): set issuer",
+        );
+    }
+    for (field, value) in [("issuer", &idp.issuer), ("audience", &idp.audience)] {
+        if let Some(v) = value
+            && (v.is_empty() || v.len() > MAX_IDP_NAME_LEN || v.chars().any(char::is_control))
+        {
+            e.push(
+                &format!("delegated_idp.{field}"),
+                format!("1 to {MAX_IDP_NAME_LEN} characters, no control characters"),
+            );
         }
     }
 }
@@ -176,6 +203,13 @@ fn validate_signing_key(
         e.push(
             "signing_key.authorisation_mode",
             "once-until-sad-expiry needs eSeals to be enabled; use every-transaction",
+        );
+    }
+    if s.authorisation_mode == AuthorisationMode::OnceUntilSadExpiry && s.scal == Scal::Scal2 {
+        e.push(
+            "signing_key.authorisation_mode",
+            "once-until-sad-expiry authorises signatures over hashes not known when the user \
+             approves, which SCAL2 rules out (the SAD binds each hash): use scal = \"scal1\"",
         );
     }
     if s.remove_key_after_signing {

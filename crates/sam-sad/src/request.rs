@@ -126,10 +126,13 @@ impl AuthorisationRequest {
         if self.profile_id == 0 {
             return Err(SadError::field("profile_id", "must be at least 1"));
         }
-        if self.documents.is_empty() || self.documents.len() > MAX_HASHES {
+        // A seal authorises a count of signatures over documents not known yet, so it may
+        // name none; a transaction names what it signs.
+        let least = usize::from(self.mode == SadMode::Transaction);
+        if self.documents.len() < least || self.documents.len() > MAX_HASHES {
             return Err(SadError::field(
                 "documents",
-                format!("1 to {MAX_HASHES} documents"),
+                format!("{least} to {MAX_HASHES} documents"),
             ));
         }
         for (i, d) in self.documents.iter().enumerate() {

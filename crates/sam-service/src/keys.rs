@@ -83,7 +83,7 @@ fn view(key: &NewKey, from_pool: bool) -> KeyView {
 
 /// Splits the stored chain: DER certificates one after another, as Import Certificate wrote
 /// them (canonical DER, so each one's re-encoding is exactly the bytes it took).
-fn split_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, ServiceError> {
+pub(crate) fn split_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, ServiceError> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let mut reader = der::SliceReader::new(bytes)

@@ -6,8 +6,11 @@ mod error;
 pub mod keys;
 pub mod notify;
 pub mod sap;
+pub mod scal1;
+pub mod seal;
 mod service;
 pub mod users;
+pub mod verification;
 
 pub use devices::{DeviceView, RegisterDevice, registration_message};
 pub use error::ServiceError;
@@ -16,5 +19,7 @@ pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,
 };
 pub use sap::{Authorise, AuthoriseResponse, DocumentInput, PendingRequest, RequestState, Signing};
+pub use scal1::{CodeKey, OtpSent};
+pub use seal::SealSign;
 pub use service::{ClientContext, Service, ServiceSettings};
 pub use users::{RegisterUser, UserView, UsersPage};

@@ -1,29 +1,31 @@
-//! The Signature Activation Protocol (SCAL2, device-authorised), seed 002's Authorise, Get
-//! Pending Requests, the device's SAD answer, Decline Request, Status and Sign, following the
-//! verification rules of PROTOCOL.md:
+//! The Signature Activation Protocol: seed 002's Authorise, Get Pending Requests, the SAD
+//! answer, Decline Request, Status and Sign, following the verification rules of PROTOCOL.md:
 //!
 //! 1. **Authorise** checks key, user and profile, prepares each output with `sam-cms` (for
 //!    CMS/CAdES the DTBS/R is the digest of the DER signed attributes), and stores a pending
-//!    request with the canonical `sam-sad` request message the device signs.
-//! 2. The device fetches it (**Get Pending Requests**) and answers with a SAD signed by its
-//!    registered key; `sam` verifies it (rules 1–4) against the stored request and the
-//!    device's key, registers it in the replay registry, and marks the request authorised —
-//!    or the user **declines**.
+//!    request with the canonical `sam-sad` request message the SAD answers.
+//! 2. The SAD comes from the user's device (SCAL2, [`Service::submit_sad`]) or, with its
+//!    evidence, from the client's authorisation key ([`Service::submit_client_sad`]: an OTP or
+//!    PIN `sam` verified for the request, an IdP assertion, or a seal renewal).
+//!    [`crate::verification`] checks it (rules 1–4 and the evidence), registers it in the
+//!    replay registry with its uses, and marks the request authorised — or the user
+//!    **declines**.
 //! 3. **Sign** verifies the stored SAD again at that moment, spends its use in the same
 //!    transaction as the audit record (rule 5; a second Sign finds it spent), activates the key
 //!    for exactly the authorised DTBS/R, lets the token sign, and completes the prepared
 //!    outputs. Nothing can be added to what is signed after the user approved it.
+//! 4. **eSeals** ([`crate::seal`]): a seal request names no documents; its SAD allows a number
+//!    of signatures until it expires, each batch spending as many uses as it has hashes.
 
 use std::sync::Arc;
 
-use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, SignatureAlgorithm};
+use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, SignatureAlgorithm, UnixTime};
 use sam_cms::{Content, Format, PreparedState, Services, SignatureRequest};
 use sam_profile::{AuthorisationMode, ProfileId, SamProfile};
 use sam_sad::{
-    AuthorisationRequest, DocumentToSign, Expectations, Id128, Issuer, IssuerKey, KeyRef,
-    SadEncoding, SadMode, Scal, UserId, VerifiedSad,
+    AuthorisationRequest, DocumentToSign, Id128, KeyRef, SadEncoding, SadMode, UserId, VerifiedSad,
 };
-use sam_store::{NewRequest, NewSad, RequestRecord, RequestStatus, Spend, Transition};
+use sam_store::{NewKey, NewRequest, RequestRecord, RequestStatus, Spend, Transition};
 use sam_token::{ActivationIssuer, KeyId, KeyRecord};
 use serde::Serialize;
 use x509_cert::Certificate;
@@ -39,7 +41,8 @@ pub struct Signing {
     pub instance: sam_sad::InstanceId,
     /// The global SAD format (seed 001: JSON or ASN.1).
     pub sad_encoding: SadEncoding,
-    /// Request expiry when the profile sets none (`SAM_REQUEST_EXPIRY_PERIOD`), seconds.
+    /// Request and SAD expiry when the profile sets none (`SAM_REQUEST_EXPIRY_PERIOD`),
+    /// seconds.
     pub default_request_expiry_secs: i64,
 }
 
@@ -61,10 +64,14 @@ pub struct Authorise {
     pub key_id: String,
     /// The hash of the document digests (for RSA and ECDSA also the signature's hash).
     pub hash_algorithm: HashAlgorithm,
-    /// The documents; more than one needs the profile's bulk signing.
+    /// The documents; more than one needs the profile's bulk signing. A seal authorisation
+    /// names none: its documents come with each [`Service::seal_sign`].
     pub documents: Vec<DocumentInput>,
     /// The output: `raw`, `cms` or `cades-b-b`.
     pub format: Format,
+    /// For a seal authorisation (profile mode *once until SAD expiry*): how many signatures
+    /// the SAD allows. Must be absent otherwise.
+    pub signatures: Option<u32>,
 }
 
 /// The answer to Authorise.
@@ -74,9 +81,14 @@ pub struct AuthoriseResponse {
     pub request_id: String,
     /// Until when the user may answer (RFC 3339).
     pub expires_at: String,
+    /// The canonical request message (`sam_sad::AuthorisationRequest` DER): what a SAD
+    /// answering it must name. A SCAL1 client builds its SAD from it; the transport encodes
+    /// it (base64) itself.
+    #[serde(skip)]
+    pub message: Vec<u8>,
 }
 
-/// A pending request as a device gets it.
+/// A pending request as a device (or the client, for SCAL1) gets it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingRequest {
     /// The request's id.
@@ -98,11 +110,11 @@ pub struct RequestState {
     pub expires_at: String,
 }
 
-fn user_id(text: &str) -> Result<UserId, ServiceError> {
+pub(crate) fn user_id(text: &str) -> Result<UserId, ServiceError> {
     UserId::new(text).map_err(|e| ServiceError::invalid(e.to_string()))
 }
 
-fn request_id(text: &str) -> Result<Id128, ServiceError> {
+pub(crate) fn request_id(text: &str) -> Result<Id128, ServiceError> {
     text.parse()
         .map_err(|_| ServiceError::invalid(format!("{text:?} is not a request id")))
 }
@@ -140,7 +152,7 @@ fn decode_states(mut bytes: &[u8]) -> Result<Vec<PreparedState>, ServiceError> {
     Ok(out)
 }
 
-fn transition_error(t: Transition, id: &str) -> ServiceError {
+pub(crate) fn transition_error(t: Transition, id: &str) -> ServiceError {
     match t {
         Transition::Done => ServiceError::internal("unexpected transition"),
         Transition::NotFound => ServiceError::not_found("request", id),
@@ -153,14 +165,34 @@ fn transition_error(t: Transition, id: &str) -> ServiceError {
     }
 }
 
+/// Documents prepared for signing: what is stored, shown and bound.
+pub(crate) struct PreparedDocuments {
+    /// The prepared states (DER), one per document.
+    pub states: Vec<Vec<u8>>,
+    /// The DTBS/R of each document, as the SAD binds it.
+    pub documents: Vec<DocumentToSign>,
+    /// The display JSON (label, document digest, DTBS/R).
+    pub display: serde_json::Value,
+    /// The hash of the DTBS/R.
+    pub bound_hash: HashAlgorithm,
+}
+
+/// A profile's SCAL in `sam-sad`'s terms.
+pub(crate) fn sad_scal(profile: &SamProfile) -> sam_sad::Scal {
+    match profile.settings().signing_key.scal {
+        sam_profile::Scal::Scal1 => sam_sad::Scal::Scal1,
+        sam_profile::Scal::Scal2 => sam_sad::Scal::Scal2,
+    }
+}
+
 impl Service {
-    fn signing(&self) -> Result<&Signing, ServiceError> {
+    pub(crate) fn signing(&self) -> Result<&Signing, ServiceError> {
         self.signing
             .as_ref()
             .ok_or_else(|| ServiceError::internal("this service is not set up for signing"))
     }
 
-    fn profile_by_number(&self, id: i64) -> Result<&SamProfile, ServiceError> {
+    pub(crate) fn profile_by_number(&self, id: i64) -> Result<&SamProfile, ServiceError> {
         let number = u32::try_from(id).map_err(|_| ServiceError::internal("stored profile id"))?;
         let profile_id =
             ProfileId::new(number).map_err(|e| ServiceError::internal(e.to_string()))?;
@@ -169,18 +201,35 @@ impl Service {
         })
     }
 
-    /// Authorise: stores a pending request for the user's device.
+    /// The user's key, or `not_found` (also for another user's or client's key).
+    pub(crate) async fn user_key(
+        &self,
+        ctx: &ClientContext,
+        user: &UserId,
+        key_id: &str,
+    ) -> Result<NewKey, ServiceError> {
+        KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+        self.store
+            .key(ctx.id(), key_id)
+            .await?
+            .filter(|k| k.user_id == user.as_str())
+            .ok_or_else(|| ServiceError::not_found("key", key_id))
+    }
+
+    /// Authorise: stores a pending request for the user's device (SCAL2) or for the
+    /// client's SCAL1 evidence.
     pub async fn authorise(
         &self,
         ctx: &ClientContext,
         request: Authorise,
     ) -> Result<AuthoriseResponse, ServiceError> {
         let detail = format!(
-            "user={} key={} documents={} format={}",
+            "user={} key={} documents={} format={} signatures={:?}",
             request.user_id,
             request.key_id,
             request.documents.len(),
-            request.format
+            request.format,
+            request.signatures
         );
         let actor = request.user_id.clone();
         let result = self.authorise_inner(ctx, request).await;
@@ -192,39 +241,162 @@ impl Service {
         ctx: &ClientContext,
         request: Authorise,
     ) -> Result<AuthoriseResponse, ServiceError> {
-        let signing = self.signing()?;
         let user = user_id(&request.user_id)?;
-        KeyId::new(&request.key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-        let key = self
-            .store
-            .key(ctx.id(), &request.key_id)
-            .await?
-            .filter(|k| k.user_id == user.as_str())
-            .ok_or_else(|| ServiceError::not_found("key", &request.key_id))?;
+        let key = self.user_key(ctx, &user, &request.key_id).await?;
         let profile = self.profile_by_number(key.profile_id)?;
+        let now = self.now();
+        match profile.settings().signing_key.authorisation_mode {
+            AuthorisationMode::EveryTransaction => {
+                if request.signatures.is_some() {
+                    return Err(ServiceError::invalid(
+                        "signatures is only for seal authorisations; this profile authorises \
+                         every transaction",
+                    ));
+                }
+                let prepared = self
+                    .prepare_documents(
+                        ctx,
+                        &key,
+                        profile,
+                        request.hash_algorithm,
+                        &request.documents,
+                        request.format,
+                        now,
+                    )
+                    .await?;
+                let count = u32::try_from(request.documents.len())
+                    .map_err(|_| ServiceError::invalid("too many documents"))?;
+                self.create_pending(
+                    ctx,
+                    &key,
+                    profile,
+                    prepared,
+                    count,
+                    SadMode::Transaction,
+                    None,
+                )
+                .await
+            }
+            AuthorisationMode::OnceUntilSadExpiry => {
+                if !request.documents.is_empty() {
+                    return Err(ServiceError::invalid(
+                        "a seal authorisation names no documents: sign them with seal_sign \
+                         once its SAD is accepted",
+                    ));
+                }
+                let count = request.signatures.filter(|n| *n >= 1).ok_or_else(|| {
+                    ServiceError::invalid(
+                        "a seal authorisation needs signatures: how many the SAD allows (at \
+                         least 1)",
+                    )
+                })?;
+                let prepared = PreparedDocuments {
+                    states: Vec::new(),
+                    documents: Vec::new(),
+                    display: serde_json::Value::Array(Vec::new()),
+                    bound_hash: request.hash_algorithm,
+                };
+                self.create_pending(ctx, &key, profile, prepared, count, SadMode::Seal, None)
+                    .await
+            }
+        }
+    }
+
+    /// Stores a pending request with its canonical message.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn create_pending(
+        &self,
+        ctx: &ClientContext,
+        key: &NewKey,
+        profile: &SamProfile,
+        prepared: PreparedDocuments,
+        num_signatures: u32,
+        mode: SadMode,
+        renews: Option<String>,
+    ) -> Result<AuthoriseResponse, ServiceError> {
+        let signing = self.signing()?;
+        let now = self.now();
+        let user = user_id(&key.user_id)?;
+        let expires_at = profile
+            .settings()
+            .signing_key
+            .authorisation_request_expiry
+            .and_then(|e| e.expires_at(now))
+            .or_else(|| now.checked_add_secs(signing.default_request_expiry_secs))
+            .ok_or_else(|| ServiceError::internal("request expiry out of range"))?;
+        let id = Id128::random().map_err(|e| ServiceError::internal(e.to_string()))?;
+        let dtbsr: Vec<u8> = prepared
+            .documents
+            .iter()
+            .flat_map(|d| d.hash.as_bytes().to_vec())
+            .collect();
+        let message = AuthorisationRequest {
+            request_id: id,
+            client: ctx.client_id.clone(),
+            subject: user.clone(),
+            key_id: KeyRef::new(&key.key_id).map_err(|e| ServiceError::internal(e.to_string()))?,
+            profile_id: u32::try_from(key.profile_id)
+                .map_err(|_| ServiceError::internal("profile id"))?,
+            hash_algorithm: prepared.bound_hash,
+            documents: prepared.documents,
+            num_signatures,
+            mode,
+            description: None,
+            created_at: now,
+            expires_at,
+        };
+        let message_der = message
+            .to_der()
+            .map_err(|e| ServiceError::invalid(format!("authorisation request: {e}")))?;
+        self.store
+            .create_request(&NewRequest {
+                request_id: id.to_string(),
+                client_id: ctx.id().to_owned(),
+                user_id: user.as_str().to_owned(),
+                key_id: key.key_id.clone(),
+                profile_id: key.profile_id,
+                scal: i64::from(u8::from(sad_scal(profile))),
+                mode: mode_name(mode).into(),
+                hash_algorithm: prepared.bound_hash.name().to_owned(),
+                num_signatures: i64::from(num_signatures),
+                dtbsr,
+                documents: prepared.display.to_string(),
+                prepared: encode_states(&prepared.states),
+                message: message_der.clone(),
+                created_at: now,
+                expires_at,
+                renews,
+            })
+            .await?;
+        Ok(AuthoriseResponse {
+            request_id: id.to_string(),
+            expires_at: expires_at.to_string(),
+            message: message_der,
+        })
+    }
+
+    /// Checks the documents against the profile and prepares each output with `sam-cms`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn prepare_documents(
+        &self,
+        ctx: &ClientContext,
+        key: &NewKey,
+        profile: &SamProfile,
+        hash_algorithm: HashAlgorithm,
+        input: &[DocumentInput],
+        format: Format,
+        now: UnixTime,
+    ) -> Result<PreparedDocuments, ServiceError> {
         let settings = &profile.settings().signing_key;
-        if profile.settings().signing_key.scal != sam_profile::Scal::Scal2 {
-            return Err(ServiceError::new(
-                "not_supported",
-                "SCAL1 authorisation (OTP, PIN, IdP) is not available yet; this profile is SCAL1",
-            ));
-        }
-        if settings.authorisation_mode != AuthorisationMode::EveryTransaction {
-            return Err(ServiceError::new(
-                "not_supported",
-                "eSeal (once until SAD expiry) authorisation is not available yet",
-            ));
-        }
-        if !matches!(request.format, Format::Raw | Format::Cms | Format::CadesBB) {
+        if !matches!(format, Format::Raw | Format::Cms | Format::CadesBB) {
             return Err(ServiceError::new(
                 "not_supported",
                 format!(
-                    "{} needs a time-stamp authority, which this service has not been given",
-                    request.format
+                    "{format} needs a time-stamp authority, which this service has not been given"
                 ),
             ));
         }
-        let count = request.documents.len();
+        let count = input.len();
         if count == 0 {
             return Err(ServiceError::invalid("no documents to sign"));
         }
@@ -238,8 +410,8 @@ impl Service {
         }
         let spec = sam_keys::public_key_spec(&key.public_key)
             .map_err(|e| ServiceError::internal(format!("stored public key: {e}")))?;
-        let algorithm = SignatureAlgorithm::for_key(spec, request.hash_algorithm, settings.padding);
-        let certificates = if request.format == Format::Raw {
+        let algorithm = SignatureAlgorithm::for_key(spec, hash_algorithm, settings.padding);
+        let certificates = if format == Format::Raw {
             Vec::new()
         } else {
             let record = self
@@ -249,47 +421,43 @@ impl Service {
                 .ok_or_else(|| {
                     ServiceError::new(
                         "no_certificate",
-                        format!("{} output needs the key's certificate", request.format),
+                        format!("{format} output needs the key's certificate"),
                     )
                 })?;
-            let mut certs = vec![Certificate::from_der_checked(&record.certificate)?];
-            let mut rest = record.chain.as_slice();
-            while !rest.is_empty() {
-                let (cert, tail) = Certificate::split_der(rest)?;
-                certs.push(cert);
-                rest = tail;
-            }
-            certs
+            std::iter::once(record.certificate)
+                .chain(crate::keys::split_chain(&record.chain)?)
+                .map(|der| {
+                    <Certificate as der::Decode>::from_der(&der)
+                        .map_err(|e| ServiceError::internal(format!("stored certificate: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?
         };
 
-        let now = self.now();
         let mut states = Vec::with_capacity(count);
         let mut documents = Vec::with_capacity(count);
         let mut display = Vec::with_capacity(count);
-        let mut dtbsr = Vec::new();
-        for doc in &request.documents {
-            let digest = Digest::new(request.hash_algorithm, &doc.digest).map_err(|_| {
+        for doc in input {
+            let digest = Digest::new(hash_algorithm, &doc.digest).map_err(|_| {
                 ServiceError::invalid(format!(
                     "document {:?}: a {} digest has {} bytes",
                     doc.label,
-                    request.hash_algorithm,
-                    request.hash_algorithm.output_len()
+                    hash_algorithm,
+                    hash_algorithm.output_len()
                 ))
             })?;
             let mut cms_request = SignatureRequest::new(
-                request.format,
+                format,
                 algorithm,
                 Content::DetachedDigest(digest),
                 certificates.clone(),
                 now,
             );
-            if request.format == Format::Raw {
+            if format == Format::Raw {
                 cms_request.public_key = Some(key.public_key.clone());
             }
             let prepared = sam_cms::prepare(&cms_request)
                 .map_err(|e| ServiceError::invalid(format!("document {:?}: {e}", doc.label)))?;
             let bound = prepared.to_be_signed.digest();
-            dtbsr.extend_from_slice(bound.as_bytes());
             documents.push(DocumentToSign {
                 label: doc.label.clone(),
                 hash: bound,
@@ -308,54 +476,12 @@ impl Service {
         }
         let bound_hash = documents
             .first()
-            .map_or(request.hash_algorithm, |d| d.hash.algorithm());
-        let expires_at = settings
-            .authorisation_request_expiry
-            .and_then(|e| e.expires_at(now))
-            .or_else(|| now.checked_add_secs(signing.default_request_expiry_secs))
-            .ok_or_else(|| ServiceError::internal("request expiry out of range"))?;
-        let id = Id128::random().map_err(|e| ServiceError::internal(e.to_string()))?;
-        let message = AuthorisationRequest {
-            request_id: id,
-            client: ctx.client_id.clone(),
-            subject: user.clone(),
-            key_id: KeyRef::new(&key.key_id).map_err(|e| ServiceError::internal(e.to_string()))?,
-            profile_id: u32::try_from(key.profile_id)
-                .map_err(|_| ServiceError::internal("profile id"))?,
-            hash_algorithm: bound_hash,
+            .map_or(hash_algorithm, |d| d.hash.algorithm());
+        Ok(PreparedDocuments {
+            states,
             documents,
-            num_signatures: u32::try_from(count)
-                .map_err(|_| ServiceError::invalid("too many documents"))?,
-            mode: SadMode::Transaction,
-            description: None,
-            created_at: now,
-            expires_at,
-        };
-        let message_der = message
-            .to_der()
-            .map_err(|e| ServiceError::invalid(format!("authorisation request: {e}")))?;
-        self.store
-            .create_request(&NewRequest {
-                request_id: id.to_string(),
-                client_id: ctx.id().to_owned(),
-                user_id: user.as_str().to_owned(),
-                key_id: key.key_id.clone(),
-                profile_id: key.profile_id,
-                scal: 2,
-                mode: "transaction".into(),
-                hash_algorithm: bound_hash.name().to_owned(),
-                num_signatures: count as i64,
-                dtbsr,
-                documents: serde_json::Value::Array(display).to_string(),
-                prepared: encode_states(&states),
-                message: message_der,
-                created_at: now,
-                expires_at,
-            })
-            .await?;
-        Ok(AuthoriseResponse {
-            request_id: id.to_string(),
-            expires_at: expires_at.to_string(),
+            display: serde_json::Value::Array(display),
+            bound_hash,
         })
     }
 
@@ -392,81 +518,6 @@ impl Service {
             result,
         )
         .await
-    }
-
-    /// The verification of PROTOCOL.md rules 1–4 for a SAD answering `record`: the issuer is
-    /// a registered device of the request's user, the signature verifies under its key, and
-    /// the SAD binds this instance, request, user, key, profile, SCAL, time and every hash.
-    async fn verify_answer(
-        &self,
-        ctx: &ClientContext,
-        record: &RequestRecord,
-        sad: &[u8],
-        encoding: SadEncoding,
-    ) -> Result<VerifiedSad, ServiceError> {
-        let signing = self.signing()?;
-        let refused = |e: sam_sad::SadError| ServiceError::new("sad_invalid", e.to_string());
-        let issuer = sam_sad::peek_issuer(sad, encoding).map_err(refused)?;
-        let Issuer::Device(device_id) = &issuer else {
-            return Err(ServiceError::new(
-                "sad_invalid",
-                "SCAL2 SADs are signed by the user's device",
-            ));
-        };
-        let device = self
-            .store
-            .device(ctx.id(), device_id.as_str())
-            .await?
-            .filter(|d| d.user_id == record.request.user_id)
-            .ok_or_else(|| {
-                ServiceError::new(
-                    "sad_invalid",
-                    "the SAD's device is not a registered device of the user",
-                )
-            })?;
-        let spec = sam_keys::public_key_spec(&device.public_key)
-            .map_err(|e| ServiceError::internal(format!("stored device key: {e}")))?;
-        let padding = if device.algorithm.starts_with("PS") {
-            RsaPadding::Pss
-        } else {
-            RsaPadding::Pkcs1v15
-        };
-        let key = IssuerKey {
-            issuer: issuer.clone(),
-            spki_der: device.public_key,
-            spec,
-            padding,
-        };
-        let profile = self.profile_by_number(record.request.profile_id)?;
-        let hash: HashAlgorithm = record
-            .request
-            .hash_algorithm
-            .parse()
-            .map_err(|_| ServiceError::internal("stored hash algorithm"))?;
-        let hashes: Vec<Digest> = record
-            .request
-            .dtbsr
-            .chunks(hash.output_len())
-            .map(|c| Digest::new(hash, c))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ServiceError::internal(format!("stored hashes: {e}")))?;
-        let subject = user_id(&record.request.user_id)?;
-        let key_ref = KeyRef::new(&record.request.key_id)
-            .map_err(|e| ServiceError::internal(e.to_string()))?;
-        let expectations = Expectations {
-            audience: &signing.instance,
-            request_id: request_id(&record.request.request_id)?,
-            subject: &subject,
-            key_id: &key_ref,
-            profile_id: u32::try_from(record.request.profile_id)
-                .map_err(|_| ServiceError::internal("profile id"))?,
-            scal: Scal::Scal2,
-            signature_hash: profile.settings().signing_key.sad_hash_algorithm,
-            hashes_to_sign: &hashes,
-            clock_tolerance_secs: profile.settings().authorisation_key.clock_tolerance_secs,
-            now: self.now(),
-        };
-        sam_sad::verify_sad(sad, encoding, &key, &expectations).map_err(refused)
     }
 
     /// Get Pending Requests List, for the client: up to `limit` (1 to 1000) of its pending
@@ -531,7 +582,8 @@ impl Service {
             .await
     }
 
-    /// The device's answer: verifies the SAD for the pending request and authorises it.
+    /// The device's answer: verifies the SAD (signed by device `device_id` of the request's
+    /// user) for the pending request and authorises it.
     pub async fn submit_sad(
         &self,
         ctx: &ClientContext,
@@ -540,89 +592,14 @@ impl Service {
         sad: &[u8],
     ) -> Result<(), ServiceError> {
         let result = async {
-            let signing = self.signing()?;
             request_id(request)?;
-            let now = self.now();
-            let record = self
-                .store
-                .request(ctx.id(), request, now)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("request", request))?;
-            let device = self
-                .store
+            let record = self.pending_record(ctx, request).await?;
+            self.store
                 .device(ctx.id(), device_id)
                 .await?
                 .filter(|d| d.user_id == record.request.user_id)
                 .ok_or_else(|| ServiceError::not_found("request", request))?;
-            match record.status {
-                RequestStatus::Pending => {}
-                RequestStatus::Expired => {
-                    return Err(transition_error(
-                        Transition::NotAllowed(RequestStatus::Expired),
-                        request,
-                    ));
-                }
-                other => return Err(transition_error(Transition::NotAllowed(other), request)),
-            }
-            let verified = self
-                .verify_answer(ctx, &record, sad, signing.sad_encoding)
-                .await?;
-            let claims = verified.sad();
-            if claims.issuer
-                != Issuer::Device(
-                    sam_sad::DeviceId::new(&device.device_id)
-                        .map_err(|e| ServiceError::internal(e.to_string()))?,
-                )
-            {
-                return Err(ServiceError::new(
-                    "sad_invalid",
-                    "the SAD was signed by another device",
-                ));
-            }
-            let sad_id = claims.sad_id.to_string();
-            // Rule 3 accepts a SAD until its expiry plus the profile's clock tolerance; the
-            // replay registry must not end its use earlier.
-            let tolerance = self
-                .profile_by_number(record.request.profile_id)?
-                .settings()
-                .authorisation_key
-                .clock_tolerance_secs;
-            let usable_until = claims
-                .expires_at
-                .checked_add_secs(i64::from(tolerance))
-                .ok_or_else(|| ServiceError::invalid("SAD expiry out of range"))?;
-            self.store
-                .register_sad(&NewSad {
-                    id: sad_id.clone(),
-                    client_id: ctx.id().to_owned(),
-                    user_id: record.request.user_id.clone(),
-                    key_id: record.request.key_id.clone(),
-                    // Transaction mode: one Sign of all the request's hashes.
-                    uses: 1,
-                    expires_at: usable_until,
-                    created_at: now,
-                    request_id: request.to_owned(),
-                    encoded: sad.to_vec(),
-                    encoding: match signing.sad_encoding {
-                        SadEncoding::Json => "json".into(),
-                        SadEncoding::Der => "der".into(),
-                    },
-                })
-                .await
-                .map_err(|e| match e {
-                    sam_store::StoreError::Conflict(_) => {
-                        ServiceError::new("sad_replayed", "this SAD was already presented")
-                    }
-                    other => other.into(),
-                })?;
-            match self
-                .store
-                .authorise_request(ctx.id(), request, &sad_id, now)
-                .await?
-            {
-                Transition::Done => Ok(()),
-                other => Err(transition_error(other, request)),
-            }
+            self.accept_sad(ctx, &record, sad, Some(device_id)).await
         }
         .await;
         self.audited(
@@ -633,6 +610,23 @@ impl Service {
             result,
         )
         .await
+    }
+
+    /// The request, if the client has it and it is still pending.
+    pub(crate) async fn pending_record(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+    ) -> Result<RequestRecord, ServiceError> {
+        let record = self
+            .store
+            .request(ctx.id(), request, self.now())
+            .await?
+            .ok_or_else(|| ServiceError::not_found("request", request))?;
+        match record.status {
+            RequestStatus::Pending => Ok(record),
+            other => Err(transition_error(Transition::NotAllowed(other), request)),
+        }
     }
 
     /// Decline Request, by the user's device.
@@ -695,41 +689,57 @@ impl Service {
             .await
     }
 
-    /// Sign: the outputs of an authorised request, in the order of its documents.
+    /// The authorised request and its SAD, verified again now (rules 1–4: the SAD may have
+    /// expired, its device may be gone).
+    pub(crate) async fn authorised_record(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+        now: UnixTime,
+    ) -> Result<(RequestRecord, String, VerifiedSad), ServiceError> {
+        let record = self
+            .store
+            .request(ctx.id(), request, now)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("request", request))?;
+        if record.status != RequestStatus::Authorised {
+            return Err(ServiceError::new(
+                "request_not_authorised",
+                format!("request {request} is {}", record.status),
+            ));
+        }
+        let sad_id = record
+            .sad_id
+            .clone()
+            .ok_or_else(|| ServiceError::internal("an authorised request without a SAD"))?;
+        let (_, encoded, _) = self
+            .store
+            .sad_as_received(ctx.id(), &sad_id)
+            .await?
+            .ok_or_else(|| ServiceError::internal("the request's SAD is not registered"))?;
+        let verified = self.verify_stored_sad(ctx, &record, &encoded, now).await?;
+        Ok((record, sad_id, verified))
+    }
+
+    /// Sign: the outputs of an authorised transaction-mode request, in the order of its
+    /// documents.
     pub async fn sign(
         &self,
         ctx: &ClientContext,
         request: &str,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
-        let signing = self.signing()?;
-        request_id(request)?;
         let now = self.now();
         let prelude = async {
-            let record = self
-                .store
-                .request(ctx.id(), request, now)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("request", request))?;
-            if record.status != RequestStatus::Authorised {
-                return Err(ServiceError::new(
-                    "request_not_authorised",
-                    format!("request {request} is {}", record.status),
-                ));
+            self.signing()?;
+            request_id(request)?;
+            let found = self.authorised_record(ctx, request, now).await?;
+            if found.0.request.mode != mode_name(SadMode::Transaction) {
+                return Err(ServiceError::invalid(format!(
+                    "request {request} is a seal authorisation: sign documents under it with \
+                     seal_sign"
+                )));
             }
-            let sad_id = record
-                .sad_id
-                .clone()
-                .ok_or_else(|| ServiceError::internal("an authorised request without a SAD"))?;
-            let (_, encoded, _) = self
-                .store
-                .sad_as_received(ctx.id(), &sad_id)
-                .await?
-                .ok_or_else(|| ServiceError::internal("the request's SAD is not registered"))?;
-            // Rules 1–4 again, now: the SAD may have expired, its device may be gone.
-            let verified = self
-                .verify_answer(ctx, &record, &encoded, signing.sad_encoding)
-                .await?;
-            Ok((record, sad_id, verified))
+            Ok(found)
         }
         .await;
         let (record, sad_id, verified) = match prelude {
@@ -742,28 +752,22 @@ impl Service {
         };
 
         // Rule 5: spend the use and record it in one transaction.
-        let entry = sam_store::AuditEntry {
-            at: now,
-            client_id: ctx.id().to_owned(),
-            actor: record.request.user_id.clone(),
-            action: "sign".into(),
-            outcome: String::new(),
-            detail: format!(
+        self.spend(
+            ctx,
+            &record,
+            &sad_id,
+            1,
+            now,
+            format!(
                 "request={request} sad={sad_id} key={}",
                 record.request.key_id
             ),
-        };
-        match self.store.spend_sad_use(&sad_id, now, &entry).await? {
-            Spend::Spent { .. } => {}
-            Spend::Refused(refusal) => {
-                return Err(ServiceError::new(
-                    refusal.code(),
-                    format!("the request's SAD cannot be used: {}", refusal.code()),
-                ));
-            }
-        }
-
-        let outcome = self.sign_authorised(ctx, &record, &verified).await;
+        )
+        .await?;
+        let states = decode_states(&record.request.prepared)?;
+        let outcome = self
+            .sign_states(ctx, &record.request.key_id, &states, &verified)
+            .await;
         match outcome {
             Ok(outputs) => {
                 self.store.mark_request_used(ctx.id(), request, now).await?;
@@ -782,29 +786,63 @@ impl Service {
         }
     }
 
-    async fn sign_authorised(
+    /// Rule 5: spends `uses` of the SAD with the audit record in one transaction; a refusal
+    /// is audited by the store.
+    pub(crate) async fn spend(
         &self,
         ctx: &ClientContext,
         record: &RequestRecord,
+        sad_id: &str,
+        uses: i64,
+        now: UnixTime,
+        detail: String,
+    ) -> Result<(), ServiceError> {
+        let entry = sam_store::AuditEntry {
+            at: now,
+            client_id: ctx.id().to_owned(),
+            actor: record.request.user_id.clone(),
+            action: "sign".into(),
+            outcome: String::new(),
+            detail,
+        };
+        match self.store.spend_sad_uses(sad_id, uses, now, &entry).await? {
+            Spend::Spent { .. } => Ok(()),
+            Spend::Refused(refusal) => Err(ServiceError::new(
+                refusal.code(),
+                format!("the request's SAD cannot be used: {}", refusal.code()),
+            )),
+        }
+    }
+
+    /// Activates the key for exactly the DTBS/R of `states`, lets the token sign them, and
+    /// completes the outputs.
+    pub(crate) async fn sign_states(
+        &self,
+        ctx: &ClientContext,
+        key_id: &str,
+        states: &[PreparedState],
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let signing = self.signing()?;
         let key = self
             .store
-            .key(ctx.id(), &record.request.key_id)
+            .key(ctx.id(), key_id)
             .await?
-            .ok_or_else(|| ServiceError::not_found("key", &record.request.key_id))?;
+            .ok_or_else(|| ServiceError::not_found("key", key_id))?;
         let key_record = KeyRecord::from_der(&key.reference)
             .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
-        let states = decode_states(&record.request.prepared)?;
         let inputs: Vec<sam_cms::ToBeSigned> = states
             .iter()
             .map(|s| s.to_be_signed())
             .collect::<Result<_, _>>()
             .map_err(|e| ServiceError::internal(format!("prepared state: {e}")))?;
-        // The activation covers exactly what the verified SAD authorised for this request.
         let digests: Vec<Digest> = inputs.iter().map(sam_cms::ToBeSigned::digest).collect();
-        if !digests.iter().all(|d| verified.sad().hashes.contains(d)) {
+        // Under SCAL2 (and whenever a SAD names hashes) the activation covers only what the
+        // verified SAD authorised.
+        let sad = verified.sad();
+        if (sad.scal == sam_sad::Scal::Scal2 || !sad.hashes.is_empty())
+            && !digests.iter().all(|d| sad.hashes.contains(d))
+        {
             return Err(ServiceError::new(
                 "sad_invalid",
                 "the SAD does not authorise every hash to sign",
@@ -850,25 +888,22 @@ impl Service {
     }
 }
 
-trait CertificateDer: Sized {
-    fn from_der_checked(der: &[u8]) -> Result<Self, ServiceError>;
-    fn split_der(bytes: &[u8]) -> Result<(Self, &[u8]), ServiceError>;
+/// The stored name of a SAD mode.
+pub(crate) fn mode_name(mode: SadMode) -> &'static str {
+    match mode {
+        SadMode::Transaction => "transaction",
+        SadMode::Seal => "seal",
+    }
 }
 
-impl CertificateDer for Certificate {
-    fn from_der_checked(der: &[u8]) -> Result<Self, ServiceError> {
-        <Certificate as der::Decode>::from_der(der)
-            .map_err(|e| ServiceError::internal(format!("stored certificate: {e}")))
-    }
-
-    fn split_der(bytes: &[u8]) -> Result<(Self, &[u8]), ServiceError> {
-        let mut reader =
-            der::SliceReader::new(bytes).map_err(|e| ServiceError::internal(e.to_string()))?;
-        let cert = <Certificate as der::Decode>::decode(&mut reader)
-            .map_err(|e| ServiceError::internal(format!("stored chain: {e}")))?;
-        let len = der::Encode::to_der(&cert)
-            .map_err(|e| ServiceError::internal(e.to_string()))?
-            .len();
-        Ok((cert, bytes.get(len..).unwrap_or_default()))
-    }
+/// The prepared states of stored documents, for [`crate::seal`].
+pub(crate) fn states_of(prepared: &PreparedDocuments) -> Result<Vec<PreparedState>, ServiceError> {
+    prepared
+        .states
+        .iter()
+        .map(|der| {
+            PreparedState::from_der(der)
+                .map_err(|e| ServiceError::internal(format!("prepared state: {e}")))
+        })
+        .collect()
 }

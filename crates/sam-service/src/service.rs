@@ -38,6 +38,17 @@ pub struct ServiceSettings {
     pub max_failed_authentications: i64,
     /// How long a lock lasts, in seconds.
     pub lock_secs: i64,
+    /// The key one-time codes are hashed under; the same on every node. Without it, Generate
+    /// OTP and the confirmation codes answer `not_configured`.
+    pub code_key: Option<crate::scal1::CodeKey>,
+    /// Decimal digits of an OTP or confirmation code.
+    pub otp_digits: u32,
+    /// How long an OTP is valid, in seconds (never beyond its request's expiry).
+    pub otp_validity_secs: i64,
+    /// How long a confirmation code (recover password, change e-mail or mobile) is valid.
+    pub confirmation_validity_secs: i64,
+    /// How many checks a code allows.
+    pub code_attempts: i64,
 }
 
 impl Default for ServiceSettings {
@@ -45,6 +56,11 @@ impl Default for ServiceSettings {
         Self {
             max_failed_authentications: 5,
             lock_secs: 15 * 60,
+            code_key: None,
+            otp_digits: 6,
+            otp_validity_secs: 5 * 60,
+            confirmation_validity_secs: 30 * 60,
+            code_attempts: 3,
         }
     }
 }
@@ -58,6 +74,7 @@ pub struct Service {
     pub(crate) settings: ServiceSettings,
     pub(crate) tokens: HashMap<String, Arc<dyn CryptoToken>>,
     pub(crate) signing: Option<crate::sap::Signing>,
+    pub(crate) notifier: Option<Arc<dyn crate::Notifier>>,
 }
 
 impl Service {
@@ -75,6 +92,7 @@ impl Service {
             settings,
             tokens: HashMap::new(),
             signing: None,
+            notifier: None,
         }
     }
 

@@ -354,40 +354,50 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let result = async {
             user_id(id)?;
-            let now = self.now();
-            let record = self.store.user(ctx.id(), id).await?;
-            if let Some(until) = record.as_ref().and_then(|r| r.locked_until)
-                && now < until
-            {
-                return Err(ServiceError::new(
-                    "user_locked",
-                    format!("too many failed attempts; locked until {until}"),
-                ));
-            }
-            let phc = record.map(|r| r.user.password_hash).unwrap_or_default();
-            if password_matches(password, phc).await? {
-                self.store
-                    .reset_failed_authentications(ctx.id(), id)
-                    .await?;
-                return Ok(());
-            }
-            self.store
-                .record_failed_authentication(
-                    ctx.id(),
-                    id,
-                    now,
-                    self.settings.max_failed_authentications,
-                    self.settings.lock_secs,
-                )
-                .await?;
-            Err(ServiceError::new(
-                "authentication_failed",
-                "wrong user or password",
-            ))
+            self.check_password(ctx, id, password).await
         }
         .await;
         self.audited(ctx, "authenticate", id, format!("user={id}"), result)
             .await
+    }
+
+    /// Checks the user's password with the lock-out of Authenticate (also the PIN of SCAL1).
+    pub(crate) async fn check_password(
+        &self,
+        ctx: &ClientContext,
+        id: &str,
+        password: Zeroizing<String>,
+    ) -> Result<(), ServiceError> {
+        let now = self.now();
+        let record = self.store.user(ctx.id(), id).await?;
+        if let Some(until) = record.as_ref().and_then(|r| r.locked_until)
+            && now < until
+        {
+            return Err(ServiceError::new(
+                "user_locked",
+                format!("too many failed attempts; locked until {until}"),
+            ));
+        }
+        let phc = record.map(|r| r.user.password_hash).unwrap_or_default();
+        if password_matches(password, phc).await? {
+            self.store
+                .reset_failed_authentications(ctx.id(), id)
+                .await?;
+            return Ok(());
+        }
+        self.store
+            .record_failed_authentication(
+                ctx.id(),
+                id,
+                now,
+                self.settings.max_failed_authentications,
+                self.settings.lock_secs,
+            )
+            .await?;
+        Err(ServiceError::new(
+            "authentication_failed",
+            "wrong user or password",
+        ))
     }
 }
 

@@ -15,11 +15,13 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod clients;
 pub mod codes;
 pub mod devices;
 mod error;
 pub mod key_pool;
 pub mod keys;
+pub mod profiles;
 pub mod requests;
 pub mod sads;
 mod store;
@@ -28,11 +30,13 @@ pub mod testing;
 pub mod users;
 
 pub use audit::{AuditEntry, AuditRecord, ChainReport};
+pub use clients::ClientRecord;
 pub use codes::{CodeCheck, NewCode};
 pub use devices::{DeviceAdd, NewDevice};
 pub use error::StoreError;
 pub use key_pool::PooledKey;
 pub use keys::{CertificateRecord, NewKey};
+pub use profiles::ProfileRecord;
 pub use requests::{NewRequest, RequestRecord, RequestStatus, Transition};
 pub use sads::{NewSad, Spend, SpendRefusal};
 pub use store::{Backend, Store};

@@ -98,6 +98,8 @@ pub struct NewRequest {
     pub created_at: UnixTime,
     /// Until when the user may answer (exclusive).
     pub expires_at: UnixTime,
+    /// The seal request whose SAD this (seal) request renews, if it is a renewal.
+    pub renews: Option<String>,
 }
 
 /// A stored request with its state.
@@ -111,6 +113,8 @@ pub struct RequestRecord {
     pub sad_id: Option<String>,
     /// When it was authorised or declined.
     pub decided_at: Option<UnixTime>,
+    /// How `sam` itself verified the user for this request (`otp`, `pin`), if it did.
+    pub user_verified: Option<String>,
 }
 
 /// The outcome of a transition.
@@ -127,7 +131,7 @@ pub enum Transition {
 const REQUEST_COLUMNS: &str =
     "request_id, client_id, user_id, key_id, profile_id, status, scal, mode,
     hash_algorithm, num_signatures, dtbsr, documents, prepared, sad_id, created_at, expires_at,
-    decided_at, message";
+    decided_at, message, renews, user_verified";
 
 fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError> {
     let status: String = row.try_get(5)?;
@@ -152,6 +156,7 @@ fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError
             message: message.unwrap_or_default(),
             created_at: time(row.try_get(14)?)?,
             expires_at,
+            renews: row.try_get(18)?,
         },
         status: if stored == RequestStatus::Pending && now >= expires_at {
             RequestStatus::Expired
@@ -160,6 +165,7 @@ fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError
         },
         sad_id: row.try_get(13)?,
         decided_at: decided_at.map(time).transpose()?,
+        user_verified: row.try_get(19)?,
     })
 }
 
@@ -169,8 +175,9 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO authorisation_requests (request_id, client_id, user_id, key_id,
                  profile_id, status, scal, mode, hash_algorithm, num_signatures, dtbsr, documents,
-                 prepared, created_at, expires_at, message)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 prepared, created_at, expires_at, message, renews)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                 $16)
              ON CONFLICT (request_id) DO NOTHING",
         )
         .bind(&request.request_id)
@@ -188,6 +195,7 @@ impl Store {
         .bind(request.created_at.as_secs())
         .bind(request.expires_at.as_secs())
         .bind(&request.message)
+        .bind(request.renews.as_deref())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -286,6 +294,36 @@ impl Store {
             now,
         )
         .await
+    }
+
+    /// Records that `sam` verified the user for a pending, unexpired request by `method`
+    /// (`otp`, `pin`): the evidence a client-signed SCAL1 SAD needs (PROTOCOL.md "Actors and
+    /// trust anchors").
+    pub async fn record_user_verification(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        method: &str,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
+        let done = sqlx::query(
+            "UPDATE authorisation_requests SET user_verified = $3
+             WHERE client_id = $1 AND request_id = $2 AND status = 'pending' AND expires_at > $4
+             RETURNING request_id",
+        )
+        .bind(client_id)
+        .bind(request_id)
+        .bind(method)
+        .bind(now.as_secs())
+        .fetch_optional(&self.pool)
+        .await?;
+        if done.is_some() {
+            return Ok(Transition::Done);
+        }
+        Ok(match self.request(client_id, request_id, now).await? {
+            None => Transition::NotFound,
+            Some(found) => Transition::NotAllowed(found.status),
+        })
     }
 
     /// `pending → declined`, if still pending and unexpired at `now`.

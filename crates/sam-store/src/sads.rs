@@ -137,14 +137,32 @@ impl Store {
         now: UnixTime,
         audit: &AuditEntry,
     ) -> Result<Spend, StoreError> {
+        self.spend_sad_uses(id, 1, now, audit).await
+    }
+
+    /// Spends `uses` uses of SAD `id` at once (an eSeal batch of that many signatures), or
+    /// none: a SAD with fewer left refuses the whole batch as `Exhausted`.
+    pub async fn spend_sad_uses(
+        &self,
+        id: &str,
+        uses: i64,
+        now: UnixTime,
+        audit: &AuditEntry,
+    ) -> Result<Spend, StoreError> {
+        if uses < 1 {
+            return Err(StoreError::Invalid(format!(
+                "a spend is at least one use, not {uses}"
+            )));
+        }
         let mut tx = self.pool.begin().await?;
         let spent = sqlx::query(
-            "UPDATE sads SET remaining = remaining - 1
-             WHERE id = $1 AND remaining > 0 AND expires_at > $2
+            "UPDATE sads SET remaining = remaining - $3
+             WHERE id = $1 AND remaining >= $3 AND expires_at > $2
              RETURNING remaining",
         )
         .bind(id)
         .bind(now.as_secs())
+        .bind(uses)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = spent {
@@ -164,8 +182,8 @@ impl Store {
 
         let refusal = match self.sad_state(id).await? {
             None => SpendRefusal::Unknown,
-            Some((0, _)) => SpendRefusal::Exhausted,
-            Some(_) => SpendRefusal::Expired,
+            Some((_, expires_at)) if now >= expires_at => SpendRefusal::Expired,
+            Some(_) => SpendRefusal::Exhausted,
         };
         self.append_audit(&AuditEntry {
             outcome: refusal.code().into(),

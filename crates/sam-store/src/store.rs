@@ -92,6 +92,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_sap_messages.sql"),
         postgres: include_str!("../migrations/postgres/0005_sap_messages.sql"),
     },
+    Migration {
+        version: 6,
+        name: "clients_profiles_scal1",
+        sqlite: include_str!("../migrations/sqlite/0006_clients_profiles_scal1.sql"),
+        postgres: include_str!("../migrations/postgres/0006_clients_profiles_scal1.sql"),
+    },
 ];
 
 /// The persistence of one `sam` deployment.

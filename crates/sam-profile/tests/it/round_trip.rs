@@ -134,7 +134,12 @@ fn signing_key() -> impl Strategy<Value = SigningKeySettings> {
                     remove_key_after_signing: remove && seal && hardware,
                     sad_expiry,
                     authorisation_request_expiry: request_expiry,
-                    scal: if scal1 { Scal::Scal1 } else { Scal::Scal2 },
+                    // Seals are SCAL1 only.
+                    scal: if scal1 || seal {
+                        Scal::Scal1
+                    } else {
+                        Scal::Scal2
+                    },
                     sad_hash_algorithm: HashAlgorithm::Sha256,
                 }
             },
@@ -148,20 +153,31 @@ fn settings() -> impl Strategy<Value = ProfileSettings> {
         any::<u32>(),
         any::<bool>(),
         proptest::option::of("[a-z][a-z0-9_:.-]{0,30}"),
+        proptest::option::of("https://[a-z]{1,20}\\.example"),
+        proptest::option::of("[a-z][a-z0-9-]{0,20}"),
     )
-        .prop_map(move |(enabled, tolerance, saml, attribute)| DelegatedIdp {
-            enabled,
-            certificate: certificate.clone(),
-            clock_tolerance_secs: tolerance,
-            assertion_type: if saml {
-                AssertionType::Saml
-            } else {
-                AssertionType::Jwt
+        .prop_map(
+            move |(enabled, tolerance, saml, attribute, issuer, audience)| DelegatedIdp {
+                enabled,
+                certificate: certificate.clone(),
+                clock_tolerance_secs: tolerance,
+                assertion_type: if saml {
+                    AssertionType::Saml
+                } else {
+                    AssertionType::Jwt
+                },
+                user_id: attribute.map_or(UserIdSource::Subject, |a| {
+                    UserIdSource::Attribute(a.parse().unwrap())
+                }),
+                // An enabled JWT IdP names its issuer.
+                issuer: if enabled && !saml {
+                    issuer.or_else(|| Some("https://idp.example".into()))
+                } else {
+                    issuer
+                },
+                audience,
             },
-            user_id: attribute.map_or(UserIdSource::Subject, |a| {
-                UserIdSource::Attribute(a.parse().unwrap())
-            }),
-        });
+        );
     (
         "[A-Za-z0-9][A-Za-z0-9 ._-]{0,40}[A-Za-z0-9]",
         "[ -~\\n\\t]{0,80}",

@@ -6,11 +6,11 @@ use sam_algorithms::{
     RsaKeySize, RsaPadding, UnixTime,
 };
 use sam_profile::{
-    AuthorisationMode, Expiry, KakAlgorithm, KakSettings, ProfileSettings, SadFormat,
-    UNLIMITED_DEVICES,
+    AssertionType, AuthorisationMode, DelegatedIdp, Expiry, IdpCertificate, KakAlgorithm,
+    KakSettings, ProfileSettings, SadFormat, Scal, UNLIMITED_DEVICES, UserIdSource,
 };
 
-use crate::fixtures::{Env, base, on};
+use crate::fixtures::{Env, IDP_CERTIFICATE_PEM, base, on};
 
 fn ecdsa(family: CurveFamily, bits: u32) -> KeySpec {
     KeySpec::new(KeyAlgorithm::Ecdsa, Some(family), Some(bits), None).unwrap()
@@ -211,10 +211,61 @@ fn number_of_hashes_only_with_bulk_signing() {
 fn seal_mode_needs_eseals_enabled() {
     let mut s = base();
     s.signing_key.authorisation_mode = AuthorisationMode::OnceUntilSadExpiry;
+    s.signing_key.scal = Scal::Scal1;
     Env::json().accepts(&s);
     let mut env = Env::json();
     env.eseals_enabled = false;
     env.refuses(&s, "signing_key.authorisation_mode");
+}
+
+#[test]
+fn seal_mode_is_for_scal1_profiles() {
+    let mut s = base();
+    s.signing_key.authorisation_mode = AuthorisationMode::OnceUntilSadExpiry;
+    assert_eq!(s.signing_key.scal, Scal::Scal2);
+    let msg = Env::json().refuses(&s, "signing_key.authorisation_mode");
+    assert!(msg.contains("SCAL2"), "{msg}");
+    s.signing_key.scal = Scal::Scal1;
+    Env::json().accepts(&s);
+}
+
+#[test]
+fn a_jwt_idp_needs_its_issuer_and_names_are_bounded() {
+    let mut s = base();
+    s.delegated_idp = Some(DelegatedIdp {
+        enabled: true,
+        certificate: IdpCertificate::from_pem(IDP_CERTIFICATE_PEM).unwrap(),
+        clock_tolerance_secs: 0,
+        assertion_type: AssertionType::Jwt,
+        user_id: UserIdSource::Subject,
+        issuer: None,
+        audience: None,
+    });
+    let msg = Env::json().refuses(&s, "delegated_idp.issuer");
+    assert!(msg.contains("iss"), "{msg}");
+    let idp = s.delegated_idp.as_mut().unwrap();
+    idp.issuer = Some("https://idp.example".into());
+    Env::json().accepts(&s);
+    // SAML and a switched-off IdP need no issuer.
+    let idp = s.delegated_idp.as_mut().unwrap();
+    idp.issuer = None;
+    idp.assertion_type = AssertionType::Saml;
+    Env::json().accepts(&s);
+    let idp = s.delegated_idp.as_mut().unwrap();
+    idp.assertion_type = AssertionType::Jwt;
+    idp.enabled = false;
+    Env::json().accepts(&s);
+    let idp = s.delegated_idp.as_mut().unwrap();
+    idp.enabled = true;
+    idp.issuer = Some("https://idp.example".into());
+    idp.audience = Some("line\nbreak".into());
+    Env::json().refuses(&s, "delegated_idp.audience");
+    let idp = s.delegated_idp.as_mut().unwrap();
+    idp.audience = Some("x".repeat(1025));
+    Env::json().refuses(&s, "delegated_idp.audience");
+    let idp = s.delegated_idp.as_mut().unwrap();
+    idp.audience = Some("portal".into());
+    Env::json().accepts(&s);
 }
 
 #[test]
@@ -225,9 +276,11 @@ fn remove_key_after_signing_only_for_seals_on_an_hsm() {
     let msg = env.refuses(&s, "signing_key.remove_key_after_signing");
     assert!(msg.contains("once-until-sad-expiry"), "{msg}");
     s.signing_key.authorisation_mode = AuthorisationMode::OnceUntilSadExpiry;
+    s.signing_key.scal = Scal::Scal1;
     env.accepts(&s);
     let mut s = base();
     s.signing_key.authorisation_mode = AuthorisationMode::OnceUntilSadExpiry;
+    s.signing_key.scal = Scal::Scal1;
     s.signing_key.remove_key_after_signing = true;
     let msg = env.refuses(&s, "signing_key.remove_key_after_signing");
     assert!(msg.contains("HSM"), "{msg}");

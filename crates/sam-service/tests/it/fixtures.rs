@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use sam_algorithms::{EcCurve, KeySpec, MlDsaLevel, UnixTime};
+use sam_algorithms::{EcCurve, KeySpec, MlDsaLevel, Period, PeriodUnit, RsaKeySize, UnixTime};
+use sam_keys::SigningKey;
 use sam_profile::{
-    CryptoSourceDescriptor, ProfileCatalogue, ProfileSettings, SadFormat, ValidationContext,
+    AssertionType, AuthorisationMode, CryptoSourceDescriptor, DelegatedIdp, Expiry, IdpCertificate,
+    ProfileCatalogue, ProfileSettings, SadFormat, Scal, UserIdSource, ValidationContext,
 };
-use sam_service::{ClientContext, Service, ServiceSettings, Signing};
+use sam_service::{ClientContext, CodeKey, FileMailbox, Service, ServiceSettings, Signing};
+use sam_store::ClientRecord;
 use sam_store::testing::TestDatabase;
 use sam_token::{ActivationIssuer, Clock, MasterKey, SoftwareToken};
 
@@ -35,7 +38,7 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     let ctx = ValidationContext {
         crypto_sources: &sources,
         sad_format: SadFormat::Json,
-        eseals_enabled: false,
+        eseals_enabled: true,
         now: UnixTime::from_secs(1_790_000_000).unwrap(),
     };
     let mut settings =
@@ -58,7 +61,62 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     bulk.signing_key.max_hashes_per_request = 0;
     bulk.authorisation_key.key = KeySpec::MlDsa(MlDsaLevel::Level3);
     catalogue.create(bulk, &ctx).unwrap();
+    // Profile 4: SCAL1 (OTP, PIN or the IdP below), P-256 user keys, 30 s clock tolerance.
+    let mut scal1 =
+        ProfileSettings::with_defaults("SCAL1".parse().unwrap(), "software".parse().unwrap());
+    scal1.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    scal1.signing_key.scal = Scal::Scal1;
+    scal1.authorisation_key.clock_tolerance_secs = 30;
+    scal1.delegated_idp = Some(DelegatedIdp {
+        enabled: true,
+        certificate: IdpCertificate::from_der(&idp().certificate).unwrap(),
+        clock_tolerance_secs: 10,
+        assertion_type: AssertionType::Jwt,
+        user_id: UserIdSource::Subject,
+        issuer: Some(IDP_ISSUER.into()),
+        audience: None,
+    });
+    catalogue.create(scal1, &ctx).unwrap();
+    // Profile 5: eSeals — SCAL1, once until SAD expiry (10 minutes), bulk up to 5 hashes.
+    let mut seal =
+        ProfileSettings::with_defaults("eSeal".parse().unwrap(), "software".parse().unwrap());
+    seal.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    seal.signing_key.scal = Scal::Scal1;
+    seal.signing_key.authorisation_mode = AuthorisationMode::OnceUntilSadExpiry;
+    seal.signing_key.sad_expiry =
+        Some(Expiry::After(Period::new(10, PeriodUnit::Minutes).unwrap()));
+    seal.signing_key.bulk_signing = true;
+    seal.signing_key.max_hashes_per_request = 5;
+    catalogue.create(seal, &ctx).unwrap();
     catalogue
+}
+
+/// The issuer of the test IdP's JWTs.
+pub(crate) const IDP_ISSUER: &str = "https://idp.sam.test";
+
+/// A key with a certificate from a throwaway CA (made once per test process).
+pub(crate) struct CertifiedKey {
+    pub(crate) key: SigningKey,
+    pub(crate) certificate: Vec<u8>,
+}
+
+fn certified(spec: KeySpec) -> CertifiedKey {
+    let key = SigningKey::generate(spec).unwrap();
+    let (certificate, _) = certify(&key.public_key_der().unwrap());
+    CertifiedKey { key, certificate }
+}
+
+/// The external IdP: an RSA-2048 key (RS256 JWTs) and its certificate.
+pub(crate) fn idp() -> &'static CertifiedKey {
+    static IDP: std::sync::OnceLock<CertifiedKey> = std::sync::OnceLock::new();
+    IDP.get_or_init(|| certified(KeySpec::Rsa(RsaKeySize::Bits2048)))
+}
+
+/// The business application's authorisation key (P-256) and its *Authorisation
+/// Certificate*.
+pub(crate) fn client_key() -> &'static CertifiedKey {
+    static CLIENT: std::sync::OnceLock<CertifiedKey> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| certified(KeySpec::Ecdsa(EcCurve::P256)))
 }
 
 /// This test process's one activation issuer, shared by every service the tests make.
@@ -75,6 +133,8 @@ pub(crate) struct Fixture {
     pub(crate) service: Service,
     pub(crate) clock: Arc<TestClock>,
     pub(crate) master_key_hex: String,
+    /// Where the service's notifications land (one JSON line each).
+    pub(crate) mailbox: std::path::PathBuf,
 }
 
 impl Fixture {
@@ -82,17 +142,54 @@ impl Fixture {
     pub(crate) fn now(&self) -> UnixTime {
         self.clock.now()
     }
+
+    /// The notifications delivered so far.
+    pub(crate) fn mail(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.mailbox)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Registers `ctx`'s client with SAM access and the test authorisation certificate.
+    pub(crate) async fn register_client(&self, ctx: &ClientContext) {
+        self.service
+            .store()
+            .put_client(&ClientRecord {
+                client_id: ctx.client_id.as_str().into(),
+                sam_access: true,
+                authorisation_certificate: Some(client_key().certificate.clone()),
+                created_at: self.now(),
+                updated_at: self.now(),
+            })
+            .await
+            .unwrap();
+    }
 }
 
 pub(crate) async fn service(db: &TestDatabase) -> Fixture {
     let master = MasterKey::generate().unwrap();
     let master_key_hex = master.to_hex().to_string();
     let clock = Arc::new(TestClock::default());
+    let mailbox = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "mailbox-{}-{}.jsonl",
+        std::process::id(),
+        sam_sad::Id128::random().unwrap()
+    ));
     Fixture {
-        service: node(db, master, clock.clone()).await,
+        service: node(db, master, clock.clone())
+            .await
+            .with_notifier(Arc::new(FileMailbox::new(&mailbox))),
         clock,
         master_key_hex,
+        mailbox,
     }
+}
+
+/// The code key of every test node (nodes of one deployment share it).
+fn code_key() -> CodeKey {
+    CodeKey::new([0x5a; 32])
 }
 
 /// A service on its own pool over `db`: what one `samd` node is.
@@ -100,6 +197,8 @@ async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestClock>) -> Se
     let settings = ServiceSettings {
         max_failed_authentications: 3,
         lock_secs: 60,
+        code_key: Some(code_key()),
+        ..ServiceSettings::default()
     };
     Service::new(db.open().await.unwrap(), profiles(), clock, settings)
         .with_token(Arc::new(SoftwareToken::new("software", master)))
@@ -150,15 +249,17 @@ ca_key = ec.generate_private_key(ec.SECP256R1())
 ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sam service test CA")])
 now = datetime.datetime.now(datetime.timezone.utc)
 day = datetime.timedelta(days=1)
+# Valid from well before the tests' clock (September 2026) to after today.
+start = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
       .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-      .not_valid_before(now - day).not_valid_after(now + 30 * day)
+      .not_valid_before(start).not_valid_after(now + 30 * day)
       .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
       .sign(ca_key, hashes.SHA256()))
 cert = (x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")]))
         .issuer_name(ca_name).public_key(public).serial_number(x509.random_serial_number())
-        .not_valid_before(now - day).not_valid_after(now + 30 * day)
+        .not_valid_before(start).not_valid_after(now + 30 * day)
         .sign(ca_key, hashes.SHA256()))
 out = cert.public_bytes(serialization.Encoding.DER) + ca.public_bytes(serialization.Encoding.DER)
 sys.stdout.buffer.write(len(cert.public_bytes(serialization.Encoding.DER)).to_bytes(4, "big") + out)

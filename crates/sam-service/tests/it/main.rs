@@ -7,5 +7,7 @@ mod fixtures;
 mod keys;
 mod notify;
 mod sap;
+mod scal1;
+mod seal;
 mod threats;
 mod users;

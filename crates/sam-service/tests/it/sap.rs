@@ -91,6 +91,7 @@ pub(crate) fn authorise(alice: &Alice, format: Format, documents: &[(&str, &[u8]
             })
             .collect(),
         format,
+        signatures: None,
     }
 }
 
@@ -127,7 +128,11 @@ pub(crate) async fn approve(
         .into_bytes()
 }
 
-fn openssl_verify(signature: &[u8], content: &[u8], ca_pem: &str) -> std::process::Output {
+pub(crate) fn openssl_verify(
+    signature: &[u8],
+    content: &[u8],
+    ca_pem: &str,
+) -> std::process::Output {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "sap-{}-{}",
         std::process::id(),
@@ -426,6 +431,7 @@ async fn an_ml_dsa_65_device_authorises_a_bulk_of_100_hashes_with_one_sad() {
                 })
                 .collect(),
             format: Format::Raw,
+            signatures: None,
         };
         let id = f.service.authorise(&ctx, request).await.unwrap().request_id;
 

@@ -75,6 +75,7 @@ async fn ask(f: &Fixture, ctx: &ClientContext, user: &str, key_id: &str) -> Stri
                     digest: HashAlgorithm::Sha256.digest(CONTRACT).as_bytes().to_vec(),
                 }],
                 format: Format::Raw,
+                signatures: None,
             },
         )
         .await

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
 use sam_store::{
-    CertificateRecord, DeviceAdd, NewDevice, NewKey, NewRequest, NewUser, RequestStatus,
-    StoreError, Transition,
+    CertificateRecord, ClientRecord, DeviceAdd, NewDevice, NewKey, NewRequest, NewUser,
+    ProfileRecord, RequestStatus, StoreError, Transition,
 };
 
 use crate::backends::{databases, drop_databases};
@@ -71,6 +71,7 @@ fn request(client: &str, user: &str, id: &str) -> NewRequest {
         message: vec![0x30, 0x03, 1, 2, 3],
         created_at: t(10),
         expires_at: t(310),
+        renews: None,
     }
 }
 
@@ -482,6 +483,134 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
         assert_eq!(page, ["r6", "r7"]);
         store.close().await;
         nodes[1].close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_verification_is_recorded_only_on_a_pending_unexpired_request_of_the_client() {
+    let dbs = databases("verified").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        let renewal = NewRequest {
+            renews: Some("r0".into()),
+            ..request("A", "alice", "r1")
+        };
+        store.create_request(&renewal).await.unwrap();
+        let record = store.request("A", "r1", t(11)).await.unwrap().unwrap();
+        assert_eq!(record.request, renewal);
+        assert_eq!(record.user_verified, None);
+        assert_eq!(
+            store
+                .record_user_verification("B", "r1", "otp", t(20))
+                .await
+                .unwrap(),
+            Transition::NotFound
+        );
+        assert_eq!(
+            store
+                .record_user_verification("A", "r1", "otp", t(310))
+                .await
+                .unwrap(),
+            Transition::NotAllowed(RequestStatus::Expired)
+        );
+        assert_eq!(
+            store
+                .request("A", "r1", t(20))
+                .await
+                .unwrap()
+                .unwrap()
+                .user_verified,
+            None
+        );
+        assert_eq!(
+            store
+                .record_user_verification("A", "r1", "otp", t(309))
+                .await
+                .unwrap(),
+            Transition::Done
+        );
+        assert_eq!(
+            store
+                .request("A", "r1", t(309))
+                .await
+                .unwrap()
+                .unwrap()
+                .user_verified
+                .as_deref(),
+            Some("otp")
+        );
+        store.decline_request("A", "r1", t(309)).await.unwrap();
+        assert_eq!(
+            store
+                .record_user_verification("A", "r1", "pin", t(309))
+                .await
+                .unwrap(),
+            Transition::NotAllowed(RequestStatus::Declined)
+        );
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_and_profiles_are_stored_and_replaced() {
+    let dbs = databases("clients").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        assert_eq!(store.client("A").await.unwrap(), None);
+        let client = ClientRecord {
+            client_id: "A".into(),
+            sam_access: true,
+            authorisation_certificate: None,
+            created_at: t(1),
+            updated_at: t(1),
+        };
+        store.put_client(&client).await.unwrap();
+        assert_eq!(store.client("A").await.unwrap().as_ref(), Some(&client));
+        let changed = ClientRecord {
+            sam_access: false,
+            authorisation_certificate: Some(vec![0x30, 0x03, 1, 2, 3]),
+            created_at: t(5),
+            updated_at: t(5),
+            ..client.clone()
+        };
+        store.put_client(&changed).await.unwrap();
+        let stored = store.client("A").await.unwrap().unwrap();
+        assert_eq!(stored.created_at, t(1), "creation time is kept");
+        assert_eq!(stored.updated_at, t(5));
+        assert!(!stored.sam_access);
+        assert_eq!(
+            stored.authorisation_certificate,
+            changed.authorisation_certificate
+        );
+
+        let profile = |id: i64, name: &str| ProfileRecord {
+            profile_id: id,
+            name: name.into(),
+            settings: format!("{{\"name\":\"{name}\"}}"),
+            created_at: t(id),
+            updated_at: t(id),
+        };
+        store.put_profile(&profile(2, "seal")).await.unwrap();
+        store.put_profile(&profile(1, "sign")).await.unwrap();
+        assert!(matches!(
+            store.put_profile(&profile(3, "sign")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.put_profile(&profile(1, "signatures")).await.unwrap();
+        let all = store.profiles().await.unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|p| (p.profile_id, p.name.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "signatures"), (2, "seal")]
+        );
+        assert_eq!(all[0].created_at, t(1));
+        assert!(store.delete_profile(2).await.unwrap());
+        assert!(!store.delete_profile(2).await.unwrap());
+        assert_eq!(store.profiles().await.unwrap().len(), 1);
+        store.close().await;
     }
     drop_databases(dbs).await;
 }

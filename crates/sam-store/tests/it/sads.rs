@@ -124,6 +124,56 @@ async fn a_use_is_spent_once_and_each_refusal_is_audited_without_changing_anythi
     drop_databases(dbs).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seal_batch_spends_all_its_uses_or_none() {
+    let dbs = databases("batch").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        store.register_sad(&sad("seal", 4)).await.unwrap();
+        assert!(matches!(
+            store.spend_sad_uses("seal", 0, t(10), &audit("sign")).await,
+            Err(StoreError::Invalid(_))
+        ));
+        let three = store
+            .spend_sad_uses("seal", 3, t(10), &audit("sign"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(three, Spend::Spent { remaining: 1, .. }),
+            "{three:?}"
+        );
+        // Two more than the one left: refused whole, nothing spent.
+        let over = store
+            .spend_sad_uses("seal", 2, t(11), &audit("sign"))
+            .await
+            .unwrap();
+        assert_eq!(over, Spend::Refused(SpendRefusal::Exhausted));
+        assert_eq!(store.sad_state("seal").await.unwrap(), Some((1, t(300))));
+        let last = store
+            .spend_sad_uses("seal", 1, t(12), &audit("sign"))
+            .await
+            .unwrap();
+        assert!(matches!(last, Spend::Spent { remaining: 0, .. }));
+        // Past expiry with uses left reads as expired, not as a replay.
+        store.register_sad(&sad("late", 4)).await.unwrap();
+        assert_eq!(
+            store
+                .spend_sad_uses("late", 5, t(300), &audit("sign"))
+                .await
+                .unwrap(),
+            Spend::Refused(SpendRefusal::Expired)
+        );
+        assert_eq!(
+            outcomes(&store).await,
+            ["ok", "sad_replayed", "ok", "sad_expired"],
+            "{:?}",
+            store.backend()
+        );
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
 /// Races `tasks` spends of a SAD with `uses` uses, alternating between two independent
 /// stores (two nodes); returns how many were spent and refused.
 async fn race(nodes: [Store; 2], id: &str, uses: i64, tasks: usize) -> (usize, usize) {

@@ -1,0 +1,368 @@
+//! SCAL1 authorisation (CEN EN 419 241-1 §5.4.2; seed 002 *Authorisation Certificate*):
+//! `sam` authenticates the user itself, by a one-time password it sent (Generate OTP, Verify
+//! OTP) or by their PIN, and records that for the request; the client then signs the SAD
+//! with its authorisation key ([`Service::submit_client_sad`]), and `sam` accepts it only
+//! for a request whose user it verified by that method. A SAD alone, however well signed by
+//! the client, never stands in for the user.
+//!
+//! OTPs are random decimal codes, stored only as HMAC-SHA-256 under the service's code key
+//! (bound to purpose and request), with an expiry and a bounded number of attempts, and
+//! delivered through the [`Notifier`](crate::Notifier) — never returned to the client.
+
+use std::fmt;
+use std::sync::Arc;
+
+use hmac::{KeyInit, Mac};
+use sam_algorithms::UnixTime;
+use sam_store::{CodeCheck, NewCode, Transition};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::ServiceError;
+use crate::notify::{Channel, Notification, NotificationKind};
+use crate::sap::{request_id, transition_error, user_id};
+use crate::service::{ClientContext, Service};
+
+/// The key under which one-time codes are hashed. Every node of one deployment needs the
+/// same key (a node verifies codes another issued); `samd` derives it from its master key.
+#[derive(Clone)]
+pub struct CodeKey(Zeroizing<[u8; 32]>);
+
+impl CodeKey {
+    /// A key from 32 bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// A fresh random key (one node, or tests).
+    pub fn random() -> Result<Self, ServiceError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(bytes.as_mut())
+            .map_err(|e| ServiceError::internal(format!("random: {e}")))?;
+        Ok(Self(bytes))
+    }
+
+    /// HMAC-SHA-256 over purpose, code id and code, each length-prefixed.
+    pub(crate) fn hash(
+        &self,
+        purpose: &str,
+        code_id: &str,
+        code: &str,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.0.as_ref())
+            .map_err(|e| ServiceError::internal(format!("code key: {e}")))?;
+        for part in [purpose, code_id, code] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+impl fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeKey(<redacted>)")
+    }
+}
+
+/// A random code of `digits` decimal digits (uniform: rejection sampling).
+pub(crate) fn random_code(digits: u32) -> Result<Zeroizing<String>, ServiceError> {
+    let modulus = 10u64.pow(digits);
+    let zone = u64::MAX - (u64::MAX % modulus);
+    loop {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| ServiceError::internal(format!("random: {e}")))?;
+        let n = u64::from_be_bytes(bytes);
+        if n < zone {
+            let width = digits as usize;
+            return Ok(Zeroizing::new(format!("{:0width$}", n % modulus)));
+        }
+    }
+}
+
+/// Generate OTP: where the code was sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OtpSent {
+    /// `email` or `sms`.
+    pub channel: Channel,
+    /// Until when the code may be used (RFC 3339).
+    pub expires_at: String,
+    /// How many attempts it allows.
+    pub attempts: i64,
+}
+
+/// The purpose under which OTPs for authorisation requests are stored.
+const OTP_PURPOSE: &str = "otp";
+
+impl Service {
+    /// Sets the notifier that delivers OTPs and confirmation codes.
+    pub fn with_notifier(mut self, notifier: Arc<dyn crate::Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    pub(crate) fn code_key(&self) -> Result<&CodeKey, ServiceError> {
+        self.settings.code_key.as_ref().ok_or_else(|| {
+            ServiceError::new(
+                "not_configured",
+                "no code key is configured for one-time codes",
+            )
+        })
+    }
+
+    /// Delivers a notification off the async workers (a webhook blocks).
+    pub(crate) async fn deliver(&self, notification: Notification) -> Result<(), ServiceError> {
+        let notifier = self.notifier.clone().ok_or_else(|| {
+            ServiceError::new(
+                "not_configured",
+                "no notifier is configured to deliver codes",
+            )
+        })?;
+        tokio::task::spawn_blocking(move || notifier.notify(&notification))
+            .await
+            .map_err(|e| ServiceError::internal(format!("notification task: {e}")))?
+            .map_err(|e| ServiceError::new("notification_failed", e.to_string()))
+    }
+
+    /// Generate OTP: sends a one-time password for the user's pending request by `channel`.
+    /// A new OTP replaces the previous one of the request.
+    pub async fn generate_otp(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        channel: Channel,
+    ) -> Result<OtpSent, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            request_id(request)?;
+            let record = self.pending_record(ctx, request).await?;
+            if record.request.user_id != user {
+                return Err(ServiceError::not_found("request", request));
+            }
+            let stored = self
+                .store
+                .user(ctx.id(), user)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("user", user))?;
+            let recipient = match channel {
+                Channel::Email => stored.user.email,
+                Channel::Sms => stored.user.mobile,
+            };
+            if recipient.is_empty() {
+                return Err(ServiceError::invalid(format!(
+                    "user {user} has no {} to send an OTP to",
+                    match channel {
+                        Channel::Email => "e-mail address",
+                        Channel::Sms => "mobile number",
+                    }
+                )));
+            }
+            let now = self.now();
+            let expires_at = now
+                .checked_add_secs(self.settings.otp_validity_secs)
+                .ok_or_else(|| ServiceError::internal("OTP expiry out of range"))?
+                .min(record.request.expires_at);
+            let code = random_code(self.settings.otp_digits)?;
+            self.store
+                .issue_code(&NewCode {
+                    code_id: format!("{OTP_PURPOSE}:{request}"),
+                    client_id: ctx.id().to_owned(),
+                    user_id: user.to_owned(),
+                    purpose: OTP_PURPOSE.into(),
+                    code_hash: self.code_key()?.hash(OTP_PURPOSE, request, &code)?,
+                    payload: request.to_owned(),
+                    attempts: self.settings.code_attempts,
+                    created_at: now,
+                    expires_at,
+                })
+                .await?;
+            self.deliver(Notification {
+                kind: NotificationKind::Otp,
+                channel,
+                recipient,
+                client_id: ctx.id().to_owned(),
+                user_id: Some(user.to_owned()),
+                subject: "Your signing code".into(),
+                text: format!(
+                    "Your one-time code to authorise signing request {request}. It expires at \
+                     {expires_at}."
+                ),
+                code: Some(code),
+            })
+            .await?;
+            Ok(OtpSent {
+                channel,
+                expires_at: expires_at.to_string(),
+                attempts: self.settings.code_attempts,
+            })
+        }
+        .await;
+        self.audited(
+            ctx,
+            "generate_otp",
+            user,
+            format!("request={request} channel={channel:?}"),
+            result,
+        )
+        .await
+    }
+
+    /// Verify OTP: checks the user's OTP for the request; on success `sam` records that it
+    /// verified the user for it, which a client-signed SAD with `auth_method` `otp` needs.
+    pub async fn verify_otp(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        otp: Zeroizing<String>,
+    ) -> Result<(), ServiceError> {
+        let result = async {
+            user_id(user)?;
+            request_id(request)?;
+            let now = self.now();
+            let check = self
+                .store
+                .check_code(
+                    ctx.id(),
+                    user,
+                    &format!("{OTP_PURPOSE}:{request}"),
+                    OTP_PURPOSE,
+                    &self.code_key()?.hash(OTP_PURPOSE, request, &otp)?,
+                    now,
+                )
+                .await?;
+            match check {
+                CodeCheck::Confirmed { .. } => self.record_verified(ctx, request, "otp", now).await,
+                CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
+                    "otp_invalid",
+                    format!("wrong OTP; {attempts_left} attempts left"),
+                )),
+                CodeCheck::Unusable => Err(ServiceError::new(
+                    "otp_invalid",
+                    "no usable OTP for this request: generate a new one",
+                )),
+            }
+        }
+        .await;
+        self.audited(
+            ctx,
+            "verify_otp",
+            user,
+            format!("request={request}"),
+            result,
+        )
+        .await
+    }
+
+    /// Verifies the user's PIN (their `sam` password, with the lock-out of Authenticate) for
+    /// a pending request; on success `sam` records it, which a client-signed SAD with
+    /// `auth_method` `pin` needs.
+    pub async fn verify_pin(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        pin: Zeroizing<String>,
+    ) -> Result<(), ServiceError> {
+        let result = async {
+            user_id(user)?;
+            request_id(request)?;
+            let record = self.pending_record(ctx, request).await?;
+            if record.request.user_id != user {
+                return Err(ServiceError::not_found("request", request));
+            }
+            self.check_password(ctx, user, pin).await?;
+            self.record_verified(ctx, request, "pin", self.now()).await
+        }
+        .await;
+        self.audited(
+            ctx,
+            "verify_pin",
+            user,
+            format!("request={request}"),
+            result,
+        )
+        .await
+    }
+
+    async fn record_verified(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+        method: &str,
+        now: UnixTime,
+    ) -> Result<(), ServiceError> {
+        match self
+            .store
+            .record_user_verification(ctx.id(), request, method, now)
+            .await?
+        {
+            Transition::Done => Ok(()),
+            other => Err(transition_error(other, request)),
+        }
+    }
+
+    /// The client's answer: a SAD signed by the client's authorisation certificate, with
+    /// the evidence of its method (OTP, PIN, IdP assertion, seal renewal).
+    pub async fn submit_client_sad(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+        sad: &[u8],
+    ) -> Result<(), ServiceError> {
+        let result = async {
+            request_id(request)?;
+            let record = self.pending_record(ctx, request).await?;
+            self.accept_sad(ctx, &record, sad, None).await
+        }
+        .await;
+        self.audited(
+            ctx,
+            "submit_sad",
+            "client",
+            format!("request={request}"),
+            result,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_the_digits_asked_and_vary() {
+        let codes: Vec<_> = (0..64).map(|_| random_code(6).unwrap()).collect();
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        );
+        let distinct: std::collections::HashSet<_> = codes.iter().map(|c| c.as_str()).collect();
+        assert!(distinct.len() > 60, "{}", distinct.len());
+        assert_eq!(random_code(8).unwrap().len(), 8);
+    }
+
+    #[test]
+    fn the_code_hash_binds_key_purpose_request_and_code() {
+        let key = CodeKey::new([7; 32]);
+        let base = key.hash("otp", "r1", "123456").unwrap();
+        assert_eq!(base.len(), 32);
+        assert_eq!(base, key.hash("otp", "r1", "123456").unwrap());
+        assert_ne!(base, key.hash("otp", "r1", "123457").unwrap());
+        assert_ne!(base, key.hash("otp", "r2", "123456").unwrap());
+        assert_ne!(base, key.hash("change_email", "r1", "123456").unwrap());
+        assert_ne!(
+            base,
+            CodeKey::new([8; 32]).hash("otp", "r1", "123456").unwrap()
+        );
+        // Length prefixes: moving a character between fields changes the hash.
+        assert_ne!(
+            key.hash("otp", "r11", "23456").unwrap(),
+            key.hash("otp", "r1", "123456").unwrap()
+        );
+        assert_eq!(format!("{key:?}"), "CodeKey(<redacted>)");
+    }
+}

@@ -1,0 +1,349 @@
+//! What `sam` checks before a SAD counts (PROTOCOL.md "Verification rules" 1–4 and "Actors
+//! and trust anchors"):
+//!
+//! - the issuer's registered key: a device of the request's user (SCAL2 default), or the
+//!   calling client's *Authorisation Certificate* (seed 002), within its validity;
+//! - `sam_sad::verify_sad` against the stored request, this instance and the profile;
+//! - the SAD's mode and number of signatures are the request's;
+//! - for a client-signed SAD, the evidence of its method: an OTP or PIN that `sam` itself
+//!   verified for this request, an IdP assertion that verifies against the profile's IdP, or
+//!   (renewal) an unexpired seal SAD of the same user and key that this request renews.
+//!
+//! Accepting a SAD registers it in the replay registry with its uses (1 for a transaction;
+//! the count of a seal) until `min(expires_at + tolerance, accepted + profile SAD expiry)`.
+
+use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, UnixTime};
+use sam_profile::{AssertionType, SamProfile, UserIdSource};
+use sam_sad::{
+    AuthMethod, Expectations, IdpTrust, Issuer, IssuerKey, KeyRef, SadEncoding, UserIdClaim,
+    VerifiedSad,
+};
+use sam_store::{NewSad, RequestRecord, Transition};
+use x509_cert::Certificate;
+
+use crate::ServiceError;
+use crate::sap::{mode_name, request_id, sad_scal, transition_error, user_id};
+use crate::service::{ClientContext, Service};
+
+fn sad_invalid(message: impl Into<String>) -> ServiceError {
+    ServiceError::new("sad_invalid", message)
+}
+
+/// Whether `now` lies in the certificate's validity, widened by `tolerance` seconds.
+fn within_validity(certificate: &Certificate, now: UnixTime, tolerance: u32) -> bool {
+    let validity = certificate.tbs_certificate().validity();
+    let secs = |t: x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    };
+    let tolerance = i64::from(tolerance);
+    now.as_secs() + tolerance >= secs(validity.not_before)
+        && now.as_secs() - tolerance <= secs(validity.not_after)
+}
+
+impl Service {
+    /// The registered key of the SAD's issuer, for `record`.
+    async fn issuer_key(
+        &self,
+        ctx: &ClientContext,
+        record: &RequestRecord,
+        issuer: &Issuer,
+        profile: &SamProfile,
+        now: UnixTime,
+    ) -> Result<IssuerKey, ServiceError> {
+        match issuer {
+            Issuer::Device(device_id) => {
+                let device = self
+                    .store
+                    .device(ctx.id(), device_id.as_str())
+                    .await?
+                    .filter(|d| d.user_id == record.request.user_id)
+                    .ok_or_else(|| {
+                        sad_invalid("the SAD's device is not a registered device of the user")
+                    })?;
+                let spec = sam_keys::public_key_spec(&device.public_key)
+                    .map_err(|e| ServiceError::internal(format!("stored device key: {e}")))?;
+                let padding = if device.algorithm.starts_with("PS") {
+                    RsaPadding::Pss
+                } else {
+                    RsaPadding::Pkcs1v15
+                };
+                Ok(IssuerKey {
+                    issuer: issuer.clone(),
+                    spki_der: device.public_key,
+                    spec,
+                    padding,
+                })
+            }
+            Issuer::Client(client_id) => {
+                if client_id.as_str() != ctx.id() {
+                    return Err(sad_invalid("the SAD is signed by another client"));
+                }
+                let der = self
+                    .store
+                    .client(ctx.id())
+                    .await?
+                    .and_then(|c| c.authorisation_certificate)
+                    .ok_or_else(|| {
+                        sad_invalid(
+                            "the client has no authorisation certificate to verify its SADs",
+                        )
+                    })?;
+                let certificate = <Certificate as der::Decode>::from_der(&der).map_err(|e| {
+                    ServiceError::internal(format!("stored authorisation certificate: {e}"))
+                })?;
+                let tolerance = profile.settings().authorisation_key.clock_tolerance_secs;
+                if !within_validity(&certificate, now, tolerance) {
+                    return Err(sad_invalid(
+                        "the client's authorisation certificate is outside its validity",
+                    ));
+                }
+                let spki_der =
+                    der::Encode::to_der(certificate.tbs_certificate().subject_public_key_info())
+                        .map_err(|e| ServiceError::internal(e.to_string()))?;
+                let spec = sam_keys::public_key_spec(&spki_der).map_err(|e| {
+                    sad_invalid(format!("the authorisation certificate's key: {e}"))
+                })?;
+                Ok(IssuerKey {
+                    issuer: issuer.clone(),
+                    spki_der,
+                    spec,
+                    // Client keys sign RSA SADs with PKCS#1 v1.5 (RS256/384/512).
+                    padding: RsaPadding::Pkcs1v15,
+                })
+            }
+        }
+    }
+
+    /// Rules 1–4 for a SAD answering `record`, at `now`, and the SAD's mode and count.
+    pub(crate) async fn verify_stored_sad(
+        &self,
+        ctx: &ClientContext,
+        record: &RequestRecord,
+        sad: &[u8],
+        now: UnixTime,
+    ) -> Result<VerifiedSad, ServiceError> {
+        let signing = self.signing()?;
+        let encoding = signing.sad_encoding;
+        let refused = |e: sam_sad::SadError| sad_invalid(e.to_string());
+        let profile = self.profile_by_number(record.request.profile_id)?;
+        let issuer = sam_sad::peek_issuer(sad, encoding).map_err(refused)?;
+        let key = self.issuer_key(ctx, record, &issuer, profile, now).await?;
+        let hash: HashAlgorithm = record
+            .request
+            .hash_algorithm
+            .parse()
+            .map_err(|_| ServiceError::internal("stored hash algorithm"))?;
+        let hashes: Vec<Digest> = record
+            .request
+            .dtbsr
+            .chunks(hash.output_len())
+            .map(|c| Digest::new(hash, c))
+            .collect::<Result<_, _>>()
+            .map_err(|e| ServiceError::internal(format!("stored hashes: {e}")))?;
+        let subject = user_id(&record.request.user_id)?;
+        let key_ref = KeyRef::new(&record.request.key_id)
+            .map_err(|e| ServiceError::internal(e.to_string()))?;
+        let expectations = Expectations {
+            audience: &signing.instance,
+            request_id: request_id(&record.request.request_id)?,
+            subject: &subject,
+            key_id: &key_ref,
+            profile_id: u32::try_from(record.request.profile_id)
+                .map_err(|_| ServiceError::internal("profile id"))?,
+            scal: sad_scal(profile),
+            signature_hash: profile.settings().signing_key.sad_hash_algorithm,
+            hashes_to_sign: &hashes,
+            clock_tolerance_secs: profile.settings().authorisation_key.clock_tolerance_secs,
+            now,
+        };
+        let verified = sam_sad::verify_sad(sad, encoding, &key, &expectations).map_err(refused)?;
+        let claims = verified.sad();
+        // Rule 4 binds SCAL2 SADs; a SCAL1 SAD need not name hashes, but one that does names
+        // every hash of the request — it cannot authorise something else.
+        if !claims.hashes.is_empty() && !hashes.iter().all(|h| claims.hashes.contains(h)) {
+            return Err(sad_invalid(
+                "the SAD names hashes that are not the request's",
+            ));
+        }
+        if mode_name(claims.mode) != record.request.mode {
+            return Err(sad_invalid(format!(
+                "the SAD is for {} mode; the request is {}",
+                mode_name(claims.mode),
+                record.request.mode
+            )));
+        }
+        if i64::from(claims.num_signatures) != record.request.num_signatures {
+            return Err(sad_invalid(format!(
+                "the SAD allows {} signatures; the request asks for {}",
+                claims.num_signatures, record.request.num_signatures
+            )));
+        }
+        Ok(verified)
+    }
+
+    /// The evidence a client-signed SAD needs for its method.
+    async fn check_evidence(
+        &self,
+        ctx: &ClientContext,
+        record: &RequestRecord,
+        verified: &VerifiedSad,
+        profile: &SamProfile,
+        now: UnixTime,
+    ) -> Result<(), ServiceError> {
+        let claims = verified.sad();
+        match claims.auth_method {
+            AuthMethod::Device => Ok(()),
+            method @ (AuthMethod::Otp | AuthMethod::Pin) => {
+                let name = method.to_string();
+                if record.user_verified.as_deref() == Some(name.as_str()) {
+                    Ok(())
+                } else {
+                    Err(sad_invalid(format!(
+                        "sam has not verified the user's {name} for request {}",
+                        record.request.request_id
+                    )))
+                }
+            }
+            AuthMethod::Idp => {
+                let idp = profile
+                    .settings()
+                    .delegated_idp
+                    .as_ref()
+                    .filter(|i| i.enabled)
+                    .ok_or_else(|| {
+                        sad_invalid("the profile does not delegate user authentication to an IdP")
+                    })?;
+                if idp.assertion_type != AssertionType::Jwt {
+                    return Err(ServiceError::new(
+                        "assertion_invalid",
+                        sam_sad::AssertionError::SamlNotSupported.to_string(),
+                    ));
+                }
+                let issuer = idp.issuer.as_deref().ok_or_else(|| {
+                    ServiceError::internal("the profile's IdP has no issuer configured")
+                })?;
+                let trust = IdpTrust {
+                    certificate_der: idp.certificate.der(),
+                    issuer,
+                    audience: idp.audience.as_deref().unwrap_or(ctx.id()),
+                    user_id: match &idp.user_id {
+                        UserIdSource::Subject => UserIdClaim::Subject,
+                        UserIdSource::Attribute(name) => UserIdClaim::Attribute(name.as_str()),
+                    },
+                    clock_tolerance_secs: idp.clock_tolerance_secs,
+                    now,
+                };
+                let assertion = claims.assertion.as_deref().unwrap_or_default();
+                sam_sad::verify_idp_jwt(assertion, &trust, &claims.subject)
+                    .map(|_| ())
+                    .map_err(|e| ServiceError::new("assertion_invalid", e.to_string()))
+            }
+            AuthMethod::Renewal => {
+                let previous_id =
+                    record.request.renews.as_deref().ok_or_else(|| {
+                        sad_invalid("a renewal SAD answers only a renewal request")
+                    })?;
+                let previous = self
+                    .store
+                    .request(ctx.id(), previous_id, now)
+                    .await?
+                    .filter(|p| {
+                        p.request.user_id == record.request.user_id
+                            && p.request.key_id == record.request.key_id
+                            && p.request.mode == mode_name(sam_sad::SadMode::Seal)
+                    })
+                    .ok_or_else(|| sad_invalid("the renewed seal request is not found"))?;
+                let sad_id = previous
+                    .sad_id
+                    .ok_or_else(|| sad_invalid("the renewed seal request has no SAD"))?;
+                match self.store.sad_state(&sad_id).await? {
+                    Some((_, usable_until)) if now < usable_until => Ok(()),
+                    _ => Err(sad_invalid(
+                        "the renewed seal SAD has expired: the user must authorise again",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Verifies a SAD answering the pending `record` (from device `device`, or from the
+    /// client when `None`), checks its evidence, registers it and authorises the request.
+    pub(crate) async fn accept_sad(
+        &self,
+        ctx: &ClientContext,
+        record: &RequestRecord,
+        sad: &[u8],
+        device: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let signing = self.signing()?;
+        let now = self.now();
+        let request = record.request.request_id.as_str();
+        let verified = self.verify_stored_sad(ctx, record, sad, now).await?;
+        let claims = verified.sad();
+        match (device, &claims.issuer) {
+            (Some(device), Issuer::Device(id)) if id.as_str() == device => {}
+            (Some(_), _) => return Err(sad_invalid("the SAD was signed by another device")),
+            (None, Issuer::Client(_)) => {}
+            (None, _) => {
+                return Err(sad_invalid(
+                    "a client submits only SADs signed by its authorisation certificate",
+                ));
+            }
+        }
+        let profile = self.profile_by_number(record.request.profile_id)?;
+        self.check_evidence(ctx, record, &verified, profile, now)
+            .await?;
+
+        // Rule 3 accepts a SAD until its expiry plus the profile's clock tolerance; the
+        // replay registry must not end its use earlier, nor later than the profile's SAD
+        // expiry allows.
+        let tolerance = profile.settings().authorisation_key.clock_tolerance_secs;
+        let by_sad = claims
+            .expires_at
+            .checked_add_secs(i64::from(tolerance))
+            .ok_or_else(|| ServiceError::invalid("SAD expiry out of range"))?;
+        let by_profile = profile
+            .settings()
+            .signing_key
+            .sad_expiry
+            .and_then(|e| e.expires_at(now))
+            .or_else(|| now.checked_add_secs(signing.default_request_expiry_secs))
+            .ok_or_else(|| ServiceError::internal("SAD expiry out of range"))?;
+        let uses = match claims.mode {
+            sam_sad::SadMode::Transaction => 1,
+            sam_sad::SadMode::Seal => i64::from(claims.num_signatures),
+        };
+        let sad_id = claims.sad_id.to_string();
+        self.store
+            .register_sad(&NewSad {
+                id: sad_id.clone(),
+                client_id: ctx.id().to_owned(),
+                user_id: record.request.user_id.clone(),
+                key_id: record.request.key_id.clone(),
+                uses,
+                expires_at: by_sad.min(by_profile),
+                created_at: now,
+                request_id: request.to_owned(),
+                encoded: sad.to_vec(),
+                encoding: match signing.sad_encoding {
+                    SadEncoding::Json => "json".into(),
+                    SadEncoding::Der => "der".into(),
+                },
+            })
+            .await
+            .map_err(|e| match e {
+                sam_store::StoreError::Conflict(_) => {
+                    ServiceError::new("sad_replayed", "this SAD was already presented")
+                }
+                other => other.into(),
+            })?;
+        match self
+            .store
+            .authorise_request(ctx.id(), request, &sad_id, now)
+            .await?
+        {
+            Transition::Done => Ok(()),
+            other => Err(transition_error(other, request)),
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! SCAL1 end to end through the service API, on SQLite and PostgreSQL: the client's
+//! authorisation certificate signs the SAD, and `sam` accepts it only with the evidence of its
+//! method — an OTP `sam` sent and verified for that request, the user's PIN, or an external
+//! IdP's JWT that verifies against the profile's IdP certificate. Each refusal leaves the
+//! request pending and is audited.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use sam_algorithms::{HashAlgorithm, KeySpec, RsaPadding};
+use sam_cms::Format;
+use sam_keys::{Input, SigningKey};
+use sam_sad::{
+    AuthMethod, AuthorisationRequest, ClientId, Id128, InstanceId, Issuer, Sad, SadSigner, Scal,
+};
+use sam_service::{
+    Authorise, AuthoriseResponse, Channel, ClientContext, DocumentInput, RegisterUser,
+};
+use sam_store::ChainReport;
+use zeroize::Zeroizing;
+
+use crate::fixtures::{
+    Fixture, IDP_ISSUER, INSTANCE, certify, client, client_key, databases, idp, service,
+};
+use crate::sap::{CONTRACT, code, openssl_verify};
+
+pub(crate) struct Bob {
+    pub(crate) key_id: String,
+    pub(crate) public_key: Vec<u8>,
+    pub(crate) ca_pem: String,
+}
+
+/// Registers bob (e-mail, mobile, PIN) with a P-256 key in `profile`, certified.
+pub(crate) async fn bob(f: &Fixture, ctx: &ClientContext, profile: u32) -> Bob {
+    f.register_client(ctx).await;
+    f.service
+        .register_user(
+            ctx,
+            RegisterUser {
+                user_id: "bob".into(),
+                email: Some("bob@example.com".into()),
+                mobile: Some("+441234567890".into()),
+                password: Some(Zeroizing::new("4711-bob-pin".into())),
+            },
+        )
+        .await
+        .unwrap();
+    let key = f.service.generate_key(ctx, "bob", profile).await.unwrap();
+    let (cert, ca) = certify(&key.public_key);
+    f.service
+        .import_certificate(ctx, &key.key_id, &cert, std::slice::from_ref(&ca))
+        .await
+        .unwrap();
+    Bob {
+        key_id: key.key_id,
+        public_key: key.public_key,
+        ca_pem: der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca).unwrap(),
+    }
+}
+
+pub(crate) fn documents(contents: &[&[u8]]) -> Vec<DocumentInput> {
+    contents
+        .iter()
+        .enumerate()
+        .map(|(i, content)| DocumentInput {
+            label: format!("document-{i}.pdf"),
+            digest: HashAlgorithm::Sha256.digest(content).as_bytes().to_vec(),
+        })
+        .collect()
+}
+
+async fn authorise_bob(
+    f: &Fixture,
+    ctx: &ClientContext,
+    bob: &Bob,
+    format: Format,
+) -> AuthoriseResponse {
+    f.service
+        .authorise(
+            ctx,
+            Authorise {
+                user_id: "bob".into(),
+                key_id: bob.key_id.clone(),
+                hash_algorithm: HashAlgorithm::Sha256,
+                documents: documents(&[CONTRACT]),
+                format,
+                signatures: None,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// The SAD the business application signs with its authorisation key for `message`, valid
+/// for `validity` seconds, after `tamper`.
+pub(crate) fn client_sad(
+    f: &Fixture,
+    ctx: &ClientContext,
+    message: &[u8],
+    method: AuthMethod,
+    assertion: Option<String>,
+    validity: i64,
+    tamper: impl Fn(&mut Sad),
+) -> Vec<u8> {
+    let request = AuthorisationRequest::from_der(message).unwrap();
+    let now = f.now();
+    let mut sad = Sad {
+        sad_id: Id128::random().unwrap(),
+        request_id: request.request_id,
+        issuer: Issuer::Client(ClientId::new(ctx.client_id.as_str()).unwrap()),
+        subject: request.subject.clone(),
+        audience: InstanceId::new(INSTANCE).unwrap(),
+        key_id: request.key_id.clone(),
+        profile_id: request.profile_id,
+        scal: Scal::Scal1,
+        hash_algorithm: request.hash_algorithm,
+        hashes: request.documents.iter().map(|d| d.hash).collect(),
+        num_signatures: request.num_signatures,
+        mode: request.mode,
+        auth_method: method,
+        assertion,
+        issued_at: now,
+        expires_at: now.checked_add_secs(validity).unwrap(),
+    };
+    tamper(&mut sad);
+    let key = &client_key().key;
+    let copy = SigningKey::from_pkcs8_der(key.spec(), &key.to_pkcs8_der().unwrap()).unwrap();
+    SadSigner::new(copy, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
+        .sign_jws(&sad)
+        .unwrap()
+        .into_bytes()
+}
+
+/// The OTP in the last notification `f` delivered.
+pub(crate) fn last_otp(f: &Fixture) -> Zeroizing<String> {
+    let mail = f.mail();
+    let last = mail.last().expect("a notification");
+    Zeroizing::new(last["code"].as_str().unwrap().to_owned())
+}
+
+async fn status(f: &Fixture, ctx: &ClientContext, request: &str) -> String {
+    f.service.status(ctx, request).await.unwrap().status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scal1_otp_flow_signs_cades_only_after_sam_verified_the_otp() {
+    let dbs = databases("svc_otp").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::CadesBB).await;
+        let request = authorised.request_id.as_str();
+        let sad = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Otp,
+            None,
+            120,
+            |_| {},
+        );
+
+        // The client's signature alone is no evidence of the user.
+        assert_eq!(
+            code(f.service.submit_client_sad(&ctx, request, &sad).await),
+            "sad_invalid"
+        );
+        assert_eq!(status(&f, &ctx, request).await, "pending");
+
+        // Generate OTP: delivered by SMS, never returned.
+        let sent = f
+            .service
+            .generate_otp(&ctx, "bob", request, Channel::Sms)
+            .await
+            .unwrap();
+        assert_eq!(sent.attempts, 3);
+        let mail = f.mail();
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0]["recipient"], "+441234567890");
+        assert_eq!(mail[0]["kind"], "otp");
+        let otp = last_otp(&f);
+        assert!(otp.len() == 6 && otp.bytes().all(|b| b.is_ascii_digit()));
+        assert!(!format!("{sent:?}").contains(otp.as_str()));
+
+        // A wrong OTP costs an attempt; another user's or client's check finds nothing.
+        let wrong = if otp.as_str() == "000000" {
+            "000001"
+        } else {
+            "000000"
+        };
+        let refused = f
+            .service
+            .verify_otp(&ctx, "bob", request, Zeroizing::new(wrong.into()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, "otp_invalid");
+        assert!(
+            refused.message.contains("2 attempts left"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .verify_otp(&client("client-b"), "bob", request, otp.clone())
+                    .await
+            ),
+            "otp_invalid"
+        );
+        f.service
+            .verify_otp(&ctx, "bob", request, otp.clone())
+            .await
+            .unwrap();
+        // Used up: the same code again is refused.
+        assert_eq!(
+            code(
+                f.service
+                    .verify_otp(&ctx, "bob", request, otp.clone())
+                    .await
+            ),
+            "otp_invalid"
+        );
+
+        // The OTP is evidence for an OTP SAD only, and only the client's key signs it.
+        let as_pin = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Pin,
+            None,
+            120,
+            |_| {},
+        );
+        assert_eq!(
+            code(f.service.submit_client_sad(&ctx, request, &as_pin).await),
+            "sad_invalid"
+        );
+        let other_hash = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Otp,
+            None,
+            120,
+            |s| {
+                s.hashes = vec![HashAlgorithm::Sha256.digest(b"another document")];
+            },
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .submit_client_sad(&ctx, request, &other_hash)
+                    .await
+            ),
+            "sad_invalid"
+        );
+        assert_eq!(status(&f, &ctx, request).await, "pending");
+        f.service
+            .submit_client_sad(&ctx, request, &sad)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(f.service.submit_client_sad(&ctx, request, &sad).await),
+            "request_not_pending"
+        );
+
+        let outputs = f.service.sign(&ctx, request).await.unwrap();
+        assert_eq!(outputs.len(), 1);
+        let verified = openssl_verify(&outputs[0], CONTRACT, &bob.ca_pem);
+        assert!(
+            verified.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        assert_eq!(
+            code(f.service.sign(&ctx, request).await),
+            "request_not_authorised"
+        );
+        assert!(matches!(
+            f.service.store().verify_audit_chain().await.unwrap(),
+            ChainReport::Intact { .. }
+        ));
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_attempts_run_out_and_an_otp_ends_with_its_request() {
+    let dbs = databases("svc_otp_limits").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let first = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        f.service
+            .generate_otp(&ctx, "bob", &first.request_id, Channel::Email)
+            .await
+            .unwrap();
+        assert_eq!(f.mail()[0]["recipient"], "bob@example.com");
+        let otp = last_otp(&f);
+        let wrong = if otp.as_str() == "999999" {
+            "999998"
+        } else {
+            "999999"
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                code(
+                    f.service
+                        .verify_otp(&ctx, "bob", &first.request_id, Zeroizing::new(wrong.into()))
+                        .await
+                ),
+                "otp_invalid"
+            );
+        }
+        // Out of attempts: even the right code no longer works.
+        assert_eq!(
+            code(
+                f.service
+                    .verify_otp(&ctx, "bob", &first.request_id, otp)
+                    .await
+            ),
+            "otp_invalid"
+        );
+
+        // An OTP for an expired request cannot be generated or used.
+        let second = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        f.service
+            .generate_otp(&ctx, "bob", &second.request_id, Channel::Sms)
+            .await
+            .unwrap();
+        let otp = last_otp(&f);
+        f.clock.advance(300);
+        assert_eq!(
+            code(
+                f.service
+                    .verify_otp(&ctx, "bob", &second.request_id, otp)
+                    .await
+            ),
+            "otp_invalid"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .generate_otp(&ctx, "bob", &second.request_id, Channel::Sms)
+                    .await
+            ),
+            "request_expired"
+        );
+        // Another user's request is not found.
+        let third = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        assert_eq!(
+            code(
+                f.service
+                    .generate_otp(&ctx, "mallory", &third.request_id, Channel::Sms)
+                    .await
+            ),
+            "not_found"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scal1_pin_flow_signs_raw_after_the_pin_and_not_with_a_wrong_one() {
+    let dbs = databases("svc_pin").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        let request = authorised.request_id.as_str();
+        assert_eq!(
+            code(
+                f.service
+                    .verify_pin(&ctx, "bob", request, Zeroizing::new("0000".into()))
+                    .await
+            ),
+            "authentication_failed"
+        );
+        let sad = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Pin,
+            None,
+            120,
+            |_| {},
+        );
+        assert_eq!(
+            code(f.service.submit_client_sad(&ctx, request, &sad).await),
+            "sad_invalid"
+        );
+        f.service
+            .verify_pin(&ctx, "bob", request, Zeroizing::new("4711-bob-pin".into()))
+            .await
+            .unwrap();
+        f.service
+            .submit_client_sad(&ctx, request, &sad)
+            .await
+            .unwrap();
+        let outputs = f.service.sign(&ctx, request).await.unwrap();
+        sam_keys::verify(
+            &bob.public_key,
+            KeySpec::Ecdsa(sam_algorithms::EcCurve::P256),
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(CONTRACT)),
+            &outputs[0],
+        )
+        .unwrap();
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sad_needs_the_clients_registered_authorisation_certificate() {
+    let dbs = databases("svc_client_key").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        let request = authorised.request_id.as_str();
+        f.service
+            .verify_pin(&ctx, "bob", request, Zeroizing::new("4711-bob-pin".into()))
+            .await
+            .unwrap();
+        // Signed by another key than the certificate's.
+        let request_der = AuthorisationRequest::from_der(&authorised.message).unwrap();
+        let stranger = SigningKey::generate(KeySpec::Ecdsa(sam_algorithms::EcCurve::P256)).unwrap();
+        let now = f.now();
+        let forged = Sad {
+            sad_id: Id128::random().unwrap(),
+            request_id: request_der.request_id,
+            issuer: Issuer::Client(ClientId::new("client-a").unwrap()),
+            subject: request_der.subject.clone(),
+            audience: InstanceId::new(INSTANCE).unwrap(),
+            key_id: request_der.key_id.clone(),
+            profile_id: request_der.profile_id,
+            scal: Scal::Scal1,
+            hash_algorithm: request_der.hash_algorithm,
+            hashes: Vec::new(),
+            num_signatures: 1,
+            mode: request_der.mode,
+            auth_method: AuthMethod::Pin,
+            assertion: None,
+            issued_at: now,
+            expires_at: now.checked_add_secs(60).unwrap(),
+        };
+        let forged = SadSigner::new(stranger, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
+            .sign_jws(&forged)
+            .unwrap();
+        assert_eq!(
+            code(
+                f.service
+                    .submit_client_sad(&ctx, request, forged.as_bytes())
+                    .await
+            ),
+            "sad_invalid"
+        );
+        // Naming another client as issuer.
+        let other = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Pin,
+            None,
+            60,
+            |s| {
+                s.issuer = Issuer::Client(ClientId::new("client-b").unwrap());
+            },
+        );
+        assert_eq!(
+            code(f.service.submit_client_sad(&ctx, request, &other).await),
+            "sad_invalid"
+        );
+        // A client without an authorisation certificate.
+        let mut record = f.service.store().client("client-a").await.unwrap().unwrap();
+        record.authorisation_certificate = None;
+        f.service.store().put_client(&record).await.unwrap();
+        let good = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Pin,
+            None,
+            60,
+            |_| {},
+        );
+        assert_eq!(
+            code(f.service.submit_client_sad(&ctx, request, &good).await),
+            "sad_invalid"
+        );
+        f.register_client(&ctx).await;
+        f.service
+            .submit_client_sad(&ctx, request, &good)
+            .await
+            .unwrap();
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+/// An IdP JWT over `claims`, RS256 by `key` (or `alg` `none` unsigned).
+fn idp_jwt(key: Option<&SigningKey>, claims: &serde_json::Value) -> String {
+    let alg = if key.is_some() { "RS256" } else { "none" };
+    let input = format!(
+        "{}.{}",
+        b64(serde_json::json!({"alg": alg, "typ": "JWT"})
+            .to_string()
+            .as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = key.map_or_else(Vec::new, |key| {
+        key.sign(
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(input.as_bytes())),
+        )
+        .unwrap()
+    });
+    format!("{input}.{}", b64(&signature))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegated_idp_assertions_are_verified_before_the_sad_counts() {
+    let dbs = databases("svc_idp").await;
+    let other_idp =
+        SigningKey::generate(KeySpec::Rsa(sam_algorithms::RsaKeySize::Bits2048)).unwrap();
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let now = f.now().as_secs();
+        let claims = |change: &dyn Fn(&mut serde_json::Value)| {
+            let mut c = serde_json::json!({
+                "iss": IDP_ISSUER, "aud": "client-a", "sub": "bob",
+                "iat": now, "exp": now + 300,
+            });
+            change(&mut c);
+            c
+        };
+        let idp_key = Some(&idp().key);
+        let refused: Vec<(&str, String)> = vec![
+            (
+                "wrong issuer",
+                idp_jwt(idp_key, &claims(&|c| c["iss"] = "https://evil.test".into())),
+            ),
+            (
+                "wrong audience",
+                idp_jwt(idp_key, &claims(&|c| c["aud"] = "client-b".into())),
+            ),
+            (
+                "another user",
+                idp_jwt(idp_key, &claims(&|c| c["sub"] = "alice".into())),
+            ),
+            (
+                "expired",
+                idp_jwt(idp_key, &claims(&|c| c["exp"] = (now - 11).into())),
+            ),
+            ("another key", idp_jwt(Some(&other_idp), &claims(&|_| {}))),
+            ("alg none", idp_jwt(None, &claims(&|_| {}))),
+        ];
+        for (case, assertion) in refused {
+            let authorised = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+            let sad = client_sad(
+                &f,
+                &ctx,
+                &authorised.message,
+                AuthMethod::Idp,
+                Some(assertion),
+                120,
+                |_| {},
+            );
+            let e = f
+                .service
+                .submit_client_sad(&ctx, &authorised.request_id, &sad)
+                .await
+                .unwrap_err();
+            assert!(
+                e.code == "assertion_invalid" || e.code == "sad_invalid",
+                "{case}: {e}"
+            );
+            assert_eq!(
+                status(&f, &ctx, &authorised.request_id).await,
+                "pending",
+                "{case}"
+            );
+        }
+
+        // Expired, but within the IdP's 10 s tolerance; then the whole flow.
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::CadesBB).await;
+        let assertion = idp_jwt(idp_key, &claims(&|c| c["exp"] = (now - 9).into()));
+        let sad = client_sad(
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Idp,
+            Some(assertion),
+            120,
+            |_| {},
+        );
+        f.service
+            .submit_client_sad(&ctx, &authorised.request_id, &sad)
+            .await
+            .unwrap();
+        let outputs = f.service.sign(&ctx, &authorised.request_id).await.unwrap();
+        let verified = openssl_verify(&outputs[0], CONTRACT, &bob.ca_pem);
+        assert!(
+            verified.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        // Every refusal is in the audit log with its code.
+        let records = f.service.store().audit_records(0, 1000).await.unwrap();
+        let refusals = records
+            .iter()
+            .filter(|r| r.entry.action == "submit_sad" && r.entry.outcome != "ok")
+            .count();
+        assert_eq!(refusals, 6);
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

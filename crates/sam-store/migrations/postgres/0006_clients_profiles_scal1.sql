@@ -1,0 +1,23 @@
+-- sam-store schema 6 (PostgreSQL): business applications (clients) with the
+-- authorisation certificate that verifies the SADs they sign (seed 002), SAM profiles as
+-- stored documents, and what SCAL1 and eSeal requests need: the method by which sam itself
+-- verified the user for a request (OTP, PIN), and the seal request a renewal continues.
+
+CREATE TABLE clients (
+    client_id                 TEXT PRIMARY KEY,
+    sam_access                BIGINT NOT NULL,
+    authorisation_certificate BYTEA,
+    created_at                BIGINT NOT NULL,
+    updated_at                BIGINT NOT NULL
+);
+
+CREATE TABLE profiles (
+    profile_id BIGINT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    settings   TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+ALTER TABLE authorisation_requests ADD COLUMN user_verified TEXT;
+ALTER TABLE authorisation_requests ADD COLUMN renews TEXT;

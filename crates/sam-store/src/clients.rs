@@ -1,0 +1,70 @@
+//! Clients: the business applications that may use the SAM service (seed 002, Client
+//! Manager). This schema holds what the service core needs — whether the client may access
+//! the SAM service, and its *Authorisation Certificate*, which verifies the SADs the client
+//! signs (SCAL1 PIN/OTP, delegated IdP, eSeal renewal).
+
+use sqlx::Row;
+
+use sam_algorithms::UnixTime;
+
+use crate::users::time;
+use crate::{Store, StoreError};
+
+/// A client as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client's id.
+    pub client_id: String,
+    /// *Allow this client to access the SAM Service*.
+    pub sam_access: bool,
+    /// The *Authorisation Certificate* (DER), if the client signs SADs.
+    pub authorisation_certificate: Option<Vec<u8>>,
+    /// When it was first stored.
+    pub created_at: UnixTime,
+    /// When it was last changed.
+    pub updated_at: UnixTime,
+}
+
+impl Store {
+    /// Creates the client or replaces its settings (keeping `created_at`).
+    pub async fn put_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, sam_access, authorisation_certificate, created_at,
+                 updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (client_id) DO UPDATE SET sam_access = excluded.sam_access,
+                 authorisation_certificate = excluded.authorisation_certificate,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(&client.client_id)
+        .bind(i64::from(client.sam_access))
+        .bind(client.authorisation_certificate.as_deref())
+        .bind(client.created_at.as_secs())
+        .bind(client.updated_at.as_secs())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The client, if stored.
+    pub async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT client_id, sam_access, authorisation_certificate, created_at, updated_at
+             FROM clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let access: i64 = row.try_get(1)?;
+            Ok(ClientRecord {
+                client_id: row.try_get(0)?,
+                sam_access: access != 0,
+                authorisation_certificate: row.try_get(2)?,
+                created_at: time(row.try_get(3)?)?,
+                updated_at: time(row.try_get(4)?)?,
+            })
+        })
+        .transpose()
+    }
+}
