@@ -74,7 +74,7 @@ pub fn registration_message(
     message
 }
 
-fn view(d: NewDevice) -> DeviceView {
+pub(crate) fn view(d: NewDevice) -> DeviceView {
     DeviceView {
         device_id: d.device_id,
         user_id: d.user_id,

@@ -70,7 +70,7 @@ fn new_key_id() -> Result<KeyId, ServiceError> {
     KeyId::new(format!("k{hex}")).map_err(|e| ServiceError::internal(e.to_string()))
 }
 
-fn view(key: &NewKey, from_pool: bool) -> KeyView {
+pub(crate) fn view(key: &NewKey, from_pool: bool) -> KeyView {
     KeyView {
         key_id: key.key_id.clone(),
         user_id: key.user_id.clone(),

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod confirmations;
 pub mod devices;
 mod error;
 pub mod keys;
@@ -12,6 +13,7 @@ mod service;
 pub mod users;
 pub mod verification;
 
+pub use confirmations::{CodeSent, UserProfile};
 pub use devices::{DeviceView, RegisterDevice, registration_message};
 pub use error::ServiceError;
 pub use keys::{CertificateView, KeyView};

@@ -73,7 +73,7 @@ fn user_id(text: &str) -> Result<UserId, ServiceError> {
     UserId::new(text).map_err(|e| ServiceError::invalid(e.to_string()))
 }
 
-fn email(text: &str) -> Result<String, ServiceError> {
+pub(crate) fn email(text: &str) -> Result<String, ServiceError> {
     let ok = text.len() <= 254
         && !text.chars().any(char::is_whitespace)
         && text.split_once('@').is_some_and(|(local, domain)| {
@@ -88,7 +88,7 @@ fn email(text: &str) -> Result<String, ServiceError> {
     }
 }
 
-fn mobile(text: &str) -> Result<String, ServiceError> {
+pub(crate) fn mobile(text: &str) -> Result<String, ServiceError> {
     let digits = text.strip_prefix('+').unwrap_or("");
     if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         Ok(text.to_owned())
@@ -99,7 +99,7 @@ fn mobile(text: &str) -> Result<String, ServiceError> {
     }
 }
 
-fn check_password(password: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_password_rules(password: &str) -> Result<(), ServiceError> {
     if password.len() > MAX_PASSWORD_LEN {
         return Err(ServiceError::invalid(format!(
             "a password has at most {MAX_PASSWORD_LEN} bytes"
@@ -114,7 +114,7 @@ fn check_password(password: &str) -> Result<(), ServiceError> {
 }
 
 /// Argon2id PHC string of `password` with a fresh 16-byte salt.
-async fn hash_password(password: Zeroizing<String>) -> Result<String, ServiceError> {
+pub(crate) async fn hash_password(password: Zeroizing<String>) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| ServiceError::internal(format!("salt: {e}")))?;
@@ -148,7 +148,7 @@ async fn password_matches(password: Zeroizing<String>, phc: String) -> Result<bo
     .map_err(|e| ServiceError::internal(format!("hashing task: {e}")))
 }
 
-fn view(record: UserRecord, now: sam_algorithms::UnixTime) -> UserView {
+pub(crate) fn view(record: UserRecord, now: sam_algorithms::UnixTime) -> UserView {
     let u = record.user;
     UserView {
         user_id: u.user_id,
@@ -174,7 +174,7 @@ impl Service {
             let mobile = request.mobile.as_deref().map(mobile).transpose()?;
             let password_hash = match request.password {
                 Some(p) => {
-                    check_password(&p)?;
+                    check_password_rules(&p)?;
                     hash_password(p).await?
                 }
                 None => String::new(),
@@ -313,7 +313,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let result = async {
             user_id(id)?;
-            check_password(&new)?;
+            check_password_rules(&new)?;
             let record = self
                 .store
                 .user(ctx.id(), id)
@@ -440,9 +440,9 @@ mod tests {
         ] {
             assert!(mobile(bad).is_err(), "{bad}");
         }
-        assert!(check_password("correct horse").is_ok());
-        assert!(check_password("short").is_err());
-        assert!(check_password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+        assert!(check_password_rules("correct horse").is_ok());
+        assert!(check_password_rules("short").is_err());
+        assert!(check_password_rules(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
     }
 
     #[tokio::test]

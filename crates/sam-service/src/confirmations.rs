@@ -1,0 +1,416 @@
+//! Seed 002's request types that change a user's credentials or contact details with a
+//! confirmation code — Recover Password / Confirm Recover Password, Change Email / Confirm
+//! Change Email, Change Mobile / Confirm Change Mobile — and Get User Profile.
+//!
+//! - **Recover Password** sends a code to the user's registered e-mail (or mobile); the
+//!   confirmation sets the new password and lifts a lock-out. Whoever can read that mailbox
+//!   can reset the password: that is what recovery means, and why the code is short-lived
+//!   and limited in attempts.
+//! - **Change Email** / **Change Mobile** send the code to the *new* address, so the change
+//!   proves the user controls it; the address waits in the code's payload (not a secret) and
+//!   is written only when the code is confirmed.
+//!
+//! Codes are stored as HMAC-SHA-256 under the service's code key, bound to purpose and user,
+//! with `confirmation_validity_secs` and `code_attempts` (docs/service.md); a new code
+//! replaces the previous one of the same purpose.
+
+use sam_store::{CodeCheck, NewCode};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::notify::{Channel, Notification, NotificationKind};
+use crate::sap::user_id;
+use crate::service::{ClientContext, Service};
+use crate::users::{UserView, check_password_rules, email, hash_password, mobile};
+use crate::{DeviceView, KeyView, ServiceError};
+
+/// Where a confirmation code was sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CodeSent {
+    /// `email` or `sms`.
+    pub channel: Channel,
+    /// Until when the code may be used (RFC 3339).
+    pub expires_at: String,
+    /// How many attempts it allows.
+    pub attempts: i64,
+}
+
+/// Get User Profile: the user with their devices and keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserProfile {
+    /// The user.
+    pub user: UserView,
+    /// Their registered devices.
+    pub devices: Vec<DeviceView>,
+    /// Their keys, oldest first.
+    pub keys: Vec<KeyView>,
+}
+
+/// What a confirmation code confirms.
+#[derive(Clone, Copy)]
+enum Purpose {
+    RecoverPassword,
+    ChangeEmail,
+    ChangeMobile,
+}
+
+impl Purpose {
+    fn name(self) -> &'static str {
+        match self {
+            Self::RecoverPassword => "recover_password",
+            Self::ChangeEmail => "change_email",
+            Self::ChangeMobile => "change_mobile",
+        }
+    }
+
+    fn kind(self) -> NotificationKind {
+        match self {
+            Self::RecoverPassword => NotificationKind::RecoverPassword,
+            Self::ChangeEmail => NotificationKind::ChangeEmail,
+            Self::ChangeMobile => NotificationKind::ChangeMobile,
+        }
+    }
+
+    fn subject(self) -> &'static str {
+        match self {
+            Self::RecoverPassword => "Your password recovery code",
+            Self::ChangeEmail => "Confirm your new e-mail address",
+            Self::ChangeMobile => "Confirm your new mobile number",
+        }
+    }
+}
+
+fn code_id(purpose: Purpose, user: &str) -> String {
+    format!("{}:{user}", purpose.name())
+}
+
+impl Service {
+    /// Issues a code for `purpose` to `recipient` by `channel`, with `payload`.
+    async fn send_code(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        purpose: Purpose,
+        channel: Channel,
+        recipient: String,
+        payload: String,
+    ) -> Result<CodeSent, ServiceError> {
+        let now = self.now();
+        let expires_at = now
+            .checked_add_secs(self.settings.confirmation_validity_secs)
+            .ok_or_else(|| ServiceError::internal("code expiry out of range"))?;
+        let code = crate::scal1::random_code(self.settings.otp_digits)?;
+        let id = code_id(purpose, user);
+        self.store
+            .issue_code(&NewCode {
+                code_id: format!("{}:{}", ctx.id(), id),
+                client_id: ctx.id().to_owned(),
+                user_id: user.to_owned(),
+                purpose: purpose.name().into(),
+                code_hash: self.code_key()?.hash(purpose.name(), &id, &code)?,
+                payload,
+                attempts: self.settings.code_attempts,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        self.deliver(Notification {
+            kind: purpose.kind(),
+            channel,
+            recipient,
+            client_id: ctx.id().to_owned(),
+            user_id: Some(user.to_owned()),
+            subject: purpose.subject().into(),
+            text: format!("Your confirmation code. It expires at {expires_at}."),
+            code: Some(code),
+        })
+        .await?;
+        Ok(CodeSent {
+            channel,
+            expires_at: expires_at.to_string(),
+            attempts: self.settings.code_attempts,
+        })
+    }
+
+    /// Checks a code; its payload when it matches.
+    async fn confirm_code(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        purpose: Purpose,
+        code: &str,
+    ) -> Result<String, ServiceError> {
+        let id = code_id(purpose, user);
+        let check = self
+            .store
+            .check_code(
+                ctx.id(),
+                user,
+                &format!("{}:{}", ctx.id(), id),
+                purpose.name(),
+                &self.code_key()?.hash(purpose.name(), &id, code)?,
+                self.now(),
+            )
+            .await?;
+        match check {
+            CodeCheck::Confirmed { payload } => Ok(payload),
+            CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
+                "code_invalid",
+                format!("wrong confirmation code; {attempts_left} attempts left"),
+            )),
+            CodeCheck::Unusable => Err(ServiceError::new(
+                "code_invalid",
+                "no usable confirmation code: request a new one",
+            )),
+        }
+    }
+
+    async fn user_contact(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+    ) -> Result<(String, String), ServiceError> {
+        let record = self
+            .store
+            .user(ctx.id(), user)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", user))?;
+        Ok((record.user.email, record.user.mobile))
+    }
+
+    /// Recover Password: sends a code to the user's registered e-mail (`Channel::Email`) or
+    /// mobile (`Channel::Sms`).
+    pub async fn recover_password(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        channel: Channel,
+    ) -> Result<CodeSent, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let (email, mobile) = self.user_contact(ctx, user).await?;
+            let recipient = match channel {
+                Channel::Email => email,
+                Channel::Sms => mobile,
+            };
+            if recipient.is_empty() {
+                return Err(ServiceError::invalid(format!(
+                    "user {user} has no {} to send a code to",
+                    match channel {
+                        Channel::Email => "e-mail address",
+                        Channel::Sms => "mobile number",
+                    }
+                )));
+            }
+            self.send_code(
+                ctx,
+                user,
+                Purpose::RecoverPassword,
+                channel,
+                recipient,
+                String::new(),
+            )
+            .await
+        }
+        .await;
+        self.audited(
+            ctx,
+            "recover_password",
+            user,
+            format!("user={user} channel={channel:?}"),
+            result,
+        )
+        .await
+    }
+
+    /// Confirm Recover Password: with the code, sets the new password (and lifts a lock-out).
+    pub async fn confirm_recover_password(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        code: Zeroizing<String>,
+        new_password: Zeroizing<String>,
+    ) -> Result<(), ServiceError> {
+        let result = async {
+            user_id(user)?;
+            // Check the new password before the code, so a bad one does not spend the code.
+            check_password_rules(&new_password)?;
+            self.confirm_code(ctx, user, Purpose::RecoverPassword, &code)
+                .await?;
+            let hash = hash_password(new_password).await?;
+            if self.store.set_password_hash(ctx.id(), user, &hash).await? {
+                Ok(())
+            } else {
+                Err(ServiceError::not_found("user", user))
+            }
+        }
+        .await;
+        self.audited(
+            ctx,
+            "confirm_recover_password",
+            user,
+            format!("user={user}"),
+            result,
+        )
+        .await
+    }
+
+    /// Change Email: sends a code to the new address, which replaces the user's once
+    /// confirmed.
+    pub async fn change_email(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        new_email: &str,
+    ) -> Result<CodeSent, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let address = email(new_email)?;
+            self.user_contact(ctx, user).await?;
+            self.send_code(
+                ctx,
+                user,
+                Purpose::ChangeEmail,
+                Channel::Email,
+                address.clone(),
+                address,
+            )
+            .await
+        }
+        .await;
+        self.audited(ctx, "change_email", user, format!("user={user}"), result)
+            .await
+    }
+
+    /// Confirm Change Email.
+    pub async fn confirm_change_email(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        code: Zeroizing<String>,
+    ) -> Result<UserView, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let address = self
+                .confirm_code(ctx, user, Purpose::ChangeEmail, &code)
+                .await?;
+            self.store
+                .update_user_contact(ctx.id(), user, Some(&address), None)
+                .await?;
+            self.user_view(ctx, user).await
+        }
+        .await;
+        self.audited(
+            ctx,
+            "confirm_change_email",
+            user,
+            format!("user={user}"),
+            result,
+        )
+        .await
+    }
+
+    /// Change Mobile: sends a code by SMS to the new number, which replaces the user's once
+    /// confirmed.
+    pub async fn change_mobile(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        new_mobile: &str,
+    ) -> Result<CodeSent, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let number = mobile(new_mobile)?;
+            self.user_contact(ctx, user).await?;
+            self.send_code(
+                ctx,
+                user,
+                Purpose::ChangeMobile,
+                Channel::Sms,
+                number.clone(),
+                number,
+            )
+            .await
+        }
+        .await;
+        self.audited(ctx, "change_mobile", user, format!("user={user}"), result)
+            .await
+    }
+
+    /// Confirm Change Mobile.
+    pub async fn confirm_change_mobile(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        code: Zeroizing<String>,
+    ) -> Result<UserView, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let number = self
+                .confirm_code(ctx, user, Purpose::ChangeMobile, &code)
+                .await?;
+            self.store
+                .update_user_contact(ctx.id(), user, None, Some(&number))
+                .await?;
+            self.user_view(ctx, user).await
+        }
+        .await;
+        self.audited(
+            ctx,
+            "confirm_change_mobile",
+            user,
+            format!("user={user}"),
+            result,
+        )
+        .await
+    }
+
+    async fn user_view(&self, ctx: &ClientContext, user: &str) -> Result<UserView, ServiceError> {
+        let record = self
+            .store
+            .user(ctx.id(), user)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", user))?;
+        Ok(crate::users::view(record, self.now()))
+    }
+
+    /// Get User Profile: the user, their devices and their keys.
+    pub async fn get_user_profile(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+    ) -> Result<UserProfile, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let view = self.user_view(ctx, user).await?;
+            let devices = self
+                .store
+                .devices(ctx.id(), user)
+                .await?
+                .into_iter()
+                .map(crate::devices::view)
+                .collect();
+            let keys = self
+                .store
+                .keys(ctx.id(), user)
+                .await?
+                .iter()
+                .map(|k| crate::keys::view(k, false))
+                .collect();
+            Ok(UserProfile {
+                user: view,
+                devices,
+                keys,
+            })
+        }
+        .await;
+        self.audited(
+            ctx,
+            "get_user_profile",
+            user,
+            format!("user={user}"),
+            result,
+        )
+        .await
+    }
+}
