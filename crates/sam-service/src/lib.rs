@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod confirmations;
+pub mod csr;
 pub mod devices;
 mod error;
 pub mod keys;
@@ -14,6 +15,7 @@ pub mod users;
 pub mod verification;
 
 pub use confirmations::{CodeSent, UserProfile};
+pub use csr::CsrView;
 pub use devices::{DeviceView, RegisterDevice, registration_message};
 pub use error::ServiceError;
 pub use keys::{CertificateView, KeyView};

@@ -177,6 +177,20 @@ pub(crate) struct PreparedDocuments {
     pub bound_hash: HashAlgorithm,
 }
 
+/// What a request authorises.
+pub(crate) enum RequestKind {
+    /// Signatures over documents (the prepared states are stored).
+    Sign,
+    /// A PKCS#10 certification request for this subject (stored; the request info is
+    /// rebuilt from it and the key at Get CSR, and must give the same DTBS/R).
+    Csr(String),
+}
+
+impl RequestKind {
+    pub(crate) const SIGN: &'static str = "sign";
+    pub(crate) const CSR: &'static str = "csr";
+}
+
 /// A profile's SCAL in `sam-sad`'s terms.
 pub(crate) fn sad_scal(profile: &SamProfile) -> sam_sad::Scal {
     match profile.settings().signing_key.scal {
@@ -274,6 +288,7 @@ impl Service {
                     count,
                     SadMode::Transaction,
                     None,
+                    RequestKind::Sign,
                 )
                 .await
             }
@@ -296,8 +311,17 @@ impl Service {
                     display: serde_json::Value::Array(Vec::new()),
                     bound_hash: request.hash_algorithm,
                 };
-                self.create_pending(ctx, &key, profile, prepared, count, SadMode::Seal, None)
-                    .await
+                self.create_pending(
+                    ctx,
+                    &key,
+                    profile,
+                    prepared,
+                    count,
+                    SadMode::Seal,
+                    None,
+                    RequestKind::Sign,
+                )
+                .await
             }
         }
     }
@@ -313,6 +337,7 @@ impl Service {
         num_signatures: u32,
         mode: SadMode,
         renews: Option<String>,
+        kind: RequestKind,
     ) -> Result<AuthoriseResponse, ServiceError> {
         let signing = self.signing()?;
         let now = self.now();
@@ -361,11 +386,19 @@ impl Service {
                 num_signatures: i64::from(num_signatures),
                 dtbsr,
                 documents: prepared.display.to_string(),
-                prepared: encode_states(&prepared.states),
+                prepared: match &kind {
+                    RequestKind::Sign => encode_states(&prepared.states),
+                    RequestKind::Csr(subject) => subject.as_bytes().to_vec(),
+                },
                 message: message_der.clone(),
                 created_at: now,
                 expires_at,
                 renews,
+                kind: match kind {
+                    RequestKind::Sign => RequestKind::SIGN,
+                    RequestKind::Csr(_) => RequestKind::CSR,
+                }
+                .into(),
             })
             .await?;
         Ok(AuthoriseResponse {
@@ -733,6 +766,11 @@ impl Service {
             self.signing()?;
             request_id(request)?;
             let found = self.authorised_record(ctx, request, now).await?;
+            if found.0.request.kind != RequestKind::SIGN {
+                return Err(ServiceError::invalid(format!(
+                    "request {request} authorises a certification request: get it with get_csr"
+                )));
+            }
             if found.0.request.mode != mode_name(SadMode::Transaction) {
                 return Err(ServiceError::invalid(format!(
                     "request {request} is a seal authorisation: sign documents under it with \
@@ -823,6 +861,43 @@ impl Service {
         states: &[PreparedState],
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
+        let inputs: Vec<sam_cms::ToBeSigned> = states
+            .iter()
+            .map(|s| s.to_be_signed())
+            .collect::<Result<_, _>>()
+            .map_err(|e| ServiceError::internal(format!("prepared state: {e}")))?;
+        let padding = match states
+            .first()
+            .map(PreparedState::algorithm)
+            .transpose()
+            .map_err(|e| ServiceError::internal(e.to_string()))?
+        {
+            Some(SignatureAlgorithm::RsaPss(_)) => RsaPadding::Pss,
+            _ => RsaPadding::Pkcs1v15,
+        };
+        let signatures = self
+            .token_sign(ctx, key_id, inputs, padding, verified)
+            .await?;
+        states
+            .iter()
+            .zip(signatures)
+            .map(|(state, signature)| {
+                sam_cms::complete(state, &signature, &Services::none())
+                    .map_err(|e| ServiceError::internal(format!("output: {e}")))
+            })
+            .collect()
+    }
+
+    /// Activates the key for exactly `inputs` and lets its token sign them. Under SCAL2 (and
+    /// whenever a SAD names hashes) every input must be one the verified SAD authorised.
+    pub(crate) async fn token_sign(
+        &self,
+        ctx: &ClientContext,
+        key_id: &str,
+        inputs: Vec<sam_cms::ToBeSigned>,
+        padding: RsaPadding,
+        verified: &VerifiedSad,
+    ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let signing = self.signing()?;
         let key = self
             .store
@@ -831,14 +906,7 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("key", key_id))?;
         let key_record = KeyRecord::from_der(&key.reference)
             .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
-        let inputs: Vec<sam_cms::ToBeSigned> = states
-            .iter()
-            .map(|s| s.to_be_signed())
-            .collect::<Result<_, _>>()
-            .map_err(|e| ServiceError::internal(format!("prepared state: {e}")))?;
         let digests: Vec<Digest> = inputs.iter().map(sam_cms::ToBeSigned::digest).collect();
-        // Under SCAL2 (and whenever a SAD names hashes) the activation covers only what the
-        // verified SAD authorised.
         let sad = verified.sad();
         if (sad.scal == sam_sad::Scal::Scal2 || !sad.hashes.is_empty())
             && !digests.iter().all(|d| sad.hashes.contains(d))
@@ -849,17 +917,8 @@ impl Service {
             ));
         }
         let activation = signing.issuer.activate(key_record.key_id.clone(), digests);
-        let padding = match states
-            .first()
-            .map(PreparedState::algorithm)
-            .transpose()
-            .map_err(|e| ServiceError::internal(e.to_string()))?
-        {
-            Some(SignatureAlgorithm::RsaPss(_)) => RsaPadding::Pss,
-            _ => RsaPadding::Pkcs1v15,
-        };
         let token = self.token(&key.token)?.clone();
-        let signatures = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let token_inputs: Vec<sam_token::ToBeSigned<'_>> = inputs
                 .iter()
                 .map(|i| match i {
@@ -876,15 +935,7 @@ impl Service {
         })
         .await
         .map_err(|e| ServiceError::internal(format!("signing task: {e}")))?
-        .map_err(|e| ServiceError::internal(format!("token: {e}")))?;
-        states
-            .iter()
-            .zip(signatures)
-            .map(|(state, signature)| {
-                sam_cms::complete(state, &signature, &Services::none())
-                    .map_err(|e| ServiceError::internal(format!("output: {e}")))
-            })
-            .collect()
+        .map_err(|e| ServiceError::internal(format!("token: {e}")))
     }
 }
 

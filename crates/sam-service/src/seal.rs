@@ -23,7 +23,8 @@ use sam_sad::SadMode;
 
 use crate::ServiceError;
 use crate::sap::{
-    AuthoriseResponse, DocumentInput, PreparedDocuments, mode_name, request_id, states_of,
+    AuthoriseResponse, DocumentInput, PreparedDocuments, RequestKind, mode_name, request_id,
+    states_of,
 };
 use crate::service::{ClientContext, Service};
 
@@ -166,6 +167,7 @@ impl Service {
                 count,
                 SadMode::Seal,
                 Some(previous.to_owned()),
+                RequestKind::Sign,
             )
             .await
         }

@@ -100,6 +100,8 @@ pub struct NewRequest {
     pub expires_at: UnixTime,
     /// The seal request whose SAD this (seal) request renews, if it is a renewal.
     pub renews: Option<String>,
+    /// What it authorises: `sign` (documents) or `csr` (a certification request).
+    pub kind: String,
 }
 
 /// A stored request with its state.
@@ -131,7 +133,7 @@ pub enum Transition {
 const REQUEST_COLUMNS: &str =
     "request_id, client_id, user_id, key_id, profile_id, status, scal, mode,
     hash_algorithm, num_signatures, dtbsr, documents, prepared, sad_id, created_at, expires_at,
-    decided_at, message, renews, user_verified";
+    decided_at, message, renews, user_verified, kind";
 
 fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError> {
     let status: String = row.try_get(5)?;
@@ -157,6 +159,7 @@ fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError
             created_at: time(row.try_get(14)?)?,
             expires_at,
             renews: row.try_get(18)?,
+            kind: row.try_get(20)?,
         },
         status: if stored == RequestStatus::Pending && now >= expires_at {
             RequestStatus::Expired
@@ -175,9 +178,9 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO authorisation_requests (request_id, client_id, user_id, key_id,
                  profile_id, status, scal, mode, hash_algorithm, num_signatures, dtbsr, documents,
-                 prepared, created_at, expires_at, message, renews)
+                 prepared, created_at, expires_at, message, renews, kind)
              VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                 $16)
+                 $16, $17)
              ON CONFLICT (request_id) DO NOTHING",
         )
         .bind(&request.request_id)
@@ -196,6 +199,7 @@ impl Store {
         .bind(request.expires_at.as_secs())
         .bind(&request.message)
         .bind(request.renews.as_deref())
+        .bind(&request.kind)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod confirmations;
+mod csr;
 mod devices;
 mod fixtures;
 mod keys;

@@ -110,7 +110,14 @@ pub(crate) async fn approve(
         .find(|p| p.request_id == request_id)
         .expect("the request is pending");
     let mut request = AuthorisationRequest::from_der(&shown.message).unwrap();
-    assert!(shown.documents.contains("contract.pdf"));
+    // The device shows what it is asked to sign: each document's label.
+    for document in &request.documents {
+        assert!(
+            shown.documents.contains(&document.label),
+            "{}",
+            shown.documents
+        );
+    }
     tamper(&mut request);
     let sad = request
         .answer(

@@ -1,7 +1,9 @@
 -- sam-store schema 6 (PostgreSQL): business applications (clients) with the
 -- authorisation certificate that verifies the SADs they sign (seed 002), SAM profiles as
 -- stored documents, and what SCAL1 and eSeal requests need: the method by which sam itself
--- verified the user for a request (OTP, PIN), and the seal request a renewal continues.
+-- verified the user for a request (OTP, PIN), the seal request a renewal continues, and what
+-- a request authorises: `sign` (documents) or `csr` (a PKCS#10 request; `prepared` holds its
+-- subject).
 
 CREATE TABLE clients (
     client_id                 TEXT PRIMARY KEY,
@@ -21,3 +23,4 @@ CREATE TABLE profiles (
 
 ALTER TABLE authorisation_requests ADD COLUMN user_verified TEXT;
 ALTER TABLE authorisation_requests ADD COLUMN renews TEXT;
+ALTER TABLE authorisation_requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'sign';

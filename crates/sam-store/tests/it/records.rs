@@ -72,6 +72,7 @@ fn request(client: &str, user: &str, id: &str) -> NewRequest {
         created_at: t(10),
         expires_at: t(310),
         renews: None,
+        kind: "sign".into(),
     }
 }
 
