@@ -22,7 +22,10 @@ pub use keys::{CertificateView, KeyView};
 pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,
 };
-pub use sap::{Authorise, AuthoriseResponse, DocumentInput, PendingRequest, RequestState, Signing};
+pub use sap::{
+    Authorise, AuthoriseResponse, DocumentContent, DocumentInput, PendingRequest, RequestState,
+    Signing,
+};
 pub use scal1::{CodeKey, OtpSent};
 pub use seal::SealSign;
 pub use service::{ClientContext, Service, ServiceSettings};

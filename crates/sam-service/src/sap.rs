@@ -46,13 +46,54 @@ pub struct Signing {
     pub default_request_expiry_secs: i64,
 }
 
+/// The largest document `sam` hashes itself (*Compute hash at signing time*), in bytes;
+/// larger documents are hashed by the client.
+pub const MAX_DOCUMENT_DATA: usize = 16 * 1024 * 1024;
+
+/// What the client sends of one document.
+#[derive(Clone)]
+pub enum DocumentContent {
+    /// The document's digest, under the request's hash algorithm.
+    Digest(Vec<u8>),
+    /// The document itself, for a profile with *Compute hash at signing time*: `sam` hashes
+    /// it with the profile's *Hashing Algorithm*.
+    Data(Vec<u8>),
+}
+
+impl core::fmt::Debug for DocumentContent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Digest(d) => write!(f, "Digest({})", hex(d)),
+            Self::Data(d) => write!(f, "Data(<{} bytes>)", d.len()),
+        }
+    }
+}
+
 /// One document of an Authorise request.
 #[derive(Clone, Debug)]
 pub struct DocumentInput {
     /// What the user sees (a file name, a title).
     pub label: String,
-    /// The document's digest, under the request's hash algorithm.
-    pub digest: Vec<u8>,
+    /// Its digest or, with *Compute hash at signing time*, its data.
+    pub content: DocumentContent,
+}
+
+impl DocumentInput {
+    /// A document given by its digest.
+    pub fn digest(label: impl Into<String>, digest: impl Into<Vec<u8>>) -> Self {
+        Self {
+            label: label.into(),
+            content: DocumentContent::Digest(digest.into()),
+        }
+    }
+
+    /// A document given by its data (profiles with *Compute hash at signing time*).
+    pub fn data(label: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        Self {
+            label: label.into(),
+            content: DocumentContent::Data(data.into()),
+        }
+    }
 }
 
 /// Authorise.
@@ -469,15 +510,48 @@ impl Service {
         let mut states = Vec::with_capacity(count);
         let mut documents = Vec::with_capacity(count);
         let mut display = Vec::with_capacity(count);
+        let compute = settings.compute_hash_at_signing;
+        if compute && hash_algorithm != settings.hash_algorithm {
+            return Err(ServiceError::invalid(format!(
+                "this profile hashes documents with {}, not {hash_algorithm}",
+                settings.hash_algorithm
+            )));
+        }
         for doc in input {
-            let digest = Digest::new(hash_algorithm, &doc.digest).map_err(|_| {
-                ServiceError::invalid(format!(
-                    "document {:?}: a {} digest has {} bytes",
-                    doc.label,
-                    hash_algorithm,
-                    hash_algorithm.output_len()
-                ))
-            })?;
+            let digest = match (&doc.content, compute) {
+                (DocumentContent::Digest(bytes), false) => Digest::new(hash_algorithm, bytes)
+                    .map_err(|_| {
+                        ServiceError::invalid(format!(
+                            "document {:?}: a {} digest has {} bytes",
+                            doc.label,
+                            hash_algorithm,
+                            hash_algorithm.output_len()
+                        ))
+                    })?,
+                (DocumentContent::Data(data), true) => {
+                    if data.len() > MAX_DOCUMENT_DATA {
+                        return Err(ServiceError::invalid(format!(
+                            "document {:?} has more than {MAX_DOCUMENT_DATA} bytes: send its \
+                             digest from a profile that signs hashes",
+                            doc.label
+                        )));
+                    }
+                    hash_algorithm.digest(data)
+                }
+                (DocumentContent::Digest(_), true) => {
+                    return Err(ServiceError::invalid(format!(
+                        "document {:?}: this profile computes the hash at signing time; send \
+                         the document's data",
+                        doc.label
+                    )));
+                }
+                (DocumentContent::Data(_), false) => {
+                    return Err(ServiceError::invalid(format!(
+                        "document {:?}: this profile signs hashes; send the document's digest",
+                        doc.label
+                    )));
+                }
+            };
             let mut cms_request = SignatureRequest::new(
                 format,
                 algorithm,
@@ -497,7 +571,7 @@ impl Service {
             });
             display.push(serde_json::json!({
                 "label": doc.label,
-                "document_digest": hex(&doc.digest),
+                "document_digest": hex(digest.as_bytes()),
                 "dtbsr": hex(bound.as_bytes()),
             }));
             states.push(

@@ -88,6 +88,13 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     seal.signing_key.bulk_signing = true;
     seal.signing_key.max_hashes_per_request = 5;
     catalogue.create(seal, &ctx).unwrap();
+    // Profile 6: P-256 keys; sam computes the documents' SHA-384 at signing time.
+    let mut data =
+        ProfileSettings::with_defaults("Data".parse().unwrap(), "software".parse().unwrap());
+    data.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    data.signing_key.compute_hash_at_signing = true;
+    data.signing_key.hash_algorithm = sam_algorithms::HashAlgorithm::Sha384;
+    catalogue.create(data, &ctx).unwrap();
     catalogue
 }
 

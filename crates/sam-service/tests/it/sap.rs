@@ -85,9 +85,11 @@ pub(crate) fn authorise(alice: &Alice, format: Format, documents: &[(&str, &[u8]
         hash_algorithm: HashAlgorithm::Sha256,
         documents: documents
             .iter()
-            .map(|(label, content)| DocumentInput {
-                label: (*label).into(),
-                digest: HashAlgorithm::Sha256.digest(content).as_bytes().to_vec(),
+            .map(|(label, content)| {
+                DocumentInput::digest(
+                    *label,
+                    HashAlgorithm::Sha256.digest(content).as_bytes().to_vec(),
+                )
             })
             .collect(),
         format,
@@ -432,9 +434,11 @@ async fn an_ml_dsa_65_device_authorises_a_bulk_of_100_hashes_with_one_sad() {
             documents: documents
                 .iter()
                 .enumerate()
-                .map(|(i, d)| DocumentInput {
-                    label: format!("invoice-{i}.pdf"),
-                    digest: HashAlgorithm::Sha256.digest(d).as_bytes().to_vec(),
+                .map(|(i, d)| {
+                    DocumentInput::digest(
+                        format!("invoice-{i}.pdf"),
+                        HashAlgorithm::Sha256.digest(d).as_bytes().to_vec(),
+                    )
                 })
                 .collect(),
             format: Format::Raw,
@@ -478,6 +482,106 @@ async fn an_ml_dsa_65_device_authorises_a_bulk_of_100_hashes_with_one_sad() {
         assert_eq!(
             code(f.service.sign(&ctx, &id).await),
             "request_not_authorised"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_compute_hash_at_signing_sam_hashes_the_data_with_the_profiles_algorithm() {
+    let dbs = databases("svc_compute_hash").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        let key = f.service.generate_key(&ctx, "alice", 6).await.unwrap();
+        let (cert, ca) = certify(&key.public_key);
+        f.service
+            .import_certificate(&ctx, &key.key_id, &cert, std::slice::from_ref(&ca))
+            .await
+            .unwrap();
+        let ca_pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca).unwrap();
+        let request = |hash, document: DocumentInput, key_id: &str| Authorise {
+            user_id: "alice".into(),
+            key_id: key_id.into(),
+            hash_algorithm: hash,
+            documents: vec![document],
+            format: Format::CadesBB,
+            signatures: None,
+        };
+        let data = || DocumentInput::data("contract.pdf", CONTRACT);
+        // A digest where the profile wants data, the wrong hash, data where it wants a digest.
+        let digest = DocumentInput::digest(
+            "contract.pdf",
+            HashAlgorithm::Sha384.digest(CONTRACT).as_bytes(),
+        );
+        for (bad, key_id) in [
+            (
+                request(HashAlgorithm::Sha384, digest, &key.key_id),
+                key.key_id.as_str(),
+            ),
+            (
+                request(HashAlgorithm::Sha256, data(), &key.key_id),
+                key.key_id.as_str(),
+            ),
+            (
+                request(HashAlgorithm::Sha256, data(), &alice.key_id),
+                alice.key_id.as_str(),
+            ),
+        ] {
+            let e = f.service.authorise(&ctx, bad).await.unwrap_err();
+            assert_eq!(e.code, "invalid_request", "{key_id}: {e}");
+        }
+        let big = DocumentInput::data(
+            "huge.bin",
+            vec![0u8; sam_service::sap::MAX_DOCUMENT_DATA + 1],
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .authorise(&ctx, request(HashAlgorithm::Sha384, big, &key.key_id))
+                    .await
+            ),
+            "invalid_request"
+        );
+
+        let authorised = f
+            .service
+            .authorise(&ctx, request(HashAlgorithm::Sha384, data(), &key.key_id))
+            .await
+            .unwrap();
+        let pending = f.service.pending_requests(&ctx, "phone").await.unwrap();
+        // The device is shown the digest sam computed.
+        let shown = HashAlgorithm::Sha384
+            .digest(CONTRACT)
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        assert!(
+            pending[0].documents.contains(&shown),
+            "{}",
+            pending[0].documents
+        );
+        let sad = approve(&f, &ctx, &alice.device, &authorised.request_id, |_| {}).await;
+        f.service
+            .submit_sad(&ctx, "phone", &authorised.request_id, &sad)
+            .await
+            .unwrap();
+        let outputs = f.service.sign(&ctx, &authorised.request_id).await.unwrap();
+        let verified = openssl_verify(&outputs[0], CONTRACT, &ca_pem);
+        assert!(
+            verified.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        let parsed =
+            sam_cms::verify::verify(&outputs[0], &sam_cms::verify::Detached::Data(CONTRACT))
+                .unwrap();
+        assert_eq!(
+            parsed.algorithm.hash_algorithm(),
+            Some(HashAlgorithm::Sha384)
         );
         f.service.store().close().await;
     }

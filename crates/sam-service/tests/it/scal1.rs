@@ -60,9 +60,11 @@ pub(crate) fn documents(contents: &[&[u8]]) -> Vec<DocumentInput> {
     contents
         .iter()
         .enumerate()
-        .map(|(i, content)| DocumentInput {
-            label: format!("document-{i}.pdf"),
-            digest: HashAlgorithm::Sha256.digest(content).as_bytes().to_vec(),
+        .map(|(i, content)| {
+            DocumentInput::digest(
+                format!("document-{i}.pdf"),
+                HashAlgorithm::Sha256.digest(content).as_bytes().to_vec(),
+            )
         })
         .collect()
 }

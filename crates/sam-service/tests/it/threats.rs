@@ -70,10 +70,10 @@ async fn ask(f: &Fixture, ctx: &ClientContext, user: &str, key_id: &str) -> Stri
                 user_id: user.into(),
                 key_id: key_id.into(),
                 hash_algorithm: HashAlgorithm::Sha256,
-                documents: vec![sam_service::DocumentInput {
-                    label: "contract.pdf".into(),
-                    digest: HashAlgorithm::Sha256.digest(CONTRACT).as_bytes().to_vec(),
-                }],
+                documents: vec![sam_service::DocumentInput::digest(
+                    "contract.pdf",
+                    HashAlgorithm::Sha256.digest(CONTRACT).as_bytes().to_vec(),
+                )],
                 format: Format::Raw,
                 signatures: None,
             },
