@@ -44,6 +44,19 @@ pub struct Signing {
     /// Request and SAD expiry when the profile sets none (`SAM_REQUEST_EXPIRY_PERIOD`),
     /// seconds.
     pub default_request_expiry_secs: i64,
+    /// The time-stamp authority for `cades-b-t` and `cades-b-lt` output, if configured.
+    pub time_stamp_authority: Option<Arc<dyn sam_cms::TimeStampAuthority>>,
+    /// Where revocation values for `cades-b-lt` come from, if configured.
+    pub revocation: Option<Arc<dyn sam_cms::revocation::RevocationSource>>,
+}
+
+impl Signing {
+    /// Whether this service can produce `format` (B-T needs a TSA; B-LT also revocation
+    /// values).
+    pub fn supports(&self, format: Format) -> bool {
+        (!format.has_time_stamp() || self.time_stamp_authority.is_some())
+            && (!format.has_validation_data() || self.revocation.is_some())
+    }
 }
 
 /// The largest document `sam` hashes itself (*Compute hash at signing time*), in bytes;
@@ -462,11 +475,17 @@ impl Service {
         now: UnixTime,
     ) -> Result<PreparedDocuments, ServiceError> {
         let settings = &profile.settings().signing_key;
-        if !matches!(format, Format::Raw | Format::Cms | Format::CadesBB) {
+        if !self.signing()?.supports(format) {
             return Err(ServiceError::new(
                 "not_supported",
                 format!(
-                    "{format} needs a time-stamp authority, which this service has not been given"
+                    "{format} needs a time-stamp authority{}, which this service is not \
+                     configured with",
+                    if format.has_validation_data() {
+                        " and revocation sources"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
@@ -952,14 +971,28 @@ impl Service {
         let signatures = self
             .token_sign(ctx, key_id, inputs, padding, verified)
             .await?;
-        states
-            .iter()
-            .zip(signatures)
-            .map(|(state, signature)| {
-                sam_cms::complete(state, &signature, &Services::none())
-                    .map_err(|e| ServiceError::internal(format!("output: {e}")))
-            })
-            .collect()
+        // Completing may call the TSA and revocation services: off the async threads.
+        let signing = self.signing()?;
+        let tsa = signing.time_stamp_authority.clone();
+        let revocation = signing.revocation.clone();
+        let states = states.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let services = Services {
+                time_stamp_authority: tsa.as_deref(),
+                revocation: revocation.as_deref(),
+            };
+            states
+                .iter()
+                .zip(signatures)
+                .map(|(state, signature)| {
+                    sam_cms::complete(state, &signature, &services).map_err(|e| {
+                        ServiceError::new("output_failed", format!("completing the output: {e}"))
+                    })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| ServiceError::internal(format!("output task: {e}")))?
     }
 
     /// Activates the key for exactly `inputs` and lets its token sign them. Under SCAL2 (and

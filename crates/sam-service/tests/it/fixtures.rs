@@ -176,6 +176,14 @@ impl Fixture {
 }
 
 pub(crate) async fn service(db: &TestDatabase) -> Fixture {
+    service_with(db, |s| s).await
+}
+
+/// A service whose signing settings `configure` changes (e.g. to add a TSA).
+pub(crate) async fn service_with(
+    db: &TestDatabase,
+    configure: impl FnOnce(Signing) -> Signing,
+) -> Fixture {
     let master = MasterKey::generate().unwrap();
     let master_key_hex = master.to_hex().to_string();
     let clock = Arc::new(TestClock::default());
@@ -184,9 +192,11 @@ pub(crate) async fn service(db: &TestDatabase) -> Fixture {
         std::process::id(),
         sam_sad::Id128::random().unwrap()
     ));
+    let node = node(db, master, clock.clone()).await;
+    let signing = configure(signing());
     Fixture {
-        service: node(db, master, clock.clone())
-            .await
+        service: node
+            .with_signing(signing)
             .with_notifier(Arc::new(FileMailbox::new(&mailbox))),
         clock,
         master_key_hex,
@@ -209,12 +219,19 @@ async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestClock>) -> Se
     };
     Service::new(db.open().await.unwrap(), profiles(), clock, settings)
         .with_token(Arc::new(SoftwareToken::new("software", master)))
-        .with_signing(Signing {
-            issuer: issuer(),
-            instance: sam_sad::InstanceId::new(INSTANCE).unwrap(),
-            sad_encoding: sam_sad::SadEncoding::Json,
-            default_request_expiry_secs: 300,
-        })
+        .with_signing(signing())
+}
+
+/// The signing settings of every test node: this instance, JSON SADs, 5-minute requests.
+fn signing() -> Signing {
+    Signing {
+        issuer: issuer(),
+        instance: sam_sad::InstanceId::new(INSTANCE).unwrap(),
+        sad_encoding: sam_sad::SadEncoding::Json,
+        default_request_expiry_secs: 300,
+        time_stamp_authority: None,
+        revocation: None,
+    }
 }
 
 /// Another node of the same deployment as `f`: same database and master key, same clock.

@@ -7,6 +7,7 @@ mod csr;
 mod devices;
 mod fixtures;
 mod keys;
+mod long_term;
 mod notify;
 mod sap;
 mod scal1;

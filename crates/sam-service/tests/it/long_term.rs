@@ -1,0 +1,140 @@
+//! CAdES-B-T and B-LT through the service, on SQLite and PostgreSQL, from the services it is
+//! configured with: the key gets its certificate from the test PKI (through Get CSR under a
+//! SAD), the time-stamp comes from an RFC 3161 TSA (`openssl ts -reply` over HTTP) and the
+//! revocation values from the CA's OCSP responder; `openssl cms -verify` accepts the results
+//! and our verifier reads their levels. A service without a TSA refuses these formats at
+//! Authorise, before anything is stored.
+
+use std::sync::Arc;
+
+use der::Encode;
+use sam_cms::http::HttpTransport;
+use sam_cms::revocation::FetchingRevocationSource;
+use sam_cms::{Format, Level, TimeStampClient};
+use sam_service::{ClientContext, Signing};
+use sam_testkit::{LocalTsa, Pki, Pointers, TsaBehaviour, openssl_cms_verify};
+
+use crate::fixtures::{Fixture, client, databases, service, service_with};
+use crate::sap::{CONTRACT, alice, approve, authorise, code};
+
+/// A key of alice's whose certificate the test PKI issued from the CSR she authorised.
+async fn pki_certified_key(
+    f: &Fixture,
+    ctx: &ClientContext,
+    device: &sam_keys::SigningKey,
+) -> String {
+    let key = f.service.generate_key(ctx, "alice", 2).await.unwrap();
+    let request = f
+        .service
+        .authorise_csr(ctx, "alice", &key.key_id, "CN=Alice Example,O=sam")
+        .await
+        .unwrap()
+        .request_id;
+    let sad = approve(f, ctx, device, &request, |_| {}).await;
+    f.service
+        .submit_sad(ctx, "phone", &request, &sad)
+        .await
+        .unwrap();
+    let csr = f.service.get_csr(ctx, &request).await.unwrap().csr;
+    let pki = Pki::get();
+    let certificate = pki.issue(&csr, Pointers::OcspAndCrl).to_der().unwrap();
+    f.service
+        .import_certificate(
+            ctx,
+            &key.key_id,
+            &certificate,
+            &[pki.ca().to_der().unwrap()],
+        )
+        .await
+        .unwrap();
+    key.key_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_t_and_b_lt_come_from_the_configured_tsa_and_ocsp_responder() {
+    let tsa = LocalTsa::start(TsaBehaviour::Honest);
+    let dbs = databases("svc_long_term").await;
+    for db in &dbs {
+        let url = tsa.url.clone();
+        let f = service_with(db, move |s| Signing {
+            time_stamp_authority: Some(Arc::new(TimeStampClient::new(
+                url,
+                HttpTransport::default(),
+            ))),
+            revocation: Some(Arc::new(FetchingRevocationSource::new(
+                HttpTransport::default(),
+            ))),
+            ..s
+        })
+        .await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        let key_id = pki_certified_key(&f, &ctx, &alice.device).await;
+        let mut signer = alice;
+        signer.key_id = key_id;
+
+        for (format, level) in [
+            (Format::CadesBT, Level::CadesBT),
+            (Format::CadesBLT, Level::CadesBLT),
+        ] {
+            let authorised = f
+                .service
+                .authorise(
+                    &ctx,
+                    authorise(&signer, format, &[("contract.pdf", CONTRACT)]),
+                )
+                .await
+                .unwrap();
+            let sad = approve(&f, &ctx, &signer.device, &authorised.request_id, |_| {}).await;
+            f.service
+                .submit_sad(&ctx, "phone", &authorised.request_id, &sad)
+                .await
+                .unwrap();
+            let outputs = f.service.sign(&ctx, &authorised.request_id).await.unwrap();
+            let out = openssl_cms_verify(&outputs[0], Some(CONTRACT));
+            assert!(
+                out.status.success(),
+                "{format}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let verified =
+                sam_cms::verify(&outputs[0], &sam_cms::Detached::Data(CONTRACT)).unwrap();
+            assert_eq!(verified.level, level, "{format}");
+            assert_eq!(verified.time_stamps.len(), 1, "{format}");
+        }
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_tsa_b_t_and_b_lt_are_refused_at_authorise() {
+    let dbs = databases("svc_no_tsa").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        for format in [Format::CadesBT, Format::CadesBLT] {
+            assert_eq!(
+                code(
+                    f.service
+                        .authorise(
+                            &ctx,
+                            authorise(&alice, format, &[("contract.pdf", CONTRACT)])
+                        )
+                        .await
+                ),
+                "not_supported"
+            );
+        }
+        assert!(
+            f.service
+                .pending_requests(&ctx, "phone")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
