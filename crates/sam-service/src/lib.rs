@@ -7,6 +7,7 @@ pub mod devices;
 mod error;
 pub mod keys;
 pub mod notify;
+pub mod profiles;
 pub mod sap;
 pub mod scal1;
 pub mod seal;

@@ -1,6 +1,8 @@
-//! SAM profiles as stored documents: the JSON settings of each profile under its id, so that
-//! every `samd` node on one database serves the same catalogue. The store does not interpret
-//! the settings (`sam-profile` parses and validates them); it keeps ids and names unique.
+//! SAM profiles as stored documents: each profile's JSON document (id, creation time and
+//! settings, as `sam_profile::document` writes it) under its id, so that every `samd` node on
+//! one database serves the same catalogue. The store does not interpret the document
+//! (`sam-profile` parses and validates it); it keeps ids and names unique. Profiles are never
+//! deleted (seed 001 deactivates them), so ids are never reused.
 
 use sqlx::Row;
 
@@ -16,7 +18,7 @@ pub struct ProfileRecord {
     pub profile_id: i64,
     /// The unique name.
     pub name: String,
-    /// The settings document (JSON, as `sam-profile` writes it).
+    /// The profile document (JSON, as `sam_profile::document::to_json` writes it).
     pub settings: String,
     /// When it was created.
     pub created_at: UnixTime,
@@ -81,14 +83,5 @@ impl Store {
             })
         })
         .collect()
-    }
-
-    /// Deletes a profile; whether it existed.
-    pub async fn delete_profile(&self, profile_id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM profiles WHERE profile_id = $1")
-            .bind(profile_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
     }
 }
