@@ -1038,6 +1038,11 @@ impl Service {
                     }
                 })
                 .collect();
+            // A KAK-gated token wants the KAK's authorisation of exactly this activation.
+            let mut activation = activation;
+            if let Some(authorisation) = token.authorise_key_use(&key_record, &activation)? {
+                activation.attach_kak_authorisation(authorisation);
+            }
             token.sign(&key_record, &activation, padding, &token_inputs)
         })
         .await

@@ -307,9 +307,22 @@ impl<T: CryptoToken> KakGate<T> {
     }
 }
 
+/// How long the authorisation [`CryptoToken::authorise_key_use`] makes is valid: it is used
+/// at once, by the same request.
+const KEY_USE_AUTHORISATION_SECS: i64 = 60;
+
 impl<T: CryptoToken> CryptoToken for KakGate<T> {
     fn name(&self) -> &str {
         self.inner.name()
+    }
+
+    fn authorise_key_use(
+        &self,
+        key: &KeyRecord,
+        activation: &Activation,
+    ) -> Result<Option<KeyUseAuthorisation>, TokenError> {
+        self.authorise(key, activation, KEY_USE_AUTHORISATION_SECS)
+            .map(Some)
     }
 
     fn capabilities(&self) -> &Capabilities {

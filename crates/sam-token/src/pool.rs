@@ -246,6 +246,14 @@ impl CryptoToken for TokenPool {
         self.run(|token| token.sign(key, activation, padding, inputs))
     }
 
+    fn authorise_key_use(
+        &self,
+        key: &KeyRecord,
+        activation: &Activation,
+    ) -> Result<Option<crate::KeyUseAuthorisation>, TokenError> {
+        self.run(|token| token.authorise_key_use(key, activation))
+    }
+
     fn delete(&self, key: &KeyRecord) -> Result<(), TokenError> {
         self.run(|token| token.delete(key))
     }

@@ -122,6 +122,20 @@ pub trait CryptoToken: Send + Sync {
         inputs: &[ToBeSigned<'_>],
     ) -> Result<Vec<Vec<u8>>, TokenError>;
 
+    /// For a token that activates user keys with a Key Authorisation Key ([`KakGate`]): the
+    /// KAK's authorisation of exactly `activation` for `key`, which the caller attaches to the
+    /// activation before [`CryptoToken::sign`]. Other tokens need none (the default).
+    ///
+    /// [`KakGate`]: crate::KakGate
+    fn authorise_key_use(
+        &self,
+        key: &KeyRecord,
+        activation: &Activation,
+    ) -> Result<Option<crate::KeyUseAuthorisation>, TokenError> {
+        let _ = (key, activation);
+        Ok(None)
+    }
+
     /// Removes whatever the token holds of `key` (for a software key: nothing).
     fn delete(&self, key: &KeyRecord) -> Result<(), TokenError>;
 

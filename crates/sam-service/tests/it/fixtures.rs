@@ -13,7 +13,7 @@ use sam_profile::{
 use sam_service::{ClientContext, CodeKey, FileMailbox, Service, ServiceSettings, Signing};
 use sam_store::ClientRecord;
 use sam_store::testing::TestDatabase;
-use sam_token::{ActivationIssuer, Clock, MasterKey, SoftwareToken};
+use sam_token::{ActivationIssuer, Clock, KakGate, MasterKey, SoftwareToken, SystemClock};
 
 /// A clock the test moves.
 #[derive(Default)]
@@ -32,9 +32,14 @@ impl Clock for TestClock {
 }
 
 pub(crate) fn profiles() -> ProfileCatalogue {
-    let sources = [CryptoSourceDescriptor::software(
-        "software".parse().unwrap(),
-    )];
+    // "cp5": a source whose keys are activated with a Key Authorisation Key (a KakGate over a
+    // software token here, as on a Utimaco CP5).
+    let mut cp5 = CryptoSourceDescriptor::software("cp5".parse().unwrap());
+    cp5.requires_kak = true;
+    let sources = [
+        CryptoSourceDescriptor::software("software".parse().unwrap()),
+        cp5,
+    ];
     let ctx = ValidationContext {
         crypto_sources: &sources,
         sad_format: SadFormat::Json,
@@ -95,6 +100,11 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     data.signing_key.compute_hash_at_signing = true;
     data.signing_key.hash_algorithm = sam_algorithms::HashAlgorithm::Sha384;
     catalogue.create(data, &ctx).unwrap();
+    // Profile 7: P-256 keys behind a KAK (RSA-2048) on the "cp5" source.
+    let mut kak = ProfileSettings::with_defaults("KAK".parse().unwrap(), "cp5".parse().unwrap());
+    kak.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    kak.signing_key.kak = Some(sam_profile::KakSettings::default());
+    catalogue.create(kak, &ctx).unwrap();
     catalogue
 }
 
@@ -217,8 +227,18 @@ async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestClock>) -> Se
         code_key: Some(code_key()),
         ..ServiceSettings::default()
     };
+    // The KAK gate's own master key wraps the KAKs; nodes of one deployment share it.
+    static KAK_MASTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let kak_master = KAK_MASTER.get_or_init(|| MasterKey::generate().unwrap().to_hex().to_string());
+    let cp5 = KakGate::new(
+        SoftwareToken::new("cp5", MasterKey::from_hex(&master.to_hex()).unwrap()),
+        MasterKey::from_hex(kak_master).unwrap(),
+        RsaKeySize::Bits2048,
+        Box::new(SystemClock),
+    );
     Service::new(db.open().await.unwrap(), profiles(), clock, settings)
         .with_token(Arc::new(SoftwareToken::new("software", master)))
+        .with_token(Arc::new(cp5))
         .with_signing(signing())
 }
 

@@ -148,3 +148,59 @@ async fn keys_come_from_the_pool_first_and_certificates_must_match() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_with_a_kak_generates_bound_keys_that_sign_only_through_the_kak() {
+    let dbs = databases("svc_kak").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = crate::sap::alice(&f, &ctx).await;
+        // Profile 7 keeps its keys on "cp5", a KAK-gated source.
+        let key = f.service.generate_key(&ctx, "alice", 7).await.unwrap();
+        let stored = f
+            .service
+            .store()
+            .key("client-a", &key.key_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.token, "cp5");
+        let record = sam_token::KeyRecord::from_der(&stored.reference).unwrap();
+        assert!(record.kak.is_some(), "the key is bound to a KAK");
+
+        let mut signer = alice;
+        signer.key_id = key.key_id.clone();
+        let authorised = f
+            .service
+            .authorise(
+                &ctx,
+                crate::sap::authorise(
+                    &signer,
+                    sam_cms::Format::Raw,
+                    &[("contract.pdf", crate::sap::CONTRACT)],
+                ),
+            )
+            .await
+            .unwrap();
+        let sad =
+            crate::sap::approve(&f, &ctx, &signer.device, &authorised.request_id, |_| {}).await;
+        f.service
+            .submit_sad(&ctx, "phone", &authorised.request_id, &sad)
+            .await
+            .unwrap();
+        let outputs = f.service.sign(&ctx, &authorised.request_id).await.unwrap();
+        sam_keys::verify(
+            &key.public_key,
+            sam_algorithms::KeySpec::Ecdsa(sam_algorithms::EcCurve::P256),
+            sam_algorithms::RsaPadding::Pkcs1v15,
+            &sam_keys::Input::Digest(
+                sam_algorithms::HashAlgorithm::Sha256.digest(crate::sap::CONTRACT),
+            ),
+            &outputs[0],
+        )
+        .unwrap();
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

@@ -81,6 +81,39 @@ fn an_authorised_use_signs_and_the_record_carries_the_kak() {
 }
 
 #[test]
+fn through_the_token_trait_the_gate_authorises_and_plain_tokens_need_nothing() {
+    let (gate, _) = gate();
+    let key = key(&gate, "dyn");
+    let (mut act, inputs) = activation(&key, "approved");
+    let token: &dyn CryptoToken = &gate;
+    let auth = token
+        .authorise_key_use(&key, &act)
+        .unwrap()
+        .expect("a KAK-gated token authorises the use");
+    act.attach_kak_authorisation(auth);
+    token
+        .sign(&key, &act, RsaPadding::Pkcs1v15, &inputs)
+        .unwrap();
+    // The authorisation covers exactly this activation: another digest is refused.
+    let (other, other_inputs) = activation(&key, "something else");
+    let mut other = other;
+    other.attach_kak_authorisation(token.authorise_key_use(&key, &act).unwrap().unwrap());
+    let reason = refusal(gate.sign(&key, &other, RsaPadding::Pkcs1v15, &other_inputs));
+    assert!(reason.contains("other digests"), "{reason}");
+
+    let plain = SoftwareToken::new("software", MasterKey::generate().unwrap());
+    let plain_key = plain
+        .generate(
+            KeyId::new("plain").unwrap(),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    let (act, _) = activation(&plain_key, "approved");
+    assert!(plain.authorise_key_use(&plain_key, &act).unwrap().is_none());
+}
+
+#[test]
 fn no_authorisation_no_signature() {
     let (gate, _) = gate();
     let key = key(&gate, "bob");
