@@ -4,6 +4,7 @@
 //!
 //! Flat sampling with one key per sample, so that `benches/percentiles.py` can read the
 //! p50/p95 latency from criterion's `sample.json` (docs/performance.md).
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
