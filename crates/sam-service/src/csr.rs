@@ -64,6 +64,7 @@ impl Service {
                 )));
             }
             let key = self.user_key(ctx, &user, key_id).await?;
+            self.ensure_profile_selected(ctx, key.profile_id).await?;
             let profile = self.profile_by_number(key.profile_id)?;
             let prepared = self.prepare_key_csr(&key, subject)?;
             let dtbsr = prepared.to_be_signed().digest();

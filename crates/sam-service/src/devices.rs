@@ -127,12 +127,8 @@ impl Service {
                 UserId::new(&request.user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
             let device = DeviceId::new(&request.device_id)
                 .map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let profile_id = ProfileId::new(request.profile_id)
-                .map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let profile = self
-                .profiles
-                .active_profile(profile_id)
-                .map_err(|_| ServiceError::not_found("profile", &request.profile_id.to_string()))?;
+            ProfileId::new(request.profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self.client_profile(ctx, request.profile_id).await?;
             let rules = &profile.settings().authorisation_key;
             let algorithm: JwsAlgorithm = request.algorithm.parse().map_err(|_| {
                 ServiceError::invalid(format!("unknown JOSE algorithm {:?}", request.algorithm))

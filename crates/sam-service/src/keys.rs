@@ -112,12 +112,8 @@ impl Service {
         let detail = format!("user={user_id} profile={profile_id}");
         let result = async {
             UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let id =
-                ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let profile = self
-                .profiles
-                .active_profile(id)
-                .map_err(|_| ServiceError::not_found("profile", &profile_id.to_string()))?;
+            ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self.client_profile(ctx, profile_id).await?;
             if self.store.user(ctx.id(), user_id).await?.is_none() {
                 return Err(ServiceError::not_found("user", user_id));
             }

@@ -311,6 +311,7 @@ impl Service {
     ) -> Result<AuthoriseResponse, ServiceError> {
         let user = user_id(&request.user_id)?;
         let key = self.user_key(ctx, &user, &request.key_id).await?;
+        self.ensure_profile_selected(ctx, key.profile_id).await?;
         let profile = self.profile_by_number(key.profile_id)?;
         let now = self.now();
         match profile.settings().signing_key.authorisation_mode {
@@ -692,12 +693,8 @@ impl Service {
         id: u32,
     ) -> Result<String, ServiceError> {
         let result = async {
-            let profile_id =
-                ProfileId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let profile = self
-                .profiles
-                .active_profile(profile_id)
-                .map_err(|_| ServiceError::not_found("profile", &id.to_string()))?;
+            ProfileId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self.client_profile(ctx, id).await?;
             profile
                 .settings()
                 .to_json()

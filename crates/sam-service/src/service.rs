@@ -120,6 +120,42 @@ impl Service {
         &self.store
     }
 
+    /// Whether the client may use profile `id` (seed 002 *Selected SAM Profiles*): a client
+    /// with a stored selection may use only those; a client without a stored record or
+    /// selection, every profile. A profile it was not given is `not_found`, as an unknown
+    /// one is (SECURITY.md invariant 5).
+    pub(crate) async fn ensure_profile_selected(
+        &self,
+        ctx: &ClientContext,
+        id: i64,
+    ) -> Result<(), ServiceError> {
+        let selected = self
+            .store
+            .client(ctx.id())
+            .await?
+            .and_then(|c| c.selected_profiles);
+        match selected {
+            Some(ids) if !ids.contains(&id) => {
+                Err(ServiceError::not_found("profile", &id.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The active profile `id`, if the client may use it; `not_found` otherwise.
+    pub(crate) async fn client_profile(
+        &self,
+        ctx: &ClientContext,
+        id: u32,
+    ) -> Result<&sam_profile::SamProfile, ServiceError> {
+        let profile = sam_profile::ProfileId::new(id)
+            .ok()
+            .and_then(|pid| self.profiles.active_profile(pid).ok())
+            .ok_or_else(|| ServiceError::not_found("profile", &id.to_string()))?;
+        self.ensure_profile_selected(ctx, i64::from(id)).await?;
+        Ok(profile)
+    }
+
     pub(crate) fn now(&self) -> UnixTime {
         self.clock.now()
     }

@@ -176,6 +176,8 @@ impl Fixture {
             .put_client(&ClientRecord {
                 client_id: ctx.client_id.as_str().into(),
                 sam_access: true,
+                selected_profiles: None,
+                default_profile: None,
                 authorisation_certificate: Some(client_key().certificate.clone()),
                 created_at: self.now(),
                 updated_at: self.now(),

@@ -330,3 +330,84 @@ async fn sixteen_racing_signs_of_one_authorised_request_make_one_signature_acros
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
+    let dbs = databases("svc_selected").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = crate::sap::alice(&f, &ctx).await;
+        // The client is given profile 2 only (alice's key is in it).
+        let mut record = sam_store::ClientRecord {
+            client_id: "client-a".into(),
+            sam_access: true,
+            selected_profiles: Some(vec![2]),
+            default_profile: None,
+            authorisation_certificate: None,
+            created_at: f.now(),
+            updated_at: f.now(),
+        };
+        f.service.store().put_client(&record).await.unwrap();
+        let unknown = f.service.get_sam_profile(&ctx, 99).await.unwrap_err();
+        let not_given = f.service.get_sam_profile(&ctx, 1).await.unwrap_err();
+        assert_eq!((unknown.code, not_given.code), ("not_found", "not_found"));
+        assert_eq!(
+            not_given.message.replace(" 1 ", " 99 "),
+            unknown.message,
+            "the same answer as for a profile that does not exist"
+        );
+        assert_eq!(
+            code(f.service.generate_key(&ctx, "alice", 1).await),
+            "not_found"
+        );
+        f.service.get_sam_profile(&ctx, 2).await.unwrap();
+        let keys_before = f
+            .service
+            .get_user_profile(&ctx, "alice")
+            .await
+            .unwrap()
+            .keys
+            .len();
+        f.service.generate_key(&ctx, "alice", 2).await.unwrap();
+
+        // Taking the profile away stops its keys from being used.
+        record.selected_profiles = Some(vec![1]);
+        f.service.store().put_client(&record).await.unwrap();
+        let request = crate::sap::authorise(&alice, Format::Raw, &[("contract.pdf", CONTRACT)]);
+        assert_eq!(code(f.service.authorise(&ctx, request).await), "not_found");
+        assert_eq!(
+            code(
+                f.service
+                    .authorise_csr(&ctx, "alice", &alice.key_id, "CN=Alice")
+                    .await
+            ),
+            "not_found"
+        );
+        assert!(
+            f.service
+                .pending_requests(&ctx, "phone")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            f.service
+                .get_user_profile(&ctx, "alice")
+                .await
+                .unwrap()
+                .keys
+                .len(),
+            keys_before + 1
+        );
+        // Each refusal is audited.
+        let records = f.service.store().audit_records(0, 1000).await.unwrap();
+        let refused = records
+            .iter()
+            .filter(|r| r.entry.outcome == "not_found")
+            .count();
+        assert_eq!(refused, 5);
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

@@ -563,6 +563,8 @@ async fn clients_and_profiles_are_stored_and_replaced() {
         let client = ClientRecord {
             client_id: "A".into(),
             sam_access: true,
+            selected_profiles: None,
+            default_profile: None,
             authorisation_certificate: None,
             created_at: t(1),
             updated_at: t(1),
@@ -571,6 +573,8 @@ async fn clients_and_profiles_are_stored_and_replaced() {
         assert_eq!(store.client("A").await.unwrap().as_ref(), Some(&client));
         let changed = ClientRecord {
             sam_access: false,
+            selected_profiles: Some(vec![2, 7]),
+            default_profile: Some(7),
             authorisation_certificate: Some(vec![0x30, 0x03, 1, 2, 3]),
             created_at: t(5),
             updated_at: t(5),
