@@ -263,22 +263,7 @@ impl Service {
         user: &str,
         new_email: &str,
     ) -> Result<CodeSent, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let address = email(new_email)?;
-            self.user_contact(ctx, user).await?;
-            self.send_code(
-                ctx,
-                user,
-                Purpose::ChangeEmail,
-                Channel::Email,
-                address.clone(),
-                address,
-            )
-            .await
-        }
-        .await;
-        self.audited(ctx, "change_email", user, format!("user={user}"), result)
+        self.change_contact(ctx, user, Purpose::ChangeEmail, new_email)
             .await
     }
 
@@ -289,25 +274,8 @@ impl Service {
         user: &str,
         code: Zeroizing<String>,
     ) -> Result<UserView, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let address = self
-                .confirm_code(ctx, user, Purpose::ChangeEmail, &code)
-                .await?;
-            self.store
-                .update_user_contact(ctx.id(), user, Some(&address), None)
-                .await?;
-            self.user_view(ctx, user).await
-        }
-        .await;
-        self.audited(
-            ctx,
-            "confirm_change_email",
-            user,
-            format!("user={user}"),
-            result,
-        )
-        .await
+        self.confirm_contact(ctx, user, Purpose::ChangeEmail, code)
+            .await
     }
 
     /// Change Mobile: sends a code by SMS to the new number, which replaces the user's once
@@ -318,22 +286,7 @@ impl Service {
         user: &str,
         new_mobile: &str,
     ) -> Result<CodeSent, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let number = mobile(new_mobile)?;
-            self.user_contact(ctx, user).await?;
-            self.send_code(
-                ctx,
-                user,
-                Purpose::ChangeMobile,
-                Channel::Sms,
-                number.clone(),
-                number,
-            )
-            .await
-        }
-        .await;
-        self.audited(ctx, "change_mobile", user, format!("user={user}"), result)
+        self.change_contact(ctx, user, Purpose::ChangeMobile, new_mobile)
             .await
     }
 
@@ -344,20 +297,57 @@ impl Service {
         user: &str,
         code: Zeroizing<String>,
     ) -> Result<UserView, ServiceError> {
+        self.confirm_contact(ctx, user, Purpose::ChangeMobile, code)
+            .await
+    }
+
+    /// Change Email or Change Mobile: the code goes to the new address itself.
+    async fn change_contact(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        purpose: Purpose,
+        new: &str,
+    ) -> Result<CodeSent, ServiceError> {
         let result = async {
             user_id(user)?;
-            let number = self
-                .confirm_code(ctx, user, Purpose::ChangeMobile, &code)
-                .await?;
+            let (address, channel) = match purpose {
+                Purpose::ChangeMobile => (mobile(new)?, Channel::Sms),
+                _ => (email(new)?, Channel::Email),
+            };
+            self.user_contact(ctx, user).await?;
+            self.send_code(ctx, user, purpose, channel, address.clone(), address)
+                .await
+        }
+        .await;
+        self.audited(ctx, purpose.name(), user, format!("user={user}"), result)
+            .await
+    }
+
+    /// Confirm Change Email or Confirm Change Mobile: writes the confirmed address.
+    async fn confirm_contact(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        purpose: Purpose,
+        code: Zeroizing<String>,
+    ) -> Result<UserView, ServiceError> {
+        let result = async {
+            user_id(user)?;
+            let address = self.confirm_code(ctx, user, purpose, &code).await?;
+            let (email, mobile) = match purpose {
+                Purpose::ChangeMobile => (None, Some(address.as_str())),
+                _ => (Some(address.as_str()), None),
+            };
             self.store
-                .update_user_contact(ctx.id(), user, None, Some(&number))
+                .update_user_contact(ctx.id(), user, email, mobile)
                 .await?;
             self.user_view(ctx, user).await
         }
         .await;
         self.audited(
             ctx,
-            "confirm_change_mobile",
+            &format!("confirm_{}", purpose.name()),
             user,
             format!("user={user}"),
             result,

@@ -102,6 +102,30 @@ pub(crate) fn client_sad(
     validity: i64,
     tamper: impl Fn(&mut Sad),
 ) -> Vec<u8> {
+    client_sad_signed_by(
+        &client_key().key,
+        f,
+        ctx,
+        message,
+        method,
+        assertion,
+        validity,
+        tamper,
+    )
+}
+
+/// As [`client_sad`], signed by `key`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn client_sad_signed_by(
+    key: &SigningKey,
+    f: &Fixture,
+    ctx: &ClientContext,
+    message: &[u8],
+    method: AuthMethod,
+    assertion: Option<String>,
+    validity: i64,
+    tamper: impl Fn(&mut Sad),
+) -> Vec<u8> {
     let request = AuthorisationRequest::from_der(message).unwrap();
     let now = f.now();
     let mut sad = Sad {
@@ -123,7 +147,6 @@ pub(crate) fn client_sad(
         expires_at: now.checked_add_secs(validity).unwrap(),
     };
     tamper(&mut sad);
-    let key = &client_key().key;
     let copy = SigningKey::from_pkcs8_der(key.spec(), &key.to_pkcs8_der().unwrap()).unwrap();
     SadSigner::new(copy, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
         .sign_jws(&sad)
@@ -430,36 +453,19 @@ async fn a_client_sad_needs_the_clients_registered_authorisation_certificate() {
             .await
             .unwrap();
         // Signed by another key than the certificate's.
-        let request_der = AuthorisationRequest::from_der(&authorised.message).unwrap();
         let stranger = SigningKey::generate(KeySpec::Ecdsa(sam_algorithms::EcCurve::P256)).unwrap();
-        let now = f.now();
-        let forged = Sad {
-            sad_id: Id128::random().unwrap(),
-            request_id: request_der.request_id,
-            issuer: Issuer::Client(ClientId::new("client-a").unwrap()),
-            subject: request_der.subject.clone(),
-            audience: InstanceId::new(INSTANCE).unwrap(),
-            key_id: request_der.key_id.clone(),
-            profile_id: request_der.profile_id,
-            scal: Scal::Scal1,
-            hash_algorithm: request_der.hash_algorithm,
-            hashes: Vec::new(),
-            num_signatures: 1,
-            mode: request_der.mode,
-            auth_method: AuthMethod::Pin,
-            assertion: None,
-            issued_at: now,
-            expires_at: now.checked_add_secs(60).unwrap(),
-        };
-        let forged = SadSigner::new(stranger, HashAlgorithm::Sha256, RsaPadding::Pkcs1v15)
-            .sign_jws(&forged)
-            .unwrap();
+        let forged = client_sad_signed_by(
+            &stranger,
+            &f,
+            &ctx,
+            &authorised.message,
+            AuthMethod::Pin,
+            None,
+            60,
+            |_| {},
+        );
         assert_eq!(
-            code(
-                f.service
-                    .submit_client_sad(&ctx, request, forged.as_bytes())
-                    .await
-            ),
+            code(f.service.submit_client_sad(&ctx, request, &forged).await),
             "sad_invalid"
         );
         // Naming another client as issuer.
