@@ -168,6 +168,20 @@ impl UnixTime {
         }
     }
 
+    /// This instant minus `period`, or `None` before [`Self::MIN`]. Months and years clamp
+    /// the day as [`Self::checked_add`] does (31 March − 1 month = 28 or 29 February).
+    pub fn checked_sub(self, period: Period) -> Option<Self> {
+        let n = i64::try_from(period.value()).ok()?;
+        match period.unit() {
+            PeriodUnit::Seconds => self.checked_add_secs(n.checked_neg()?),
+            PeriodUnit::Minutes => self.checked_add_secs(n.checked_mul(-60)?),
+            PeriodUnit::Hours => self.checked_add_secs(n.checked_mul(-3600)?),
+            PeriodUnit::Days => self.checked_add_secs(n.checked_mul(-SECONDS_PER_DAY)?),
+            PeriodUnit::Months => self.shift_months(n.checked_neg()?),
+            PeriodUnit::Years => self.shift_months(n.checked_mul(-12)?),
+        }
+    }
+
     /// This instant plus `secs` seconds (which may be negative), or `None` out of range.
     pub fn checked_add_secs(self, secs: i64) -> Option<Self> {
         Self::from_secs(self.0.checked_add(secs)?)
@@ -179,12 +193,16 @@ impl UnixTime {
     }
 
     fn add_months(self, n: u64) -> Option<Self> {
+        self.shift_months(i64::try_from(n).ok()?)
+    }
+
+    /// Moves by `n` calendar months (negative: back), clamping the day.
+    fn shift_months(self, n: i64) -> Option<Self> {
         let t = self.civil();
-        let n = i64::try_from(n).ok()?;
         let index = (t.year * 12 + i64::from(t.month) - 1).checked_add(n)?;
         let year = index.div_euclid(12);
         let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
-        if year > 9999 {
+        if !(1..=9999).contains(&year) {
             return None;
         }
         let day = t.day.min(days_in_month(year, month));
@@ -517,6 +535,46 @@ mod tests {
                 .checked_add(p(1, PeriodUnit::Months))
                 .unwrap(),
             t("2025-01-15T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn subtraction_mirrors_addition_and_clamps_the_same_way() {
+        let p = |n, u| Period::new(n, u).unwrap();
+        let mar31 = t("2024-03-31T08:00:00Z");
+        assert_eq!(
+            mar31.checked_sub(p(1, PeriodUnit::Months)).unwrap(),
+            t("2024-02-29T08:00:00Z")
+        );
+        assert_eq!(
+            mar31.checked_sub(p(13, PeriodUnit::Months)).unwrap(),
+            t("2023-02-28T08:00:00Z")
+        );
+        assert_eq!(
+            t("2025-01-15T00:00:00Z")
+                .checked_sub(p(1, PeriodUnit::Months))
+                .unwrap(),
+            t("2024-12-15T00:00:00Z")
+        );
+        assert_eq!(
+            mar31.checked_sub(p(2, PeriodUnit::Days)).unwrap(),
+            t("2024-03-29T08:00:00Z")
+        );
+        assert_eq!(
+            mar31.checked_sub(p(8, PeriodUnit::Hours)).unwrap(),
+            t("2024-03-31T00:00:00Z")
+        );
+        assert_eq!(
+            t("2024-02-29T00:00:00Z")
+                .checked_sub(p(1, PeriodUnit::Years))
+                .unwrap(),
+            t("2023-02-28T00:00:00Z")
+        );
+        assert_eq!(UnixTime::MIN.checked_sub(p(1, PeriodUnit::Seconds)), None);
+        assert_eq!(UnixTime::MIN.checked_sub(p(1, PeriodUnit::Months)), None);
+        assert_eq!(
+            UnixTime::MAX.checked_sub(p(u64::MAX, PeriodUnit::Days)),
+            None
         );
     }
 
