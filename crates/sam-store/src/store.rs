@@ -98,6 +98,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_clients_profiles_scal1.sql"),
         postgres: include_str!("../migrations/postgres/0006_clients_profiles_scal1.sql"),
     },
+    Migration {
+        version: 7,
+        name: "plans",
+        sqlite: include_str!("../migrations/sqlite/0007_plans.sql"),
+        postgres: include_str!("../migrations/postgres/0007_plans.sql"),
+    },
 ];
 
 /// The persistence of one `sam` deployment.

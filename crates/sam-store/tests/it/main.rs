@@ -8,5 +8,6 @@ mod audit_chain;
 mod backends;
 mod codes;
 mod key_pool;
+mod plans;
 mod records;
 mod sads;
