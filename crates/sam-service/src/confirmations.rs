@@ -23,6 +23,7 @@ use crate::sap::user_id;
 use crate::service::{ClientContext, Service};
 use crate::users::{UserView, check_password_rules, email, hash_password, mobile};
 use crate::{DeviceView, KeyView, ServiceError};
+use sam_plan::RequestType;
 
 /// Where a confirmation code was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -68,6 +69,18 @@ impl Purpose {
             Self::RecoverPassword => NotificationKind::RecoverPassword,
             Self::ChangeEmail => NotificationKind::ChangeEmail,
             Self::ChangeMobile => NotificationKind::ChangeMobile,
+        }
+    }
+
+    /// The request types of seed 002: the change and its confirmation.
+    fn request_types(self) -> (RequestType, RequestType) {
+        match self {
+            Self::RecoverPassword => (
+                RequestType::RecoverPassword,
+                RequestType::ConfirmRecoverPassword,
+            ),
+            Self::ChangeEmail => (RequestType::ChangeEmail, RequestType::ConfirmChangeEmail),
+            Self::ChangeMobile => (RequestType::ChangeMobile, RequestType::ConfirmChangeMobile),
         }
     }
 
@@ -186,33 +199,34 @@ impl Service {
         user: &str,
         channel: Channel,
     ) -> Result<CodeSent, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let (email, mobile) = self.user_contact(ctx, user).await?;
-            let recipient = match channel {
-                Channel::Email => email,
-                Channel::Sms => mobile,
-            };
-            if recipient.is_empty() {
-                return Err(ServiceError::invalid(format!(
-                    "user {user} has no {} to send a code to",
-                    match channel {
-                        Channel::Email => "e-mail address",
-                        Channel::Sms => "mobile number",
-                    }
-                )));
-            }
-            self.send_code(
-                ctx,
-                user,
-                Purpose::RecoverPassword,
-                channel,
-                recipient,
-                String::new(),
-            )
-            .await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::RecoverPassword, async {
+                user_id(user)?;
+                let (email, mobile) = self.user_contact(ctx, user).await?;
+                let recipient = match channel {
+                    Channel::Email => email,
+                    Channel::Sms => mobile,
+                };
+                if recipient.is_empty() {
+                    return Err(ServiceError::invalid(format!(
+                        "user {user} has no {} to send a code to",
+                        match channel {
+                            Channel::Email => "e-mail address",
+                            Channel::Sms => "mobile number",
+                        }
+                    )));
+                }
+                self.send_code(
+                    ctx,
+                    user,
+                    Purpose::RecoverPassword,
+                    channel,
+                    recipient,
+                    String::new(),
+                )
+                .await
+            })
+            .await;
         self.audited(
             ctx,
             "recover_password",
@@ -231,20 +245,21 @@ impl Service {
         code: Zeroizing<String>,
         new_password: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = async {
-            user_id(user)?;
-            // Check the new password before the code, so a bad one does not spend the code.
-            check_password_rules(&new_password)?;
-            self.confirm_code(ctx, user, Purpose::RecoverPassword, &code)
-                .await?;
-            let hash = hash_password(new_password).await?;
-            if self.store.set_password_hash(ctx.id(), user, &hash).await? {
-                Ok(())
-            } else {
-                Err(ServiceError::not_found("user", user))
-            }
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::ConfirmRecoverPassword, async {
+                user_id(user)?;
+                // Check the new password before the code, so a bad one does not spend the code.
+                check_password_rules(&new_password)?;
+                self.confirm_code(ctx, user, Purpose::RecoverPassword, &code)
+                    .await?;
+                let hash = hash_password(new_password).await?;
+                if self.store.set_password_hash(ctx.id(), user, &hash).await? {
+                    Ok(())
+                } else {
+                    Err(ServiceError::not_found("user", user))
+                }
+            })
+            .await;
         self.audited(
             ctx,
             "confirm_recover_password",
@@ -309,17 +324,18 @@ impl Service {
         purpose: Purpose,
         new: &str,
     ) -> Result<CodeSent, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let (address, channel) = match purpose {
-                Purpose::ChangeMobile => (mobile(new)?, Channel::Sms),
-                _ => (email(new)?, Channel::Email),
-            };
-            self.user_contact(ctx, user).await?;
-            self.send_code(ctx, user, purpose, channel, address.clone(), address)
-                .await
-        }
-        .await;
+        let result = self
+            .metered(ctx, purpose.request_types().0, async {
+                user_id(user)?;
+                let (address, channel) = match purpose {
+                    Purpose::ChangeMobile => (mobile(new)?, Channel::Sms),
+                    _ => (email(new)?, Channel::Email),
+                };
+                self.user_contact(ctx, user).await?;
+                self.send_code(ctx, user, purpose, channel, address.clone(), address)
+                    .await
+            })
+            .await;
         self.audited(ctx, purpose.name(), user, format!("user={user}"), result)
             .await
     }
@@ -332,19 +348,20 @@ impl Service {
         purpose: Purpose,
         code: Zeroizing<String>,
     ) -> Result<UserView, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let address = self.confirm_code(ctx, user, purpose, &code).await?;
-            let (email, mobile) = match purpose {
-                Purpose::ChangeMobile => (None, Some(address.as_str())),
-                _ => (Some(address.as_str()), None),
-            };
-            self.store
-                .update_user_contact(ctx.id(), user, email, mobile)
-                .await?;
-            self.user_view(ctx, user).await
-        }
-        .await;
+        let result = self
+            .metered(ctx, purpose.request_types().1, async {
+                user_id(user)?;
+                let address = self.confirm_code(ctx, user, purpose, &code).await?;
+                let (email, mobile) = match purpose {
+                    Purpose::ChangeMobile => (None, Some(address.as_str())),
+                    _ => (Some(address.as_str()), None),
+                };
+                self.store
+                    .update_user_contact(ctx.id(), user, email, mobile)
+                    .await?;
+                self.user_view(ctx, user).await
+            })
+            .await;
         self.audited(
             ctx,
             &format!("confirm_{}", purpose.name()),
@@ -370,30 +387,31 @@ impl Service {
         ctx: &ClientContext,
         user: &str,
     ) -> Result<UserProfile, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            let view = self.user_view(ctx, user).await?;
-            let devices = self
-                .store
-                .devices(ctx.id(), user)
-                .await?
-                .into_iter()
-                .map(crate::devices::view)
-                .collect();
-            let keys = self
-                .store
-                .keys(ctx.id(), user)
-                .await?
-                .iter()
-                .map(|k| crate::keys::view(k, false))
-                .collect();
-            Ok(UserProfile {
-                user: view,
-                devices,
-                keys,
+        let result = self
+            .metered(ctx, RequestType::GetUserProfile, async {
+                user_id(user)?;
+                let view = self.user_view(ctx, user).await?;
+                let devices = self
+                    .store
+                    .devices(ctx.id(), user)
+                    .await?
+                    .into_iter()
+                    .map(crate::devices::view)
+                    .collect();
+                let keys = self
+                    .store
+                    .keys(ctx.id(), user)
+                    .await?
+                    .iter()
+                    .map(|k| crate::keys::view(k, false))
+                    .collect();
+                Ok(UserProfile {
+                    user: view,
+                    devices,
+                    keys,
+                })
             })
-        }
-        .await;
+            .await;
         self.audited(
             ctx,
             "get_user_profile",

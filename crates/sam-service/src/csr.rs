@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::ServiceError;
 use crate::sap::{AuthoriseResponse, PreparedDocuments, RequestKind, request_id, user_id};
 use crate::service::{ClientContext, Service};
+use sam_plan::RequestType;
 
 /// The longest subject name accepted, in bytes.
 pub const MAX_SUBJECT_LEN: usize = 1024;
@@ -56,7 +57,7 @@ impl Service {
         key_id: &str,
         subject: &str,
     ) -> Result<AuthoriseResponse, ServiceError> {
-        let result = async {
+        let result = self.metered(ctx, RequestType::Authorise, async {
             let user = user_id(user)?;
             if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
                 return Err(ServiceError::invalid(format!(
@@ -91,7 +92,7 @@ impl Service {
                 RequestKind::Csr(subject.to_owned()),
             )
             .await
-        }
+        })
         .await;
         self.audited(
             ctx,
@@ -110,6 +111,14 @@ impl Service {
         request: &str,
     ) -> Result<CsrView, ServiceError> {
         let now = self.now();
+        let counted = match self.plan_count(ctx, RequestType::GetCsr).await {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .audited(ctx, "get_csr", "-", format!("request={request}"), Err(e))
+                    .await;
+            }
+        };
         let prelude = async {
             request_id(request)?;
             let (record, sad_id, verified) = self.authorised_record(ctx, request, now).await?;
@@ -138,23 +147,29 @@ impl Service {
         let (record, sad_id, verified, prepared) = match prelude {
             Ok(v) => v,
             Err(e) => {
+                self.plan_uncount(ctx, counted).await;
                 return self
                     .audited(ctx, "get_csr", "-", format!("request={request}"), Err(e))
                     .await;
             }
         };
-        self.spend(
-            ctx,
-            &record,
-            &sad_id,
-            1,
-            now,
-            format!(
-                "request={request} sad={sad_id} key={} csr",
-                record.request.key_id
-            ),
-        )
-        .await?;
+        if let Err(e) = self
+            .spend(
+                ctx,
+                &record,
+                &sad_id,
+                1,
+                now,
+                format!(
+                    "request={request} sad={sad_id} key={} csr",
+                    record.request.key_id
+                ),
+            )
+            .await
+        {
+            self.plan_uncount(ctx, counted).await;
+            return Err(e);
+        }
         let padding = self
             .profile_by_number(record.request.profile_id)
             .map(|p| p.settings().signing_key.padding)
@@ -186,6 +201,7 @@ impl Service {
         match outcome {
             Ok(view) => Ok(view),
             Err(e) => {
+                self.plan_uncount(ctx, counted).await;
                 self.audited(
                     ctx,
                     "get_csr_failed",

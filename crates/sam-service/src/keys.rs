@@ -18,6 +18,7 @@ use x509_cert::Certificate;
 
 use crate::ServiceError;
 use crate::service::{ClientContext, Service};
+use sam_plan::RequestType;
 
 /// The most certificates a chain may hold at Import Certificate.
 pub const MAX_CHAIN: usize = 10;
@@ -110,66 +111,66 @@ impl Service {
         profile_id: u32,
     ) -> Result<KeyView, ServiceError> {
         let detail = format!("user={user_id} profile={profile_id}");
-        let result = async {
-            UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let profile = self.client_profile(ctx, profile_id).await?;
-            if self.store.user(ctx.id(), user_id).await?.is_none() {
-                return Err(ServiceError::not_found("user", user_id));
-            }
-            let signing = &profile.settings().signing_key;
-            let token_name = signing
-                .crypto_profiles
-                .first()
-                .ok_or_else(|| ServiceError::internal("the profile names no crypto source"))?
-                .as_str()
-                .to_owned();
-            let token = self.token(&token_name)?.clone();
-            let spec = signing.key;
-            let location = match signing.location {
-                sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
-                sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
-            };
-
-            let (record, from_pool) = match self
-                .store
-                .take_pooled_key(&token_name, &spec.to_string())
-                .await?
-            {
-                Some(der) => (
-                    KeyRecord::from_der(&der)
-                        .map_err(|e| ServiceError::internal(format!("pooled key: {e}")))?,
-                    true,
-                ),
-                None => {
-                    let key_id = new_key_id()?;
-                    let record =
-                        tokio::task::spawn_blocking(move || token.generate(key_id, spec, location))
-                            .await
-                            .map_err(|e| {
-                                ServiceError::internal(format!("key generation task: {e}"))
-                            })?
-                            .map_err(|e| ServiceError::internal(format!("key generation: {e}")))?;
-                    (record, false)
+        let result = self
+            .metered(ctx, RequestType::KeyGeneration, async {
+                UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let profile = self.client_profile(ctx, profile_id).await?;
+                if self.store.user(ctx.id(), user_id).await?.is_none() {
+                    return Err(ServiceError::not_found("user", user_id));
                 }
-            };
-            let key = NewKey {
-                key_id: record.key_id.as_str().to_owned(),
-                client_id: ctx.id().to_owned(),
-                user_id: user_id.to_owned(),
-                profile_id: i64::from(profile_id),
-                token: token_name,
-                spec: spec.to_string(),
-                reference: record
-                    .to_der()
-                    .map_err(|e| ServiceError::internal(e.to_string()))?,
-                public_key: record.public_key_der.clone(),
-                created_at: self.now(),
-            };
-            self.store.add_key(&key).await?;
-            Ok(view(&key, from_pool))
-        }
-        .await;
+                let signing = &profile.settings().signing_key;
+                let token_name = signing
+                    .crypto_profiles
+                    .first()
+                    .ok_or_else(|| ServiceError::internal("the profile names no crypto source"))?
+                    .as_str()
+                    .to_owned();
+                let token = self.token(&token_name)?.clone();
+                let spec = signing.key;
+                let location = match signing.location {
+                    sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
+                    sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
+                };
+
+                let (record, from_pool) = match self
+                    .store
+                    .take_pooled_key(&token_name, &spec.to_string())
+                    .await?
+                {
+                    Some(der) => (
+                        KeyRecord::from_der(&der)
+                            .map_err(|e| ServiceError::internal(format!("pooled key: {e}")))?,
+                        true,
+                    ),
+                    None => {
+                        let key_id = new_key_id()?;
+                        let record = tokio::task::spawn_blocking(move || {
+                            token.generate(key_id, spec, location)
+                        })
+                        .await
+                        .map_err(|e| ServiceError::internal(format!("key generation task: {e}")))?
+                        .map_err(|e| ServiceError::internal(format!("key generation: {e}")))?;
+                        (record, false)
+                    }
+                };
+                let key = NewKey {
+                    key_id: record.key_id.as_str().to_owned(),
+                    client_id: ctx.id().to_owned(),
+                    user_id: user_id.to_owned(),
+                    profile_id: i64::from(profile_id),
+                    token: token_name,
+                    spec: spec.to_string(),
+                    reference: record
+                        .to_der()
+                        .map_err(|e| ServiceError::internal(e.to_string()))?,
+                    public_key: record.public_key_der.clone(),
+                    created_at: self.now(),
+                };
+                self.store.add_key(&key).await?;
+                Ok(view(&key, from_pool))
+            })
+            .await;
         self.audited(ctx, "key_generation", user_id, detail, result)
             .await
     }
@@ -216,24 +217,25 @@ impl Service {
 
     /// Key Delete: removes the key from its token and from the store.
     pub async fn delete_key(&self, ctx: &ClientContext, key_id: &str) -> Result<(), ServiceError> {
-        let result = async {
-            KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let key = self
-                .store
-                .key(ctx.id(), key_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("key", key_id))?;
-            let record = KeyRecord::from_der(&key.reference)
-                .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
-            let token = self.token(&key.token)?.clone();
-            tokio::task::spawn_blocking(move || token.delete(&record))
-                .await
-                .map_err(|e| ServiceError::internal(format!("key deletion task: {e}")))?
-                .map_err(|e| ServiceError::internal(format!("key deletion: {e}")))?;
-            self.store.delete_key(ctx.id(), key_id).await?;
-            Ok(())
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::KeyDelete, async {
+                KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let key = self
+                    .store
+                    .key(ctx.id(), key_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("key", key_id))?;
+                let record = KeyRecord::from_der(&key.reference)
+                    .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
+                let token = self.token(&key.token)?.clone();
+                tokio::task::spawn_blocking(move || token.delete(&record))
+                    .await
+                    .map_err(|e| ServiceError::internal(format!("key deletion task: {e}")))?
+                    .map_err(|e| ServiceError::internal(format!("key deletion: {e}")))?;
+                self.store.delete_key(ctx.id(), key_id).await?;
+                Ok(())
+            })
+            .await;
         self.audited(ctx, "key_delete", "-", format!("key={key_id}"), result)
             .await
     }
@@ -247,57 +249,59 @@ impl Service {
         certificate: &[u8],
         chain: &[Vec<u8>],
     ) -> Result<CertificateView, ServiceError> {
-        let result = async {
-            KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            if chain.len() > MAX_CHAIN {
-                return Err(ServiceError::invalid(format!(
-                    "a chain has at most {MAX_CHAIN} certificates"
-                )));
-            }
-            let key = self
-                .store
-                .key(ctx.id(), key_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("key", key_id))?;
-            let cert = Certificate::from_der(certificate)
-                .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
-            let spki = cert
-                .tbs_certificate()
-                .subject_public_key_info()
-                .to_der()
-                .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
-            if spki != key.public_key {
-                return Err(ServiceError::new(
-                    "certificate_mismatch",
-                    "the certificate does not certify this key's public key",
-                ));
-            }
-            let mut chain_der = Vec::new();
-            for (i, c) in chain.iter().enumerate() {
-                let parsed = Certificate::from_der(c)
-                    .map_err(|e| ServiceError::invalid(format!("chain certificate {i}: {e}")))?;
-                chain_der.extend(
-                    parsed
-                        .to_der()
-                        .map_err(|e| ServiceError::invalid(e.to_string()))?,
-                );
-            }
-            let record = CertificateRecord {
-                key_id: key_id.to_owned(),
-                certificate: certificate.to_vec(),
-                chain: chain_der,
-                imported_at: self.now(),
-            };
-            if !self.store.set_certificate(ctx.id(), &record).await? {
-                return Err(ServiceError::not_found("key", key_id));
-            }
-            Ok(CertificateView {
-                key_id: key_id.to_owned(),
-                certificate: record.certificate,
-                chain: chain.to_vec(),
+        let result = self
+            .metered(ctx, RequestType::ImportCertificate, async {
+                KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                if chain.len() > MAX_CHAIN {
+                    return Err(ServiceError::invalid(format!(
+                        "a chain has at most {MAX_CHAIN} certificates"
+                    )));
+                }
+                let key = self
+                    .store
+                    .key(ctx.id(), key_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("key", key_id))?;
+                let cert = Certificate::from_der(certificate)
+                    .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
+                let spki = cert
+                    .tbs_certificate()
+                    .subject_public_key_info()
+                    .to_der()
+                    .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
+                if spki != key.public_key {
+                    return Err(ServiceError::new(
+                        "certificate_mismatch",
+                        "the certificate does not certify this key's public key",
+                    ));
+                }
+                let mut chain_der = Vec::new();
+                for (i, c) in chain.iter().enumerate() {
+                    let parsed = Certificate::from_der(c).map_err(|e| {
+                        ServiceError::invalid(format!("chain certificate {i}: {e}"))
+                    })?;
+                    chain_der.extend(
+                        parsed
+                            .to_der()
+                            .map_err(|e| ServiceError::invalid(e.to_string()))?,
+                    );
+                }
+                let record = CertificateRecord {
+                    key_id: key_id.to_owned(),
+                    certificate: certificate.to_vec(),
+                    chain: chain_der,
+                    imported_at: self.now(),
+                };
+                if !self.store.set_certificate(ctx.id(), &record).await? {
+                    return Err(ServiceError::not_found("key", key_id));
+                }
+                Ok(CertificateView {
+                    key_id: key_id.to_owned(),
+                    certificate: record.certificate,
+                    chain: chain.to_vec(),
+                })
             })
-        }
-        .await;
+            .await;
         self.audited(
             ctx,
             "import_certificate",
@@ -314,20 +318,21 @@ impl Service {
         ctx: &ClientContext,
         key_id: &str,
     ) -> Result<CertificateView, ServiceError> {
-        let result = async {
-            KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let record = self
-                .store
-                .certificate(ctx.id(), key_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("certificate of key", key_id))?;
-            Ok(CertificateView {
-                key_id: record.key_id,
-                certificate: record.certificate,
-                chain: split_chain(&record.chain)?,
+        let result = self
+            .metered(ctx, RequestType::GetCertificate, async {
+                KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let record = self
+                    .store
+                    .certificate(ctx.id(), key_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("certificate of key", key_id))?;
+                Ok(CertificateView {
+                    key_id: record.key_id,
+                    certificate: record.certificate,
+                    chain: split_chain(&record.chain)?,
+                })
             })
-        }
-        .await;
+            .await;
         self.audited(ctx, "get_certificate", "-", format!("key={key_id}"), result)
             .await
     }
@@ -338,24 +343,25 @@ impl Service {
         ctx: &ClientContext,
         user_id: &str,
     ) -> Result<Vec<CertificateView>, ServiceError> {
-        let result = async {
-            UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            if self.store.user(ctx.id(), user_id).await?.is_none() {
-                return Err(ServiceError::not_found("user", user_id));
-            }
-            let mut out = Vec::new();
-            for key in self.store.keys(ctx.id(), user_id).await? {
-                if let Some(record) = self.store.certificate(ctx.id(), &key.key_id).await? {
-                    out.push(CertificateView {
-                        key_id: record.key_id,
-                        certificate: record.certificate,
-                        chain: split_chain(&record.chain)?,
-                    });
+        let result = self
+            .metered(ctx, RequestType::GetCertificates, async {
+                UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                if self.store.user(ctx.id(), user_id).await?.is_none() {
+                    return Err(ServiceError::not_found("user", user_id));
                 }
-            }
-            Ok(out)
-        }
-        .await;
+                let mut out = Vec::new();
+                for key in self.store.keys(ctx.id(), user_id).await? {
+                    if let Some(record) = self.store.certificate(ctx.id(), &key.key_id).await? {
+                        out.push(CertificateView {
+                            key_id: record.key_id,
+                            certificate: record.certificate,
+                            chain: split_chain(&record.chain)?,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .await;
         self.audited(
             ctx,
             "get_certificates",

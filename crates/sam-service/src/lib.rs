@@ -7,6 +7,7 @@ pub mod devices;
 mod error;
 pub mod keys;
 pub mod notify;
+pub mod plans;
 pub mod profiles;
 pub mod sap;
 pub mod scal1;
@@ -23,6 +24,7 @@ pub use keys::{CertificateView, KeyView};
 pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,
 };
+pub use plans::PlanStatus;
 pub use sap::{
     Authorise, AuthoriseResponse, DocumentContent, DocumentInput, PendingRequest, RequestState,
     Signing,

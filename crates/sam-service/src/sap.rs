@@ -32,6 +32,7 @@ use x509_cert::Certificate;
 
 use crate::ServiceError;
 use crate::service::{ClientContext, Service};
+use sam_plan::RequestType;
 
 /// What the service needs to verify SADs and activate keys.
 pub struct Signing {
@@ -300,7 +301,13 @@ impl Service {
             request.signatures
         );
         let actor = request.user_id.clone();
-        let result = self.authorise_inner(ctx, request).await;
+        let result = self
+            .metered(
+                ctx,
+                RequestType::Authorise,
+                self.authorise_inner(ctx, request),
+            )
+            .await;
         self.audited(ctx, "authorise", &actor, detail, result).await
     }
 
@@ -618,25 +625,26 @@ impl Service {
         ctx: &ClientContext,
         device_id: &str,
     ) -> Result<Vec<PendingRequest>, ServiceError> {
-        let result = async {
-            let device = self
-                .store
-                .device(ctx.id(), device_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("device", device_id))?;
-            Ok(self
-                .store
-                .pending_for_user(ctx.id(), &device.user_id, self.now())
-                .await?
-                .into_iter()
-                .map(|r| PendingRequest {
-                    request_id: r.request.request_id,
-                    message: r.request.message,
-                    documents: r.request.documents,
-                })
-                .collect())
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::GetPendingRequests, async {
+                let device = self
+                    .store
+                    .device(ctx.id(), device_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("device", device_id))?;
+                Ok(self
+                    .store
+                    .pending_for_user(ctx.id(), &device.user_id, self.now())
+                    .await?
+                    .into_iter()
+                    .map(|r| PendingRequest {
+                        request_id: r.request.request_id,
+                        message: r.request.message,
+                        documents: r.request.documents,
+                    })
+                    .collect())
+            })
+            .await;
         self.audited(
             ctx,
             "get_pending_requests",
@@ -655,26 +663,27 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<RequestState>, ServiceError> {
-        let result = async {
-            if !(1..=crate::users::MAX_PAGE).contains(&limit) {
-                return Err(ServiceError::invalid(format!(
-                    "limit must be 1 to {}",
-                    crate::users::MAX_PAGE
-                )));
-            }
-            Ok(self
-                .store
-                .pending_for_client(ctx.id(), self.now(), after, limit)
-                .await?
-                .into_iter()
-                .map(|r| RequestState {
-                    request_id: r.request.request_id,
-                    status: r.status.to_string(),
-                    expires_at: r.request.expires_at.to_string(),
-                })
-                .collect())
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::GetPendingRequestsList, async {
+                if !(1..=crate::users::MAX_PAGE).contains(&limit) {
+                    return Err(ServiceError::invalid(format!(
+                        "limit must be 1 to {}",
+                        crate::users::MAX_PAGE
+                    )));
+                }
+                Ok(self
+                    .store
+                    .pending_for_client(ctx.id(), self.now(), after, limit)
+                    .await?
+                    .into_iter()
+                    .map(|r| RequestState {
+                        request_id: r.request.request_id,
+                        status: r.status.to_string(),
+                        expires_at: r.request.expires_at.to_string(),
+                    })
+                    .collect())
+            })
+            .await;
         self.audited(
             ctx,
             "get_pending_requests_list",
@@ -692,15 +701,16 @@ impl Service {
         ctx: &ClientContext,
         id: u32,
     ) -> Result<String, ServiceError> {
-        let result = async {
-            ProfileId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-            let profile = self.client_profile(ctx, id).await?;
-            profile
-                .settings()
-                .to_json()
-                .map_err(|e| ServiceError::internal(e.to_string()))
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::GetSamProfile, async {
+                ProfileId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let profile = self.client_profile(ctx, id).await?;
+                profile
+                    .settings()
+                    .to_json()
+                    .map_err(|e| ServiceError::internal(e.to_string()))
+            })
+            .await;
         self.audited(ctx, "get_sam_profile", "-", format!("profile={id}"), result)
             .await
     }
@@ -759,25 +769,26 @@ impl Service {
         device_id: &str,
         request: &str,
     ) -> Result<(), ServiceError> {
-        let result = async {
-            request_id(request)?;
-            let now = self.now();
-            let record = self
-                .store
-                .request(ctx.id(), request, now)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("request", request))?;
-            self.store
-                .device(ctx.id(), device_id)
-                .await?
-                .filter(|d| d.user_id == record.request.user_id)
-                .ok_or_else(|| ServiceError::not_found("request", request))?;
-            match self.store.decline_request(ctx.id(), request, now).await? {
-                Transition::Done => Ok(()),
-                other => Err(transition_error(other, request)),
-            }
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::DeclineRequest, async {
+                request_id(request)?;
+                let now = self.now();
+                let record = self
+                    .store
+                    .request(ctx.id(), request, now)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("request", request))?;
+                self.store
+                    .device(ctx.id(), device_id)
+                    .await?
+                    .filter(|d| d.user_id == record.request.user_id)
+                    .ok_or_else(|| ServiceError::not_found("request", request))?;
+                match self.store.decline_request(ctx.id(), request, now).await? {
+                    Transition::Done => Ok(()),
+                    other => Err(transition_error(other, request)),
+                }
+            })
+            .await;
         self.audited(
             ctx,
             "decline_request",
@@ -794,20 +805,21 @@ impl Service {
         ctx: &ClientContext,
         request: &str,
     ) -> Result<RequestState, ServiceError> {
-        let result = async {
-            request_id(request)?;
-            let record = self
-                .store
-                .request(ctx.id(), request, self.now())
-                .await?
-                .ok_or_else(|| ServiceError::not_found("request", request))?;
-            Ok(RequestState {
-                request_id: record.request.request_id,
-                status: record.status.to_string(),
-                expires_at: record.request.expires_at.to_string(),
+        let result = self
+            .metered(ctx, RequestType::Status, async {
+                request_id(request)?;
+                let record = self
+                    .store
+                    .request(ctx.id(), request, self.now())
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("request", request))?;
+                Ok(RequestState {
+                    request_id: record.request.request_id,
+                    status: record.status.to_string(),
+                    expires_at: record.request.expires_at.to_string(),
+                })
             })
-        }
-        .await;
+            .await;
         self.audited(ctx, "status", "-", format!("request={request}"), result)
             .await
     }
@@ -852,6 +864,14 @@ impl Service {
         request: &str,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let now = self.now();
+        let counted = match self.plan_count(ctx, RequestType::Sign).await {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
+                    .await;
+            }
+        };
         let prelude = async {
             self.signing()?;
             request_id(request)?;
@@ -873,6 +893,7 @@ impl Service {
         let (record, sad_id, verified) = match prelude {
             Ok(v) => v,
             Err(e) => {
+                self.plan_uncount(ctx, counted).await;
                 return self
                     .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
                     .await;
@@ -880,18 +901,23 @@ impl Service {
         };
 
         // Rule 5: spend the use and record it in one transaction.
-        self.spend(
-            ctx,
-            &record,
-            &sad_id,
-            1,
-            now,
-            format!(
-                "request={request} sad={sad_id} key={}",
-                record.request.key_id
-            ),
-        )
-        .await?;
+        if let Err(e) = self
+            .spend(
+                ctx,
+                &record,
+                &sad_id,
+                1,
+                now,
+                format!(
+                    "request={request} sad={sad_id} key={}",
+                    record.request.key_id
+                ),
+            )
+            .await
+        {
+            self.plan_uncount(ctx, counted).await;
+            return Err(e);
+        }
         let states = decode_states(&record.request.prepared)?;
         let outcome = self
             .sign_states(ctx, &record.request.key_id, &states, &verified)
@@ -902,6 +928,7 @@ impl Service {
                 Ok(outputs)
             }
             Err(e) => {
+                self.plan_uncount(ctx, counted).await;
                 self.audited(
                     ctx,
                     "sign_failed",

@@ -22,6 +22,7 @@ use crate::ServiceError;
 use crate::notify::{Channel, Notification, NotificationKind};
 use crate::sap::{request_id, transition_error, user_id};
 use crate::service::{ClientContext, Service};
+use sam_plan::RequestType;
 
 /// The key under which one-time codes are hashed. Every node of one deployment needs the
 /// same key (a node verifies codes another issued); `samd` derives it from its master key.
@@ -133,71 +134,72 @@ impl Service {
         request: &str,
         channel: Channel,
     ) -> Result<OtpSent, ServiceError> {
-        let result = async {
-            user_id(user)?;
-            request_id(request)?;
-            let record = self.pending_record(ctx, request).await?;
-            if record.request.user_id != user {
-                return Err(ServiceError::not_found("request", request));
-            }
-            let stored = self
-                .store
-                .user(ctx.id(), user)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("user", user))?;
-            let recipient = match channel {
-                Channel::Email => stored.user.email,
-                Channel::Sms => stored.user.mobile,
-            };
-            if recipient.is_empty() {
-                return Err(ServiceError::invalid(format!(
-                    "user {user} has no {} to send an OTP to",
-                    match channel {
-                        Channel::Email => "e-mail address",
-                        Channel::Sms => "mobile number",
-                    }
-                )));
-            }
-            let now = self.now();
-            let expires_at = now
-                .checked_add_secs(self.settings.otp_validity_secs)
-                .ok_or_else(|| ServiceError::internal("OTP expiry out of range"))?
-                .min(record.request.expires_at);
-            let code = random_code(self.settings.otp_digits)?;
-            self.store
-                .issue_code(&NewCode {
-                    code_id: format!("{OTP_PURPOSE}:{request}"),
+        let result = self
+            .metered(ctx, RequestType::GenerateOtp, async {
+                user_id(user)?;
+                request_id(request)?;
+                let record = self.pending_record(ctx, request).await?;
+                if record.request.user_id != user {
+                    return Err(ServiceError::not_found("request", request));
+                }
+                let stored = self
+                    .store
+                    .user(ctx.id(), user)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("user", user))?;
+                let recipient = match channel {
+                    Channel::Email => stored.user.email,
+                    Channel::Sms => stored.user.mobile,
+                };
+                if recipient.is_empty() {
+                    return Err(ServiceError::invalid(format!(
+                        "user {user} has no {} to send an OTP to",
+                        match channel {
+                            Channel::Email => "e-mail address",
+                            Channel::Sms => "mobile number",
+                        }
+                    )));
+                }
+                let now = self.now();
+                let expires_at = now
+                    .checked_add_secs(self.settings.otp_validity_secs)
+                    .ok_or_else(|| ServiceError::internal("OTP expiry out of range"))?
+                    .min(record.request.expires_at);
+                let code = random_code(self.settings.otp_digits)?;
+                self.store
+                    .issue_code(&NewCode {
+                        code_id: format!("{OTP_PURPOSE}:{request}"),
+                        client_id: ctx.id().to_owned(),
+                        user_id: user.to_owned(),
+                        purpose: OTP_PURPOSE.into(),
+                        code_hash: self.code_key()?.hash(OTP_PURPOSE, request, &code)?,
+                        payload: request.to_owned(),
+                        attempts: self.settings.code_attempts,
+                        created_at: now,
+                        expires_at,
+                    })
+                    .await?;
+                self.deliver(Notification {
+                    kind: NotificationKind::Otp,
+                    channel,
+                    recipient,
                     client_id: ctx.id().to_owned(),
-                    user_id: user.to_owned(),
-                    purpose: OTP_PURPOSE.into(),
-                    code_hash: self.code_key()?.hash(OTP_PURPOSE, request, &code)?,
-                    payload: request.to_owned(),
-                    attempts: self.settings.code_attempts,
-                    created_at: now,
-                    expires_at,
+                    user_id: Some(user.to_owned()),
+                    subject: "Your signing code".into(),
+                    text: format!(
+                        "Your one-time code to authorise signing request {request}. It expires at \
+                     {expires_at}."
+                    ),
+                    code: Some(code),
                 })
                 .await?;
-            self.deliver(Notification {
-                kind: NotificationKind::Otp,
-                channel,
-                recipient,
-                client_id: ctx.id().to_owned(),
-                user_id: Some(user.to_owned()),
-                subject: "Your signing code".into(),
-                text: format!(
-                    "Your one-time code to authorise signing request {request}. It expires at \
-                     {expires_at}."
-                ),
-                code: Some(code),
+                Ok(OtpSent {
+                    channel,
+                    expires_at: expires_at.to_string(),
+                    attempts: self.settings.code_attempts,
+                })
             })
-            .await?;
-            Ok(OtpSent {
-                channel,
-                expires_at: expires_at.to_string(),
-                attempts: self.settings.code_attempts,
-            })
-        }
-        .await;
+            .await;
         self.audited(
             ctx,
             "generate_otp",
@@ -217,34 +219,37 @@ impl Service {
         request: &str,
         otp: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = async {
-            user_id(user)?;
-            request_id(request)?;
-            let now = self.now();
-            let check = self
-                .store
-                .check_code(
-                    ctx.id(),
-                    user,
-                    &format!("{OTP_PURPOSE}:{request}"),
-                    OTP_PURPOSE,
-                    &self.code_key()?.hash(OTP_PURPOSE, request, &otp)?,
-                    now,
-                )
-                .await?;
-            match check {
-                CodeCheck::Confirmed { .. } => self.record_verified(ctx, request, "otp", now).await,
-                CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
-                    "otp_invalid",
-                    format!("wrong OTP; {attempts_left} attempts left"),
-                )),
-                CodeCheck::Unusable => Err(ServiceError::new(
-                    "otp_invalid",
-                    "no usable OTP for this request: generate a new one",
-                )),
-            }
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::VerifyOtp, async {
+                user_id(user)?;
+                request_id(request)?;
+                let now = self.now();
+                let check = self
+                    .store
+                    .check_code(
+                        ctx.id(),
+                        user,
+                        &format!("{OTP_PURPOSE}:{request}"),
+                        OTP_PURPOSE,
+                        &self.code_key()?.hash(OTP_PURPOSE, request, &otp)?,
+                        now,
+                    )
+                    .await?;
+                match check {
+                    CodeCheck::Confirmed { .. } => {
+                        self.record_verified(ctx, request, "otp", now).await
+                    }
+                    CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
+                        "otp_invalid",
+                        format!("wrong OTP; {attempts_left} attempts left"),
+                    )),
+                    CodeCheck::Unusable => Err(ServiceError::new(
+                        "otp_invalid",
+                        "no usable OTP for this request: generate a new one",
+                    )),
+                }
+            })
+            .await;
         self.audited(
             ctx,
             "verify_otp",
@@ -265,17 +270,18 @@ impl Service {
         request: &str,
         pin: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = async {
-            user_id(user)?;
-            request_id(request)?;
-            let record = self.pending_record(ctx, request).await?;
-            if record.request.user_id != user {
-                return Err(ServiceError::not_found("request", request));
-            }
-            self.check_password(ctx, user, pin).await?;
-            self.record_verified(ctx, request, "pin", self.now()).await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::Authenticate, async {
+                user_id(user)?;
+                request_id(request)?;
+                let record = self.pending_record(ctx, request).await?;
+                if record.request.user_id != user {
+                    return Err(ServiceError::not_found("request", request));
+                }
+                self.check_password(ctx, user, pin).await?;
+                self.record_verified(ctx, request, "pin", self.now()).await
+            })
+            .await;
         self.audited(
             ctx,
             "verify_pin",

@@ -27,6 +27,7 @@ use crate::sap::{
     states_of,
 };
 use crate::service::{ClientContext, Service};
+use sam_plan::RequestType;
 
 /// A batch of documents to seal under an authorised seal request.
 #[derive(Clone, Debug)]
@@ -50,6 +51,14 @@ impl Service {
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let request = batch.request_id.clone();
         let now = self.now();
+        let counted = match self.plan_count(ctx, RequestType::Sign).await {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
+                    .await;
+            }
+        };
         let prelude = async {
             request_id(&request)?;
             let (record, sad_id, verified) = self.authorised_record(ctx, &request, now).await?;
@@ -81,25 +90,30 @@ impl Service {
         let (record, sad_id, verified, prepared) = match prelude {
             Ok(v) => v,
             Err(e) => {
+                self.plan_uncount(ctx, counted).await;
                 return self
                     .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
                     .await;
             }
         };
-        let uses = i64::try_from(prepared.states.len())
-            .map_err(|_| ServiceError::invalid("too many documents"))?;
-        self.spend(
-            ctx,
-            &record,
-            &sad_id,
-            uses,
-            now,
-            format!(
-                "request={request} sad={sad_id} key={} seal_batch={uses}",
-                record.request.key_id
-            ),
-        )
-        .await?;
+        let uses = i64::try_from(prepared.states.len()).unwrap_or(i64::MAX);
+        if let Err(e) = self
+            .spend(
+                ctx,
+                &record,
+                &sad_id,
+                uses,
+                now,
+                format!(
+                    "request={request} sad={sad_id} key={} seal_batch={uses}",
+                    record.request.key_id
+                ),
+            )
+            .await
+        {
+            self.plan_uncount(ctx, counted).await;
+            return Err(e);
+        }
         let states = states_of(&prepared)?;
         let outcome = self
             .sign_states(ctx, &record.request.key_id, &states, &verified)
@@ -107,6 +121,7 @@ impl Service {
         match outcome {
             Ok(outputs) => Ok(outputs),
             Err(e) => {
+                self.plan_uncount(ctx, counted).await;
                 self.audited(
                     ctx,
                     "sign_failed",
@@ -127,51 +142,52 @@ impl Service {
         ctx: &ClientContext,
         previous: &str,
     ) -> Result<AuthoriseResponse, ServiceError> {
-        let result = async {
-            request_id(previous)?;
-            let now = self.now();
-            let record = self
-                .store
-                .request(ctx.id(), previous, now)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("request", previous))?;
-            if record.request.mode != mode_name(SadMode::Seal) || record.sad_id.is_none() {
-                return Err(ServiceError::invalid(format!(
-                    "request {previous} is not an authorised seal request"
-                )));
-            }
-            let key = self
-                .store
-                .key(ctx.id(), &record.request.key_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("key", &record.request.key_id))?;
-            let profile = self.profile_by_number(record.request.profile_id)?;
-            let count = u32::try_from(record.request.num_signatures)
-                .map_err(|_| ServiceError::internal("stored signature count"))?;
-            let hash: HashAlgorithm = record
-                .request
-                .hash_algorithm
-                .parse()
-                .map_err(|_| ServiceError::internal("stored hash algorithm"))?;
-            let prepared = PreparedDocuments {
-                states: Vec::new(),
-                documents: Vec::new(),
-                display: serde_json::Value::Array(Vec::new()),
-                bound_hash: hash,
-            };
-            self.create_pending(
-                ctx,
-                &key,
-                profile,
-                prepared,
-                count,
-                SadMode::Seal,
-                Some(previous.to_owned()),
-                RequestKind::Sign,
-            )
-            .await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::Authorise, async {
+                request_id(previous)?;
+                let now = self.now();
+                let record = self
+                    .store
+                    .request(ctx.id(), previous, now)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("request", previous))?;
+                if record.request.mode != mode_name(SadMode::Seal) || record.sad_id.is_none() {
+                    return Err(ServiceError::invalid(format!(
+                        "request {previous} is not an authorised seal request"
+                    )));
+                }
+                let key = self
+                    .store
+                    .key(ctx.id(), &record.request.key_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("key", &record.request.key_id))?;
+                let profile = self.profile_by_number(record.request.profile_id)?;
+                let count = u32::try_from(record.request.num_signatures)
+                    .map_err(|_| ServiceError::internal("stored signature count"))?;
+                let hash: HashAlgorithm = record
+                    .request
+                    .hash_algorithm
+                    .parse()
+                    .map_err(|_| ServiceError::internal("stored hash algorithm"))?;
+                let prepared = PreparedDocuments {
+                    states: Vec::new(),
+                    documents: Vec::new(),
+                    display: serde_json::Value::Array(Vec::new()),
+                    bound_hash: hash,
+                };
+                self.create_pending(
+                    ctx,
+                    &key,
+                    profile,
+                    prepared,
+                    count,
+                    SadMode::Seal,
+                    Some(previous.to_owned()),
+                    RequestKind::Sign,
+                )
+                .await
+            })
+            .await;
         self.audited(
             ctx,
             "renew_seal",

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::ServiceError;
 use crate::service::{ClientContext, Service};
+use sam_plan::RequestType;
 
 /// The longest password accepted, in bytes.
 pub const MAX_PASSWORD_LEN: usize = 1024;
@@ -168,38 +169,39 @@ impl Service {
         request: RegisterUser,
     ) -> Result<UserView, ServiceError> {
         let detail = format!("user={}", request.user_id);
-        let result = async {
-            let id = user_id(&request.user_id)?;
-            let email = request.email.as_deref().map(email).transpose()?;
-            let mobile = request.mobile.as_deref().map(mobile).transpose()?;
-            let password_hash = match request.password {
-                Some(p) => {
-                    check_password_rules(&p)?;
-                    hash_password(p).await?
-                }
-                None => String::new(),
-            };
-            let now = self.now();
-            self.store
-                .create_user(&NewUser {
-                    client_id: ctx.id().to_owned(),
-                    user_id: id.as_str().to_owned(),
-                    email: email.unwrap_or_default(),
-                    mobile: mobile.unwrap_or_default(),
-                    password_hash,
-                    created_at: now,
-                })
-                .await
-                .map_err(|e| match e {
-                    sam_store::StoreError::Conflict(_) => ServiceError::new(
-                        "user_exists",
-                        format!("user {} is already registered", id.as_str()),
-                    ),
-                    other => other.into(),
-                })?;
-            self.get_user_record(ctx, id.as_str()).await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::RegisterUser, async {
+                let id = user_id(&request.user_id)?;
+                let email = request.email.as_deref().map(email).transpose()?;
+                let mobile = request.mobile.as_deref().map(mobile).transpose()?;
+                let password_hash = match request.password {
+                    Some(p) => {
+                        check_password_rules(&p)?;
+                        hash_password(p).await?
+                    }
+                    None => String::new(),
+                };
+                let now = self.now();
+                self.store
+                    .create_user(&NewUser {
+                        client_id: ctx.id().to_owned(),
+                        user_id: id.as_str().to_owned(),
+                        email: email.unwrap_or_default(),
+                        mobile: mobile.unwrap_or_default(),
+                        password_hash,
+                        created_at: now,
+                    })
+                    .await
+                    .map_err(|e| match e {
+                        sam_store::StoreError::Conflict(_) => ServiceError::new(
+                            "user_exists",
+                            format!("user {} is already registered", id.as_str()),
+                        ),
+                        other => other.into(),
+                    })?;
+                self.get_user_record(ctx, id.as_str()).await
+            })
+            .await;
         self.audited(ctx, "register_user", &request.user_id, detail, result)
             .await
     }
@@ -219,11 +221,12 @@ impl Service {
 
     /// Get User.
     pub async fn get_user(&self, ctx: &ClientContext, id: &str) -> Result<UserView, ServiceError> {
-        let result = async {
-            user_id(id)?;
-            self.get_user_record(ctx, id).await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::GetUser, async {
+                user_id(id)?;
+                self.get_user_record(ctx, id).await
+            })
+            .await;
         self.audited(ctx, "get_user", id, format!("user={id}"), result)
             .await
     }
@@ -235,23 +238,24 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<UsersPage, ServiceError> {
-        let result = async {
-            if !(1..=MAX_PAGE).contains(&limit) {
-                return Err(ServiceError::invalid(format!(
-                    "limit must be 1 to {MAX_PAGE}"
-                )));
-            }
-            let records = self.store.users(ctx.id(), after, limit).await?;
-            let now = self.now();
-            let next = (records.len() as i64 == limit)
-                .then(|| records.last().map(|r| r.user.user_id.clone()))
-                .flatten();
-            Ok(UsersPage {
-                users: records.into_iter().map(|r| view(r, now)).collect(),
-                next,
+        let result = self
+            .metered(ctx, RequestType::GetUsers, async {
+                if !(1..=MAX_PAGE).contains(&limit) {
+                    return Err(ServiceError::invalid(format!(
+                        "limit must be 1 to {MAX_PAGE}"
+                    )));
+                }
+                let records = self.store.users(ctx.id(), after, limit).await?;
+                let now = self.now();
+                let next = (records.len() as i64 == limit)
+                    .then(|| records.last().map(|r| r.user.user_id.clone()))
+                    .flatten();
+                Ok(UsersPage {
+                    users: records.into_iter().map(|r| view(r, now)).collect(),
+                    next,
+                })
             })
-        }
-        .await;
+            .await;
         self.audited(ctx, "get_users", "-", format!("limit={limit}"), result)
             .await
     }
@@ -265,40 +269,42 @@ impl Service {
         new_email: Option<&str>,
         new_mobile: Option<&str>,
     ) -> Result<UserView, ServiceError> {
-        let result = async {
-            user_id(id)?;
-            let e = new_email.map(email).transpose()?;
-            let m = new_mobile.map(mobile).transpose()?;
-            if e.is_none() && m.is_none() {
-                return Err(ServiceError::invalid(
-                    "nothing to update: give email and/or mobile",
-                ));
-            }
-            if !self
-                .store
-                .update_user_contact(ctx.id(), id, e.as_deref(), m.as_deref())
-                .await?
-            {
-                return Err(ServiceError::not_found("user", id));
-            }
-            self.get_user_record(ctx, id).await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::UpdateUser, async {
+                user_id(id)?;
+                let e = new_email.map(email).transpose()?;
+                let m = new_mobile.map(mobile).transpose()?;
+                if e.is_none() && m.is_none() {
+                    return Err(ServiceError::invalid(
+                        "nothing to update: give email and/or mobile",
+                    ));
+                }
+                if !self
+                    .store
+                    .update_user_contact(ctx.id(), id, e.as_deref(), m.as_deref())
+                    .await?
+                {
+                    return Err(ServiceError::not_found("user", id));
+                }
+                self.get_user_record(ctx, id).await
+            })
+            .await;
         self.audited(ctx, "update_user", id, format!("user={id}"), result)
             .await
     }
 
     /// Delete User, with their devices, keys and certificates.
     pub async fn delete_user(&self, ctx: &ClientContext, id: &str) -> Result<(), ServiceError> {
-        let result = async {
-            user_id(id)?;
-            if self.store.delete_user(ctx.id(), id).await? {
-                Ok(())
-            } else {
-                Err(ServiceError::not_found("user", id))
-            }
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::DeleteUser, async {
+                user_id(id)?;
+                if self.store.delete_user(ctx.id(), id).await? {
+                    Ok(())
+                } else {
+                    Err(ServiceError::not_found("user", id))
+                }
+            })
+            .await;
         self.audited(ctx, "delete_user", id, format!("user={id}"), result)
             .await
     }
@@ -311,33 +317,37 @@ impl Service {
         current: Option<Zeroizing<String>>,
         new: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = async {
-            user_id(id)?;
-            check_password_rules(&new)?;
-            let record = self
-                .store
-                .user(ctx.id(), id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("user", id))?;
-            if !record.user.password_hash.is_empty() {
-                let current = current.ok_or_else(|| {
-                    ServiceError::new("authentication_failed", "the current password is required")
-                })?;
-                if !password_matches(current, record.user.password_hash).await? {
-                    return Err(ServiceError::new(
-                        "authentication_failed",
-                        "the current password is wrong",
-                    ));
+        let result = self
+            .metered(ctx, RequestType::ChangePassword, async {
+                user_id(id)?;
+                check_password_rules(&new)?;
+                let record = self
+                    .store
+                    .user(ctx.id(), id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("user", id))?;
+                if !record.user.password_hash.is_empty() {
+                    let current = current.ok_or_else(|| {
+                        ServiceError::new(
+                            "authentication_failed",
+                            "the current password is required",
+                        )
+                    })?;
+                    if !password_matches(current, record.user.password_hash).await? {
+                        return Err(ServiceError::new(
+                            "authentication_failed",
+                            "the current password is wrong",
+                        ));
+                    }
                 }
-            }
-            let hash = hash_password(new).await?;
-            if self.store.set_password_hash(ctx.id(), id, &hash).await? {
-                Ok(())
-            } else {
-                Err(ServiceError::not_found("user", id))
-            }
-        }
-        .await;
+                let hash = hash_password(new).await?;
+                if self.store.set_password_hash(ctx.id(), id, &hash).await? {
+                    Ok(())
+                } else {
+                    Err(ServiceError::not_found("user", id))
+                }
+            })
+            .await;
         self.audited(ctx, "change_password", id, format!("user={id}"), result)
             .await
     }
@@ -352,11 +362,12 @@ impl Service {
         id: &str,
         password: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = async {
-            user_id(id)?;
-            self.check_password(ctx, id, password).await
-        }
-        .await;
+        let result = self
+            .metered(ctx, RequestType::Authenticate, async {
+                user_id(id)?;
+                self.check_password(ctx, id, password).await
+            })
+            .await;
         self.audited(ctx, "authenticate", id, format!("user={id}"), result)
             .await
     }

@@ -21,6 +21,10 @@ pub struct ClientRecord {
     pub selected_profiles: Option<Vec<i64>>,
     /// *Default SAM Profile*, for requests that name none.
     pub default_profile: Option<i64>,
+    /// The e-mail address plan alerts go to.
+    pub email: Option<String>,
+    /// The mobile number plan alerts go to.
+    pub mobile: Option<String>,
     /// The *Authorisation Certificate* (DER), if the client signs SADs.
     pub authorisation_certificate: Option<Vec<u8>>,
     /// When it was first stored.
@@ -34,13 +38,14 @@ impl Store {
     pub async fn put_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO clients (client_id, sam_access, authorisation_certificate, created_at,
-                 updated_at, selected_profiles, default_profile)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 updated_at, selected_profiles, default_profile, email, mobile)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (client_id) DO UPDATE SET sam_access = excluded.sam_access,
                  authorisation_certificate = excluded.authorisation_certificate,
                  updated_at = excluded.updated_at,
                  selected_profiles = excluded.selected_profiles,
-                 default_profile = excluded.default_profile",
+                 default_profile = excluded.default_profile, email = excluded.email,
+                 mobile = excluded.mobile",
         )
         .bind(&client.client_id)
         .bind(i64::from(client.sam_access))
@@ -55,6 +60,8 @@ impl Store {
                 .map(|list| format!("[{list}]")),
         )
         .bind(client.default_profile)
+        .bind(client.email.as_deref())
+        .bind(client.mobile.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -64,7 +71,7 @@ impl Store {
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT client_id, sam_access, authorisation_certificate, created_at, updated_at,
-                 selected_profiles, default_profile
+                 selected_profiles, default_profile, email, mobile
              FROM clients WHERE client_id = $1",
         )
         .bind(client_id)
@@ -82,6 +89,8 @@ impl Store {
                 updated_at: time(row.try_get(4)?)?,
                 selected_profiles,
                 default_profile: row.try_get(6)?,
+                email: row.try_get(7)?,
+                mobile: row.try_get(8)?,
             })
         })
         .transpose()

@@ -178,6 +178,8 @@ impl Fixture {
                 sam_access: true,
                 selected_profiles: None,
                 default_profile: None,
+                email: None,
+                mobile: None,
                 authorisation_certificate: Some(client_key().certificate.clone()),
                 created_at: self.now(),
                 updated_at: self.now(),

@@ -9,6 +9,7 @@ mod fixtures;
 mod keys;
 mod long_term;
 mod notify;
+mod plans;
 mod profiles;
 mod sap;
 mod scal1;

@@ -17,7 +17,12 @@ use crate::sap::code;
 use crate::scal1::{Bob, bob, client_sad, documents, last_otp};
 
 /// Authorises a seal of `count` signatures for bob's key, by OTP; the request id.
-async fn authorised_seal(f: &Fixture, ctx: &ClientContext, bob: &Bob, count: u32) -> String {
+pub(crate) async fn authorised_seal(
+    f: &Fixture,
+    ctx: &ClientContext,
+    bob: &Bob,
+    count: u32,
+) -> String {
     let authorised = f
         .service
         .authorise(

@@ -344,6 +344,8 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
             sam_access: true,
             selected_profiles: Some(vec![2]),
             default_profile: None,
+            email: None,
+            mobile: None,
             authorisation_certificate: None,
             created_at: f.now(),
             updated_at: f.now(),

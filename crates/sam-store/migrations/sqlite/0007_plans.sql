@@ -1,7 +1,8 @@
 -- sam-store schema 7 (SQLite): service plans (seed 002, sam-plan). One plan per client: its settings
 -- (sam-plan's JSON) and the current period; the periods a plan has had (history); the usage
 -- counted per period, overall (request_type '*') and per request type; and the alert log,
--- one row per alert kind and period (so each is sent at most once per period).
+-- one row per alert kind and period (so each is sent at most once per period); and the
+-- client's e-mail and mobile, where alerts go.
 
 CREATE TABLE plans (
     client_id     TEXT PRIMARY KEY,
@@ -38,3 +39,6 @@ CREATE TABLE plan_alerts (
     detail        TEXT NOT NULL,
     PRIMARY KEY (client_id, period_number, kind)
 );
+
+ALTER TABLE clients ADD COLUMN email TEXT;
+ALTER TABLE clients ADD COLUMN mobile TEXT;

@@ -1,0 +1,366 @@
+//! Service plans at work (seed 002; the rules are `sam-plan`'s, the exact counting is
+//! `sam-store`'s): every request type is admitted and counted against the client's plan
+//! before its effect, and given back if the effect fails, so that only requests that took
+//! effect count and a refused request never does. Refusals carry the plan's stable codes
+//! (`plan_limit_reached`, `plan_request_type_limit_reached`, `plan_expired`,
+//! `plan_not_started`) and are audited like any other.
+//!
+//! On the way, the plan moves on: time-based auto-renewals due since the stored period are
+//! applied (racing nodes renew once), a request that brings usage to the auto-renewal share
+//! renews the plan, and the alerts that are due are logged once per period and sent through
+//! the [`Notifier`](crate::Notifier) to the client's e-mail and mobile.
+//!
+//! The admin operations (set, edit, renew, inspect, the alert log) are here too; `samd`'s
+//! admin API calls them.
+
+use std::collections::BTreeMap;
+
+use sam_algorithms::UnixTime;
+use sam_plan::{AlertKind, PlanPeriod, PlanSettings, Refusal, RequestType, Usage};
+use sam_store::{AlertRecord, PlanCount, StoredPeriod};
+use serde::Serialize;
+
+use crate::ServiceError;
+use crate::notify::{Channel, Notification, NotificationKind};
+use crate::service::{ClientContext, Service};
+
+/// A request counted against a plan, to give back if its effect fails.
+#[derive(Clone, Debug)]
+pub(crate) struct Counted {
+    period: i64,
+    request_type: RequestType,
+}
+
+fn to_stored(p: PlanPeriod) -> Result<StoredPeriod, ServiceError> {
+    Ok(StoredPeriod {
+        number: i64::try_from(p.number).map_err(|_| ServiceError::internal("period number"))?,
+        start: p.start,
+        end: p.end,
+    })
+}
+
+fn from_stored(p: StoredPeriod) -> Result<PlanPeriod, ServiceError> {
+    Ok(PlanPeriod {
+        number: u64::try_from(p.number).map_err(|_| ServiceError::internal("period number"))?,
+        start: p.start,
+        end: p.end,
+    })
+}
+
+fn refusal(r: Refusal) -> ServiceError {
+    let message = match r {
+        Refusal::NotStarted => "the client's service plan has not started yet".to_owned(),
+        Refusal::Expired => "the client's service plan has expired".to_owned(),
+        Refusal::LimitReached => {
+            "the client's service plan transaction limit is reached".to_owned()
+        }
+        Refusal::RequestTypeLimitReached(t) => {
+            format!(
+                "the client's service plan limit for {} is reached",
+                t.title()
+            )
+        }
+    };
+    ServiceError::new(r.code(), message)
+}
+
+/// A plan as the admin API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanStatus {
+    /// The settings.
+    pub settings: PlanSettings,
+    /// The current period.
+    pub period: PlanPeriod,
+    /// Its usage.
+    pub usage: Usage,
+    /// When the next time-based renewal happens, if one is configured (RFC 3339).
+    pub renews_at: Option<String>,
+}
+
+impl Service {
+    /// The client's plan settings and stored period, if it has a plan.
+    async fn stored_plan(
+        &self,
+        client: &str,
+    ) -> Result<Option<(PlanSettings, PlanPeriod)>, ServiceError> {
+        let Some(record) = self.store.plan(client).await? else {
+            return Ok(None);
+        };
+        let settings: PlanSettings = serde_json::from_str(&record.settings)
+            .map_err(|e| ServiceError::internal(format!("stored plan of {client}: {e}")))?;
+        Ok(Some((settings, from_stored(record.period)?)))
+    }
+
+    /// The plan's period in force at `now`, after the time-based renewals due.
+    async fn current_period(
+        &self,
+        client: &str,
+        settings: &PlanSettings,
+        stored: PlanPeriod,
+        now: UnixTime,
+    ) -> Result<PlanPeriod, ServiceError> {
+        let mut period = stored;
+        loop {
+            let due = settings
+                .period_at(period, now)
+                .map_err(|e| ServiceError::internal(e.to_string()))?;
+            if due == period {
+                return Ok(period);
+            }
+            // One step at a time, each a conditional update; a node that loses the race
+            // reads the winner's period.
+            let next = settings
+                .renewed(
+                    &period,
+                    settings
+                        .renewal_due_at(&period)
+                        .ok_or_else(|| ServiceError::internal("renewal instant"))?,
+                )
+                .map_err(|e| ServiceError::internal(e.to_string()))?;
+            let from = to_stored(period)?.number;
+            self.store
+                .renew_plan(client, from, to_stored(next)?, "auto_time", now)
+                .await?;
+            period = match self.stored_plan(client).await? {
+                Some((_, p)) => p,
+                None => return Ok(next),
+            };
+        }
+    }
+
+    /// Admits and counts one request of `request_type` against the client's plan; `None`
+    /// when the client has no plan or it is disabled.
+    pub(crate) async fn plan_count(
+        &self,
+        ctx: &ClientContext,
+        request_type: RequestType,
+    ) -> Result<Option<Counted>, ServiceError> {
+        let client = ctx.id();
+        let Some((settings, stored)) = self.stored_plan(client).await? else {
+            return Ok(None);
+        };
+        if !settings.enabled {
+            return Ok(None);
+        }
+        let now = self.now();
+        let period = self.current_period(client, &settings, stored, now).await?;
+        // Time first (not started, expired), with an empty usage; the store counts.
+        settings
+            .admit(&period, &Usage::default(), request_type, now)
+            .map_err(refusal)?;
+        let number = to_stored(period)?.number;
+        let total = match self
+            .store
+            .count_plan_use(
+                client,
+                number,
+                request_type.code(),
+                settings.transaction_limit.get(),
+                settings.limit_for(request_type).map(|l| l.get()),
+            )
+            .await?
+        {
+            PlanCount::Counted { total, .. } => total,
+            PlanCount::LimitReached => return Err(refusal(Refusal::LimitReached)),
+            PlanCount::TypeLimitReached => {
+                return Err(refusal(Refusal::RequestTypeLimitReached(request_type)));
+            }
+        };
+        self.send_plan_alerts(ctx, &settings, &period, total, now)
+            .await?;
+        if settings.usage_renewal_due(total) {
+            let next = settings
+                .renewed(&period, now)
+                .map_err(|e| ServiceError::internal(e.to_string()))?;
+            self.store
+                .renew_plan(client, number, to_stored(next)?, "auto_usage", now)
+                .await?;
+        }
+        Ok(Some(Counted {
+            period: number,
+            request_type,
+        }))
+    }
+
+    /// Gives a counted request back (its effect failed).
+    pub(crate) async fn plan_uncount(&self, ctx: &ClientContext, counted: Option<Counted>) {
+        if let Some(c) = counted {
+            // Best effort: a failure here leaves the request counted, never under-counted.
+            let _ = self
+                .store
+                .uncount_plan_use(ctx.id(), c.period, c.request_type.code())
+                .await;
+        }
+    }
+
+    /// Runs `effect` as a request of `request_type`: admitted and counted first, given back
+    /// if the effect fails.
+    pub(crate) async fn metered<T>(
+        &self,
+        ctx: &ClientContext,
+        request_type: RequestType,
+        effect: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        let counted = self.plan_count(ctx, request_type).await?;
+        let result = effect.await;
+        if result.is_err() {
+            self.plan_uncount(ctx, counted).await;
+        }
+        result
+    }
+
+    /// Logs and sends the alerts due (seed 002: only to a client with both an e-mail address
+    /// and a mobile number; each once per period).
+    async fn send_plan_alerts(
+        &self,
+        ctx: &ClientContext,
+        settings: &PlanSettings,
+        period: &PlanPeriod,
+        total: i64,
+        now: UnixTime,
+    ) -> Result<(), ServiceError> {
+        let client = self.store.client(ctx.id()).await?;
+        let (email, mobile) = client
+            .map(|c| (c.email.unwrap_or_default(), c.mobile.unwrap_or_default()))
+            .unwrap_or_default();
+        let due = settings.alerts_due(period, total, now, !email.is_empty() && !mobile.is_empty());
+        for kind in due {
+            let fresh = self
+                .store
+                .record_plan_alert(&AlertRecord {
+                    client_id: ctx.id().to_owned(),
+                    period_number: to_stored(*period)?.number,
+                    kind: kind.code().to_owned(),
+                    sent_at: now,
+                    detail: format!(
+                        "usage {total} of {}; period {} ends {}",
+                        settings.transaction_limit.get(),
+                        period.number,
+                        period.end.map_or("never".to_owned(), |e| e.to_string())
+                    ),
+                })
+                .await?;
+            if !fresh {
+                continue;
+            }
+            let text = match kind {
+                AlertKind::Expired => "Your SAM service plan has expired.".to_owned(),
+                AlertKind::ExpiresSoon => format!(
+                    "Your SAM service plan expires at {}.",
+                    period.end.map_or("-".to_owned(), |e| e.to_string())
+                ),
+                AlertKind::UsageReached => format!(
+                    "Your SAM service plan has used {total} of {} transactions.",
+                    settings.transaction_limit.get()
+                ),
+            };
+            for (channel, recipient) in [(Channel::Email, &email), (Channel::Sms, &mobile)] {
+                // An alert that cannot be delivered does not refuse the request: it is in
+                // the alert log, and the operator's log says why.
+                let _ = self
+                    .deliver(Notification {
+                        kind: NotificationKind::PlanAlert,
+                        channel,
+                        recipient: recipient.clone(),
+                        client_id: ctx.id().to_owned(),
+                        user_id: None,
+                        subject: "SAM service plan".into(),
+                        text: text.clone(),
+                        code: None,
+                    })
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Admin: sets `client`'s plan (validated), starting its first period at *Start From*
+    /// with zero usage.
+    pub async fn set_plan(
+        &self,
+        client: &str,
+        settings: &PlanSettings,
+    ) -> Result<PlanPeriod, ServiceError> {
+        settings
+            .validate()
+            .map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let first = settings
+            .first_period()
+            .map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let json =
+            serde_json::to_string(settings).map_err(|e| ServiceError::internal(e.to_string()))?;
+        let stored = self
+            .store
+            .set_plan(client, &json, to_stored(first)?, self.now())
+            .await?;
+        from_stored(stored)
+    }
+
+    /// Admin: *Renew Service Plan*, refused while an auto-renewal option is on.
+    pub async fn renew_plan(&self, client: &str) -> Result<PlanPeriod, ServiceError> {
+        let (settings, period) = self
+            .stored_plan(client)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("plan of client", client))?;
+        settings
+            .manual_renewal()
+            .map_err(|e| ServiceError::new("plan_auto_renewed", e.to_string()))?;
+        let now = self.now();
+        let next = settings
+            .renewed(&period, now)
+            .map_err(|e| ServiceError::invalid(e.to_string()))?;
+        if !self
+            .store
+            .renew_plan(
+                client,
+                to_stored(period)?.number,
+                to_stored(next)?,
+                "manual",
+                now,
+            )
+            .await?
+        {
+            return Err(ServiceError::new(
+                "conflict",
+                "the plan was renewed meanwhile; try again",
+            ));
+        }
+        Ok(next)
+    }
+
+    /// Admin: the plan, its current period (after the renewals due) and its usage.
+    pub async fn plan_status(&self, client: &str) -> Result<PlanStatus, ServiceError> {
+        let (settings, stored) = self
+            .stored_plan(client)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("plan of client", client))?;
+        let period = self
+            .current_period(client, &settings, stored, self.now())
+            .await?;
+        let mut usage = Usage::default();
+        let mut by_type = BTreeMap::new();
+        for (key, used) in self
+            .store
+            .plan_usage(client, to_stored(period)?.number)
+            .await?
+        {
+            if key == sam_store::plans::TOTAL {
+                usage.total = used;
+            } else if let Ok(t) = key.parse::<RequestType>() {
+                by_type.insert(t, used);
+            }
+        }
+        usage.by_type = by_type;
+        Ok(PlanStatus {
+            renews_at: settings.renewal_due_at(&period).map(|t| t.to_string()),
+            settings,
+            period,
+            usage,
+        })
+    }
+
+    /// Admin: the client's plan alert log.
+    pub async fn plan_alerts(&self, client: &str) -> Result<Vec<AlertRecord>, ServiceError> {
+        Ok(self.store.plan_alerts(client).await?)
+    }
+}
