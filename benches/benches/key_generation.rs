@@ -59,6 +59,14 @@ fn service(runtime: &tokio::runtime::Runtime) -> (Service, ClientContext) {
         .with_token(Arc::new(SoftwareToken::new("software", master)));
         let client = ClientContext::new("bench").expect("client id");
         service
+            .store()
+            .put_client(&sam_store::ClientRecord::new(
+                "bench",
+                sam_token::Clock::now(&SystemClock),
+            ))
+            .await
+            .expect("client");
+        service
             .register_user(
                 &client,
                 RegisterUser {

@@ -24,8 +24,8 @@ pub struct RegisterDevice {
     pub user_id: String,
     /// The device's id (1 to 64 of `a-zA-Z0-9_.-`).
     pub device_id: String,
-    /// The profile whose device rules apply.
-    pub profile_id: u32,
+    /// The profile whose device rules apply (`None`: the client's default profile).
+    pub profile_id: Option<u32>,
     /// The authorisation public key, DER SubjectPublicKeyInfo.
     pub public_key: Vec<u8>,
     /// The JOSE algorithm the device signs SADs with (e.g. `ES256`, `ML-DSA-65`).
@@ -119,7 +119,7 @@ impl Service {
         request: RegisterDevice,
     ) -> Result<DeviceView, ServiceError> {
         let detail = format!(
-            "user={} device={} profile={}",
+            "user={} device={} profile={:?}",
             request.user_id, request.device_id, request.profile_id
         );
         let actor = request.user_id.clone();
@@ -129,9 +129,9 @@ impl Service {
                     .map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let device = DeviceId::new(&request.device_id)
                     .map_err(|e| ServiceError::invalid(e.to_string()))?;
-                ProfileId::new(request.profile_id)
-                    .map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let profile = self.client_profile(ctx, request.profile_id).await?;
+                let profile_id = self.requested_profile(ctx, request.profile_id).await?;
+                ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let profile = self.client_profile(ctx, profile_id).await?;
                 let rules = &profile.settings().authorisation_key;
                 let algorithm: JwsAlgorithm = request.algorithm.parse().map_err(|_| {
                     ServiceError::invalid(format!("unknown JOSE algorithm {:?}", request.algorithm))

@@ -103,17 +103,19 @@ pub(crate) fn split_chain(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, ServiceError
 }
 
 impl Service {
-    /// Key Generation for a user under a profile.
+    /// Key Generation for a user under a profile (`None`: the client's default profile).
     pub async fn generate_key(
         &self,
         ctx: &ClientContext,
         user_id: &str,
-        profile_id: u32,
+        profile_id: impl Into<Option<u32>>,
     ) -> Result<KeyView, ServiceError> {
-        let detail = format!("user={user_id} profile={profile_id}");
+        let named: Option<u32> = profile_id.into();
+        let detail = format!("user={user_id} profile={named:?}");
         let result = self
             .metered(ctx, RequestType::KeyGeneration, async {
                 UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let profile_id = self.requested_profile(ctx, named).await?;
                 ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let profile = self.client_profile(ctx, profile_id).await?;
                 if self.store.user(ctx.id(), user_id).await?.is_none() {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod confirmations;
 pub mod csr;
 pub mod devices;
@@ -16,6 +17,7 @@ mod service;
 pub mod users;
 pub mod verification;
 
+pub use clients::{ClientCredentials, ClientSettings, ClientView};
 pub use confirmations::{CodeSent, UserProfile};
 pub use csr::CsrView;
 pub use devices::{DeviceView, RegisterDevice, registration_message};

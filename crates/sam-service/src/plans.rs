@@ -128,13 +128,14 @@ impl Service {
         }
     }
 
-    /// Admits and counts one request of `request_type` against the client's plan; `None`
-    /// when the client has no plan or it is disabled.
+    /// Checks the client's access, then admits and counts one request of `request_type`
+    /// against the client's plan; `None` when the client has no plan or it is disabled.
     pub(crate) async fn plan_count(
         &self,
         ctx: &ClientContext,
         request_type: RequestType,
     ) -> Result<Option<Counted>, ServiceError> {
+        self.ensure_client_access(ctx).await?;
         let client = ctx.id();
         let Some((settings, stored)) = self.stored_plan(client).await? else {
             return Ok(None);

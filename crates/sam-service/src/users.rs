@@ -133,7 +133,10 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c2FtLWR1bW15LXNhbHQ$dGhpcy1pcy1ub3QtYS1yZWFsLWhhc2gtYXQtYWxsIQ";
 
 /// Whether `password` matches `phc` (constant time inside `argon2`).
-async fn password_matches(password: Zeroizing<String>, phc: String) -> Result<bool, ServiceError> {
+pub(crate) async fn password_matches(
+    password: Zeroizing<String>,
+    phc: String,
+) -> Result<bool, ServiceError> {
     tokio::task::spawn_blocking(move || {
         let target = if phc.is_empty() {
             DUMMY_HASH

@@ -28,7 +28,7 @@ fn enrol(
     RegisterDevice {
         user_id: user.into(),
         device_id: device.into(),
-        profile_id: 1,
+        profile_id: Some(1),
         proof: key.sign(RsaPadding::Pkcs1v15, &input).unwrap(),
         public_key,
         algorithm: algorithm.into(),

@@ -174,15 +174,8 @@ impl Fixture {
         self.service
             .store()
             .put_client(&ClientRecord {
-                client_id: ctx.client_id.as_str().into(),
-                sam_access: true,
-                selected_profiles: None,
-                default_profile: None,
-                email: None,
-                mobile: None,
                 authorisation_certificate: Some(client_key().certificate.clone()),
-                created_at: self.now(),
-                updated_at: self.now(),
+                ..ClientRecord::new(ctx.client_id.as_str(), self.now())
             })
             .await
             .unwrap();
@@ -207,6 +200,13 @@ pub(crate) async fn service_with(
         sam_sad::Id128::random().unwrap()
     ));
     let node = node(db, master, clock.clone()).await;
+    // The clients of the tests, registered with SAM access and every profile.
+    for id in ["client-a", "client-b"] {
+        node.store()
+            .put_client(&ClientRecord::new(id, clock.now()))
+            .await
+            .unwrap();
+    }
     let signing = configure(signing());
     Fixture {
         service: node

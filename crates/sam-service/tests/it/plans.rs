@@ -212,15 +212,8 @@ async fn alerts_reach_clients_with_email_and_mobile_once_per_period() {
         f.service.set_plan("client-a", &plan).await.unwrap();
         // Only an e-mail address: no alert (seed 002 needs both).
         let mut record = sam_store::ClientRecord {
-            client_id: "client-a".into(),
-            sam_access: true,
-            selected_profiles: None,
-            default_profile: None,
             email: Some("ops@example.com".into()),
-            mobile: None,
-            authorisation_certificate: None,
-            created_at: f.now(),
-            updated_at: f.now(),
+            ..sam_store::ClientRecord::new("client-a", f.now())
         };
         f.service.store().put_client(&record).await.unwrap();
         for _ in 0..2 {

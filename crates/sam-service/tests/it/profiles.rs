@@ -38,6 +38,13 @@ async fn stored_profiles_are_what_every_node_serves() {
         .await
         .unwrap();
         assert_eq!(node.profiles().len(), catalogue.len());
+        store
+            .put_client(&sam_store::ClientRecord::new(
+                "client-a",
+                sam_token::Clock::now(clock.as_ref()),
+            ))
+            .await
+            .unwrap();
         let json = node.get_sam_profile(&client("client-a"), 4).await.unwrap();
         assert!(json.contains("\"scal1\""), "{json}");
 

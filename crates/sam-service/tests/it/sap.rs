@@ -55,7 +55,7 @@ pub(crate) async fn alice(f: &Fixture, ctx: &ClientContext) -> Alice {
             RegisterDevice {
                 user_id: "alice".into(),
                 device_id: "phone".into(),
-                profile_id: 1,
+                profile_id: Some(1),
                 public_key,
                 algorithm: "ES256".into(),
                 biometric: true,
@@ -412,7 +412,7 @@ async fn an_ml_dsa_65_device_authorises_a_bulk_of_100_hashes_with_one_sad() {
                 RegisterDevice {
                     user_id: "bob".into(),
                     device_id: "pq-phone".into(),
-                    profile_id: 3,
+                    profile_id: Some(3),
                     public_key,
                     algorithm: "ML-DSA-65".into(),
                     biometric: true,

@@ -44,7 +44,7 @@ async fn person(f: &Fixture, ctx: &ClientContext, user: &str, device_id: &str) -
             RegisterDevice {
                 user_id: user.into(),
                 device_id: device_id.into(),
-                profile_id: 1,
+                profile_id: Some(1),
                 public_key,
                 algorithm: "ES256".into(),
                 biometric: true,
@@ -340,15 +340,8 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
         let alice = crate::sap::alice(&f, &ctx).await;
         // The client is given profile 2 only (alice's key is in it).
         let mut record = sam_store::ClientRecord {
-            client_id: "client-a".into(),
-            sam_access: true,
             selected_profiles: Some(vec![2]),
-            default_profile: None,
-            email: None,
-            mobile: None,
-            authorisation_certificate: None,
-            created_at: f.now(),
-            updated_at: f.now(),
+            ..sam_store::ClientRecord::new("client-a", f.now())
         };
         f.service.store().put_client(&record).await.unwrap();
         let unknown = f.service.get_sam_profile(&ctx, 99).await.unwrap_err();

@@ -2,7 +2,9 @@
 -- (sam-plan's JSON) and the current period; the periods a plan has had (history); the usage
 -- counted per period, overall (request_type '*') and per request type; and the alert log,
 -- one row per alert kind and period (so each is sent at most once per period); and the
--- client's e-mail and mobile, where alerts go.
+-- client's e-mail and mobile, where alerts go, and its credentials: the Argon2id PHC string of
+-- its secret, the SHA-256 fingerprints of its bound TLS client certificates, and whether
+-- HTTP Basic is required with TLS client authentication.
 
 CREATE TABLE plans (
     client_id     TEXT PRIMARY KEY,
@@ -42,3 +44,6 @@ CREATE TABLE plan_alerts (
 
 ALTER TABLE clients ADD COLUMN email TEXT;
 ALTER TABLE clients ADD COLUMN mobile TEXT;
+ALTER TABLE clients ADD COLUMN secret_hash TEXT;
+ALTER TABLE clients ADD COLUMN tls_certificates TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN basic_with_tls BIGINT NOT NULL DEFAULT 0;

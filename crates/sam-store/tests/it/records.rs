@@ -560,26 +560,19 @@ async fn clients_and_profiles_are_stored_and_replaced() {
     for db in &dbs {
         let store = db.open().await.unwrap();
         assert_eq!(store.client("A").await.unwrap(), None);
-        let client = ClientRecord {
-            client_id: "A".into(),
-            sam_access: true,
-            selected_profiles: None,
-            default_profile: None,
-            email: None,
-            mobile: None,
-            authorisation_certificate: None,
-            created_at: t(1),
-            updated_at: t(1),
-        };
+        let client = ClientRecord::new("A", t(1));
         store.put_client(&client).await.unwrap();
         assert_eq!(store.client("A").await.unwrap().as_ref(), Some(&client));
         let changed = ClientRecord {
             sam_access: false,
             selected_profiles: Some(vec![2, 7]),
             default_profile: Some(7),
-            email: None,
-            mobile: None,
             authorisation_certificate: Some(vec![0x30, 0x03, 1, 2, 3]),
+            secret_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            tls_certificates: vec!["ab".repeat(32), "cd".repeat(32)],
+            basic_with_tls: true,
+            email: Some("ops@example.com".into()),
+            mobile: Some("+3212345678".into()),
             created_at: t(5),
             updated_at: t(5),
             ..client.clone()
