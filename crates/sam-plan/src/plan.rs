@@ -194,6 +194,47 @@ impl PlanSettings {
     }
 }
 
+/// When an alert becomes due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertTrigger {
+    /// At this instant.
+    At(UnixTime),
+    /// When usage reaches this many requests.
+    Usage(i64),
+}
+
+impl PlanSettings {
+    /// The alerts this plan will send in `period`, and when each becomes due (whether or not
+    /// it was sent already; the alert log knows that).
+    pub fn alert_schedule(&self, period: &PlanPeriod) -> Vec<(AlertKind, AlertTrigger)> {
+        let mut schedule = Vec::new();
+        if !self.enabled {
+            return schedule;
+        }
+        if let Some(end) = period.end {
+            if let Some(days) = self.alerts.days_before_expiry
+                && let Some(from) = end.checked_add_secs(-i64::from(days) * 86_400)
+            {
+                schedule.push((AlertKind::ExpiresSoon, AlertTrigger::At(from)));
+            }
+            if self.alerts.on_expiry {
+                schedule.push((AlertKind::Expired, AlertTrigger::At(end)));
+            }
+        }
+        if let Some(p) = self.alerts.at_usage {
+            // The smallest count with count × 100 ≥ P × limit.
+            let needed =
+                (i128::from(p.get()) * i128::from(self.transaction_limit.get()) + 99) / 100;
+            schedule.push((
+                AlertKind::UsageReached,
+                AlertTrigger::Usage(i64::try_from(needed).unwrap_or(i64::MAX)),
+            ));
+        }
+        schedule
+    }
+}
+
 /// A plan alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

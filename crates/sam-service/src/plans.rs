@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use sam_algorithms::UnixTime;
-use sam_plan::{AlertKind, PlanPeriod, PlanSettings, Refusal, RequestType, Usage};
+use sam_plan::{AlertKind, AlertTrigger, PlanPeriod, PlanSettings, Refusal, RequestType, Usage};
 use sam_store::{AlertRecord, PlanCount, StoredPeriod};
 use serde::Serialize;
 
@@ -75,6 +75,8 @@ pub struct PlanStatus {
     pub usage: Usage,
     /// When the next time-based renewal happens, if one is configured (RFC 3339).
     pub renews_at: Option<String>,
+    /// The alerts of this period not sent yet, and when each becomes due.
+    pub next_alerts: Vec<(AlertKind, AlertTrigger)>,
 }
 
 impl Service {
@@ -352,7 +354,22 @@ impl Service {
             }
         }
         usage.by_type = by_type;
+        let number = to_stored(period)?.number;
+        let sent: Vec<String> = self
+            .store
+            .plan_alerts(client)
+            .await?
+            .into_iter()
+            .filter(|a| a.period_number == number)
+            .map(|a| a.kind)
+            .collect();
+        let next_alerts = settings
+            .alert_schedule(&period)
+            .into_iter()
+            .filter(|(kind, _)| !sent.iter().any(|s| s == kind.code()))
+            .collect();
         Ok(PlanStatus {
+            next_alerts,
             renews_at: settings.renewal_due_at(&period).map(|t| t.to_string()),
             settings,
             period,

@@ -210,6 +210,13 @@ async fn alerts_reach_clients_with_email_and_mobile_once_per_period() {
         let mut plan = PlanSettings::new(limit(4), f.now());
         plan.alerts.at_usage = Some(Percent::new(50).unwrap());
         f.service.set_plan("client-a", &plan).await.unwrap();
+        assert_eq!(
+            f.service.plan_status("client-a").await.unwrap().next_alerts,
+            [(
+                sam_plan::AlertKind::UsageReached,
+                sam_plan::AlertTrigger::Usage(2)
+            )]
+        );
         // Only an e-mail address: no alert (seed 002 needs both).
         let mut record = sam_store::ClientRecord {
             email: Some("ops@example.com".into()),
@@ -229,6 +236,14 @@ async fn alerts_reach_clients_with_email_and_mobile_once_per_period() {
         }
         let log = f.service.plan_alerts("client-a").await.unwrap();
         assert_eq!(log.len(), 1);
+        assert!(
+            f.service
+                .plan_status("client-a")
+                .await
+                .unwrap()
+                .next_alerts
+                .is_empty()
+        );
         assert_eq!(log[0].kind, "plan_usage_reached");
         let mail = f.mail();
         assert_eq!(mail.len(), 2, "{mail:?}");
