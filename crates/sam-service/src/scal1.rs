@@ -318,6 +318,8 @@ impl Service {
         sad: &[u8],
     ) -> Result<(), ServiceError> {
         let result = async {
+            // Part of Authorise, not counted on its own; access is checked like any request.
+            self.ensure_client_access(ctx).await?;
             request_id(request)?;
             let record = self.pending_record(ctx, request).await?;
             self.accept_sad(ctx, &record, sad, None).await

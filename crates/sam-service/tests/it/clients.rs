@@ -97,6 +97,14 @@ async fn access_selected_and_default_profiles_each_have_their_own_answer() {
             code(f.service.generate_key(&ctx, "dora", 2).await),
             "client_access_denied"
         );
+        assert_eq!(
+            code(
+                f.service
+                    .submit_client_sad(&ctx, "00000000000000000000000000000000", b"x")
+                    .await
+            ),
+            "client_access_denied"
+        );
         // An unregistered client likewise.
         assert_eq!(
             code(f.service.get_user(&client("stranger"), "dora").await),
@@ -108,7 +116,7 @@ async fn access_selected_and_default_profiles_each_have_their_own_answer() {
                 .iter()
                 .filter(|r| r.entry.outcome == "client_access_denied")
                 .count(),
-            3
+            4
         );
         f.service.store().close().await;
     }
