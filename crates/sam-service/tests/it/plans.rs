@@ -257,3 +257,40 @@ async fn alerts_reach_clients_with_email_and_mobile_once_per_period() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaching_the_auto_renewal_share_starts_a_fresh_period() {
+    let dbs = databases("svc_plan_usage_renew").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let mut plan = PlanSettings::new(limit(4), f.now());
+        plan.auto_renew.at_usage = Some(Percent::new(75).unwrap());
+        f.service.set_plan("client-a", &plan).await.unwrap();
+        // Three of four is 75 %: the third request renews the plan.
+        for _ in 0..3 {
+            f.service.get_sam_profile(&ctx, 1).await.unwrap();
+        }
+        let status = f.service.plan_status("client-a").await.unwrap();
+        assert_eq!((status.period.number, status.usage.total), (2, 0));
+        // The new period has its full limit: four more pass (the third renews again).
+        for _ in 0..4 {
+            f.service.get_sam_profile(&ctx, 1).await.unwrap();
+        }
+        let history = f.service.store().plan_periods("client-a").await.unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|p| p.reason.as_str())
+                .collect::<Vec<_>>(),
+            ["set", "auto_usage", "auto_usage"]
+        );
+        // Manual renewal is refused while it is on.
+        assert_eq!(
+            f.service.renew_plan("client-a").await.unwrap_err().code,
+            "plan_auto_renewed"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
