@@ -1,0 +1,358 @@
+//! `samd`'s configuration: one TOML file (docs/configuration.md lists every key). Reading is
+//! strict — an unknown key is an error, and every error names the key — and relative paths are
+//! taken from the data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or a key is unknown or of the wrong type.
+    #[error("configuration {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, which names the key and the line.
+        message: String,
+    },
+    /// A value breaks a rule.
+    #[error("configuration key `{key}`: {message}")]
+    Invalid {
+        /// The key, dotted.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Where the database (by default), keys and certificates live.
+    pub(crate) data_dir: PathBuf,
+    /// The HTTPS listen address.
+    #[serde(default = "default_listen")]
+    pub(crate) listen: SocketAddr,
+    /// This SAM instance's id: the audience SADs must name.
+    #[serde(default = "default_instance")]
+    pub(crate) instance_id: String,
+    /// TLS.
+    pub(crate) tls: TlsConfig,
+    /// The database.
+    #[serde(default)]
+    pub(crate) database: DatabaseConfig,
+    /// SADs and signing.
+    #[serde(default)]
+    pub(crate) signing: SigningConfig,
+    /// The software crypto source.
+    pub(crate) software_source: SoftwareSourceConfig,
+    /// Where notifications (OTPs, codes, alerts) go.
+    #[serde(default)]
+    pub(crate) notifier: NotifierConfig,
+    /// Request limits.
+    #[serde(default)]
+    pub(crate) limits: LimitsConfig,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8443))
+}
+
+fn default_instance() -> String {
+    "sam".into()
+}
+
+/// `[tls]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsConfig {
+    /// The server certificate chain, PEM.
+    pub(crate) certificate: PathBuf,
+    /// Its private key, PEM (PKCS#8).
+    pub(crate) key: PathBuf,
+    /// CA certificates (PEM) that issue client certificates; absent: no client certificates.
+    #[serde(default)]
+    pub(crate) client_ca: Option<PathBuf>,
+    /// Whether every connection must present a client certificate.
+    #[serde(default)]
+    pub(crate) require_client_certificate: bool,
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DatabaseConfig {
+    /// `sqlite:PATH` or `postgres://…`; absent: `sqlite:<data_dir>/sam.db`.
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    /// Pool size for PostgreSQL (SQLite uses one connection).
+    #[serde(default = "default_connections")]
+    pub(crate) max_connections: u32,
+}
+
+fn default_connections() -> u32 {
+    10
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: default_connections(),
+        }
+    }
+}
+
+/// `[signing]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SigningConfig {
+    /// The SAD format (seed 001 `SAD_FORMAT`): `json` or `der`.
+    #[serde(default = "default_sad_format")]
+    pub(crate) sad_format: String,
+    /// `SAM_REQUEST_EXPIRY_PERIOD`: request and SAD expiry when a profile sets none, seconds.
+    #[serde(default = "default_expiry")]
+    pub(crate) request_expiry_secs: i64,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            sad_format: default_sad_format(),
+            request_expiry_secs: default_expiry(),
+        }
+    }
+}
+
+fn default_sad_format() -> String {
+    "json".into()
+}
+
+fn default_expiry() -> i64 {
+    300
+}
+
+/// `[software_source]`: keys generated in software and stored wrapped.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SoftwareSourceConfig {
+    /// The crypto source's name, as profiles select it.
+    #[serde(default = "default_source")]
+    pub(crate) name: String,
+    /// A file holding the 256-bit master key in hex (mode 600).
+    pub(crate) master_key_file: PathBuf,
+}
+
+fn default_source() -> String {
+    "software".into()
+}
+
+/// `[notifier]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotifierConfig {
+    /// A file that receives every notification as a JSON line (development).
+    #[serde(default)]
+    pub(crate) mailbox: Option<PathBuf>,
+}
+
+/// `[limits]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitsConfig {
+    /// The largest request body, bytes.
+    #[serde(default = "default_body")]
+    pub(crate) max_body_bytes: usize,
+    /// How long a request may take, seconds.
+    #[serde(default = "default_timeout")]
+    pub(crate) request_timeout_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: default_body(),
+            request_timeout_secs: default_timeout(),
+        }
+    }
+}
+
+fn default_body() -> usize {
+    4 * 1024 * 1024
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The rules between values.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        sam_sad::InstanceId::new(&self.instance_id)
+            .map_err(|e| invalid("instance_id", e.to_string()))?;
+        if !matches!(self.signing.sad_format.as_str(), "json" | "der") {
+            return Err(invalid("signing.sad_format", "`json` or `der`"));
+        }
+        if !(1..=7 * 86_400).contains(&self.signing.request_expiry_secs) {
+            return Err(invalid(
+                "signing.request_expiry_secs",
+                "1 to 604800 seconds (a week)",
+            ));
+        }
+        if self.tls.require_client_certificate && self.tls.client_ca.is_none() {
+            return Err(invalid(
+                "tls.require_client_certificate",
+                "needs tls.client_ca: the CAs whose client certificates are accepted",
+            ));
+        }
+        if !(1..=1000).contains(&self.database.max_connections) {
+            return Err(invalid("database.max_connections", "1 to 1000"));
+        }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("sqlite:") || url.starts_with("postgres://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "`sqlite:PATH` or `postgres://USER@HOST/DB`",
+            ));
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.limits.max_body_bytes) {
+            return Err(invalid("limits.max_body_bytes", "1 KiB to 1 GiB"));
+        }
+        if !(1..=3600).contains(&self.limits.request_timeout_secs) {
+            return Err(invalid("limits.request_timeout_secs", "1 to 3600 seconds"));
+        }
+        if self.software_source.name.is_empty() {
+            return Err(invalid("software_source.name", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// `path` taken from the data directory when relative.
+    pub(crate) fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.data_dir.join(path)
+        }
+    }
+
+    /// The database URL (default: SQLite in the data directory).
+    pub(crate) fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("sam.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+data_dir = "/tmp/sam"
+[tls]
+certificate = "tls/cert.pem"
+key = "tls/key.pem"
+[software_source]
+master_key_file = "keys/master.key"
+"#;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
+    #[test]
+    fn a_minimal_file_takes_the_documented_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(c.database_url(), "sqlite:/tmp/sam/sam.db");
+        assert_eq!(c.signing.sad_format, "json");
+        assert_eq!(c.signing.request_expiry_secs, 300);
+        assert_eq!(c.limits.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!(c.software_source.name, "software");
+        assert_eq!(
+            c.resolve(Path::new("keys/master.key")),
+            PathBuf::from("/tmp/sam/keys/master.key")
+        );
+        assert_eq!(c.resolve(Path::new("/etc/k")), PathBuf::from("/etc/k"));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        for (extra, key) in [
+            ("[signing]\nsad_format = \"xml\"\n", "signing.sad_format"),
+            (
+                "[signing]\nrequest_expiry_secs = 0\n",
+                "signing.request_expiry_secs",
+            ),
+            ("[limits]\nmax_body_bytes = 10\n", "limits.max_body_bytes"),
+            (
+                "[limits]\nrequest_timeout_secs = 0\n",
+                "limits.request_timeout_secs",
+            ),
+            ("[database]\nurl = \"mysql://x\"\n", "database.url"),
+            (
+                "[database]\nmax_connections = 0\n",
+                "database.max_connections",
+            ),
+            ("instance_id = \"a b\"\n", "instance_id"),
+        ] {
+            // Top-level keys must come before the tables.
+            let text = if extra.starts_with('[') {
+                format!("{MINIMAL}{extra}")
+            } else {
+                format!("{extra}{MINIMAL}")
+            };
+            let e = parse(&text).unwrap_err();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let e = parse(&MINIMAL.replace(
+            "key = \"tls/key.pem\"",
+            "key = \"tls/key.pem\"\nrequire_client_certificate = true",
+        ))
+        .unwrap_err();
+        assert!(e.contains("tls.require_client_certificate"), "{e}");
+        // Unknown keys and wrong types are refused by the parser, naming the key.
+        let e = parse(&format!("{MINIMAL}colour = \"blue\"\n")).unwrap_err();
+        assert!(e.contains("colour"), "{e}");
+        let e = parse(&MINIMAL.replace("\"/tmp/sam\"", "42")).unwrap_err();
+        assert!(e.contains("data_dir"), "{e}");
+    }
+}

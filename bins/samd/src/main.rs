@@ -1,0 +1,167 @@
+//! `samd`: the sam server. `samd --dev` makes (or reuses) a development setup in a directory and
+//! serves it on `https://127.0.0.1:8443`; `samd --config FILE` serves a configuration
+//! (docs/configuration.md). All the logic is in the library crates; this is transport,
+//! configuration and start-up.
+#![forbid(unsafe_code)]
+
+mod config;
+mod dev;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+/// The log line format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The sam server: a Signature Activation Module and remote signing service.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Examples:\n  \
+        samd --dev                              development setup in ./sam-data, https://127.0.0.1:8443\n  \
+        samd --dev --data-dir /tmp/sam --listen 127.0.0.1:9443\n  \
+        samd --config /etc/sam/samd.toml --log-format json\n\n\
+        Every configuration key is described in docs/configuration.md."
+)]
+struct Cli {
+    /// Make (on first start) or reuse a development setup: a SQLite database, a software
+    /// master key, a development CA and TLS certificate, and an admin credential shown once.
+    /// Not for production.
+    #[arg(long, conflicts_with = "config")]
+    dev: bool,
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// With --dev: where the development setup lives.
+    #[arg(long, value_name = "DIR", default_value = "sam-data", requires = "dev")]
+    data_dir: PathBuf,
+    /// Listen on this address instead of the configured one (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// The format of log lines on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SAMD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Says something to the person at the terminal (stdout): where the server is, the
+/// development notice and credential.
+#[allow(clippy::print_stdout)]
+fn say(text: &str) {
+    println!("{text}");
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("samd: {message}");
+    ExitCode::from(2)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+
+    let config_path = if cli.dev {
+        match dev::prepare(&cli.data_dir) {
+            Ok(setup) => {
+                say(
+                    "samd: DEVELOPMENT SETUP — not for production (keys and the CA key are plain files).",
+                );
+                say(&format!("samd: data directory {}", cli.data_dir.display()));
+                if let Some(secret) = &setup.admin_credential {
+                    say(&format!(
+                        "samd: admin credential (shown once, stored only as a hash): {}",
+                        secret.as_str()
+                    ));
+                }
+                say(&format!(
+                    "samd: clients trust {}",
+                    cli.data_dir.join("dev-ca/ca.pem").display()
+                ));
+                setup.config
+            }
+            Err(e) => return fail(format_args!("cannot make the development setup: {e}")),
+        }
+    } else if let Some(path) = cli.config {
+        path
+    } else {
+        return fail("give --config FILE, or --dev for a development setup (see --help)");
+    };
+
+    let mut config = match config::Config::load(&config_path) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if let Some(listen) = cli.listen {
+        config.listen = listen;
+    }
+    let tls = match server::tls_config(&config) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let service = match server::build_service(&config).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let listener = match server::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let address = listener.local_addr().map_or(config.listen, |a| a);
+    let router = server::router(
+        server::AppState {
+            service: std::sync::Arc::new(service),
+        },
+        &config,
+    );
+    say(&format!("samd: listening on https://{address}"));
+    tracing::info!(%address, "serving");
+    server::serve(
+        listener,
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls)),
+        router,
+        shutdown_signal(),
+    )
+    .await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

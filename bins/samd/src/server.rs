@@ -1,0 +1,283 @@
+//! The HTTPS server: the service built from the configuration, a rustls accept loop of our
+//! own (a handshake timeout; the loop is where each connection's client certificate will be
+//! handed to the API routes, STACK.md), axum routes, and a graceful shutdown that lets
+//! in-flight requests finish (30 s at most).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use hmac::{KeyInit, Mac};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use sam_service::{CodeKey, FileMailbox, Service, ServiceSettings, Signing};
+use sam_store::Store;
+use sam_token::{ActivationIssuer, MasterKey, SoftwareToken, SystemClock};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use zeroize::Zeroizing;
+
+use crate::config::Config;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServerError {
+    /// A file named by the configuration is unusable.
+    #[error("{what} {path}: {message}")]
+    File {
+        /// What the file is.
+        what: &'static str,
+        /// Where.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The database cannot be opened.
+    #[error("database: {0}")]
+    Store(#[from] sam_store::StoreError),
+    /// The service cannot be built.
+    #[error("service: {0}")]
+    Service(#[from] sam_service::ServiceError),
+    /// TLS cannot be set up.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Something else the service needs cannot be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// The SAM service.
+    pub(crate) service: Arc<Service>,
+}
+
+fn file_error(what: &'static str, path: &std::path::Path, message: impl ToString) -> ServerError {
+    ServerError::File {
+        what,
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Reads the master key file (hex).
+fn master_key(config: &Config) -> Result<MasterKey, ServerError> {
+    let path = config.resolve(&config.software_source.master_key_file);
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&path).map_err(|e| file_error("master key", &path, e))?,
+    );
+    MasterKey::from_hex(text.trim()).map_err(|e| file_error("master key", &path, e))
+}
+
+/// The key one-time codes are hashed under, derived from the master key so that every node
+/// of a deployment has the same one: HMAC-SHA-256(master key, "sam one-time code key v1").
+fn code_key(master: &MasterKey) -> Result<CodeKey, ServerError> {
+    let hex = master.to_hex();
+    let bytes: Zeroizing<Vec<u8>> = Zeroizing::new(
+        (0..hex.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+            .collect(),
+    );
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&bytes)
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    mac.update(b"sam one-time code key v1");
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&mac.finalize().into_bytes());
+    Ok(CodeKey::new(key))
+}
+
+/// Builds the SAM service the configuration describes.
+pub(crate) async fn build_service(config: &Config) -> Result<Service, ServerError> {
+    let store = Store::open(&config.database_url(), config.database.max_connections).await?;
+    let master = master_key(config)?;
+    let settings = ServiceSettings {
+        code_key: Some(code_key(&master)?),
+        ..ServiceSettings::default()
+    };
+    let issuer = ActivationIssuer::take()
+        .ok_or_else(|| ServerError::Setup("the activation issuer was taken already".into()))?;
+    let mut service = Service::from_store(store, Arc::new(SystemClock), settings)
+        .await?
+        .with_token(Arc::new(SoftwareToken::new(
+            &config.software_source.name,
+            master,
+        )))
+        .with_signing(Signing {
+            issuer: Arc::new(issuer),
+            instance: sam_sad::InstanceId::new(&config.instance_id)
+                .map_err(|e| ServerError::Setup(e.to_string()))?,
+            sad_encoding: if config.signing.sad_format == "der" {
+                sam_sad::SadEncoding::Der
+            } else {
+                sam_sad::SadEncoding::Json
+            },
+            default_request_expiry_secs: config.signing.request_expiry_secs,
+            time_stamp_authority: None,
+            revocation: None,
+        });
+    if let Some(mailbox) = &config.notifier.mailbox {
+        service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));
+    }
+    Ok(service)
+}
+
+/// The rustls server configuration: the server's chain and key, and the client CAs.
+pub(crate) fn tls_config(config: &Config) -> Result<rustls::ServerConfig, ServerError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cert_path = config.resolve(&config.tls.certificate);
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
+        .map_err(|e| file_error("TLS certificate", &cert_path, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_error("TLS certificate", &cert_path, e))?;
+    if chain.is_empty() {
+        return Err(file_error(
+            "TLS certificate",
+            &cert_path,
+            "no certificate in it",
+        ));
+    }
+    let key_path = config.resolve(&config.tls.key);
+    let key =
+        PrivateKeyDer::from_pem_file(&key_path).map_err(|e| file_error("TLS key", &key_path, e))?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    let builder = match &config.tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let ca_path = config.resolve(ca);
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(&ca_path)
+                .map_err(|e| file_error("client CA", &ca_path, e))?
+            {
+                roots
+                    .add(cert.map_err(|e| file_error("client CA", &ca_path, e))?)
+                    .map_err(|e| file_error("client CA", &ca_path, e))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if config.tls.require_client_certificate {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            builder.with_client_cert_verifier(
+                verifier
+                    .build()
+                    .map_err(|e| ServerError::Tls(e.to_string()))?,
+            )
+        }
+    };
+    let mut server = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| ServerError::Tls(format!("certificate and key do not fit: {e}")))?;
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(server)
+}
+
+/// The routes.
+pub(crate) fn router(state: AppState, config: &Config) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.service.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer\n",
+        ),
+    }
+}
+
+/// Serves `router` over TLS on `listener` until `shutdown` completes, then lets in-flight
+/// requests finish (at most 30 s).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let builder = Arc::new(hyper_util::server::conn::auto::Builder::new(
+        TokioExecutor::new(),
+    ));
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let Ok((tcp, peer)) = accepted else { continue };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
+            let tls = match handshake.await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = router;
+            let connection = builder
+                .serve_connection_with_upgrades(
+                    TokioIo::new(tls),
+                    TowerToHyperService::new(service),
+                )
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("every connection finished"),
+        () = tokio::time::sleep(Duration::from_secs(30)) => {
+            tracing::warn!("30 s passed with connections still open; stopping anyway");
+        }
+    }
+}
+
+/// Binds `address`.
+pub(crate) async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServerError::Listen {
+            address: address.to_string(),
+            source,
+        })
+}
