@@ -71,6 +71,19 @@ pub(crate) struct Config {
     /// Request limits.
     #[serde(default)]
     pub(crate) limits: LimitsConfig,
+    /// The admin API.
+    #[serde(default)]
+    pub(crate) admin: AdminConfig,
+}
+
+/// `[admin]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AdminConfig {
+    /// A file holding the Argon2id PHC string of the admin credential (sent as `Authorization:
+    /// Bearer <credential>`); absent: the admin API is closed.
+    #[serde(default)]
+    pub(crate) credential_file: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {

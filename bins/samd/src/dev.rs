@@ -172,7 +172,8 @@ pub(crate) fn prepare(data_dir: &Path) -> Result<DevSetup, DevError> {
          instance_id = \"sam-dev\"\n\n\
          [tls]\ncertificate = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n\n\
          [software_source]\nname = \"software\"\nmaster_key_file = \"keys/master.key\"\n\n\
-         [notifier]\nmailbox = \"notifications.jsonl\"\n",
+         [notifier]\nmailbox = \"notifications.jsonl\"\n\n\
+         [admin]\ncredential_file = \"admin.phc\"\n",
         data_dir = absolute(data_dir).display().to_string()
     );
     write_new(&config, text.as_bytes(), 0o644)?;

@@ -4,6 +4,7 @@
 //! configuration and start-up.
 #![forbid(unsafe_code)]
 
+mod api;
 mod config;
 mod dev;
 mod server;
@@ -130,9 +131,14 @@ async fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
     let address = listener.local_addr().map_or(config.listen, |a| a);
+    let admin_credential_hash = match server::admin_credential_hash(&config) {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
     let router = server::router(
         server::AppState {
             service: std::sync::Arc::new(service),
+            admin_credential_hash,
         },
         &config,
     );

@@ -1,7 +1,7 @@
 //! The HTTPS server: the service built from the configuration, a rustls accept loop of our
-//! own (a handshake timeout; the loop is where each connection's client certificate will be
-//! handed to the API routes, STACK.md), axum routes, and a graceful shutdown that lets
-//! in-flight requests finish (30 s at most).
+//! own (a handshake timeout; each connection's client certificate is taken once and handed to
+//! the handlers as a request extension, STACK.md), axum routes, and a graceful shutdown that
+//! lets in-flight requests finish (30 s at most).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +66,8 @@ pub(crate) enum ServerError {
 pub(crate) struct AppState {
     /// The SAM service.
     pub(crate) service: Arc<Service>,
+    /// The Argon2id hash of the admin credential; `None`: the admin API is closed.
+    pub(crate) admin_credential_hash: Option<String>,
 }
 
 fn file_error(what: &'static str, path: &std::path::Path, message: impl ToString) -> ServerError {
@@ -187,7 +189,10 @@ pub(crate) fn tls_config(config: &Config) -> Result<rustls::ServerConfig, Server
     let mut server = builder
         .with_single_cert(chain, key)
         .map_err(|e| ServerError::Tls(format!("certificate and key do not fit: {e}")))?;
-    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only for now: over HTTP/2, an answer given before the request body was read
+    // (an authentication failure, a body over the limit) resets the stream the client is still
+    // sending on, and clients such as curl report a framing error instead of the answer.
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(server)
 }
 
@@ -196,6 +201,7 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::api::routes())
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
         .with_state(state)
 }
@@ -252,7 +258,15 @@ pub(crate) async fn serve(
                     return;
                 }
             };
-            let service = router;
+            // The client certificate, parsed once per connection, for every request on it.
+            let peer_certificate = crate::api::PeerCertificate(
+                tls.get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|c| Arc::new(c.as_ref().to_vec())),
+            );
+            let service = router.layer(axum::Extension(peer_certificate));
             let connection = builder
                 .serve_connection_with_upgrades(
                     TokioIo::new(tls),
@@ -270,6 +284,25 @@ pub(crate) async fn serve(
             tracing::warn!("30 s passed with connections still open; stopping anyway");
         }
     }
+}
+
+/// Reads the admin credential's hash, if the configuration names one.
+pub(crate) fn admin_credential_hash(config: &Config) -> Result<Option<String>, ServerError> {
+    let Some(file) = &config.admin.credential_file else {
+        return Ok(None);
+    };
+    let path = config.resolve(file);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| file_error("admin credential", &path, e))?;
+    let phc = text.trim().to_owned();
+    if !phc.starts_with("$argon2id$") {
+        return Err(file_error(
+            "admin credential",
+            &path,
+            "not an Argon2id PHC string",
+        ));
+    }
+    Ok(Some(phc))
 }
 
 /// Binds `address`.

@@ -17,7 +17,7 @@ fn scratch(tag: &str) -> PathBuf {
 
 /// Starts samd with `args`; returns the child, its stdout lines up to the listening line, and
 /// the address.
-fn start(args: &[&str]) -> (Child, Vec<String>, String) {
+fn start(args: &[&str]) -> (Running, Vec<String>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_samd"))
         .args(args)
         .env("SAMD_LOG", "warn")
@@ -37,7 +37,7 @@ fn start(args: &[&str]) -> (Child, Vec<String>, String) {
                 .unwrap()
                 .trim_start_matches("samd: listening on https://")
                 .to_owned();
-            return (child, lines, address);
+            return (Running(Some(child)), lines, address);
         }
     }
     let _ = child.kill();
@@ -62,7 +62,20 @@ fn curl(ca: &Path, url: &str) -> (bool, String) {
     )
 }
 
-fn stop(mut child: Child) {
+/// Kills samd if a test fails before stopping it (so no server outlives its test).
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn stop(mut running: Running) {
+    let mut child = running.0.take().unwrap();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -195,5 +208,189 @@ fn a_bad_configuration_fails_at_start_naming_the_key() {
         help.contains("Examples:") && help.contains("samd --dev"),
         "{help}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One HTTPS request with curl: (status, body).
+fn http(ca: &Path, method: &str, url: &str, headers: &[&str], body: Option<&str>) -> (u16, String) {
+    let mut command = Command::new("curl");
+    command
+        .args(["--silent", "--show-error", "--cacert"])
+        .arg(ca)
+        .args(["-X", method, "-w", "\n%{http_code}"]);
+    for h in headers {
+        command.args(["-H", h]);
+    }
+    if let Some(body) = body {
+        command.args([
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            body,
+        ]);
+    }
+    let out = command.arg(url).output().expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    let status: u16 = status.parse().unwrap();
+    if status == 0 {
+        // No answer: say why (curl's own message).
+        return (0, String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    (status, body.to_owned())
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("base64")
+        .args(["-w", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{id}:{secret}").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "authorization: Basic {}",
+        String::from_utf8(out.stdout).unwrap()
+    )
+}
+
+#[test]
+fn clients_register_with_the_admin_credential_and_manage_users_over_https() {
+    let dir = scratch("api");
+    let data = dir.join("sam-data");
+    let (child, lines, address) = start(&[
+        "--dev",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let admin = lines
+        .iter()
+        .find(|l| l.contains("admin credential"))
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let ca = data.join("dev-ca/ca.pem");
+    let url = |path: &str| format!("https://{address}{path}");
+    let bearer = format!("authorization: Bearer {admin}");
+
+    // The admin API needs the admin credential.
+    let client = r#"{"client_id": "portal"}"#;
+    let (status, body) = http(&ca, "POST", &url("/admin/v1/clients"), &[], Some(client));
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body.contains("\"error\":\"admin_authentication_failed\""),
+        "{body}"
+    );
+    let (status, _) = http(
+        &ca,
+        "POST",
+        &url("/admin/v1/clients"),
+        &["authorization: Bearer not-the-credential"],
+        Some(client),
+    );
+    assert_eq!(status, 401);
+    let (status, body) = http(
+        &ca,
+        "POST",
+        &url("/admin/v1/clients"),
+        &[&bearer],
+        Some(client),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains("\"client_id\":\"portal\""), "{body}");
+    let (status, _) = http(
+        &ca,
+        "POST",
+        &url("/admin/v1/clients"),
+        &[&bearer],
+        Some(client),
+    );
+    assert_eq!(status, 409);
+    let secret = "correct horse battery staple";
+    let (status, body) = http(
+        &ca,
+        "PUT",
+        &url("/admin/v1/clients/portal/secret"),
+        &[&bearer],
+        Some(&format!("{{\"secret\": \"{secret}\"}}")),
+    );
+    assert_eq!(status, 204, "{body}");
+
+    // The client API with HTTP Basic.
+    let portal = basic("portal", secret);
+    let alice = r#"{"user_id": "alice", "email": "alice@example.com"}"#;
+    for auth in [
+        vec![],
+        vec![basic("portal", "wrong secret wrong secret")],
+        vec![basic("nobody", secret)],
+    ] {
+        let headers: Vec<&str> = auth.iter().map(String::as_str).collect();
+        let (status, body) = http(&ca, "POST", &url("/api/v1/users"), &headers, Some(alice));
+        assert_eq!(status, 401, "{body}");
+        assert!(body.contains("client_authentication_failed"), "{body}");
+    }
+    let (status, body) = http(&ca, "POST", &url("/api/v1/users"), &[&portal], Some(alice));
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(&ca, "GET", &url("/api/v1/users/alice"), &[&portal], None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"email\":\"alice@example.com\""), "{body}");
+    let (status, body) = http(&ca, "GET", &url("/api/v1/users/nobody"), &[&portal], None);
+    assert_eq!((status, body.contains("not_found")), (404, true), "{body}");
+
+    // Bad input: a clear error in the API's format, and nothing changes.
+    for bad in [
+        r#"{"user_id": "bob""#,
+        r#"{"user_id": "bob", "colour": 1}"#,
+        r#"{"user_id": "../x"}"#,
+    ] {
+        let (status, body) = http(&ca, "POST", &url("/api/v1/users"), &[&portal], Some(bad));
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("\"error\":\"invalid_request\""), "{body}");
+    }
+    let big = format!(r#"{{"user_id": "{}"}}"#, "x".repeat(5 * 1024 * 1024));
+    let big_file = dir.join("big.json");
+    std::fs::write(&big_file, big).unwrap();
+    // Over the body limit (4 MiB): 413 in the API's format.
+    let out = Command::new("curl")
+        .args(["--silent", "--cacert"])
+        .arg(&ca)
+        .args([
+            "-H",
+            &portal,
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "expect:",
+        ])
+        .args(["-w", "\n%{http_code}", "--data-binary"])
+        .arg(format!("@{}", big_file.display()))
+        .arg(url("/api/v1/users"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.ends_with("\n413") && text.contains("\"error\":\"payload_too_large\""),
+        "{text}"
+    );
+    let (status, body) = http(&ca, "GET", &url("/api/v1/users?limit=10"), &[&portal], None);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"user_id\":\"alice\"") && !body.contains("bob"),
+        "{body}"
+    );
+    let (status, _) = http(&ca, "DELETE", &url("/api/v1/users/alice"), &[&portal], None);
+    assert_eq!(status, 204);
+    stop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }
