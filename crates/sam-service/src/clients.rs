@@ -107,12 +107,7 @@ impl core::fmt::Debug for ClientCredentials {
 
 /// The SHA-256 fingerprint (lowercase hex) of a DER certificate.
 pub fn fingerprint(der: &[u8]) -> String {
-    HashAlgorithm::Sha256
-        .digest(der)
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::sap::hex(HashAlgorithm::Sha256.digest(der).as_bytes())
 }
 
 fn authentication_failed() -> ServiceError {
@@ -320,10 +315,8 @@ impl Service {
                 let print = fingerprint(der);
                 let record = self
                     .store
-                    .clients()
+                    .client_by_certificate(&print)
                     .await?
-                    .into_iter()
-                    .find(|c| c.tls_certificates.contains(&print))
                     .ok_or_else(authentication_failed)?;
                 let basic_ok = match &credentials.basic {
                     Some((id, secret)) => {

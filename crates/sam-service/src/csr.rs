@@ -15,7 +15,9 @@ use sam_sad::{DocumentToSign, SadMode};
 use serde::Serialize;
 
 use crate::ServiceError;
-use crate::sap::{AuthoriseResponse, PreparedDocuments, RequestKind, request_id, user_id};
+use crate::sap::{
+    AuthoriseResponse, PreparedDocuments, RequestKind, Spending, request_id, user_id,
+};
 use crate::service::{ClientContext, Service};
 use sam_plan::RequestType;
 
@@ -57,43 +59,44 @@ impl Service {
         key_id: &str,
         subject: &str,
     ) -> Result<AuthoriseResponse, ServiceError> {
-        let result = self.metered(ctx, RequestType::Authorise, async {
-            let user = user_id(user)?;
-            if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
-                return Err(ServiceError::invalid(format!(
-                    "a subject has 1 to {MAX_SUBJECT_LEN} bytes"
-                )));
-            }
-            let key = self.user_key(ctx, &user, key_id).await?;
-            self.ensure_profile_selected(ctx, key.profile_id).await?;
-            let profile = self.profile_by_number(key.profile_id)?;
-            let prepared = self.prepare_key_csr(&key, subject)?;
-            let dtbsr = prepared.to_be_signed().digest();
-            let label = format!("Certificate request for {subject}");
-            let label: String = label.chars().take(256).collect();
-            let documents = PreparedDocuments {
-                states: Vec::new(),
-                display: serde_json::json!([{
-                    "label": label,
-                    "subject": subject,
-                    "dtbsr": dtbsr.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>(),
-                }]),
-                bound_hash: dtbsr.algorithm(),
-                documents: vec![DocumentToSign { label, hash: dtbsr }],
-            };
-            self.create_pending(
-                ctx,
-                &key,
-                profile,
-                documents,
-                1,
-                SadMode::Transaction,
-                None,
-                RequestKind::Csr(subject.to_owned()),
-            )
-            .await
-        })
-        .await;
+        let result = self
+            .metered(ctx, RequestType::Authorise, async {
+                let user = user_id(user)?;
+                if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
+                    return Err(ServiceError::invalid(format!(
+                        "a subject has 1 to {MAX_SUBJECT_LEN} bytes"
+                    )));
+                }
+                let key = self.user_key(ctx, &user, key_id).await?;
+                self.ensure_profile_selected(ctx, key.profile_id).await?;
+                let profile = self.profile_by_number(key.profile_id)?;
+                let prepared = self.prepare_key_csr(&key, subject)?;
+                let dtbsr = prepared.to_be_signed().digest();
+                let label = format!("Certificate request for {subject}");
+                let label: String = label.chars().take(256).collect();
+                let documents = PreparedDocuments {
+                    states: Vec::new(),
+                    display: serde_json::json!([{
+                        "label": label,
+                        "subject": subject,
+                        "dtbsr": crate::sap::hex(dtbsr.as_bytes()),
+                    }]),
+                    bound_hash: dtbsr.algorithm(),
+                    documents: vec![DocumentToSign { label, hash: dtbsr }],
+                };
+                self.create_pending(
+                    ctx,
+                    &key,
+                    profile,
+                    documents,
+                    1,
+                    SadMode::Transaction,
+                    None,
+                    RequestKind::Csr(subject.to_owned()),
+                )
+                .await
+            })
+            .await;
         self.audited(
             ctx,
             "authorise_csr",
@@ -111,14 +114,6 @@ impl Service {
         request: &str,
     ) -> Result<CsrView, ServiceError> {
         let now = self.now();
-        let counted = match self.plan_count(ctx, RequestType::GetCsr).await {
-            Ok(c) => c,
-            Err(e) => {
-                return self
-                    .audited(ctx, "get_csr", "-", format!("request={request}"), Err(e))
-                    .await;
-            }
-        };
         let prelude = async {
             request_id(request)?;
             let (record, sad_id, verified) = self.authorised_record(ctx, request, now).await?;
@@ -141,76 +136,52 @@ impl Service {
                     "the rebuilt certification request differs from the authorised one",
                 ));
             }
-            Ok((record, sad_id, verified, prepared))
-        }
-        .await;
-        let (record, sad_id, verified, prepared) = match prelude {
-            Ok(v) => v,
-            Err(e) => {
-                self.plan_uncount(ctx, counted).await;
-                return self
-                    .audited(ctx, "get_csr", "-", format!("request={request}"), Err(e))
-                    .await;
-            }
-        };
-        if let Err(e) = self
-            .spend(
-                ctx,
-                &record,
-                &sad_id,
-                1,
-                now,
-                format!(
+            let spending = Spending {
+                actor: record.request.user_id.clone(),
+                detail: format!(
                     "request={request} sad={sad_id} key={} csr",
                     record.request.key_id
                 ),
-            )
-            .await
-        {
-            self.plan_uncount(ctx, counted).await;
-            return Err(e);
-        }
-        let padding = self
-            .profile_by_number(record.request.profile_id)
-            .map(|p| p.settings().signing_key.padding)
-            .unwrap_or(RsaPadding::Pkcs1v15);
-        let outcome = async {
-            let signatures = self
-                .token_sign(
-                    ctx,
-                    &record.request.key_id,
-                    vec![prepared.to_be_signed().clone()],
-                    padding,
-                    &verified,
-                )
-                .await?;
-            let signature = signatures
-                .into_iter()
-                .next()
-                .ok_or_else(|| ServiceError::internal("the token returned no signature"))?;
-            let csr = prepared
-                .complete(&signature)
-                .map_err(|e| ServiceError::internal(format!("certification request: {e}")))?;
-            self.store.mark_request_used(ctx.id(), request, now).await?;
-            Ok(CsrView {
-                key_id: record.request.key_id.clone(),
-                csr,
-            })
-        }
-        .await;
-        match outcome {
-            Ok(view) => Ok(view),
-            Err(e) => {
-                self.plan_uncount(ctx, counted).await;
-                self.audited(
-                    ctx,
-                    "get_csr_failed",
-                    "-",
-                    format!("request={request}"),
-                    Err(e),
-                )
-                .await
-            }
-        }
+                sad_id,
+                uses: 1,
+            };
+            Ok((spending, (record, verified, prepared)))
+        };
+        self.signing_request(
+            ctx,
+            RequestType::GetCsr,
+            "get_csr",
+            request,
+            now,
+            prelude,
+            |(record, verified, prepared)| async move {
+                let padding = self
+                    .profile_by_number(record.request.profile_id)
+                    .map(|p| p.settings().signing_key.padding)
+                    .unwrap_or(RsaPadding::Pkcs1v15);
+                let signatures = self
+                    .token_sign(
+                        ctx,
+                        &record.request.key_id,
+                        vec![prepared.to_be_signed().clone()],
+                        padding,
+                        &verified,
+                    )
+                    .await?;
+                let signature = signatures
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ServiceError::internal("the token returned no signature"))?;
+                let csr = prepared
+                    .complete(&signature)
+                    .map_err(|e| ServiceError::internal(format!("certification request: {e}")))?;
+                self.store.mark_request_used(ctx.id(), request, now).await?;
+                Ok(CsrView {
+                    key_id: record.request.key_id,
+                    csr,
+                })
+            },
+        )
+        .await
     }
 }

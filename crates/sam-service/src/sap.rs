@@ -174,7 +174,7 @@ pub(crate) fn request_id(text: &str) -> Result<Id128, ServiceError> {
         .map_err(|_| ServiceError::invalid(format!("{text:?} is not a request id")))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -866,103 +866,117 @@ impl Service {
         request: &str,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let now = self.now();
-        let counted = match self.plan_count(ctx, RequestType::Sign).await {
-            Ok(c) => c,
-            Err(e) => {
-                return self
-                    .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
-                    .await;
-            }
-        };
         let prelude = async {
             self.signing()?;
             request_id(request)?;
-            let found = self.authorised_record(ctx, request, now).await?;
-            if found.0.request.kind != RequestKind::SIGN {
+            let (record, sad_id, verified) = self.authorised_record(ctx, request, now).await?;
+            if record.request.kind != RequestKind::SIGN {
                 return Err(ServiceError::invalid(format!(
                     "request {request} authorises a certification request: get it with get_csr"
                 )));
             }
-            if found.0.request.mode != mode_name(SadMode::Transaction) {
+            if record.request.mode != mode_name(SadMode::Transaction) {
                 return Err(ServiceError::invalid(format!(
                     "request {request} is a seal authorisation: sign documents under it with \
                      seal_sign"
                 )));
             }
-            Ok(found)
-        }
-        .await;
-        let (record, sad_id, verified) = match prelude {
-            Ok(v) => v,
-            Err(e) => {
-                self.plan_uncount(ctx, counted).await;
-                return self
-                    .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
-                    .await;
-            }
-        };
-
-        // Rule 5: spend the use and record it in one transaction.
-        if let Err(e) = self
-            .spend(
-                ctx,
-                &record,
-                &sad_id,
-                1,
-                now,
-                format!(
+            let spending = Spending {
+                actor: record.request.user_id.clone(),
+                detail: format!(
                     "request={request} sad={sad_id} key={}",
                     record.request.key_id
                 ),
-            )
-            .await
-        {
+                sad_id,
+                uses: 1,
+            };
+            Ok((spending, (record, verified)))
+        };
+        self.signing_request(
+            ctx,
+            RequestType::Sign,
+            "sign",
+            request,
+            now,
+            prelude,
+            |(record, verified)| async move {
+                let states = decode_states(&record.request.prepared)?;
+                let outputs = self
+                    .sign_states(ctx, &record.request.key_id, &states, &verified)
+                    .await?;
+                self.store.mark_request_used(ctx.id(), request, now).await?;
+                Ok(outputs)
+            },
+        )
+        .await
+    }
+
+    /// What every signing request type shares (Sign, a seal batch, Get CSR): it is counted
+    /// against the plan first; `prelude` finds and checks what to sign; rule 5 spends the
+    /// SAD's uses with the audit record in one transaction; then `sign` makes the output. A
+    /// failure at any step gives the plan count back and is audited (as `action` before the
+    /// SAD is spent, by the store when the spend is refused, as `<action>_failed` after).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn signing_request<P, T, F>(
+        &self,
+        ctx: &ClientContext,
+        request_type: RequestType,
+        action: &str,
+        request: &str,
+        now: UnixTime,
+        prelude: impl Future<Output = Result<(Spending, P), ServiceError>>,
+        sign: impl FnOnce(P) -> F,
+    ) -> Result<T, ServiceError>
+    where
+        F: Future<Output = Result<T, ServiceError>>,
+    {
+        let detail = || format!("request={request}");
+        let counted = match self.plan_count(ctx, request_type).await {
+            Ok(c) => c,
+            Err(e) => return self.audited(ctx, action, "-", detail(), Err(e)).await,
+        };
+        let (spending, prepared) = match prelude.await {
+            Ok(v) => v,
+            Err(e) => {
+                self.plan_uncount(ctx, counted).await;
+                return self.audited(ctx, action, "-", detail(), Err(e)).await;
+            }
+        };
+        if let Err(e) = self.spend(ctx, &spending, now).await {
             self.plan_uncount(ctx, counted).await;
             return Err(e);
         }
-        let states = decode_states(&record.request.prepared)?;
-        let outcome = self
-            .sign_states(ctx, &record.request.key_id, &states, &verified)
-            .await;
-        match outcome {
-            Ok(outputs) => {
-                self.store.mark_request_used(ctx.id(), request, now).await?;
-                Ok(outputs)
-            }
+        match sign(prepared).await {
+            Ok(output) => Ok(output),
             Err(e) => {
                 self.plan_uncount(ctx, counted).await;
-                self.audited(
-                    ctx,
-                    "sign_failed",
-                    "-",
-                    format!("request={request}"),
-                    Err(e),
-                )
-                .await
+                self.audited(ctx, &format!("{action}_failed"), "-", detail(), Err(e))
+                    .await
             }
         }
     }
 
-    /// Rule 5: spends `uses` of the SAD with the audit record in one transaction; a refusal
-    /// is audited by the store.
+    /// Rule 5: spends the SAD's uses with the audit record in one transaction; a refusal is
+    /// audited by the store.
     pub(crate) async fn spend(
         &self,
         ctx: &ClientContext,
-        record: &RequestRecord,
-        sad_id: &str,
-        uses: i64,
+        spending: &Spending,
         now: UnixTime,
-        detail: String,
     ) -> Result<(), ServiceError> {
         let entry = sam_store::AuditEntry {
             at: now,
             client_id: ctx.id().to_owned(),
-            actor: record.request.user_id.clone(),
+            actor: spending.actor.clone(),
             action: "sign".into(),
             outcome: String::new(),
-            detail,
+            detail: spending.detail.clone(),
         };
-        match self.store.spend_sad_uses(sad_id, uses, now, &entry).await? {
+        match self
+            .store
+            .spend_sad_uses(&spending.sad_id, spending.uses, now, &entry)
+            .await?
+        {
             Spend::Spent { .. } => Ok(()),
             Spend::Refused(refusal) => Err(ServiceError::new(
                 refusal.code(),
@@ -1075,6 +1089,18 @@ impl Service {
         .map_err(|e| ServiceError::internal(format!("signing task: {e}")))?
         .map_err(|e| ServiceError::internal(format!("token: {e}")))
     }
+}
+
+/// The use of a SAD a signing request spends (rule 5), and what its audit record says.
+pub(crate) struct Spending {
+    /// The user whose key signs.
+    pub(crate) actor: String,
+    /// The SAD.
+    pub(crate) sad_id: String,
+    /// How many uses (1, or the documents of a seal batch).
+    pub(crate) uses: i64,
+    /// The audit record's detail.
+    pub(crate) detail: String,
 }
 
 /// The stored name of a SAD mode.

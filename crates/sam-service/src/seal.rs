@@ -23,8 +23,8 @@ use sam_sad::SadMode;
 
 use crate::ServiceError;
 use crate::sap::{
-    AuthoriseResponse, DocumentInput, PreparedDocuments, RequestKind, mode_name, request_id,
-    states_of,
+    AuthoriseResponse, DocumentInput, PreparedDocuments, RequestKind, Spending, mode_name,
+    request_id, states_of,
 };
 use crate::service::{ClientContext, Service};
 use sam_plan::RequestType;
@@ -51,14 +51,6 @@ impl Service {
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let request = batch.request_id.clone();
         let now = self.now();
-        let counted = match self.plan_count(ctx, RequestType::Sign).await {
-            Ok(c) => c,
-            Err(e) => {
-                return self
-                    .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
-                    .await;
-            }
-        };
         let prelude = async {
             request_id(&request)?;
             let (record, sad_id, verified) = self.authorised_record(ctx, &request, now).await?;
@@ -84,54 +76,31 @@ impl Service {
                     now,
                 )
                 .await?;
-            Ok((record, sad_id, verified, prepared))
-        }
-        .await;
-        let (record, sad_id, verified, prepared) = match prelude {
-            Ok(v) => v,
-            Err(e) => {
-                self.plan_uncount(ctx, counted).await;
-                return self
-                    .audited(ctx, "sign", "-", format!("request={request}"), Err(e))
-                    .await;
-            }
-        };
-        let uses = i64::try_from(prepared.states.len()).unwrap_or(i64::MAX);
-        if let Err(e) = self
-            .spend(
-                ctx,
-                &record,
-                &sad_id,
-                uses,
-                now,
-                format!(
+            let uses = i64::try_from(prepared.states.len()).unwrap_or(i64::MAX);
+            let spending = Spending {
+                actor: record.request.user_id.clone(),
+                detail: format!(
                     "request={request} sad={sad_id} key={} seal_batch={uses}",
                     record.request.key_id
                 ),
-            )
-            .await
-        {
-            self.plan_uncount(ctx, counted).await;
-            return Err(e);
-        }
-        let states = states_of(&prepared)?;
-        let outcome = self
-            .sign_states(ctx, &record.request.key_id, &states, &verified)
-            .await;
-        match outcome {
-            Ok(outputs) => Ok(outputs),
-            Err(e) => {
-                self.plan_uncount(ctx, counted).await;
-                self.audited(
-                    ctx,
-                    "sign_failed",
-                    "-",
-                    format!("request={request}"),
-                    Err(e),
-                )
-                .await
-            }
-        }
+                sad_id,
+                uses,
+            };
+            Ok((spending, (record.request.key_id, verified, prepared)))
+        };
+        self.signing_request(
+            ctx,
+            RequestType::Sign,
+            "sign",
+            &request,
+            now,
+            prelude,
+            |(key_id, verified, prepared)| async move {
+                let states = states_of(&prepared)?;
+                self.sign_states(ctx, &key_id, &states, &verified).await
+            },
+        )
+        .await
     }
 
     /// Starts the renewal of seal request `previous`: a new pending seal request for the same

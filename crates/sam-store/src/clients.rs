@@ -192,6 +192,31 @@ impl Store {
             .transpose()
     }
 
+    /// The client a TLS client certificate (its SHA-256 fingerprint, lowercase hex) is bound
+    /// to, if any: one query per request, instead of a scan of every client in the caller.
+    pub async fn client_by_certificate(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        if fingerprint.is_empty() || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        // Fingerprints are stored comma-separated; matching `,fp,` in `,list,` finds whole
+        // entries only.
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients
+             WHERE ',' || tls_certificates || ',' LIKE '%,' || $1 || ',%'
+             ORDER BY client_id LIMIT 1"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(client_from)
+            .transpose()
+    }
+
     /// Every client, by id.
     pub async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id");

@@ -586,6 +586,56 @@ async fn clients_and_profiles_are_stored_and_replaced() {
             stored.authorisation_certificate,
             changed.authorisation_certificate
         );
+        assert_eq!(
+            stored,
+            ClientRecord {
+                created_at: t(1),
+                ..changed.clone()
+            }
+        );
+        assert!(
+            !format!("{stored:?}").contains("argon2id"),
+            "the secret hash is redacted"
+        );
+        assert!(matches!(
+            store
+                .put_client(&ClientRecord {
+                    tls_certificates: vec!["a,b".into()],
+                    ..changed.clone()
+                })
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        store
+            .put_client(&ClientRecord::new("B", t(6)))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .clients()
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.client_id.as_str())
+                .collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        // A bound certificate finds its client; part of a fingerprint or another finds none.
+        for (print, found) in [
+            ("cd".repeat(32), Some("A")),
+            ("ab".repeat(32), Some("A")),
+            ("cd".repeat(31), None),
+            ("ef".repeat(32), None),
+            ("%".into(), None),
+            (String::new(), None),
+        ] {
+            let client = store.client_by_certificate(&print).await.unwrap();
+            assert_eq!(
+                client.as_ref().map(|c| c.client_id.as_str()),
+                found,
+                "{print}"
+            );
+        }
 
         let profile = |id: i64, name: &str| ProfileRecord {
             profile_id: id,
