@@ -148,7 +148,7 @@ fn view(record: &ClientRecord, all: &[u32]) -> ClientView {
 
 impl Service {
     fn all_profile_ids(&self) -> Vec<u32> {
-        self.profiles.iter().map(|p| p.id().get()).collect()
+        self.catalogue().iter().map(|p| p.id().get()).collect()
     }
 
     /// Checks `settings` and makes the record to store (keeping `existing`'s secret).

@@ -87,7 +87,7 @@ impl Service {
                 self.create_pending(
                     ctx,
                     &key,
-                    profile,
+                    &profile,
                     documents,
                     1,
                     SadMode::Transaction,

@@ -87,7 +87,7 @@ pub(crate) fn view(d: NewDevice) -> DeviceView {
 }
 
 /// Checks the proof of possession under the registered key.
-fn check_proof(
+pub(crate) fn check_proof(
     algorithm: JwsAlgorithm,
     spec: KeySpec,
     spki: &[u8],

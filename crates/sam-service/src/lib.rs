@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod confirmations;
 pub mod csr;
+pub mod device_sessions;
 pub mod devices;
 mod error;
 pub mod keys;
@@ -20,6 +21,7 @@ pub mod verification;
 pub use clients::{ClientCredentials, ClientSettings, ClientView};
 pub use confirmations::{CodeSent, UserProfile};
 pub use csr::CsrView;
+pub use device_sessions::{DeviceChallenge, DeviceSession, DeviceSessionToken, session_message};
 pub use devices::{DeviceView, RegisterDevice, registration_message};
 pub use error::ServiceError;
 pub use keys::{CertificateView, KeyView};
@@ -27,6 +29,7 @@ pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,
 };
 pub use plans::PlanStatus;
+pub use profiles::ProfileRules;
 pub use sap::{
     Authorise, AuthoriseResponse, DocumentContent, DocumentInput, PendingRequest, RequestState,
     Signing,

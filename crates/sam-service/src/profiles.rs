@@ -2,14 +2,19 @@
 //! catalogue: each profile is stored as its `sam_profile::document` JSON (id, creation time,
 //! settings), and a service is built from what the store holds.
 //!
-//! The catalogue a [`Service`] holds is fixed when it is built; a node picks up profiles
-//! created or edited through another node when it is rebuilt (the admin API of `samd` does
-//! that after a change).
+//! The admin functions (create, edit, copy, activate/deactivate) change the store first and
+//! then the catalogue this node serves; another node picks the change up with
+//! [`Service::reload_profiles`] (`samd` reloads on a timer). Ids are assigned through the
+//! store, so two nodes creating profiles at once never give two profiles one id.
 
 use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
-use sam_profile::{ProfileCatalogue, SamProfile};
+use sam_profile::{
+    CryptoSourceDescriptor, Description, ProfileCatalogue, ProfileError, ProfileId, ProfileName,
+    ProfileQuery, ProfileSettings, ProfileStatus, SadFormat, SamProfile, SortKey, SortOrder,
+    ValidationContext,
+};
 use sam_store::{ProfileRecord, Store};
 use sam_token::Clock;
 
@@ -22,17 +27,7 @@ pub async fn store_profile(
     profile: &SamProfile,
     now: UnixTime,
 ) -> Result<(), ServiceError> {
-    let document = sam_profile::document::to_json(profile)
-        .map_err(|e| ServiceError::internal(format!("profile {}: {e}", profile.id())))?;
-    store
-        .put_profile(&ProfileRecord {
-            profile_id: i64::from(profile.id().get()),
-            name: profile.name().to_string(),
-            settings: document,
-            created_at: profile.created_at(),
-            updated_at: now,
-        })
-        .await?;
+    store.put_profile(&record(profile, now)?).await?;
     Ok(())
 }
 
@@ -70,7 +65,257 @@ impl Service {
     }
 
     /// The profiles this service serves.
-    pub fn profiles(&self) -> &ProfileCatalogue {
-        &self.profiles
+    pub fn profiles(&self) -> Arc<ProfileCatalogue> {
+        self.catalogue()
     }
+}
+
+/// What profile validation needs to know of this deployment (seed 001): the configured
+/// crypto sources, the global SAD format, and whether eSeals are enabled.
+#[derive(Clone, Debug)]
+pub struct ProfileRules {
+    /// Every configured crypto source.
+    pub crypto_sources: Vec<CryptoSourceDescriptor>,
+    /// The global SAD format.
+    pub sad_format: SadFormat,
+    /// Whether eSeals (authorisation once until SAD expiry) may be configured.
+    pub eseals_enabled: bool,
+}
+
+/// How many times a create is tried when other nodes take the next id first (changes on one
+/// node are serialised, so each round loses only to another node).
+const CREATE_ATTEMPTS: usize = 16;
+
+fn profile_error(e: ProfileError) -> ServiceError {
+    match e {
+        ProfileError::NotFound(id) => ServiceError::not_found("profile", &id.to_string()),
+        ProfileError::NameTaken { .. } => ServiceError::new("conflict", e.to_string()),
+        other => ServiceError::invalid(other.to_string()),
+    }
+}
+
+fn store_conflict(e: sam_store::StoreError) -> ServiceError {
+    match e {
+        sam_store::StoreError::Conflict(message) => ServiceError::new("conflict", message),
+        other => other.into(),
+    }
+}
+
+impl Service {
+    /// Sets what profile validation needs; without it the admin profile functions answer
+    /// `not_configured`.
+    pub fn with_profile_rules(mut self, rules: ProfileRules) -> Self {
+        self.profile_rules = Some(rules);
+        self
+    }
+
+    fn profile_rules(&self) -> Result<&ProfileRules, ServiceError> {
+        self.profile_rules.as_ref().ok_or_else(|| {
+            ServiceError::new(
+                "not_configured",
+                "profile administration is not configured on this node",
+            )
+        })
+    }
+
+    /// Reads the stored profiles again (changes made through other nodes) and serves them.
+    pub async fn reload_profiles(&self) -> Result<(), ServiceError> {
+        let catalogue = load_profiles(&self.store).await?;
+        self.replace_catalogue(catalogue);
+        Ok(())
+    }
+
+    async fn admin_audited<T>(
+        &self,
+        action: &str,
+        detail: String,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.code.to_owned(),
+        };
+        self.store
+            .append_audit(&sam_store::AuditEntry {
+                at: self.now(),
+                client_id: String::new(),
+                actor: "admin".to_owned(),
+                action: action.to_owned(),
+                outcome,
+                detail,
+            })
+            .await?;
+        result
+    }
+
+    /// Creates a profile (seed 001 *Add New SAM Profile*) with the next free id, valid for this
+    /// deployment. Every node on the database agrees on ids: the id is taken in the store,
+    /// and a node that finds it taken reloads and takes the next.
+    pub async fn create_profile(
+        &self,
+        settings: ProfileSettings,
+    ) -> Result<SamProfile, ServiceError> {
+        let detail = format!("name={}", settings.name);
+        let result = async {
+            let rules = self.profile_rules()?;
+            let _one_change_at_a_time = self.profile_changes.lock().await;
+            for _ in 0..CREATE_ATTEMPTS {
+                let mut catalogue = load_profiles(&self.store).await?;
+                let ctx = ValidationContext {
+                    crypto_sources: &rules.crypto_sources,
+                    sad_format: rules.sad_format,
+                    eseals_enabled: rules.eseals_enabled,
+                    now: self.now(),
+                };
+                let id = catalogue
+                    .create(settings.clone(), &ctx)
+                    .map_err(profile_error)?;
+                let profile = catalogue.profile(id).map_err(profile_error)?.clone();
+                if self
+                    .store
+                    .insert_profile(&record(&profile, self.now())?)
+                    .await
+                    .map_err(store_conflict)?
+                {
+                    self.replace_catalogue(catalogue);
+                    return Ok(profile);
+                }
+            }
+            Err(ServiceError::new(
+                "conflict",
+                "other nodes kept taking the next profile id; try again",
+            ))
+        }
+        .await;
+        self.admin_audited("create_profile", detail, result).await
+    }
+
+    /// Replaces profile `id`'s settings (seed 001 *Edit*); nothing changes if they are
+    /// invalid.
+    pub async fn edit_profile(
+        &self,
+        id: u32,
+        settings: ProfileSettings,
+    ) -> Result<SamProfile, ServiceError> {
+        let result = async {
+            let rules = self.profile_rules()?;
+            let id = profile_id(id)?;
+            self.change_profile(|catalogue, now| {
+                let ctx = ValidationContext {
+                    crypto_sources: &rules.crypto_sources,
+                    sad_format: rules.sad_format,
+                    eseals_enabled: rules.eseals_enabled,
+                    now,
+                };
+                catalogue.edit(id, settings, &ctx).map(|()| id)
+            })
+            .await
+        }
+        .await;
+        self.admin_audited("edit_profile", format!("profile={id}"), result)
+            .await
+    }
+
+    /// Activates or deactivates profile `id`.
+    pub async fn set_profile_status(
+        &self,
+        id: u32,
+        status: ProfileStatus,
+    ) -> Result<SamProfile, ServiceError> {
+        let result = async {
+            let id = profile_id(id)?;
+            self.change_profile(|catalogue, _| catalogue.set_status(id, status).map(|()| id))
+                .await
+        }
+        .await;
+        self.admin_audited(
+            "set_profile_status",
+            format!("profile={id} status={status:?}"),
+            result,
+        )
+        .await
+    }
+
+    /// *Make a Copy*: a new profile with profile `id`'s settings under a new name and
+    /// description.
+    pub async fn copy_profile(
+        &self,
+        id: u32,
+        name: ProfileName,
+        description: Description,
+    ) -> Result<SamProfile, ServiceError> {
+        let copy = async {
+            let pid = profile_id(id)?;
+            self.catalogue().make_copy(pid).map_err(profile_error)
+        }
+        .await;
+        match copy {
+            Ok(copy) => self.create_profile(copy.named(name, description)).await,
+            Err(e) => {
+                self.admin_audited("copy_profile", format!("profile={id}"), Err(e))
+                    .await
+            }
+        }
+    }
+
+    /// Applies `change` to the stored catalogue and stores the profile it names.
+    async fn change_profile(
+        &self,
+        change: impl FnOnce(&mut ProfileCatalogue, UnixTime) -> Result<ProfileId, ProfileError>,
+    ) -> Result<SamProfile, ServiceError> {
+        let _one_change_at_a_time = self.profile_changes.lock().await;
+        let mut catalogue = load_profiles(&self.store).await?;
+        let now = self.now();
+        let id = change(&mut catalogue, now).map_err(profile_error)?;
+        let profile = catalogue.profile(id).map_err(profile_error)?.clone();
+        self.store
+            .put_profile(&record(&profile, now)?)
+            .await
+            .map_err(store_conflict)?;
+        self.replace_catalogue(catalogue);
+        Ok(profile)
+    }
+
+    /// Profile `id`, active or not.
+    pub fn profile(&self, id: u32) -> Result<SamProfile, ServiceError> {
+        self.catalogue()
+            .profile(profile_id(id)?)
+            .cloned()
+            .map_err(profile_error)
+    }
+
+    /// Every profile, sorted (seed 001's profile table).
+    pub fn sorted_profiles(&self, key: SortKey, order: SortOrder) -> Vec<SamProfile> {
+        self.catalogue()
+            .sorted(key, order)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Seed 001's *Advanced Search*.
+    pub fn search_profiles(&self, query: &ProfileQuery) -> Result<Vec<SamProfile>, ServiceError> {
+        Ok(self
+            .catalogue()
+            .search(query)
+            .map_err(profile_error)?
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+}
+
+fn profile_id(id: u32) -> Result<ProfileId, ServiceError> {
+    ProfileId::new(id).map_err(|_| ServiceError::not_found("profile", &id.to_string()))
+}
+
+fn record(profile: &SamProfile, now: UnixTime) -> Result<ProfileRecord, ServiceError> {
+    Ok(ProfileRecord {
+        profile_id: i64::from(profile.id().get()),
+        name: profile.name().to_string(),
+        settings: sam_profile::document::to_json(profile)
+            .map_err(|e| ServiceError::internal(format!("profile {}: {e}", profile.id())))?,
+        created_at: profile.created_at(),
+        updated_at: now,
+    })
 }

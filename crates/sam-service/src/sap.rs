@@ -261,13 +261,16 @@ impl Service {
             .ok_or_else(|| ServiceError::internal("this service is not set up for signing"))
     }
 
-    pub(crate) fn profile_by_number(&self, id: i64) -> Result<&SamProfile, ServiceError> {
+    pub(crate) fn profile_by_number(&self, id: i64) -> Result<SamProfile, ServiceError> {
         let number = u32::try_from(id).map_err(|_| ServiceError::internal("stored profile id"))?;
         let profile_id =
             ProfileId::new(number).map_err(|e| ServiceError::internal(e.to_string()))?;
-        self.profiles.active_profile(profile_id).map_err(|_| {
-            ServiceError::new("profile_inactive", format!("profile {id} is not active"))
-        })
+        self.catalogue()
+            .active_profile(profile_id)
+            .cloned()
+            .map_err(|_| {
+                ServiceError::new("profile_inactive", format!("profile {id} is not active"))
+            })
     }
 
     /// The user's key, or `not_found` (also for another user's or client's key).
@@ -333,7 +336,7 @@ impl Service {
                     .prepare_documents(
                         ctx,
                         &key,
-                        profile,
+                        &profile,
                         request.hash_algorithm,
                         &request.documents,
                         request.format,
@@ -345,7 +348,7 @@ impl Service {
                 self.create_pending(
                     ctx,
                     &key,
-                    profile,
+                    &profile,
                     prepared,
                     count,
                     SadMode::Transaction,
@@ -376,7 +379,7 @@ impl Service {
                 self.create_pending(
                     ctx,
                     &key,
-                    profile,
+                    &profile,
                     prepared,
                     count,
                     SadMode::Seal,

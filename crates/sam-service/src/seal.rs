@@ -69,7 +69,7 @@ impl Service {
                 .prepare_documents(
                     ctx,
                     &key,
-                    profile,
+                    &profile,
                     batch.hash_algorithm,
                     &batch.documents,
                     batch.format,
@@ -147,7 +147,7 @@ impl Service {
                 self.create_pending(
                     ctx,
                     &key,
-                    profile,
+                    &profile,
                     prepared,
                     count,
                     SadMode::Seal,

@@ -69,12 +69,17 @@ impl Default for ServiceSettings {
 /// tokens. Every request is audited, success or refusal with its code.
 pub struct Service {
     pub(crate) store: Store,
-    pub(crate) profiles: ProfileCatalogue,
+    /// The profiles served, replaced whole when an admin changes one or a reload finds a
+    /// change made through another node (readers keep the snapshot they took).
+    pub(crate) profiles: std::sync::RwLock<Arc<ProfileCatalogue>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: ServiceSettings,
     pub(crate) tokens: HashMap<String, Arc<dyn CryptoToken>>,
     pub(crate) signing: Option<crate::sap::Signing>,
     pub(crate) notifier: Option<Arc<dyn crate::Notifier>>,
+    pub(crate) profile_rules: Option<crate::profiles::ProfileRules>,
+    /// Serialises profile changes on this node.
+    pub(crate) profile_changes: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -87,12 +92,14 @@ impl Service {
     ) -> Self {
         Self {
             store,
-            profiles,
+            profiles: std::sync::RwLock::new(Arc::new(profiles)),
             clock,
             settings,
             tokens: HashMap::new(),
             signing: None,
             notifier: None,
+            profile_rules: None,
+            profile_changes: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -147,13 +154,32 @@ impl Service {
         &self,
         ctx: &ClientContext,
         id: u32,
-    ) -> Result<&sam_profile::SamProfile, ServiceError> {
+    ) -> Result<sam_profile::SamProfile, ServiceError> {
+        let catalogue = self.catalogue();
         let profile = sam_profile::ProfileId::new(id)
             .ok()
-            .and_then(|pid| self.profiles.active_profile(pid).ok())
+            .and_then(|pid| catalogue.active_profile(pid).ok())
+            .cloned()
             .ok_or_else(|| ServiceError::not_found("profile", &id.to_string()))?;
         self.ensure_profile_selected(ctx, i64::from(id)).await?;
         Ok(profile)
+    }
+
+    /// The catalogue as it is now (a snapshot).
+    pub(crate) fn catalogue(&self) -> Arc<ProfileCatalogue> {
+        match self.profiles.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the catalogue.
+    pub(crate) fn replace_catalogue(&self, catalogue: ProfileCatalogue) {
+        let fresh = Arc::new(catalogue);
+        match self.profiles.write() {
+            Ok(mut guard) => *guard = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
     }
 
     pub(crate) fn now(&self) -> UnixTime {

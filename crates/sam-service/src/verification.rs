@@ -127,7 +127,7 @@ impl Service {
         let refused = |e: sam_sad::SadError| sad_invalid(e.to_string());
         let profile = self.profile_by_number(record.request.profile_id)?;
         let issuer = sam_sad::peek_issuer(sad, encoding).map_err(refused)?;
-        let key = self.issuer_key(ctx, record, &issuer, profile, now).await?;
+        let key = self.issuer_key(ctx, record, &issuer, &profile, now).await?;
         let hash: HashAlgorithm = record
             .request
             .hash_algorithm
@@ -150,7 +150,7 @@ impl Service {
             key_id: &key_ref,
             profile_id: u32::try_from(record.request.profile_id)
                 .map_err(|_| ServiceError::internal("profile id"))?,
-            scal: sad_scal(profile),
+            scal: sad_scal(&profile),
             signature_hash: profile.settings().signing_key.sad_hash_algorithm,
             hashes_to_sign: &hashes,
             clock_tolerance_secs: profile.settings().authorisation_key.clock_tolerance_secs,
@@ -291,7 +291,7 @@ impl Service {
             }
         }
         let profile = self.profile_by_number(record.request.profile_id)?;
-        self.check_evidence(ctx, record, &verified, profile, now)
+        self.check_evidence(ctx, record, &verified, &profile, now)
             .await?;
 
         // Rule 3 accepts a SAD until its expiry plus the profile's clock tolerance; the

@@ -64,6 +64,30 @@ impl Store {
         Ok(())
     }
 
+    /// Creates a new profile; `Ok(false)` if its id is taken (another node created a profile
+    /// with that id first: reload and try the next), a `Conflict` if its name is.
+    pub async fn insert_profile(&self, profile: &ProfileRecord) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO profiles (profile_id, name, settings, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (profile_id) DO NOTHING",
+        )
+        .bind(profile.profile_id)
+        .bind(&profile.name)
+        .bind(&profile.settings)
+        .bind(profile.created_at.as_secs())
+        .bind(profile.updated_at.as_secs())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(format!("a profile named {:?} exists", profile.name))
+            }
+            other => other.into(),
+        })?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     /// Every stored profile, by id.
     pub async fn profiles(&self) -> Result<Vec<ProfileRecord>, StoreError> {
         sqlx::query(

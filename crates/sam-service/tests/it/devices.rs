@@ -12,7 +12,7 @@ fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
 }
 
 /// A device key and its registration request, signed as a device app would.
-fn enrol(
+pub(crate) fn enrol(
     client_id: &str,
     user: &str,
     device: &str,

@@ -5,6 +5,7 @@
 mod clients;
 mod confirmations;
 mod csr;
+mod device_sessions;
 mod devices;
 mod fixtures;
 mod keys;

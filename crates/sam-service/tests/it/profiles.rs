@@ -71,3 +71,137 @@ async fn stored_profiles_are_what_every_node_serves() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// The admin functions: create (ids through the store, also with two nodes at once), edit,
+/// copy, deactivate, search; invalid settings and taken names change nothing; another node
+/// serves a change after its reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_administration_is_shared_by_the_nodes() {
+    use sam_profile::{
+        CryptoSourceDescriptor, ProfileQuery, ProfileSettings, ProfileStatus, SadFormat, SortKey,
+        SortOrder,
+    };
+    use sam_service::ProfileRules;
+
+    let rules = ProfileRules {
+        crypto_sources: vec![CryptoSourceDescriptor::software(
+            "software".parse().unwrap(),
+        )],
+        sad_format: SadFormat::Json,
+        eseals_enabled: false,
+    };
+    let dbs = databases("svc_profile_admin").await;
+    for db in &dbs {
+        let clock = Arc::new(TestClock::default());
+        let node = |clock: Arc<TestClock>| {
+            let rules = rules.clone();
+            async move {
+                Service::from_store(db.open().await.unwrap(), clock, ServiceSettings::default())
+                    .await
+                    .unwrap()
+                    .with_profile_rules(rules)
+            }
+        };
+        let one = Arc::new(node(clock.clone()).await);
+        let two = Arc::new(node(clock.clone()).await);
+        let settings = |name: &str| {
+            ProfileSettings::with_defaults(name.parse().unwrap(), "software".parse().unwrap())
+        };
+
+        let first = one.create_profile(settings("Qualified")).await.unwrap();
+        assert_eq!(first.id().get(), 1);
+        // Taken name (ignoring case), unknown crypto source: refused, nothing stored.
+        let e = two.create_profile(settings("qualified")).await.unwrap_err();
+        assert_eq!(e.code, "conflict", "{e}");
+        let e = one
+            .create_profile(ProfileSettings::with_defaults(
+                "Elsewhere".parse().unwrap(),
+                "hsm-9".parse().unwrap(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "invalid_request", "{e}");
+        assert!(e.message.contains("hsm-9"), "{e}");
+        assert_eq!(one.store().profiles().await.unwrap().len(), 1);
+
+        // Two nodes creating at once: every profile gets its own id.
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let node = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let s = settings(&format!("Parallel {i}"));
+            tasks.push(tokio::spawn(async move { node.create_profile(s).await }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(t.await.unwrap().unwrap().id().get());
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, [2, 3, 4, 5, 6, 7]);
+
+        // Copy, deactivate; the other node serves both after its reload.
+        let copy = one
+            .copy_profile(1, "Qualified copy".parse().unwrap(), Default::default())
+            .await
+            .unwrap();
+        assert_eq!(copy.id().get(), 8);
+        assert_eq!(
+            copy.settings().signing_key,
+            first.settings().signing_key,
+            "a copy keeps every setting but name and description"
+        );
+        one.set_profile_status(1, ProfileStatus::Inactive)
+            .await
+            .unwrap();
+        two.reload_profiles().await.unwrap();
+        assert_eq!(two.profile(8).unwrap(), copy);
+        assert_eq!(two.profile(1).unwrap().status(), ProfileStatus::Inactive);
+        assert_eq!(
+            two.sorted_profiles(SortKey::Name, SortOrder::Descending)
+                .first()
+                .map(|p| p.name().to_string()),
+            Some("Qualified copy".to_owned())
+        );
+        let inactive = two
+            .search_profiles(&ProfileQuery {
+                status: Some(ProfileStatus::Inactive),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(inactive.len(), 1);
+
+        // Edit: invalid settings change nothing; valid ones are stored.
+        let mut edited = settings("Qualified");
+        edited.signing_key.bulk_signing = true;
+        edited.signing_key.max_hashes_per_request = 50;
+        let before = one.profile(1).unwrap();
+        let mut invalid = settings("Qualified");
+        invalid.signing_key.crypto_profiles = vec!["hsm-9".parse().unwrap()];
+        assert_eq!(
+            one.edit_profile(1, invalid).await.unwrap_err().code,
+            "invalid_request"
+        );
+        assert_eq!(one.profile(1).unwrap(), before);
+        assert_eq!(
+            one.edit_profile(99, settings("Nobody"))
+                .await
+                .unwrap_err()
+                .code,
+            "not_found"
+        );
+        let after = two.edit_profile(1, edited.clone()).await.unwrap();
+        assert_eq!(after.settings(), &edited);
+        one.reload_profiles().await.unwrap();
+        assert_eq!(one.profile(1).unwrap(), after);
+
+        // The admin actions are audited.
+        let audit = one.store().audit_records(1, 1000).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|r| r.entry.action == "create_profile" && r.entry.outcome == "conflict")
+        );
+        one.store().close().await;
+        two.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

@@ -659,6 +659,20 @@ async fn clients_and_profiles_are_stored_and_replaced() {
             [(1, "signatures"), (2, "seal")]
         );
         assert_eq!(all[0].created_at, t(1));
+        // Creating: a taken id is `false` (and changes nothing), a taken name a conflict.
+        assert!(!store.insert_profile(&profile(2, "other")).await.unwrap());
+        assert!(matches!(
+            store.insert_profile(&profile(3, "seal")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.insert_profile(&profile(3, "archive")).await.unwrap());
+        let all = store.profiles().await.unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|p| (p.profile_id, p.name.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "signatures"), (2, "seal"), (3, "archive")]
+        );
         store.close().await;
     }
     drop_databases(dbs).await;
