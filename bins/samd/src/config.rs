@@ -74,6 +74,31 @@ pub(crate) struct Config {
     /// The admin API.
     #[serde(default)]
     pub(crate) admin: AdminConfig,
+    /// The profile catalogue.
+    #[serde(default)]
+    pub(crate) profiles: ProfilesConfig,
+}
+
+/// `[profiles]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfilesConfig {
+    /// How often the stored profiles are read again (changes made through other nodes),
+    /// seconds.
+    #[serde(default = "default_reload")]
+    pub(crate) reload_secs: u64,
+}
+
+fn default_reload() -> u64 {
+    30
+}
+
+impl Default for ProfilesConfig {
+    fn default() -> Self {
+        Self {
+            reload_secs: default_reload(),
+        }
+    }
 }
 
 /// `[admin]`.
@@ -145,6 +170,13 @@ pub(crate) struct SigningConfig {
     /// `SAM_REQUEST_EXPIRY_PERIOD`: request and SAD expiry when a profile sets none, seconds.
     #[serde(default = "default_expiry")]
     pub(crate) request_expiry_secs: i64,
+    /// Seed 001's eSeal licence: whether profiles may use authorisation once until SAD expiry.
+    #[serde(default)]
+    pub(crate) eseals_enabled: bool,
+    /// The RFC 3161 time-stamp authority for `cades-b-t` (an `http://` URL); absent: B-T is
+    /// refused.
+    #[serde(default)]
+    pub(crate) tsa_url: Option<String>,
 }
 
 impl Default for SigningConfig {
@@ -152,6 +184,8 @@ impl Default for SigningConfig {
         Self {
             sad_format: default_sad_format(),
             request_expiry_secs: default_expiry(),
+            eseals_enabled: false,
+            tsa_url: None,
         }
     }
 }
@@ -198,6 +232,14 @@ pub(crate) struct LimitsConfig {
     /// How long a request may take, seconds.
     #[serde(default = "default_timeout")]
     pub(crate) request_timeout_secs: u64,
+    /// The most documents (hashes) one Authorise or seal batch may carry; a profile may allow
+    /// fewer.
+    #[serde(default = "default_hashes")]
+    pub(crate) max_hashes_per_request: usize,
+}
+
+fn default_hashes() -> usize {
+    10_000
 }
 
 impl Default for LimitsConfig {
@@ -205,6 +247,7 @@ impl Default for LimitsConfig {
         Self {
             max_body_bytes: default_body(),
             request_timeout_secs: default_timeout(),
+            max_hashes_per_request: default_hashes(),
         }
     }
 }
@@ -267,6 +310,20 @@ impl Config {
         }
         if !(1..=3600).contains(&self.limits.request_timeout_secs) {
             return Err(invalid("limits.request_timeout_secs", "1 to 3600 seconds"));
+        }
+        if !(1..=100_000).contains(&self.limits.max_hashes_per_request) {
+            return Err(invalid("limits.max_hashes_per_request", "1 to 100000"));
+        }
+        if !(1..=86_400).contains(&self.profiles.reload_secs) {
+            return Err(invalid("profiles.reload_secs", "1 to 86400 seconds"));
+        }
+        if let Some(url) = &self.signing.tsa_url
+            && !url.starts_with("http://")
+        {
+            return Err(invalid(
+                "signing.tsa_url",
+                "an http:// URL (time-stamp tokens are signed and checked; RFC 3161 §3.4)",
+            ));
         }
         if self.software_source.name.is_empty() {
             return Err(invalid("software_source.name", "must not be empty"));
@@ -346,6 +403,15 @@ master_key_file = "keys/master.key"
                 "database.max_connections",
             ),
             ("instance_id = \"a b\"\n", "instance_id"),
+            (
+                "[limits]\nmax_hashes_per_request = 0\n",
+                "limits.max_hashes_per_request",
+            ),
+            ("[profiles]\nreload_secs = 0\n", "profiles.reload_secs"),
+            (
+                "[signing]\ntsa_url = \"https://tsa.example\"\n",
+                "signing.tsa_url",
+            ),
         ] {
             // Top-level keys must come before the tables.
             let text = if extra.starts_with('[') {

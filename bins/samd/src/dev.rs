@@ -170,7 +170,10 @@ pub(crate) fn prepare(data_dir: &Path) -> Result<DevSetup, DevError> {
          data_dir = {data_dir:?}\n\
          listen = \"127.0.0.1:8443\"\n\
          instance_id = \"sam-dev\"\n\n\
-         [tls]\ncertificate = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n\n\
+         [tls]\ncertificate = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n\
+         # Clients may present a certificate of the development CA (mutual TLS).\n\
+         client_ca = \"dev-ca/ca.pem\"\n\n\
+         [signing]\neseals_enabled = true\n\n\
          [software_source]\nname = \"software\"\nmaster_key_file = \"keys/master.key\"\n\n\
          [notifier]\nmailbox = \"notifications.jsonl\"\n\n\
          [admin]\ncredential_file = \"admin.phc\"\n",

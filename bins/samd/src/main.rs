@@ -96,6 +96,7 @@ async fn main() -> ExitCode {
                         "samd: admin credential (shown once, stored only as a hash): {}",
                         secret.as_str()
                     ));
+                    say(&format!("samd: export SAM_ADMIN_TOKEN={}", secret.as_str()));
                 }
                 say(&format!(
                     "samd: clients trust {}",
@@ -135,11 +136,10 @@ async fn main() -> ExitCode {
         Ok(h) => h,
         Err(e) => return fail(e),
     };
+    let service = std::sync::Arc::new(service);
+    server::reload_profiles_every(service.clone(), config.profiles.reload_secs);
     let router = server::router(
-        server::AppState {
-            service: std::sync::Arc::new(service),
-            admin_credential_hash,
-        },
+        server::AppState::new(service, admin_credential_hash, &config),
         &config,
     );
     say(&format!("samd: listening on https://{address}"));

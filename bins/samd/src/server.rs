@@ -17,7 +17,8 @@ use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use sam_service::{CodeKey, FileMailbox, Service, ServiceSettings, Signing};
+use sam_profile::{CryptoSourceDescriptor, SadFormat};
+use sam_service::{CodeKey, FileMailbox, ProfileRules, Service, ServiceSettings, Signing};
 use sam_store::Store;
 use sam_token::{ActivationIssuer, MasterKey, SoftwareToken, SystemClock};
 use tokio::net::TcpListener;
@@ -68,6 +69,29 @@ pub(crate) struct AppState {
     pub(crate) service: Arc<Service>,
     /// The Argon2id hash of the admin credential; `None`: the admin API is closed.
     pub(crate) admin_credential_hash: Option<String>,
+    /// This instance's id (the audience of SADs), for devices.
+    pub(crate) instance_id: String,
+    /// The SAD format devices answer in: `json` or `der`.
+    pub(crate) sad_format: String,
+    /// The most documents (hashes) one request may carry.
+    pub(crate) max_hashes_per_request: usize,
+}
+
+impl AppState {
+    /// The state for `service` under `config`.
+    pub(crate) fn new(
+        service: Arc<Service>,
+        admin_credential_hash: Option<String>,
+        config: &Config,
+    ) -> Self {
+        Self {
+            service,
+            admin_credential_hash,
+            instance_id: config.instance_id.clone(),
+            sad_format: config.signing.sad_format.clone(),
+            max_hashes_per_request: config.limits.max_hashes_per_request,
+        }
+    }
 }
 
 fn file_error(what: &'static str, path: &std::path::Path, message: impl ToString) -> ServerError {
@@ -131,8 +155,28 @@ pub(crate) async fn build_service(config: &Config) -> Result<Service, ServerErro
                 sam_sad::SadEncoding::Json
             },
             default_request_expiry_secs: config.signing.request_expiry_secs,
-            time_stamp_authority: None,
+            time_stamp_authority: config.signing.tsa_url.as_ref().map(|url| {
+                Arc::new(sam_cms::TimeStampClient::new(
+                    url.clone(),
+                    sam_cms::http::HttpTransport::new(Duration::from_secs(10)),
+                )) as Arc<dyn sam_cms::TimeStampAuthority>
+            }),
             revocation: None,
+        })
+        .with_profile_rules(ProfileRules {
+            crypto_sources: vec![CryptoSourceDescriptor::software(
+                config
+                    .software_source
+                    .name
+                    .parse()
+                    .map_err(|e| ServerError::Setup(format!("software_source.name: {e}")))?,
+            )],
+            sad_format: if config.signing.sad_format == "der" {
+                SadFormat::Der
+            } else {
+                SadFormat::Json
+            },
+            eseals_enabled: config.signing.eseals_enabled,
         });
     if let Some(mailbox) = &config.notifier.mailbox {
         service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));
@@ -313,4 +357,20 @@ pub(crate) async fn bind(address: std::net::SocketAddr) -> Result<TcpListener, S
             address: address.to_string(),
             source,
         })
+}
+
+/// Reloads the stored profiles every `secs` seconds, so that this node serves what was
+/// changed through another node of the deployment.
+pub(crate) fn reload_profiles_every(service: Arc<Service>, secs: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = service.reload_profiles().await {
+                tracing::warn!(error = %e, "reloading the profiles failed; serving the last ones");
+            }
+        }
+    });
 }

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod der_sad;
+pub mod device;
 mod error;
 pub mod idp;
 pub mod ids;
@@ -30,6 +31,7 @@ pub mod sad;
 mod signer;
 mod verify;
 
+pub use device::{registration_message, session_message};
 pub use error::SadError;
 pub use idp::{AssertionError, IdpTrust, UserIdClaim, VerifiedAssertion, verify_idp_jwt};
 pub use ids::{ClientId, DeviceId, Id128, InstanceId, Issuer, KeyRef, UserId};

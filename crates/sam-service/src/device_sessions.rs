@@ -66,21 +66,7 @@ pub struct DeviceSession {
     pub user_id: String,
 }
 
-/// The message a device signs to open a session.
-pub fn session_message(
-    client_id: &str,
-    device_id: &str,
-    challenge_id: &str,
-    challenge: &str,
-) -> Vec<u8> {
-    let mut message = b"sam-device-session-v1\0".to_vec();
-    for part in [client_id, device_id, challenge_id] {
-        message.extend_from_slice(part.as_bytes());
-        message.push(0);
-    }
-    message.extend_from_slice(challenge.as_bytes());
-    message
-}
+pub use sam_sad::session_message;
 
 fn refused() -> ServiceError {
     ServiceError::new(

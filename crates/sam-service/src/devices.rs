@@ -55,25 +55,7 @@ pub struct DeviceView {
     pub created_at: String,
 }
 
-/// The message a device signs to prove it holds the key it registers.
-pub fn registration_message(
-    client_id: &str,
-    user_id: &str,
-    device_id: &str,
-    spki_der: &[u8],
-) -> Vec<u8> {
-    let mut message = b"sam-device-registration-v1\0".to_vec();
-    for part in [client_id, user_id, device_id] {
-        message.extend_from_slice(part.as_bytes());
-        message.push(0);
-    }
-    message.extend_from_slice(
-        sam_algorithms::HashAlgorithm::Sha256
-            .digest(spki_der)
-            .as_bytes(),
-    );
-    message
-}
+pub use sam_sad::registration_message;
 
 pub(crate) fn view(d: NewDevice) -> DeviceView {
     DeviceView {

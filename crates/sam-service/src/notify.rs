@@ -21,7 +21,7 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 /// How a notification reaches a person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// E-mail.

@@ -31,6 +31,17 @@ impl ClientContext {
     }
 }
 
+/// A crypto source and its health.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CryptoSourceStatus {
+    /// The name profiles select it by.
+    pub name: String,
+    /// Whether it can serve now.
+    pub available: bool,
+    /// Why not, when it cannot.
+    pub reason: Option<String>,
+}
+
 /// Settings of the service that are not per profile.
 #[derive(Clone, Debug)]
 pub struct ServiceSettings {
@@ -120,6 +131,28 @@ impl Service {
         self.tokens.get(name).ok_or_else(|| {
             ServiceError::internal(format!("crypto source {name} is not configured"))
         })
+    }
+
+    /// Every configured crypto source and whether it can serve now (admin *crypto sources*,
+    /// and the token health metric).
+    pub fn crypto_sources(&self) -> Vec<CryptoSourceStatus> {
+        let mut sources: Vec<_> = self
+            .tokens
+            .iter()
+            .map(|(name, token)| {
+                let (available, reason) = match token.health() {
+                    sam_token::Health::Healthy => (true, None),
+                    sam_token::Health::Unavailable(why) => (false, Some(why)),
+                };
+                CryptoSourceStatus {
+                    name: name.clone(),
+                    available,
+                    reason,
+                }
+            })
+            .collect();
+        sources.sort_by(|a, b| a.name.cmp(&b.name));
+        sources
     }
 
     /// The store (for the admin side and tests).

@@ -1,0 +1,199 @@
+//! Seed 002's device request types (Register Device, Get Devices, Get Device, Delete Device),
+//! device sessions, and what a device does in a session: Get Pending Requests, answer with the
+//! SAD, Decline Request.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use sam_service::RegisterDevice;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ApiJson, ApiPath as Path, ApiResult, Client, Device, created, error, from_b64, no_content, ok,
+};
+use crate::server::AppState;
+
+/// Register Device.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegisterDeviceBody {
+    device_id: String,
+    #[serde(default)]
+    profile_id: Option<u32>,
+    /// The authorisation key, DER SubjectPublicKeyInfo, base64.
+    public_key: String,
+    /// The JOSE algorithm the device signs with (`ES256`, `ML-DSA-65`, ...).
+    algorithm: String,
+    #[serde(default)]
+    biometric: bool,
+    #[serde(default)]
+    secure_element: bool,
+    /// The signature over the registration message (docs/api.md), base64.
+    proof: String,
+}
+
+/// A challenge request: which device wants a session.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChallengeBody {
+    client_id: String,
+    device_id: String,
+}
+
+/// The signed challenge.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SessionBody {
+    client_id: String,
+    device_id: String,
+    challenge_id: String,
+    challenge: String,
+    /// The signature over the session message (docs/api.md), base64.
+    signature: String,
+}
+
+/// A pending request as a device sees it.
+#[derive(Serialize)]
+pub(crate) struct PendingBody {
+    request_id: String,
+    /// The DER `sam-sad` authorisation request the SAD answers, base64.
+    message: String,
+    /// What the user is shown: each document's label, digest and DTBS/R.
+    documents: serde_json::Value,
+}
+
+/// Everything a device needs to answer.
+#[derive(Serialize)]
+pub(crate) struct PendingList {
+    /// The audience its SADs must name.
+    instance_id: String,
+    /// `json` (JWS) or `der`.
+    sad_format: String,
+    requests: Vec<PendingBody>,
+}
+
+async fn register_device(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(user): Path<String>,
+    ApiJson(body): ApiJson<RegisterDeviceBody>,
+) -> ApiResult {
+    let device = state
+        .service
+        .register_device(
+            &ctx,
+            RegisterDevice {
+                user_id: user,
+                device_id: body.device_id,
+                profile_id: body.profile_id,
+                public_key: from_b64("public_key", &body.public_key)?,
+                algorithm: body.algorithm,
+                biometric: body.biometric,
+                secure_element: body.secure_element,
+                proof: from_b64("proof", &body.proof)?,
+            },
+        )
+        .await?;
+    created(device)
+}
+
+async fn get_devices(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(user): Path<String>,
+) -> ApiResult {
+    ok(state.service.get_devices(&ctx, &user).await?)
+}
+
+async fn get_device(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(device): Path<String>,
+) -> ApiResult {
+    ok(state.service.get_device(&ctx, &device).await?)
+}
+
+async fn delete_device(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(device): Path<String>,
+) -> ApiResult {
+    state.service.delete_device(&ctx, &device).await?;
+    no_content()
+}
+
+async fn challenge(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ChallengeBody>,
+) -> ApiResult {
+    created(
+        state
+            .service
+            .device_challenge(&body.client_id, &body.device_id)
+            .await?,
+    )
+}
+
+async fn open_session(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SessionBody>,
+) -> ApiResult {
+    let signature = from_b64("signature", &body.signature)?;
+    created(
+        state
+            .service
+            .open_device_session(
+                &body.client_id,
+                &body.device_id,
+                &body.challenge_id,
+                &body.challenge,
+                &signature,
+            )
+            .await?,
+    )
+}
+
+async fn pending(
+    State(state): State<AppState>,
+    Device(session): Device,
+    Path(device): Path<String>,
+) -> ApiResult {
+    if device != session.device_id {
+        // A session acts only as its own device.
+        return Err(error(
+            "not_found",
+            format!("device {device} does not exist"),
+        ));
+    }
+    let requests = state
+        .service
+        .pending_requests(&session.client, &session.device_id)
+        .await?;
+    ok(PendingList {
+        instance_id: state.instance_id.clone(),
+        sad_format: state.sad_format.clone(),
+        requests: requests
+            .into_iter()
+            .map(|r| PendingBody {
+                request_id: r.request_id,
+                message: super::b64(&r.message),
+                documents: serde_json::from_str(&r.documents)
+                    .unwrap_or(serde_json::Value::String(r.documents)),
+            })
+            .collect(),
+    })
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            "/api/v1/users/{user_id}/devices",
+            post(register_device).get(get_devices),
+        )
+        .route(
+            "/api/v1/devices/{device_id}",
+            get(get_device).delete(delete_device),
+        )
+        .route("/api/v1/devices/{device_id}/pending", get(pending))
+        .route("/api/v1/device-sessions/challenge", post(challenge))
+        .route("/api/v1/device-sessions", post(open_session))
+}

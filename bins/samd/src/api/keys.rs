@@ -1,0 +1,210 @@
+//! Seed 002's key request types: Key Generation, Get Certificates, Key Delete, Get CSR (under
+//! a SAD: the user authorises the certification request like a signature), Import Certificate
+//! and Get Certificate.
+
+use axum::extract::State;
+use axum::routing::{delete, get, post};
+use sam_service::{CertificateView, KeyView};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ApiJson, ApiPath as Path, ApiResult, Client, OptionalJson, b64, created, error, from_b64,
+    no_content, ok,
+};
+use crate::server::AppState;
+
+/// A key as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct KeyBody {
+    key_id: String,
+    user_id: String,
+    profile_id: i64,
+    /// E.g. `ecdsa-p256`.
+    spec: String,
+    /// DER SubjectPublicKeyInfo, base64.
+    public_key: String,
+}
+
+impl From<KeyView> for KeyBody {
+    fn from(k: KeyView) -> Self {
+        Self {
+            key_id: k.key_id,
+            user_id: k.user_id,
+            profile_id: k.profile_id,
+            spec: k.spec,
+            public_key: b64(&k.public_key),
+        }
+    }
+}
+
+/// A key's certificate as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct CertificateBody {
+    key_id: String,
+    /// DER, base64.
+    certificate: String,
+    /// The issuing chain, DER, base64, issuer first.
+    chain: Vec<String>,
+}
+
+impl From<CertificateView> for CertificateBody {
+    fn from(c: CertificateView) -> Self {
+        Self {
+            key_id: c.key_id,
+            certificate: b64(&c.certificate),
+            chain: c.chain.iter().map(|c| b64(c)).collect(),
+        }
+    }
+}
+
+/// Key Generation.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GenerateBody {
+    /// The profile (absent: the client's default profile).
+    #[serde(default)]
+    profile_id: Option<u32>,
+}
+
+/// Get CSR: start with `user_id` and `subject` (an authorisation request for the user's
+/// device), then fetch the request with `request_id` once it is authorised.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CsrBody {
+    #[serde(default)]
+    user_id: Option<String>,
+    /// The subject DN, RFC 4514 (e.g. `CN=Alice Example,O=Example,C=NL`).
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
+/// Import Certificate.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImportBody {
+    /// DER, base64.
+    certificate: String,
+    /// The issuing chain, DER, base64, issuer first.
+    #[serde(default)]
+    chain: Vec<String>,
+}
+
+async fn generate_key(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(user): Path<String>,
+    OptionalJson(body): OptionalJson<GenerateBody>,
+) -> ApiResult {
+    let body = body.unwrap_or_default();
+    let key = state
+        .service
+        .generate_key(&ctx, &user, body.profile_id)
+        .await?;
+    created(KeyBody::from(key))
+}
+
+async fn get_certificates(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(user): Path<String>,
+) -> ApiResult {
+    let certificates = state.service.get_certificates(&ctx, &user).await?;
+    ok(certificates
+        .into_iter()
+        .map(CertificateBody::from)
+        .collect::<Vec<_>>())
+}
+
+async fn delete_key(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(key): Path<String>,
+) -> ApiResult {
+    state.service.delete_key(&ctx, &key).await?;
+    no_content()
+}
+
+async fn csr(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<CsrBody>,
+) -> ApiResult {
+    match body {
+        CsrBody {
+            user_id: Some(user),
+            subject: Some(subject),
+            request_id: None,
+        } => created(
+            state
+                .service
+                .authorise_csr(&ctx, &user, &key, &subject)
+                .await?,
+        ),
+        CsrBody {
+            user_id: None,
+            subject: None,
+            request_id: Some(request),
+        } => {
+            let csr = state.service.get_csr(&ctx, &request).await?;
+            if csr.key_id != key {
+                return Err(error(
+                    "invalid_request",
+                    format!("request {request} is for another key"),
+                ));
+            }
+            ok(serde_json::json!({"key_id": csr.key_id, "csr": b64(&csr.csr)}))
+        }
+        _ => Err(error(
+            "invalid_request",
+            "give user_id and subject to ask for the user's authorisation, or request_id to \
+             get the authorised request",
+        )),
+    }
+}
+
+async fn import_certificate(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ImportBody>,
+) -> ApiResult {
+    let certificate = from_b64("certificate", &body.certificate)?;
+    let chain = body
+        .chain
+        .iter()
+        .map(|c| from_b64("chain", c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let view = state
+        .service
+        .import_certificate(&ctx, &key, &certificate, &chain)
+        .await?;
+    ok(CertificateBody::from(view))
+}
+
+async fn get_certificate(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(key): Path<String>,
+) -> ApiResult {
+    ok(CertificateBody::from(
+        state.service.get_certificate(&ctx, &key).await?,
+    ))
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/users/{user_id}/keys", post(generate_key))
+        .route(
+            "/api/v1/users/{user_id}/certificates",
+            get(get_certificates),
+        )
+        .route("/api/v1/keys/{key_id}", delete(delete_key))
+        .route("/api/v1/keys/{key_id}/csr", post(csr))
+        .route(
+            "/api/v1/keys/{key_id}/certificate",
+            get(get_certificate).put(import_certificate),
+        )
+}

@@ -1,0 +1,360 @@
+//! The REST API over the service (PROTOCOL.md "Request types and the native REST API"): the
+//! 33 request types of seed 002 under `/api/v1`, the device endpoints (device sessions), and
+//! the operator's API under `/admin/v1`. Handlers only translate: JSON in, a service call,
+//! JSON out; every rule is the service's.
+//!
+//! Binary values (certificates, keys, signatures, SAD messages) are standard base64 with
+//! padding. Errors are `{"error": "<stable code>", "message": "..."}` with the status of
+//! [`status_of`] (docs/api.md lists the codes).
+
+mod admin;
+mod devices;
+mod keys;
+mod sap;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64ct::{Base64, Encoding};
+use sam_service::{ClientContext, ClientCredentials, DeviceSession, ServiceError};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use crate::server::AppState;
+
+type ApiResult = Result<Response, ApiError>;
+
+fn created(value: impl serde::Serialize) -> ApiResult {
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+fn ok(value: impl serde::Serialize) -> ApiResult {
+    Ok(Json(value).into_response())
+}
+
+fn no_content() -> ApiResult {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Standard base64 with padding, as every binary value of the API.
+fn b64(bytes: &[u8]) -> String {
+    Base64::encode_string(bytes)
+}
+
+/// A binary field of a request body.
+fn from_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    Base64::decode_vec(text.trim())
+        .map_err(|_| error("invalid_request", format!("{field} is not base64")))
+}
+
+/// Paging of list endpoints.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Paging {
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+/// The TLS client certificate of the connection a request came on (DER), if it presented
+/// one: parsed once per connection by the accept loop.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PeerCertificate(pub(crate) Option<Arc<Vec<u8>>>);
+
+/// A service error as an HTTP answer.
+pub(crate) struct ApiError(ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self(e)
+    }
+}
+
+fn error(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError(ServiceError {
+        code,
+        message: message.into(),
+    })
+}
+
+/// The HTTP status of a stable error code.
+pub(crate) fn status_of(code: &str) -> StatusCode {
+    match code {
+        "invalid_request"
+        | "too_many_hashes"
+        | "sad_invalid"
+        | "assertion_invalid"
+        | "otp_invalid"
+        | "code_invalid"
+        | "no_profile"
+        | "proof_of_possession_failed"
+        | "device_not_allowed"
+        | "certificate_mismatch"
+        | "no_certificate" => StatusCode::BAD_REQUEST,
+        "client_authentication_failed"
+        | "authentication_failed"
+        | "device_authentication_failed"
+        | "admin_authentication_failed" => StatusCode::UNAUTHORIZED,
+        "client_access_denied" | "plan_expired" | "plan_not_started" | "profile_inactive" => {
+            StatusCode::FORBIDDEN
+        }
+        "not_found" => StatusCode::NOT_FOUND,
+        "user_exists"
+        | "device_exists"
+        | "client_exists"
+        | "conflict"
+        | "device_limit_reached"
+        | "request_expired"
+        | "request_not_pending"
+        | "request_not_authorised"
+        | "sad_replayed"
+        | "sad_expired"
+        | "sad_unknown"
+        | "plan_auto_renewed" => StatusCode::CONFLICT,
+        "user_locked" => StatusCode::LOCKED,
+        "plan_limit_reached" | "plan_request_type_limit_reached" => StatusCode::TOO_MANY_REQUESTS,
+        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "not_supported" => StatusCode::NOT_IMPLEMENTED,
+        "not_configured" | "notification_failed" | "output_failed" => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = status_of(self.0.code);
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(code = self.0.code, message = %self.0.message, "request failed");
+        }
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "the server could not complete the request; its log says why".to_owned()
+        } else {
+            self.0.message
+        };
+        (
+            status,
+            Json(serde_json::json!({"error": self.0.code, "message": message})),
+        )
+            .into_response()
+    }
+}
+
+/// A JSON body; malformed JSON, unknown fields and a wrong content type are
+/// `invalid_request` in the API's error format, a body over the limit `payload_too_large`.
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(error(
+                    "payload_too_large",
+                    "the request body is over the limit",
+                ))
+            }
+            Err(e) => Err(error("invalid_request", e.body_text())),
+        }
+    }
+}
+
+/// A JSON body that may be left out (empty): `None` then.
+pub(crate) struct OptionalJson<T>(pub(crate) Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    error("payload_too_large", "the request body is over the limit")
+                } else {
+                    error("invalid_request", e.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| Self(Some(v)))
+            .map_err(|e| error("invalid_request", format!("malformed JSON body: {e}")))
+    }
+}
+
+/// Path parameters; a value of the wrong type is `invalid_request` in the API's format.
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| error("invalid_request", e.body_text()))
+    }
+}
+
+/// A query string; unknown or malformed parameters are `invalid_request` in the API's format.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e| error("invalid_request", e.body_text()))
+    }
+}
+
+/// HTTP Basic credentials from the `Authorization` header, if well-formed.
+fn basic(headers: &HeaderMap) -> Option<(String, Zeroizing<String>)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = Zeroizing::new(Base64::decode_vec(encoded.trim()).ok()?);
+    let text = core::str::from_utf8(&decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), Zeroizing::new(secret.to_owned())))
+}
+
+/// The authenticated business application (seed 002 *EST client authentication*: the TLS
+/// client certificate and/or HTTP Basic, as the service's `authenticate_client` decides).
+pub(crate) struct Client(pub(crate) ClientContext);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let certificate = parts
+            .extensions
+            .get::<PeerCertificate>()
+            .and_then(|p| p.0.as_ref())
+            .map(|c| c.as_ref().clone());
+        let credentials = ClientCredentials {
+            tls_certificate: certificate,
+            basic: basic(&parts.headers),
+        };
+        Ok(Self(state.service.authenticate_client(&credentials).await?))
+    }
+}
+
+/// The operator: `Authorization: Bearer <admin credential>`, checked against its Argon2id
+/// hash (docs/configuration.md `[admin]`).
+pub(crate) struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let refused = || {
+            error(
+                "admin_authentication_failed",
+                "the admin credential is required",
+            )
+        };
+        let phc = state.admin_credential_hash.clone().ok_or_else(refused)?;
+        let token = bearer(&parts.headers).ok_or_else(refused)?;
+        let matches = tokio::task::spawn_blocking(move || {
+            use argon2::password_hash::PasswordVerifier;
+            argon2::Argon2::default()
+                .verify_password(token.as_bytes(), phc.as_str())
+                .is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        if matches { Ok(Self) } else { Err(refused()) }
+    }
+}
+
+/// The user's device, by its session token (`Authorization: Bearer <token>`, from
+/// `POST /api/v1/device-sessions`).
+pub(crate) struct Device(pub(crate) DeviceSession);
+
+impl FromRequestParts<AppState> for Device {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            error(
+                "device_authentication_failed",
+                "a device session token is required (Authorization: Bearer)",
+            )
+        })?;
+        Ok(Self(state.service.device_session(&token).await?))
+    }
+}
+
+/// A device (with a session token) or a client (with its credentials): the SAD answer comes
+/// from the user's device (SCAL2) or from the client with its SCAL1 evidence.
+pub(crate) enum Caller {
+    /// The user's device.
+    Device(DeviceSession),
+    /// The business application.
+    Client(ClientContext),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if bearer(&parts.headers).is_some() {
+            let Device(session) = Device::from_request_parts(parts, state).await?;
+            Ok(Self::Device(session))
+        } else {
+            let Client(ctx) = Client::from_request_parts(parts, state).await?;
+            Ok(Self::Client(ctx))
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<Zeroizing<String>> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| Zeroizing::new(t.trim().to_owned()))
+}
+
+/// Every route of the API.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .merge(users::routes())
+        .merge(keys::routes())
+        .merge(devices::routes())
+        .merge(sap::routes())
+        .merge(admin::routes())
+}

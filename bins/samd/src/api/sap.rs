@@ -1,0 +1,351 @@
+//! The Signature Activation Protocol over HTTP: Authorise, Get Pending Requests List, Status,
+//! the SAD answer (from the device, or from the client with its SCAL1 evidence), Decline
+//! Request, Sign, the eSeal batch and renewal, Generate/Verify OTP, the PIN check, and Get SAM
+//! Profile.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use sam_algorithms::HashAlgorithm;
+use sam_cms::Format;
+use sam_service::{Authorise, Channel, DocumentInput, SealSign};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::{
+    ApiError, ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Caller, Client, Device, b64,
+    created, error, from_b64, no_content, ok,
+};
+use crate::server::AppState;
+
+/// One document: its digest under the request's hash algorithm, or (profiles with *Compute
+/// hash at signing time*) its data; both base64.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DocumentBody {
+    label: String,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+/// Authorise.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuthoriseBody {
+    user_id: String,
+    key_id: String,
+    /// `sha-256`, `sha-384`, `sha-512`, `sha3-256`, ...
+    hash_algorithm: String,
+    /// `raw`, `cms`, `cades-b-b`, `cades-b-t`, `cades-b-lt`.
+    format: String,
+    /// The documents; none for a seal authorisation.
+    #[serde(default)]
+    documents: Vec<DocumentBody>,
+    /// For a seal authorisation: how many signatures the SAD allows.
+    #[serde(default)]
+    signatures: Option<u32>,
+}
+
+/// Get Pending Requests List.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Only `pending` is listed.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default = "hundred")]
+    limit: i64,
+}
+
+fn hundred() -> i64 {
+    100
+}
+
+/// The SAD answer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SadBody {
+    /// The SAD: a JWS compact serialization, or with `encoding` `der` the DER SAD in base64.
+    sad: String,
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+/// Sign.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignBody {
+    request_id: String,
+}
+
+/// A batch under a seal authorisation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SealSignBody {
+    request_id: String,
+    hash_algorithm: String,
+    format: String,
+    documents: Vec<DocumentBody>,
+}
+
+/// Generate OTP.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OtpBody {
+    user_id: String,
+    request_id: String,
+    channel: Channel,
+}
+
+/// Verify OTP.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyOtpBody {
+    user_id: String,
+    request_id: String,
+    otp: Zeroizing<String>,
+}
+
+/// The PIN check of SCAL1 `pin` (the user's password, for one request).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyPinBody {
+    user_id: String,
+    request_id: String,
+    pin: Zeroizing<String>,
+}
+
+fn hash_algorithm(text: &str) -> Result<HashAlgorithm, ApiError> {
+    text.parse().map_err(|_| {
+        error(
+            "invalid_request",
+            format!("unknown hash_algorithm {text:?}"),
+        )
+    })
+}
+
+fn format(text: &str) -> Result<Format, ApiError> {
+    text.parse()
+        .map_err(|_| error("invalid_request", format!("unknown format {text:?}")))
+}
+
+/// The documents, after the deployment's limit on hashes per request
+/// (docs/configuration.md `limits.max_hashes_per_request`).
+fn documents(state: &AppState, bodies: Vec<DocumentBody>) -> Result<Vec<DocumentInput>, ApiError> {
+    if bodies.len() > state.max_hashes_per_request {
+        return Err(error(
+            "too_many_hashes",
+            format!(
+                "{} documents in one request; this server takes at most {}",
+                bodies.len(),
+                state.max_hashes_per_request
+            ),
+        ));
+    }
+    bodies
+        .into_iter()
+        .map(|d| match (d.digest, d.data) {
+            (Some(digest), None) => Ok(DocumentInput::digest(
+                d.label,
+                from_b64("documents.digest", &digest)?,
+            )),
+            (None, Some(data)) => Ok(DocumentInput::data(
+                d.label,
+                from_b64("documents.data", &data)?,
+            )),
+            _ => Err(error(
+                "invalid_request",
+                "each document has either digest or data",
+            )),
+        })
+        .collect()
+}
+
+fn signatures(outputs: Vec<Vec<u8>>) -> ApiResult {
+    ok(serde_json::json!({
+        "signatures": outputs.iter().map(|s| b64(s)).collect::<Vec<_>>()
+    }))
+}
+
+async fn authorise(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<AuthoriseBody>,
+) -> ApiResult {
+    let request = Authorise {
+        user_id: body.user_id,
+        key_id: body.key_id,
+        hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
+        format: format(&body.format)?,
+        documents: documents(&state, body.documents)?,
+        signatures: body.signatures,
+    };
+    created(state.service.authorise(&ctx, request).await?)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Query(query): Query<ListQuery>,
+) -> ApiResult {
+    if query.status.as_deref().is_some_and(|s| s != "pending") {
+        return Err(error(
+            "invalid_request",
+            "only status=pending can be listed; ask for one request by its id",
+        ));
+    }
+    ok(state
+        .service
+        .pending_requests_list(&ctx, query.after.as_deref(), query.limit)
+        .await?)
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(request): Path<String>,
+) -> ApiResult {
+    ok(state.service.status(&ctx, &request).await?)
+}
+
+async fn submit_sad(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(request): Path<String>,
+    ApiJson(body): ApiJson<SadBody>,
+) -> ApiResult {
+    let sad = match body.encoding.as_deref() {
+        None | Some("jws") => body.sad.into_bytes(),
+        Some("der") => from_b64("sad", &body.sad)?,
+        Some(other) => {
+            return Err(error(
+                "invalid_request",
+                format!("encoding {other:?}: `jws` or `der`"),
+            ));
+        }
+    };
+    match caller {
+        Caller::Device(session) => {
+            state
+                .service
+                .submit_sad(&session.client, &session.device_id, &request, &sad)
+                .await?;
+        }
+        Caller::Client(ctx) => {
+            state
+                .service
+                .submit_client_sad(&ctx, &request, &sad)
+                .await?;
+        }
+    }
+    no_content()
+}
+
+async fn decline(
+    State(state): State<AppState>,
+    Device(session): Device,
+    Path(request): Path<String>,
+) -> ApiResult {
+    state
+        .service
+        .decline(&session.client, &session.device_id, &request)
+        .await?;
+    no_content()
+}
+
+async fn sign(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<SignBody>,
+) -> ApiResult {
+    signatures(state.service.sign(&ctx, &body.request_id).await?)
+}
+
+async fn seal_sign(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<SealSignBody>,
+) -> ApiResult {
+    let batch = SealSign {
+        request_id: body.request_id,
+        hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
+        format: format(&body.format)?,
+        documents: documents(&state, body.documents)?,
+    };
+    signatures(state.service.seal_sign(&ctx, batch).await?)
+}
+
+async fn renew_seal(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(request): Path<String>,
+) -> ApiResult {
+    created(state.service.renew_seal(&ctx, &request).await?)
+}
+
+async fn generate_otp(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<OtpBody>,
+) -> ApiResult {
+    ok(state
+        .service
+        .generate_otp(&ctx, &body.user_id, &body.request_id, body.channel)
+        .await?)
+}
+
+async fn verify_otp(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<VerifyOtpBody>,
+) -> ApiResult {
+    state
+        .service
+        .verify_otp(&ctx, &body.user_id, &body.request_id, body.otp)
+        .await?;
+    no_content()
+}
+
+async fn verify_pin(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    ApiJson(body): ApiJson<VerifyPinBody>,
+) -> ApiResult {
+    state
+        .service
+        .verify_pin(&ctx, &body.user_id, &body.request_id, body.pin)
+        .await?;
+    no_content()
+}
+
+async fn sam_profile(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(id): Path<u32>,
+) -> ApiResult {
+    let json = state.service.get_sam_profile(&ctx, id).await?;
+    let value: serde_json::Value = serde_json::from_str(&json)
+        .map_err(|e| error("internal", format!("profile document: {e}")))?;
+    ok(value)
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/authorisations", post(authorise).get(list))
+        .route("/api/v1/authorisations/{request_id}", get(status))
+        .route("/api/v1/authorisations/{request_id}/sad", post(submit_sad))
+        .route("/api/v1/authorisations/{request_id}/decline", post(decline))
+        .route(
+            "/api/v1/authorisations/{request_id}/renew",
+            post(renew_seal),
+        )
+        .route("/api/v1/sign", post(sign))
+        .route("/api/v1/seal/sign", post(seal_sign))
+        .route("/api/v1/otp", post(generate_otp))
+        .route("/api/v1/otp/verify", post(verify_otp))
+        .route("/api/v1/pin/verify", post(verify_pin))
+        .route("/api/v1/profiles/{profile_id}", get(sam_profile))
+}
