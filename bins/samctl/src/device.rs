@@ -262,6 +262,18 @@ fn describe(request: &Value) -> String {
     text
 }
 
+/// `samctl device session`.
+pub(crate) fn open_session(api: &Api, key_file: &Path, out: &Out) -> Result<(), CliError> {
+    let file = DeviceFile::load(key_file)?;
+    let Auth::Device(token) = file.session(api)? else {
+        return Err(CliError::Protocol("no session token".into()));
+    };
+    out.show(&json!({"token": token.as_str()}), || {
+        token.as_str().to_owned()
+    });
+    Ok(())
+}
+
 /// `samctl device pending`.
 pub(crate) fn list_pending(api: &Api, key_file: &Path, out: &Out) -> Result<(), CliError> {
     let file = DeviceFile::load(key_file)?;

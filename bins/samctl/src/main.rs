@@ -560,6 +560,12 @@ enum DeviceCommand {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Opens a device session and prints its bearer token (for scripts and debugging).
+    Session {
+        /// The key file.
+        #[arg(long)]
+        key_file: PathBuf,
+    },
     /// Lists what the user is asked to approve.
     Pending {
         /// The key file.
@@ -721,6 +727,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     },
                     out,
                 ),
+                DeviceCommand::Session { key_file } => device::open_session(&api, &key_file, out),
                 DeviceCommand::Pending { key_file } => device::list_pending(&api, &key_file, out),
                 DeviceCommand::Approve {
                     key_file,

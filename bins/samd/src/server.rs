@@ -242,12 +242,43 @@ pub(crate) fn tls_config(config: &Config) -> Result<rustls::ServerConfig, Server
 
 /// The routes.
 pub(crate) fn router(state: AppState, config: &Config) -> Router {
+    let timeout = Duration::from_secs(config.limits.request_timeout_secs);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::api::routes())
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                within(timeout, request, next).await
+            },
+        ))
         .with_state(state)
+}
+
+/// Answers `503 request_timeout` when a request takes longer than `limit`. The request's work
+/// stops where it is, as if the node had stopped: store transactions roll back whole, and a
+/// SAD spent just before the stop stays spent (the user authorises again), never used twice.
+async fn within(
+    limit: Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({
+                    "error": "request_timeout",
+                    "message": format!("the request took longer than {} s", limit.as_secs()),
+                })),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Liveness: the process answers.
@@ -275,9 +306,13 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let builder = Arc::new(hyper_util::server::conn::auto::Builder::new(
-        TokioExecutor::new(),
-    ));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A client has 10 s to send a request's headers (slow clients hold no connection open).
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10));
+    let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {

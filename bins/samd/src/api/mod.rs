@@ -127,7 +127,7 @@ pub(crate) fn status_of(code: &str) -> StatusCode {
         "plan_limit_reached" | "plan_request_type_limit_reached" => StatusCode::TOO_MANY_REQUESTS,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "not_supported" => StatusCode::NOT_IMPLEMENTED,
-        "not_configured" | "notification_failed" | "output_failed" => {
+        "not_configured" | "notification_failed" | "output_failed" | "request_timeout" => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,0 +1,648 @@
+//! `samd` and `samctl` end to end, over real HTTPS on loopback: the README's quickstart as
+//! written; client authentication (mutual TLS required and missing, HTTP Basic right and
+//! wrong, both when seed 002's option is on); device sessions that cannot see another user's
+//! requests; the hash-count limit.
+//!
+//! `samd` is the binary beside `samctl` in the target directory (`cargo test --workspace`
+//! builds both). `curl` and `openssl` come from `scripts/test`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn samctl() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_samctl"))
+}
+
+fn samd() -> PathBuf {
+    let path = samctl().with_file_name("samd");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p samd` (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Kills samd when the test ends, passed or failed.
+struct Server {
+    child: Child,
+    address: String,
+    admin_token: String,
+    data: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `samd --dev` in `dir/sam-data` on an ephemeral port (a first start), with `edit` applied
+/// to its configuration before it serves when given (then started again with `--config`).
+fn start_samd(dir: &Path, edit: Option<&dyn Fn(String) -> String>) -> Server {
+    let data = dir.join("sam-data");
+    let mut server = spawn(&[
+        "--dev",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    if let Some(edit) = edit {
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        let config = data.join("samd.toml");
+        let text = edit(std::fs::read_to_string(&config).unwrap());
+        std::fs::write(&config, text).unwrap();
+        let token = server.admin_token.clone();
+        let mut again = spawn(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        again.admin_token = token;
+        again.data = data;
+        return again;
+    }
+    server
+}
+
+fn spawn(args: &[&str]) -> Server {
+    let mut child = Command::new(samd())
+        .args(args)
+        .env("SAMD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut admin_token = String::new();
+    let mut data = PathBuf::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(token) = line.strip_prefix("samd: export SAM_ADMIN_TOKEN=") {
+            admin_token = token.to_owned();
+        }
+        if let Some(dir) = line.strip_prefix("samd: data directory ") {
+            data = PathBuf::from(dir);
+        }
+        if let Some(address) = line.strip_prefix("samd: listening on https://") {
+            return Server {
+                address: address.to_owned(),
+                child,
+                admin_token,
+                data,
+            };
+        }
+    }
+    let status = child.wait();
+    panic!("samd stopped before listening: {status:?}");
+}
+
+/// Runs samctl against `server` in `dir` with `env`.
+fn run(server: &Server, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let ca = server.data.join("dev-ca/ca.pem");
+    Command::new(samctl())
+        .current_dir(dir)
+        .args(args)
+        .env("SAM_SERVER", format!("https://{}", server.address))
+        .env("SAM_CA", &ca)
+        .env("SAM_ADMIN_TOKEN", &server.admin_token)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// curl with the development CA: (HTTP status or 0 if the connection failed, body).
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn curl(server: &Server, args: &[&str], path: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--write-out",
+            "\n%{http_code}",
+            "--cacert",
+        ])
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .args(args)
+        .arg(format!("https://{}{path}", server.address))
+        .output()
+        .expect("curl (scripts/test installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+#[test]
+fn the_readme_quickstart_works_as_written() {
+    let readme = include_str!("../../../README.md");
+    let begin = readme.find("<!-- quickstart: begin -->").unwrap();
+    let end = readme.find("<!-- quickstart: end -->").unwrap();
+    let block = &readme[begin..end];
+    let script = block
+        .split_once("```sh\n")
+        .unwrap()
+        .1
+        .rsplit_once("```")
+        .unwrap()
+        .0;
+    // The two changes for a test: an ephemeral port instead of 8443, and the binaries under
+    // test first on the PATH (the README builds them into target/release).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(script.contains("samd --dev > samd.log &"));
+    let script = script.replace(
+        "samd --dev > samd.log &",
+        &format!("samd --dev --listen 127.0.0.1:{port} > samd.log &"),
+    );
+    let dir = scratch("quickstart");
+    let path = format!(
+        "{}:{}",
+        samd().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir)
+        .env("PATH", path)
+        .env("SAM_SERVER", format!("https://127.0.0.1:{port}"))
+        .env("SAMD_LOG", "warn")
+        .env_remove("SAM_CA")
+        .env_remove("SAM_CLIENT_ID")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // If the script failed half-way, the server may still run: stop it.
+    if !out.status.success() {
+        let _ = Command::new("pkill")
+            .args(["-f", &format!("127.0.0.1:{port}")])
+            .status();
+    }
+    assert!(
+        out.status.success(),
+        "the quickstart failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("valid CAdES-B-B signature"),
+        "samctl verify: {stdout}"
+    );
+    assert!(
+        stderr.contains("CMS Verification successful"),
+        "openssl cms -verify: {stderr}"
+    );
+    let signature = std::fs::read(dir.join("contract.txt.p7s")).unwrap();
+    assert!(signature.len() > 500);
+}
+
+/// A client TLS key and certificate from the development CA (made with openssl).
+fn client_certificate(server: &Server, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let cert = dir.join(format!("{name}.pem"));
+    let ca = server.data.join("dev-ca");
+    // A v3 TLS client certificate (webpki accepts no v1 certificate).
+    let extensions = dir.join("client-ext.cnf");
+    std::fs::write(
+        &extensions,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    for args in [
+        vec![
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            csr.to_str().unwrap(),
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            csr.to_str().unwrap(),
+            "-CA",
+            ca.join("ca.pem").to_str().unwrap(),
+            "-CAkey",
+            ca.join("ca.key").to_str().unwrap(),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            cert.to_str().unwrap(),
+            "-extfile",
+            extensions.to_str().unwrap(),
+        ],
+    ] {
+        let out = Command::new("openssl").args(&args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    }
+    (cert, key)
+}
+
+#[test]
+fn clients_authenticate_with_certificates_and_basic_as_configured() {
+    let dir = scratch("auth");
+    // Client certificates are required at the handshake.
+    let require = |text: String| {
+        text.replace(
+            "client_ca = \"dev-ca/ca.pem\"",
+            "client_ca = \"dev-ca/ca.pem\"\nrequire_client_certificate = true",
+        )
+    };
+    let server = start_samd(&dir, Some(&require));
+    let (cert, key) = client_certificate(&server, &dir, "shop");
+    let (other_cert, other_key) = client_certificate(&server, &dir, "stranger");
+    let admin = [
+        "-H",
+        &format!("Authorization: Bearer {}", server.admin_token),
+    ];
+
+    // No certificate: no connection at all, not even to the admin API.
+    let (status, _) = curl(&server, &admin, "/admin/v1/clients");
+    assert_eq!(
+        status, 0,
+        "a connection without a client certificate must fail"
+    );
+
+    let with = |c: &Path, k: &Path| -> Vec<String> {
+        vec![
+            "--cert".into(),
+            c.display().to_string(),
+            "--key".into(),
+            k.display().to_string(),
+        ]
+    };
+    let shop = with(&cert, &key);
+    let stranger = with(&other_cert, &other_key);
+
+    // Register "shop" bound to its certificate, "both" bound to it too and needing Basic.
+    let cert_b64 = {
+        let out = Command::new("openssl")
+            .args(["x509", "-in", cert.to_str().unwrap(), "-outform", "DER"])
+            .output()
+            .unwrap();
+        use base64ct::Encoding;
+        base64ct::Base64::encode_string(&out.stdout)
+    };
+    let mut args = as_strs(&shop);
+    args.extend(admin);
+    args.extend(["-H", "Content-Type: application/json", "--data"]);
+    let body = format!(
+        r#"{{"client_id":"shop","tls_certificates":["{cert_b64}"],"basic_with_tls":false}}"#
+    );
+    args.push(&body);
+    let (status, text) = curl(&server, &args, "/admin/v1/clients");
+    assert_eq!(status, 201, "{text}");
+
+    // The certificate alone authenticates shop.
+    let mut args = as_strs(&shop);
+    args.extend([
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        r#"{"user_id":"alice"}"#,
+    ]);
+    let (status, text) = curl(&server, &args, "/api/v1/users");
+    assert_eq!(status, 201, "{text}");
+    // Another certificate of the same CA is not a registered client.
+    let (status, text) = curl(&server, &as_strs(&stranger), "/api/v1/users/alice");
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("client_authentication_failed"), "{text}");
+
+    // Seed 002's option: with the certificate, HTTP Basic is required too.
+    let mut args = as_strs(&shop);
+    args.extend(admin);
+    args.extend([
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+    ]);
+    let body = format!(
+        r#"{{"client_id":"shop","tls_certificates":["{cert_b64}"],"basic_with_tls":true}}"#
+    );
+    args.push(&body);
+    let (status, text) = curl(&server, &args, "/admin/v1/clients/shop");
+    assert_eq!(status, 200, "{text}");
+    let mut args = as_strs(&shop);
+    args.extend(admin);
+    args.extend([
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        r#"{"secret":"right-secret-1234"}"#,
+    ]);
+    let (status, text) = curl(&server, &args, "/admin/v1/clients/shop/secret");
+    assert_eq!(status, 204, "{text}");
+
+    let (status, text) = curl(&server, &as_strs(&shop), "/api/v1/users/alice");
+    assert_eq!(status, 401, "certificate without Basic: {text}");
+    let mut args = as_strs(&shop);
+    args.extend(["-u", "shop:wrong-secret"]);
+    let (status, text) = curl(&server, &args, "/api/v1/users/alice");
+    assert_eq!(status, 401, "certificate with a wrong secret: {text}");
+    let mut args = as_strs(&shop);
+    args.extend(["-u", "shop:right-secret-1234"]);
+    let (status, text) = curl(&server, &args, "/api/v1/users/alice");
+    assert_eq!(status, 200, "certificate and the right secret: {text}");
+    // Basic with the stranger's certificate is not shop either.
+    let mut args = as_strs(&stranger);
+    args.extend(["-u", "shop:right-secret-1234"]);
+    let (status, text) = curl(&server, &args, "/api/v1/users/alice");
+    assert_eq!(status, 401, "another client's certificate: {text}");
+}
+
+#[test]
+fn basic_authentication_and_device_sessions_over_https() {
+    let dir = scratch("devices");
+    let server = start_samd(&dir, None);
+    let client = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
+    ];
+    std::fs::write(
+        dir.join("profile.toml"),
+        "name = \"Devices\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         bulk_signing = true\nmax_hashes_per_request = 0\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    )
+    .unwrap();
+    let profile = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "admin",
+            "profile",
+            "create",
+            "profile.toml",
+            "--field",
+            "id",
+        ],
+    ));
+    ok(run(
+        &server,
+        &dir,
+        &client,
+        &[
+            "admin",
+            "client",
+            "create",
+            "shop",
+            "--secret-env",
+            "SAM_CLIENT_SECRET",
+            "--profile",
+            &profile,
+            "--default-profile",
+            &profile,
+        ],
+    ));
+
+    // HTTP Basic: a wrong secret is refused, the right one accepted.
+    let wrong = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "not-the-secret"),
+    ];
+    let out = run(&server, &dir, &wrong, &["user", "create", "alice"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("client_authentication_failed"),
+        "{}",
+        stderr(&out)
+    );
+    for user in ["alice", "bob"] {
+        ok(run(&server, &dir, &client, &["user", "create", user]));
+        ok(run(
+            &server,
+            &dir,
+            &client,
+            &[
+                "device",
+                "enroll",
+                "--user",
+                user,
+                "--device",
+                &format!("{user}-phone"),
+            ],
+        ));
+    }
+    let key = ok(run(
+        &server,
+        &dir,
+        &client,
+        &["key", "generate", "alice", "--field", "key_id"],
+    ));
+
+    // An authorisation for alice (without certificate the key cannot sign; enough here).
+    let (status, text) = curl(
+        &server,
+        &[
+            "-u",
+            "shop:a-secret-of-the-shop",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(
+                r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"a.txt","digest":"{}"}}]}}"#,
+                "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+            ),
+        ],
+        "/api/v1/authorisations",
+    );
+    assert_eq!(status, 201, "{text}");
+    let request: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let request = request["request_id"].as_str().unwrap().to_owned();
+
+    // Alice's device sees it; bob's device does not, cannot read alice's device's list, and
+    // cannot decline it.
+    let alice_pending = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "pending",
+            "--key-file",
+            "alice-phone.device.json",
+            "--json",
+        ],
+    ));
+    assert!(alice_pending.contains(&request), "{alice_pending}");
+    let bob_pending = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "pending",
+            "--key-file",
+            "bob-phone.device.json",
+            "--json",
+        ],
+    ));
+    assert!(!bob_pending.contains(&request), "{bob_pending}");
+    let bob_token = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "session",
+            "--key-file",
+            "bob-phone.device.json",
+            "--field",
+            "token",
+        ],
+    ));
+    let bearer = format!("Authorization: Bearer {bob_token}");
+    let (status, text) = curl(
+        &server,
+        &["-H", &bearer],
+        "/api/v1/devices/alice-phone/pending",
+    );
+    assert_eq!(status, 404, "{text}");
+    assert!(!text.contains(&request));
+    let (status, text) = curl(
+        &server,
+        &["-H", &bearer, "-X", "POST"],
+        &format!("/api/v1/authorisations/{request}/decline"),
+    );
+    assert_eq!(status, 404, "{text}");
+    let out = run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "bob-phone.device.json",
+            &request,
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // A forged or absent token is refused.
+    let (status, text) = curl(
+        &server,
+        &[
+            "-H",
+            "Authorization: Bearer v1~shop~bob-phone~99999999999~AAAA",
+        ],
+        "/api/v1/devices/bob-phone/pending",
+    );
+    assert_eq!(status, 401, "{text}");
+    // Still pending for alice, who can decline it.
+    let status_now = ok(run(
+        &server,
+        &dir,
+        &client,
+        &["status", &request, "--field", "status"],
+    ));
+    assert_eq!(status_now, "pending");
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "decline",
+            "--key-file",
+            "alice-phone.device.json",
+            &request,
+        ],
+    ));
+    let status_now = ok(run(
+        &server,
+        &dir,
+        &client,
+        &["status", &request, "--field", "status"],
+    ));
+    assert_eq!(status_now, "declined");
+
+    // 10,001 hashes: a clear error, and no request is made.
+    let documents: Vec<String> = (0..10_001)
+        .map(|i| {
+            format!(r#"{{"label":"d{i}","digest":"ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="}}"#)
+        })
+        .collect();
+    let body = format!(
+        r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{}]}}"#,
+        documents.join(",")
+    );
+    let body_file = dir.join("big.json");
+    std::fs::write(&body_file, body).unwrap();
+    let (status, text) = curl(
+        &server,
+        &[
+            "-u",
+            "shop:a-secret-of-the-shop",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &format!("@{}", body_file.display()),
+        ],
+        "/api/v1/authorisations",
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("too_many_hashes") && text.contains("10000"),
+        "{text}"
+    );
+    let (status, text) = curl(
+        &server,
+        &["-u", "shop:a-secret-of-the-shop"],
+        "/api/v1/authorisations?status=pending",
+    );
+    assert_eq!((status, text.as_str()), (200, "[]"));
+}
