@@ -610,6 +610,100 @@ fn basic_authentication_and_device_sessions_over_https() {
     ));
     assert_eq!(status_now, "declined");
 
+    // A raw signature approved on alice's device; a second Sign of it is a replay.
+    let (status, text) = curl(
+        &server,
+        &[
+            "-u",
+            "shop:a-secret-of-the-shop",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(
+                r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"b.txt","digest":"{}"}}]}}"#,
+                "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+            ),
+        ],
+        "/api/v1/authorisations",
+    );
+    assert_eq!(status, 201, "{text}");
+    let signed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let signed = signed["request_id"].as_str().unwrap().to_owned();
+    // A SAD that is not one is refused, and the request stays pending for the real answer.
+    let alice_token = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "session",
+            "--key-file",
+            "alice-phone.device.json",
+            "--field",
+            "token",
+        ],
+    ));
+    let (status, text) = curl(
+        &server,
+        &[
+            "-H",
+            &format!("Authorization: Bearer {alice_token}"),
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            r#"{"sad":"eyJhbGciOiJFUzI1NiJ9.e30.AAAA"}"#,
+        ],
+        &format!("/api/v1/authorisations/{signed}/sad"),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("sad_invalid"), "{text}");
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "alice-phone.device.json",
+            &signed,
+            "--yes",
+        ],
+    ));
+    let sign_body = format!(r#"{{"request_id":"{signed}"}}"#);
+    let sign_args = [
+        "-u",
+        "shop:a-secret-of-the-shop",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        sign_body.as_str(),
+    ];
+    let (status, text) = curl(&server, &sign_args, "/api/v1/sign");
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = curl(&server, &sign_args, "/api/v1/sign");
+    assert_eq!(status, 409, "{text}");
+    assert!(
+        text.contains("request_not_authorised"),
+        "signed once: {text}"
+    );
+
+    // The metrics saw all of it.
+    let (status, metrics) = curl(&server, &[], "/metrics");
+    assert_eq!(status, 200);
+    for line in [
+        r#"sam_http_requests_total{method="POST",route="/api/v1/authorisations",status="201"} 2"#,
+        r#"sam_http_requests_total{method="POST",route="/api/v1/sign",status="409"} 1"#,
+        r#"sam_requests_total{action="decline_request",outcome="ok"} 1"#,
+        r#"sam_signatures_total{key_spec="ECDSA P-256"} 1"#,
+        r#"sam_sad_failures_total{reason="sad_invalid"} 1"#,
+        r#"sam_requests_total{action="sign",outcome="ok"} 1"#,
+        r#"sam_crypto_source_available{source="software"} 1"#,
+        r#"sam_http_request_duration_seconds_count{method="POST",route="/api/v1/sign"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
+
     // 10,001 hashes: a clear error, and no request is made.
     let documents: Vec<String> = (0..10_001)
         .map(|i| {
@@ -645,4 +739,89 @@ fn basic_authentication_and_device_sessions_over_https() {
         "/api/v1/authorisations?status=pending",
     );
     assert_eq!((status, text.as_str()), (200, "[]"));
+}
+
+/// schemathesis (from the test venv) against `/openapi.json`: for every operation, generated
+/// requests (bounded) get no 5xx and answers that match the documented statuses, content
+/// types and schemas — once as a client with HTTP Basic, once as the operator.
+#[test]
+fn the_api_keeps_to_its_openapi_document() {
+    let python = std::env::var("SAM_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let schemathesis = Path::new(&python).with_file_name("schemathesis");
+    assert!(
+        schemathesis.exists(),
+        "{} is missing: scripts/test installs schemathesis into .venv (SAM_TEST_PYTHON)",
+        schemathesis.display()
+    );
+    let dir = scratch("openapi");
+    let server = start_samd(&dir, None);
+    let admin = format!("Authorization: Bearer {}", server.admin_token);
+    for (path, body) in [
+        ("/admin/v1/clients", r#"{"client_id":"shop"}"#),
+        (
+            "/admin/v1/clients/shop/secret",
+            r#"{"secret":"shop-secret-12345678"}"#,
+        ),
+    ] {
+        let method = if path.ends_with("secret") {
+            "PUT"
+        } else {
+            "POST"
+        };
+        let (status, text) = curl(
+            &server,
+            &[
+                "-X",
+                method,
+                "-H",
+                &admin,
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                body,
+            ],
+            path,
+        );
+        assert!(status == 201 || status == 204, "{status} {text}");
+    }
+    let (status, document) = curl(&server, &[], "/openapi.json");
+    assert_eq!(status, 200);
+    let document: serde_json::Value = serde_json::from_str(&document).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(document["paths"]["/api/v1/sign"]["post"].is_object());
+    let url = format!("https://{}/openapi.json", server.address);
+    let ca = server.data.join("dev-ca/ca.pem");
+    for (paths, auth) in [
+        ("^/api/v1", vec!["--auth", "shop:shop-secret-12345678"]),
+        ("^/admin/v1", vec!["--header", admin.as_str()]),
+    ] {
+        let out = Command::new(&schemathesis)
+            .arg("run")
+            .arg(&url)
+            .arg("--tls-verify")
+            .arg(&ca)
+            .args(&auth)
+            .args(["--include-path-regex", paths])
+            .args([
+                "--checks",
+                "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+                "--max-examples",
+                "10",
+                "--seed",
+                "20261122",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--no-color",
+            ])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "schemathesis found problems in {paths}:\n{report}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(report.contains("passed"), "{report}");
+    }
 }

@@ -7,6 +7,7 @@
 mod api;
 mod config;
 mod dev;
+mod metrics;
 mod server;
 
 use std::net::SocketAddr;
@@ -123,7 +124,8 @@ async fn main() -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let service = match server::build_service(&config).await {
+    let metrics = std::sync::Arc::new(metrics::Metrics::new());
+    let service = match server::build_service(&config, metrics.clone()).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
@@ -139,7 +141,7 @@ async fn main() -> ExitCode {
     let service = std::sync::Arc::new(service);
     server::reload_profiles_every(service.clone(), config.profiles.reload_secs);
     let router = server::router(
-        server::AppState::new(service, admin_credential_hash, &config),
+        server::AppState::new(service, metrics, admin_credential_hash, &config),
         &config,
     );
     say(&format!("samd: listening on https://{address}"));

@@ -75,17 +75,21 @@ pub(crate) struct AppState {
     pub(crate) sad_format: String,
     /// The most documents (hashes) one request may carry.
     pub(crate) max_hashes_per_request: usize,
+    /// The metrics, which the service also reports to.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
     /// The state for `service` under `config`.
     pub(crate) fn new(
         service: Arc<Service>,
+        metrics: Arc<crate::metrics::Metrics>,
         admin_credential_hash: Option<String>,
         config: &Config,
     ) -> Self {
         Self {
             service,
+            metrics,
             admin_credential_hash,
             instance_id: config.instance_id.clone(),
             sad_format: config.signing.sad_format.clone(),
@@ -130,7 +134,10 @@ fn code_key(master: &MasterKey) -> Result<CodeKey, ServerError> {
 }
 
 /// Builds the SAM service the configuration describes.
-pub(crate) async fn build_service(config: &Config) -> Result<Service, ServerError> {
+pub(crate) async fn build_service(
+    config: &Config,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Result<Service, ServerError> {
     let store = Store::open(&config.database_url(), config.database.max_connections).await?;
     let master = master_key(config)?;
     let settings = ServiceSettings {
@@ -178,6 +185,7 @@ pub(crate) async fn build_service(config: &Config) -> Result<Service, ServerErro
             },
             eseals_enabled: config.signing.eseals_enabled,
         });
+    service = service.with_observer(metrics);
     if let Some(mailbox) = &config.notifier.mailbox {
         service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));
     }
@@ -243,15 +251,37 @@ pub(crate) fn tls_config(config: &Config) -> Result<rustls::ServerConfig, Server
 /// The routes.
 pub(crate) fn router(state: AppState, config: &Config) -> Router {
     let timeout = Duration::from_secs(config.limits.request_timeout_secs);
+    let (api, openapi) = crate::api::routes().split_for_parts();
+    let openapi = Arc::new(openapi.to_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document cannot be written");
+        "{}".to_owned()
+    }));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(crate::api::routes())
+        .route("/metrics", get(crate::metrics::metrics))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = openapi.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document.as_ref().clone(),
+                    )
+                }
+            }),
+        )
+        .merge(api)
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 within(timeout, request, next).await
             },
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::observe,
         ))
         .with_state(state)
 }

@@ -55,6 +55,7 @@ pub struct ClientSettings {
 
 /// A client as the admin API shows it (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientView {
     /// The id.
     pub client_id: String,

@@ -27,6 +27,7 @@ use sam_plan::RequestType;
 
 /// Where a confirmation code was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeSent {
     /// `email` or `sms`.
     pub channel: Channel,
@@ -38,6 +39,7 @@ pub struct CodeSent {
 
 /// Get User Profile: the user with their devices and keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     /// The user.
     pub user: UserView,

@@ -37,6 +37,7 @@ const TOKEN_PURPOSE: &str = "device_session_token";
 
 /// A challenge for a device to sign.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceChallenge {
     /// Names the challenge when it is answered.
     pub challenge_id: String,
@@ -48,6 +49,7 @@ pub struct DeviceChallenge {
 
 /// An open device session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceSessionToken {
     /// The bearer token for the device endpoints.
     pub token: String,

@@ -40,6 +40,7 @@ pub struct RegisterDevice {
 
 /// A device as the API shows one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceView {
     /// The id.
     pub device_id: String,

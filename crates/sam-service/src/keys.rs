@@ -25,6 +25,7 @@ pub const MAX_CHAIN: usize = 10;
 
 /// A key as the API shows one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     /// The key's id.
     pub key_id: String,
@@ -36,6 +37,7 @@ pub struct KeyView {
     pub spec: String,
     /// Its public key, DER SubjectPublicKeyInfo.
     #[serde(with = "hex_bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub public_key: Vec<u8>,
     /// Whether it came from the pool of pre-generated keys.
     pub from_pool: bool,

@@ -36,5 +36,5 @@ pub use sap::{
 };
 pub use scal1::{CodeKey, OtpSent};
 pub use seal::SealSign;
-pub use service::{ClientContext, CryptoSourceStatus, Service, ServiceSettings};
+pub use service::{ClientContext, CryptoSourceStatus, Observer, Service, ServiceSettings};
 pub use users::{RegisterUser, UserView, UsersPage};

@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 /// How a notification reaches a person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Channel {
     /// E-mail.
     Email,

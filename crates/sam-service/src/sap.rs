@@ -156,6 +156,7 @@ pub struct PendingRequest {
 
 /// A request's state for Status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestState {
     /// The request's id.
     pub request_id: String,
@@ -980,11 +981,21 @@ impl Service {
             .spend_sad_uses(&spending.sad_id, spending.uses, now, &entry)
             .await?
         {
-            Spend::Spent { .. } => Ok(()),
-            Spend::Refused(refusal) => Err(ServiceError::new(
-                refusal.code(),
-                format!("the request's SAD cannot be used: {}", refusal.code()),
-            )),
+            Spend::Spent { .. } => {
+                if let Some(observer) = &self.observer {
+                    observer.outcome("sign", "ok");
+                }
+                Ok(())
+            }
+            Spend::Refused(refusal) => {
+                if let Some(observer) = &self.observer {
+                    observer.outcome("sign", refusal.code());
+                }
+                Err(ServiceError::new(
+                    refusal.code(),
+                    format!("the request's SAD cannot be used: {}", refusal.code()),
+                ))
+            }
         }
     }
 
@@ -1068,7 +1079,9 @@ impl Service {
         }
         let activation = signing.issuer.activate(key_record.key_id.clone(), digests);
         let token = self.token(&key.token)?.clone();
-        tokio::task::spawn_blocking(move || {
+        let key_spec = key_record.spec;
+        let count = inputs.len();
+        let signatures = tokio::task::spawn_blocking(move || {
             let token_inputs: Vec<sam_token::ToBeSigned<'_>> = inputs
                 .iter()
                 .map(|i| match i {
@@ -1090,7 +1103,11 @@ impl Service {
         })
         .await
         .map_err(|e| ServiceError::internal(format!("signing task: {e}")))?
-        .map_err(|e| ServiceError::internal(format!("token: {e}")))
+        .map_err(|e| ServiceError::internal(format!("token: {e}")))?;
+        if let Some(observer) = &self.observer {
+            observer.signed(&key_spec.to_string(), count);
+        }
+        Ok(signatures)
     }
 }
 

@@ -83,6 +83,7 @@ pub(crate) fn random_code(digits: u32) -> Result<Zeroizing<String>, ServiceError
 
 /// Generate OTP: where the code was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OtpSent {
     /// `email` or `sms`.
     pub channel: Channel,

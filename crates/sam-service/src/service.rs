@@ -33,6 +33,7 @@ impl ClientContext {
 
 /// A crypto source and its health.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CryptoSourceStatus {
     /// The name profiles select it by.
     pub name: String,
@@ -91,6 +92,21 @@ pub struct Service {
     pub(crate) profile_rules: Option<crate::profiles::ProfileRules>,
     /// Serialises profile changes on this node.
     pub(crate) profile_changes: tokio::sync::Mutex<()>,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+}
+
+/// Sees what the service does, for metrics: the outcome of every audited request and every
+/// signature made. Called inline: keep it cheap and never block.
+pub trait Observer: Send + Sync {
+    /// A request of `action` ended with `outcome` (`ok` or the stable error code).
+    fn outcome(&self, action: &str, outcome: &str) {
+        let _ = (action, outcome);
+    }
+
+    /// A token made `count` signatures with a key of `key_spec` (e.g. `ECDSA P-256`).
+    fn signed(&self, key_spec: &str, count: usize) {
+        let _ = (key_spec, count);
+    }
 }
 
 impl Service {
@@ -111,12 +127,19 @@ impl Service {
             notifier: None,
             profile_rules: None,
             profile_changes: tokio::sync::Mutex::new(()),
+            observer: None,
         }
     }
 
     /// Sets up SAD verification and key activation (required for the signing request types).
     pub fn with_signing(mut self, signing: crate::sap::Signing) -> Self {
         self.signing = Some(signing);
+        self
+    }
+
+    /// Reports outcomes and signatures to `observer` (metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -233,6 +256,9 @@ impl Service {
             Ok(_) => "ok".to_owned(),
             Err(e) => e.code.to_owned(),
         };
+        if let Some(observer) = &self.observer {
+            observer.outcome(action, &outcome);
+        }
         self.store
             .append_audit(&AuditEntry {
                 at: self.now(),

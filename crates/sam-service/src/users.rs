@@ -46,6 +46,7 @@ impl std::fmt::Debug for RegisterUser {
 
 /// A user as the API shows one: never the password hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// The id.
     pub user_id: String,
@@ -63,6 +64,7 @@ pub struct UserView {
 
 /// One page of Get Users.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsersPage {
     /// The users, in id order.
     pub users: Vec<UserView>,

@@ -5,7 +5,6 @@
 //! verify the chain). Every call needs the admin credential.
 
 use axum::extract::State;
-use axum::routing::{get, post, put};
 use sam_plan::PlanSettings;
 use sam_profile::{Description, ProfileQuery, ProfileSettings, ProfileStatus, SortKey, SortOrder};
 use sam_service::ClientSettings;
@@ -17,9 +16,11 @@ use super::{
     from_b64, no_content, ok,
 };
 use crate::server::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Register or update a client.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClientBody {
     client_id: String,
@@ -48,24 +49,30 @@ fn yes() -> bool {
 }
 
 /// Set Client Secret.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SecretBody {
+    #[schema(value_type = String)]
     secret: Zeroizing<String>,
 }
 
 /// Sorting of the profile table.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SortQuery {
+    /// `id`, `name`, `created-at` or `status`.
     #[serde(default)]
+    #[param(value_type = Option<String>)]
     sort: Option<SortKey>,
+    /// `ascending` or `descending`.
     #[serde(default)]
+    #[param(value_type = Option<String>)]
     order: Option<SortOrder>,
 }
 
 /// *Make a Copy*.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CopyBody {
     name: String,
@@ -74,14 +81,17 @@ pub(crate) struct CopyBody {
 }
 
 /// Activate or deactivate.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusBody {
+    /// `active` or `inactive`.
+    #[schema(value_type = String)]
     status: ProfileStatus,
 }
 
 /// A page of the audit log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     #[serde(default = "one")]
@@ -99,7 +109,7 @@ fn thousand() -> i64 {
 }
 
 /// An audit record as exported.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditBody {
     seq: i64,
     /// RFC 3339.
@@ -140,6 +150,7 @@ fn client_settings(body: ClientBody) -> Result<ClientSettings, ApiError> {
     })
 }
 
+#[utoipa::path(post, path = "/admin/v1/clients", tag = "admin: clients", request_body = ClientBody, responses((status = 201, description = "The client.", body = sam_service::ClientView), crate::api::ApiErrors), security(("admin" = [])))]
 async fn register_client(
     State(state): State<AppState>,
     _admin: Admin,
@@ -153,10 +164,12 @@ async fn register_client(
     )
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients", tag = "admin: clients", responses((status = 200, description = "Every client.", body = Vec<sam_service::ClientView>), crate::api::ApiErrors), security(("admin" = [])))]
 async fn clients(State(state): State<AppState>, _admin: Admin) -> ApiResult {
     ok(state.service.clients().await?)
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}", tag = "admin: clients", params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The client.", body = sam_service::ClientView), crate::api::ApiErrors), security(("admin" = [])))]
 async fn get_client(
     State(state): State<AppState>,
     _admin: Admin,
@@ -165,6 +178,7 @@ async fn get_client(
     ok(state.service.get_client(&client).await?)
 }
 
+#[utoipa::path(put, path = "/admin/v1/clients/{client_id}", tag = "admin: clients", request_body = ClientBody, params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The client.", body = sam_service::ClientView), crate::api::ApiErrors), security(("admin" = [])))]
 async fn update_client(
     State(state): State<AppState>,
     _admin: Admin,
@@ -180,6 +194,7 @@ async fn update_client(
     ok(state.service.update_client(&client_settings(body)?).await?)
 }
 
+#[utoipa::path(put, path = "/admin/v1/clients/{client_id}/secret", tag = "admin: clients", request_body = SecretBody, params(("client_id" = String, Path, description = "The client.")), responses((status = 204, description = "Set."), crate::api::ApiErrors), security(("admin" = [])))]
 async fn set_client_secret(
     State(state): State<AppState>,
     _admin: Admin,
@@ -193,6 +208,7 @@ async fn set_client_secret(
     no_content()
 }
 
+#[utoipa::path(post, path = "/admin/v1/profiles", tag = "admin: profiles", request_body = serde_json::Value, responses((status = 201, description = "The profile: id, created_at, settings.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn create_profile(
     State(state): State<AppState>,
     _admin: Admin,
@@ -201,6 +217,7 @@ async fn create_profile(
     created(state.service.create_profile(settings).await?)
 }
 
+#[utoipa::path(get, path = "/admin/v1/profiles", tag = "admin: profiles", params(SortQuery), responses((status = 200, description = "Every profile, sorted.", body = Vec<serde_json::Value>), crate::api::ApiErrors), security(("admin" = [])))]
 async fn profiles(
     State(state): State<AppState>,
     _admin: Admin,
@@ -212,6 +229,7 @@ async fn profiles(
     ))
 }
 
+#[utoipa::path(post, path = "/admin/v1/profiles/search", tag = "admin: profiles", request_body = serde_json::Value, responses((status = 200, description = "The matching profiles.", body = Vec<serde_json::Value>), crate::api::ApiErrors), security(("admin" = [])))]
 async fn search_profiles(
     State(state): State<AppState>,
     _admin: Admin,
@@ -220,6 +238,7 @@ async fn search_profiles(
     ok(state.service.search_profiles(&query)?)
 }
 
+#[utoipa::path(get, path = "/admin/v1/profiles/{profile_id}", tag = "admin: profiles", params(("profile_id" = u32, Path, description = "The profile.")), responses((status = 200, description = "The profile.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn get_profile(
     State(state): State<AppState>,
     _admin: Admin,
@@ -228,6 +247,7 @@ async fn get_profile(
     ok(state.service.profile(id)?)
 }
 
+#[utoipa::path(put, path = "/admin/v1/profiles/{profile_id}", tag = "admin: profiles", request_body = serde_json::Value, params(("profile_id" = u32, Path, description = "The profile.")), responses((status = 200, description = "The profile.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn edit_profile(
     State(state): State<AppState>,
     _admin: Admin,
@@ -237,6 +257,7 @@ async fn edit_profile(
     ok(state.service.edit_profile(id, settings).await?)
 }
 
+#[utoipa::path(post, path = "/admin/v1/profiles/{profile_id}/copy", tag = "admin: profiles", request_body = CopyBody, params(("profile_id" = u32, Path, description = "The profile.")), responses((status = 201, description = "The new profile.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn copy_profile(
     State(state): State<AppState>,
     _admin: Admin,
@@ -256,6 +277,7 @@ async fn copy_profile(
     created(state.service.copy_profile(id, name, description).await?)
 }
 
+#[utoipa::path(put, path = "/admin/v1/profiles/{profile_id}/status", tag = "admin: profiles", request_body = StatusBody, params(("profile_id" = u32, Path, description = "The profile.")), responses((status = 200, description = "The profile.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn set_profile_status(
     State(state): State<AppState>,
     _admin: Admin,
@@ -265,10 +287,12 @@ async fn set_profile_status(
     ok(state.service.set_profile_status(id, body.status).await?)
 }
 
+#[utoipa::path(get, path = "/admin/v1/profiles/usage", tag = "admin: profiles", responses((status = 200, description = "Profile id to the clients that use it.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn usage_map(State(state): State<AppState>, _admin: Admin) -> ApiResult {
     ok(state.service.profile_usage_map().await?)
 }
 
+#[utoipa::path(put, path = "/admin/v1/clients/{client_id}/plan", tag = "admin: plans", request_body = serde_json::Value, params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The current period.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn set_plan(
     State(state): State<AppState>,
     _admin: Admin,
@@ -278,6 +302,7 @@ async fn set_plan(
     ok(state.service.set_plan(&client, &settings).await?)
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}/plan", tag = "admin: plans", params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "Settings, period, usage, renewal, alerts.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn plan_status(
     State(state): State<AppState>,
     _admin: Admin,
@@ -286,6 +311,7 @@ async fn plan_status(
     ok(state.service.plan_status(&client).await?)
 }
 
+#[utoipa::path(post, path = "/admin/v1/clients/{client_id}/plan/renew", tag = "admin: plans", params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The new period.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn renew_plan(
     State(state): State<AppState>,
     _admin: Admin,
@@ -294,6 +320,7 @@ async fn renew_plan(
     ok(state.service.renew_plan(&client).await?)
 }
 
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}/plan/alerts", tag = "admin: plans", params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The alerts sent.", body = Vec<serde_json::Value>), crate::api::ApiErrors), security(("admin" = [])))]
 async fn plan_alerts(
     State(state): State<AppState>,
     _admin: Admin,
@@ -313,10 +340,12 @@ async fn plan_alerts(
         .collect::<Vec<_>>())
 }
 
+#[utoipa::path(get, path = "/admin/v1/crypto-sources", tag = "admin: crypto sources", responses((status = 200, description = "Every crypto source.", body = Vec<sam_service::CryptoSourceStatus>), crate::api::ApiErrors), security(("admin" = [])))]
 async fn crypto_sources(State(state): State<AppState>, _admin: Admin) -> ApiResult {
     ok(state.service.crypto_sources())
 }
 
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin: audit", params(AuditQuery), responses((status = 200, description = "Audit records.", body = Vec<AuditBody>), crate::api::ApiErrors), security(("admin" = [])))]
 async fn audit(
     State(state): State<AppState>,
     _admin: Admin,
@@ -350,6 +379,7 @@ async fn audit(
         .collect::<Vec<_>>())
 }
 
+#[utoipa::path(get, path = "/admin/v1/audit/verify", tag = "admin: audit", responses((status = 200, description = "Whether the hash chain is intact, or where it breaks.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn verify_audit(State(state): State<AppState>, _admin: Admin) -> ApiResult {
     let report = state
         .service
@@ -367,39 +397,21 @@ async fn verify_audit(State(state): State<AppState>, _admin: Admin) -> ApiResult
     })
 }
 
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/admin/v1/clients", post(register_client).get(clients))
-        .route(
-            "/admin/v1/clients/{client_id}",
-            get(get_client).put(update_client),
-        )
-        .route(
-            "/admin/v1/clients/{client_id}/secret",
-            put(set_client_secret),
-        )
-        .route(
-            "/admin/v1/clients/{client_id}/plan",
-            get(plan_status).put(set_plan),
-        )
-        .route("/admin/v1/clients/{client_id}/plan/renew", post(renew_plan))
-        .route(
-            "/admin/v1/clients/{client_id}/plan/alerts",
-            get(plan_alerts),
-        )
-        .route("/admin/v1/profiles", post(create_profile).get(profiles))
-        .route("/admin/v1/profiles/search", post(search_profiles))
-        .route("/admin/v1/profiles/usage", get(usage_map))
-        .route(
-            "/admin/v1/profiles/{profile_id}",
-            get(get_profile).put(edit_profile),
-        )
-        .route("/admin/v1/profiles/{profile_id}/copy", post(copy_profile))
-        .route(
-            "/admin/v1/profiles/{profile_id}/status",
-            put(set_profile_status),
-        )
-        .route("/admin/v1/crypto-sources", get(crypto_sources))
-        .route("/admin/v1/audit", get(audit))
-        .route("/admin/v1/audit/verify", get(verify_audit))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_client, clients))
+        .routes(routes!(get_client, update_client))
+        .routes(routes!(set_client_secret))
+        .routes(routes!(create_profile, profiles))
+        .routes(routes!(search_profiles))
+        .routes(routes!(get_profile, edit_profile))
+        .routes(routes!(copy_profile))
+        .routes(routes!(set_profile_status))
+        .routes(routes!(usage_map))
+        .routes(routes!(set_plan, plan_status))
+        .routes(routes!(renew_plan))
+        .routes(routes!(plan_alerts))
+        .routes(routes!(crypto_sources))
+        .routes(routes!(audit))
+        .routes(routes!(verify_audit))
 }

@@ -3,7 +3,6 @@
 //! SAD, Decline Request.
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use sam_service::RegisterDevice;
 use serde::{Deserialize, Serialize};
 
@@ -11,9 +10,11 @@ use super::{
     ApiJson, ApiPath as Path, ApiResult, Client, Device, created, error, from_b64, no_content, ok,
 };
 use crate::server::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Register Device.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterDeviceBody {
     device_id: String,
@@ -32,7 +33,7 @@ pub(crate) struct RegisterDeviceBody {
 }
 
 /// A challenge request: which device wants a session.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChallengeBody {
     client_id: String,
@@ -40,7 +41,7 @@ pub(crate) struct ChallengeBody {
 }
 
 /// The signed challenge.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SessionBody {
     client_id: String,
@@ -52,7 +53,7 @@ pub(crate) struct SessionBody {
 }
 
 /// A pending request as a device sees it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PendingBody {
     request_id: String,
     /// The DER `sam-sad` authorisation request the SAD answers, base64.
@@ -62,7 +63,7 @@ pub(crate) struct PendingBody {
 }
 
 /// Everything a device needs to answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PendingList {
     /// The audience its SADs must name.
     instance_id: String,
@@ -71,6 +72,7 @@ pub(crate) struct PendingList {
     requests: Vec<PendingBody>,
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/devices", tag = "devices", request_body = RegisterDeviceBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 201, description = "The device.", body = sam_service::DeviceView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn register_device(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -96,6 +98,7 @@ async fn register_device(
     created(device)
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/devices", tag = "devices", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user's devices.", body = Vec<sam_service::DeviceView>), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_devices(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -104,6 +107,7 @@ async fn get_devices(
     ok(state.service.get_devices(&ctx, &user).await?)
 }
 
+#[utoipa::path(get, path = "/api/v1/devices/{device_id}", tag = "devices", params(("device_id" = String, Path, description = "The device.")), responses((status = 200, description = "The device.", body = sam_service::DeviceView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_device(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -112,6 +116,7 @@ async fn get_device(
     ok(state.service.get_device(&ctx, &device).await?)
 }
 
+#[utoipa::path(delete, path = "/api/v1/devices/{device_id}", tag = "devices", params(("device_id" = String, Path, description = "The device.")), responses((status = 204, description = "Deleted."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn delete_device(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -121,6 +126,7 @@ async fn delete_device(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/device-sessions/challenge", tag = "device sessions", request_body = ChallengeBody, responses((status = 201, description = "A challenge to sign.", body = sam_service::DeviceChallenge), crate::api::ApiErrors), security(()))]
 async fn challenge(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ChallengeBody>,
@@ -133,6 +139,7 @@ async fn challenge(
     )
 }
 
+#[utoipa::path(post, path = "/api/v1/device-sessions", tag = "device sessions", request_body = SessionBody, responses((status = 201, description = "A session token.", body = sam_service::DeviceSessionToken), crate::api::ApiErrors), security(()))]
 async fn open_session(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SessionBody>,
@@ -152,6 +159,7 @@ async fn open_session(
     )
 }
 
+#[utoipa::path(get, path = "/api/v1/devices/{device_id}/pending", tag = "device sessions", params(("device_id" = String, Path, description = "The device.")), responses((status = 200, description = "The device's pending requests.", body = PendingList), crate::api::ApiErrors), security(("device" = [])))]
 async fn pending(
     State(state): State<AppState>,
     Device(session): Device,
@@ -183,17 +191,11 @@ async fn pending(
     })
 }
 
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route(
-            "/api/v1/users/{user_id}/devices",
-            post(register_device).get(get_devices),
-        )
-        .route(
-            "/api/v1/devices/{device_id}",
-            get(get_device).delete(delete_device),
-        )
-        .route("/api/v1/devices/{device_id}/pending", get(pending))
-        .route("/api/v1/device-sessions/challenge", post(challenge))
-        .route("/api/v1/device-sessions", post(open_session))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_device, get_devices))
+        .routes(routes!(get_device, delete_device))
+        .routes(routes!(challenge))
+        .routes(routes!(open_session))
+        .routes(routes!(pending))
 }

@@ -3,7 +3,6 @@
 //! and Get Certificate.
 
 use axum::extract::State;
-use axum::routing::{delete, get, post};
 use sam_service::{CertificateView, KeyView};
 use serde::{Deserialize, Serialize};
 
@@ -12,14 +11,16 @@ use super::{
     no_content, ok,
 };
 use crate::server::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A key as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct KeyBody {
     key_id: String,
     user_id: String,
     profile_id: i64,
-    /// E.g. `ecdsa-p256`.
+    /// E.g. `ECDSA P-256`, `RSA-3072`, `ML-DSA-65`.
     spec: String,
     /// DER SubjectPublicKeyInfo, base64.
     public_key: String,
@@ -38,7 +39,7 @@ impl From<KeyView> for KeyBody {
 }
 
 /// A key's certificate as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CertificateBody {
     key_id: String,
     /// DER, base64.
@@ -57,8 +58,16 @@ impl From<CertificateView> for CertificateBody {
     }
 }
 
+/// A certification request.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CsrAnswer {
+    key_id: String,
+    /// PKCS#10, DER, base64.
+    csr: String,
+}
+
 /// Key Generation.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GenerateBody {
     /// The profile (absent: the client's default profile).
@@ -68,7 +77,7 @@ pub(crate) struct GenerateBody {
 
 /// Get CSR: start with `user_id` and `subject` (an authorisation request for the user's
 /// device), then fetch the request with `request_id` once it is authorised.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CsrBody {
     #[serde(default)]
@@ -81,7 +90,7 @@ pub(crate) struct CsrBody {
 }
 
 /// Import Certificate.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImportBody {
     /// DER, base64.
@@ -91,6 +100,7 @@ pub(crate) struct ImportBody {
     chain: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/keys", tag = "keys", request_body = GenerateBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 201, description = "The key.", body = KeyBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn generate_key(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -105,6 +115,7 @@ async fn generate_key(
     created(KeyBody::from(key))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/certificates", tag = "keys", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The certificates of the user's keys.", body = Vec<CertificateBody>), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_certificates(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -117,6 +128,7 @@ async fn get_certificates(
         .collect::<Vec<_>>())
 }
 
+#[utoipa::path(delete, path = "/api/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path, description = "The key.")), responses((status = 204, description = "Deleted."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn delete_key(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -126,6 +138,7 @@ async fn delete_key(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/keys/{key_id}/csr", tag = "keys", request_body = CsrBody, params(("key_id" = String, Path, description = "The key.")), responses((status = 201, description = "The request the user must approve.", body = crate::api::sap::AuthorisedBody), (status = 200, description = "The certification request.", body = CsrAnswer), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn csr(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -137,12 +150,12 @@ async fn csr(
             user_id: Some(user),
             subject: Some(subject),
             request_id: None,
-        } => created(
+        } => created(crate::api::sap::AuthorisedBody::from(
             state
                 .service
                 .authorise_csr(&ctx, &user, &key, &subject)
                 .await?,
-        ),
+        )),
         CsrBody {
             user_id: None,
             subject: None,
@@ -155,7 +168,10 @@ async fn csr(
                     format!("request {request} is for another key"),
                 ));
             }
-            ok(serde_json::json!({"key_id": csr.key_id, "csr": b64(&csr.csr)}))
+            ok(CsrAnswer {
+                key_id: csr.key_id,
+                csr: b64(&csr.csr),
+            })
         }
         _ => Err(error(
             "invalid_request",
@@ -165,6 +181,7 @@ async fn csr(
     }
 }
 
+#[utoipa::path(put, path = "/api/v1/keys/{key_id}/certificate", tag = "keys", request_body = ImportBody, params(("key_id" = String, Path, description = "The key.")), responses((status = 200, description = "The certificate.", body = CertificateBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn import_certificate(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -184,6 +201,7 @@ async fn import_certificate(
     ok(CertificateBody::from(view))
 }
 
+#[utoipa::path(get, path = "/api/v1/keys/{key_id}/certificate", tag = "keys", params(("key_id" = String, Path, description = "The key.")), responses((status = 200, description = "The certificate.", body = CertificateBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_certificate(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -194,17 +212,11 @@ async fn get_certificate(
     ))
 }
 
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/users/{user_id}/keys", post(generate_key))
-        .route(
-            "/api/v1/users/{user_id}/certificates",
-            get(get_certificates),
-        )
-        .route("/api/v1/keys/{key_id}", delete(delete_key))
-        .route("/api/v1/keys/{key_id}/csr", post(csr))
-        .route(
-            "/api/v1/keys/{key_id}/certificate",
-            get(get_certificate).put(import_certificate),
-        )
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(generate_key))
+        .routes(routes!(get_certificates))
+        .routes(routes!(delete_key))
+        .routes(routes!(csr))
+        .routes(routes!(import_certificate, get_certificate))
 }

@@ -55,7 +55,8 @@ fn from_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Paging of list endpoints.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Paging {
     #[serde(default)]
@@ -349,9 +350,115 @@ fn bearer(headers: &HeaderMap) -> Option<Zeroizing<String>> {
         .map(|t| Zeroizing::new(t.trim().to_owned()))
 }
 
-/// Every route of the API.
-pub(crate) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
+/// The error format of every failure.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// The stable code (docs/api.md).
+    error: String,
+    /// What went wrong, for people.
+    message: String,
+}
+
+/// The error answers every endpoint can give (docs/api.md "Error codes and statuses").
+pub(crate) struct ApiErrors;
+
+impl utoipa::IntoResponses for ApiErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        use utoipa::openapi::response::ResponseBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref};
+        [
+            (
+                "400",
+                "Invalid request (also malformed JSON, too many hashes, a SAD or code refused).",
+            ),
+            ("401", "Authentication failed (client, device or admin)."),
+            (
+                "403",
+                "Access denied, or the plan or profile does not allow the request.",
+            ),
+            ("404", "Not found (also objects of another client or user)."),
+            (
+                "409",
+                "Conflicts with the current state (exists, expired, replayed, ...).",
+            ),
+            ("413", "The body is over the limit."),
+            ("423", "The user is locked."),
+            ("429", "The client's plan limit is reached."),
+            ("500", "An internal error; the log says why."),
+            ("501", "Not supported."),
+            (
+                "503",
+                "Not configured here, a notification failed, or the request timed out.",
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build();
+            (status.to_owned(), response.into())
+        })
+        .collect()
+    }
+}
+
+/// The document's frame: title, security schemes, the shared schemas.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "sam",
+        description = "The sam Signature Activation Module: the request types of seed 002 \
+                       (PROTOCOL.md), device sessions, and the operator's API. Errors are \
+                       {\"error\", \"message\"}; binary values are base64.",
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes)
+)]
+pub(crate) struct ApiDoc;
+
+/// Client (HTTP Basic, TLS client certificate), device (session token) and admin (bearer).
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        components.add_security_scheme(
+            "client_certificate",
+            SecurityScheme::MutualTls {
+                description: Some("A TLS client certificate bound to the client".into()),
+                deprecated: None,
+                extensions: None,
+            },
+        );
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every route of the API, with its OpenAPI description.
+pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa::OpenApi as _;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(users::routes())
         .merge(keys::routes())
         .merge(devices::routes())

@@ -4,7 +4,6 @@
 //! Profile.
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use sam_algorithms::HashAlgorithm;
 use sam_cms::Format;
 use sam_service::{Authorise, Channel, DocumentInput, SealSign};
@@ -16,10 +15,12 @@ use super::{
     created, error, from_b64, no_content, ok,
 };
 use crate::server::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// One document: its digest under the request's hash algorithm, or (profiles with *Compute
 /// hash at signing time*) its data; both base64.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DocumentBody {
     label: String,
@@ -30,7 +31,7 @@ pub(crate) struct DocumentBody {
 }
 
 /// Authorise.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthoriseBody {
     user_id: String,
@@ -48,7 +49,8 @@ pub(crate) struct AuthoriseBody {
 }
 
 /// Get Pending Requests List.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// Only `pending` is listed.
@@ -65,7 +67,7 @@ fn hundred() -> i64 {
 }
 
 /// The SAD answer.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SadBody {
     /// The SAD: a JWS compact serialization, or with `encoding` `der` the DER SAD in base64.
@@ -75,14 +77,14 @@ pub(crate) struct SadBody {
 }
 
 /// Sign.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignBody {
     request_id: String,
 }
 
 /// A batch under a seal authorisation.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SealSignBody {
     request_id: String,
@@ -92,7 +94,7 @@ pub(crate) struct SealSignBody {
 }
 
 /// Generate OTP.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OtpBody {
     user_id: String,
@@ -101,21 +103,50 @@ pub(crate) struct OtpBody {
 }
 
 /// Verify OTP.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyOtpBody {
     user_id: String,
     request_id: String,
+    #[schema(value_type = String)]
     otp: Zeroizing<String>,
 }
 
 /// The PIN check of SCAL1 `pin` (the user's password, for one request).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyPinBody {
     user_id: String,
     request_id: String,
+    #[schema(value_type = String)]
     pin: Zeroizing<String>,
+}
+
+/// A pending authorisation request.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AuthorisedBody {
+    request_id: String,
+    /// Until when the user may answer (RFC 3339).
+    expires_at: String,
+    /// The DER `sam-sad` authorisation request a SAD answers (for SCAL1 clients), base64.
+    message: String,
+}
+
+impl From<sam_service::AuthoriseResponse> for AuthorisedBody {
+    fn from(r: sam_service::AuthoriseResponse) -> Self {
+        Self {
+            request_id: r.request_id,
+            expires_at: r.expires_at,
+            message: b64(&r.message),
+        }
+    }
+}
+
+/// Signatures, in document order.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SignaturesBody {
+    /// DER (CMS, CAdES) or the raw signature value, base64.
+    signatures: Vec<String>,
 }
 
 fn hash_algorithm(text: &str) -> Result<HashAlgorithm, ApiError> {
@@ -165,11 +196,12 @@ fn documents(state: &AppState, bodies: Vec<DocumentBody>) -> Result<Vec<Document
 }
 
 fn signatures(outputs: Vec<Vec<u8>>) -> ApiResult {
-    ok(serde_json::json!({
-        "signatures": outputs.iter().map(|s| b64(s)).collect::<Vec<_>>()
-    }))
+    ok(SignaturesBody {
+        signatures: outputs.iter().map(|s| b64(s)).collect(),
+    })
 }
 
+#[utoipa::path(post, path = "/api/v1/authorisations", tag = "authorisations", request_body = AuthoriseBody, responses((status = 201, description = "The pending request.", body = AuthorisedBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn authorise(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -183,9 +215,12 @@ async fn authorise(
         documents: documents(&state, body.documents)?,
         signatures: body.signatures,
     };
-    created(state.service.authorise(&ctx, request).await?)
+    created(AuthorisedBody::from(
+        state.service.authorise(&ctx, request).await?,
+    ))
 }
 
+#[utoipa::path(get, path = "/api/v1/authorisations", tag = "authorisations", params(ListQuery), responses((status = 200, description = "Pending requests.", body = Vec<sam_service::RequestState>), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn list(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -203,6 +238,7 @@ async fn list(
         .await?)
 }
 
+#[utoipa::path(get, path = "/api/v1/authorisations/{request_id}", tag = "authorisations", params(("request_id" = String, Path, description = "The authorisation request.")), responses((status = 200, description = "The request's state.", body = sam_service::RequestState), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn status(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -211,6 +247,7 @@ async fn status(
     ok(state.service.status(&ctx, &request).await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/authorisations/{request_id}/sad", tag = "authorisations", request_body = SadBody, params(("request_id" = String, Path, description = "The authorisation request.")), responses((status = 204, description = "Authorised."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = []), ("device" = [])))]
 async fn submit_sad(
     State(state): State<AppState>,
     caller: Caller,
@@ -244,6 +281,7 @@ async fn submit_sad(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/authorisations/{request_id}/decline", tag = "device sessions", params(("request_id" = String, Path, description = "The authorisation request.")), responses((status = 204, description = "Declined."), crate::api::ApiErrors), security(("device" = [])))]
 async fn decline(
     State(state): State<AppState>,
     Device(session): Device,
@@ -256,6 +294,7 @@ async fn decline(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/sign", tag = "signing", request_body = SignBody, responses((status = 200, description = "The signatures, in document order.", body = SignaturesBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn sign(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -264,6 +303,7 @@ async fn sign(
     signatures(state.service.sign(&ctx, &body.request_id).await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/seal/sign", tag = "signing", request_body = SealSignBody, responses((status = 200, description = "The signatures, in document order.", body = SignaturesBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn seal_sign(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -278,14 +318,18 @@ async fn seal_sign(
     signatures(state.service.seal_sign(&ctx, batch).await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/authorisations/{request_id}/renew", tag = "authorisations", params(("request_id" = String, Path, description = "The authorisation request.")), responses((status = 201, description = "The renewal request.", body = AuthorisedBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn renew_seal(
     State(state): State<AppState>,
     Client(ctx): Client,
     Path(request): Path<String>,
 ) -> ApiResult {
-    created(state.service.renew_seal(&ctx, &request).await?)
+    created(AuthorisedBody::from(
+        state.service.renew_seal(&ctx, &request).await?,
+    ))
 }
 
+#[utoipa::path(post, path = "/api/v1/otp", tag = "authorisations", request_body = OtpBody, responses((status = 200, description = "The OTP was sent.", body = sam_service::OtpSent), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn generate_otp(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -297,6 +341,7 @@ async fn generate_otp(
         .await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/otp/verify", tag = "authorisations", request_body = VerifyOtpBody, responses((status = 204, description = "Verified."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn verify_otp(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -309,6 +354,7 @@ async fn verify_otp(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/pin/verify", tag = "authorisations", request_body = VerifyPinBody, responses((status = 204, description = "Verified."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn verify_pin(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -321,6 +367,7 @@ async fn verify_pin(
     no_content()
 }
 
+#[utoipa::path(get, path = "/api/v1/profiles/{profile_id}", tag = "profiles", params(("profile_id" = u32, Path, description = "The profile.")), responses((status = 200, description = "The profile's settings (docs/profiles.md).", body = serde_json::Value), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn sam_profile(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -332,20 +379,17 @@ async fn sam_profile(
     ok(value)
 }
 
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/authorisations", post(authorise).get(list))
-        .route("/api/v1/authorisations/{request_id}", get(status))
-        .route("/api/v1/authorisations/{request_id}/sad", post(submit_sad))
-        .route("/api/v1/authorisations/{request_id}/decline", post(decline))
-        .route(
-            "/api/v1/authorisations/{request_id}/renew",
-            post(renew_seal),
-        )
-        .route("/api/v1/sign", post(sign))
-        .route("/api/v1/seal/sign", post(seal_sign))
-        .route("/api/v1/otp", post(generate_otp))
-        .route("/api/v1/otp/verify", post(verify_otp))
-        .route("/api/v1/pin/verify", post(verify_pin))
-        .route("/api/v1/profiles/{profile_id}", get(sam_profile))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(authorise, list))
+        .routes(routes!(status))
+        .routes(routes!(submit_sad))
+        .routes(routes!(decline))
+        .routes(routes!(renew_seal))
+        .routes(routes!(sign))
+        .routes(routes!(seal_sign))
+        .routes(routes!(generate_otp))
+        .routes(routes!(verify_otp))
+        .routes(routes!(verify_pin))
+        .routes(routes!(sam_profile))
 }

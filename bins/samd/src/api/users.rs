@@ -3,7 +3,6 @@
 //! Change Mobile and their confirmations.
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use sam_service::{Channel, RegisterUser};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -12,9 +11,11 @@ use super::{
     ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, Paging, created, no_content, ok,
 };
 use crate::server::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Register User.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterUserBody {
     user_id: String,
@@ -23,11 +24,12 @@ pub(crate) struct RegisterUserBody {
     #[serde(default)]
     mobile: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     password: Option<Zeroizing<String>>,
 }
 
 /// Update User.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateUserBody {
     #[serde(default)]
@@ -37,57 +39,64 @@ pub(crate) struct UpdateUserBody {
 }
 
 /// Change Password.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordBody {
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     current: Option<Zeroizing<String>>,
+    #[schema(value_type = String)]
     new: Zeroizing<String>,
 }
 
 /// Authenticate.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthenticateBody {
+    #[schema(value_type = String)]
     password: Zeroizing<String>,
 }
 
 /// Recover Password: where the code goes.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecoverBody {
     channel: Channel,
 }
 
 /// Confirm Recover Password.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfirmRecoverBody {
+    #[schema(value_type = String)]
     code: Zeroizing<String>,
+    #[schema(value_type = String)]
     new_password: Zeroizing<String>,
 }
 
 /// Change Email.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EmailBody {
     email: String,
 }
 
 /// Change Mobile.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MobileBody {
     mobile: String,
 }
 
 /// Confirm Change Email / Mobile.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CodeBody {
+    #[schema(value_type = String)]
     code: Zeroizing<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = RegisterUserBody, responses((status = 201, description = "The user.", body = sam_service::UserView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn register_user(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -108,6 +117,7 @@ async fn register_user(
     created(user)
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::api::Paging), responses((status = 200, description = "A page of users.", body = sam_service::UsersPage), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_users(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -119,6 +129,7 @@ async fn get_users(
         .await?)
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user.", body = sam_service::UserView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_user(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -127,6 +138,7 @@ async fn get_user(
     ok(state.service.get_user(&ctx, &user).await?)
 }
 
+#[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users", request_body = UpdateUserBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user.", body = sam_service::UserView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn update_user(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -139,6 +151,7 @@ async fn update_user(
         .await?)
 }
 
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path, description = "The user.")), responses((status = 204, description = "Deleted."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn delete_user(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -148,6 +161,7 @@ async fn delete_user(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/password", tag = "users", request_body = PasswordBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 204, description = "Changed."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn change_password(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -161,6 +175,7 @@ async fn change_password(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/authenticate", tag = "users", request_body = AuthenticateBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 204, description = "The password is right."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn authenticate(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -174,6 +189,7 @@ async fn authenticate(
     no_content()
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/profile", tag = "users", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user, devices and keys.", body = sam_service::UserProfile), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn user_profile(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -182,6 +198,7 @@ async fn user_profile(
     ok(state.service.get_user_profile(&ctx, &user).await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/password/recover", tag = "users", request_body = RecoverBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "A code was sent.", body = sam_service::CodeSent), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn recover_password(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -194,6 +211,7 @@ async fn recover_password(
         .await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/password/recover/confirm", tag = "users", request_body = ConfirmRecoverBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 204, description = "The password is set."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn confirm_recover_password(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -207,6 +225,7 @@ async fn confirm_recover_password(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/email", tag = "users", request_body = EmailBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "A code was sent to the new address.", body = sam_service::CodeSent), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn change_email(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -216,6 +235,7 @@ async fn change_email(
     ok(state.service.change_email(&ctx, &user, &body.email).await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/email/confirm", tag = "users", request_body = CodeBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user.", body = sam_service::UserView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn confirm_change_email(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -228,6 +248,7 @@ async fn confirm_change_email(
         .await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/mobile", tag = "users", request_body = MobileBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "A code was sent to the new number.", body = sam_service::CodeSent), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn change_mobile(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -240,6 +261,7 @@ async fn change_mobile(
         .await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/mobile/confirm", tag = "users", request_body = CodeBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user.", body = sam_service::UserView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn confirm_change_mobile(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -252,32 +274,17 @@ async fn confirm_change_mobile(
         .await?)
 }
 
-pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/users", post(register_user).get(get_users))
-        .route(
-            "/api/v1/users/{user_id}",
-            get(get_user).patch(update_user).delete(delete_user),
-        )
-        .route("/api/v1/users/{user_id}/password", post(change_password))
-        .route("/api/v1/users/{user_id}/authenticate", post(authenticate))
-        .route("/api/v1/users/{user_id}/profile", get(user_profile))
-        .route(
-            "/api/v1/users/{user_id}/password/recover",
-            post(recover_password),
-        )
-        .route(
-            "/api/v1/users/{user_id}/password/recover/confirm",
-            post(confirm_recover_password),
-        )
-        .route("/api/v1/users/{user_id}/email", post(change_email))
-        .route(
-            "/api/v1/users/{user_id}/email/confirm",
-            post(confirm_change_email),
-        )
-        .route("/api/v1/users/{user_id}/mobile", post(change_mobile))
-        .route(
-            "/api/v1/users/{user_id}/mobile/confirm",
-            post(confirm_change_mobile),
-        )
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_user, get_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(change_password))
+        .routes(routes!(authenticate))
+        .routes(routes!(user_profile))
+        .routes(routes!(recover_password))
+        .routes(routes!(confirm_recover_password))
+        .routes(routes!(change_email))
+        .routes(routes!(confirm_change_email))
+        .routes(routes!(change_mobile))
+        .routes(routes!(confirm_change_mobile))
 }
