@@ -51,14 +51,26 @@ impl Drop for Server {
 /// `samd --dev` in `dir/sam-data` on an ephemeral port (a first start), with `edit` applied
 /// to its configuration before it serves when given (then started again with `--config`).
 fn start_samd(dir: &Path, edit: Option<&dyn Fn(String) -> String>) -> Server {
+    start_samd_with(dir, edit, &[])
+}
+
+/// [`start_samd`] with `env` in samd's environment.
+fn start_samd_with(
+    dir: &Path,
+    edit: Option<&dyn Fn(String) -> String>,
+    env: &[(&str, &str)],
+) -> Server {
     let data = dir.join("sam-data");
-    let mut server = spawn(&[
-        "--dev",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let mut server = spawn(
+        env,
+        &[
+            "--dev",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
     if let Some(edit) = edit {
         let _ = server.child.kill();
         let _ = server.child.wait();
@@ -66,12 +78,15 @@ fn start_samd(dir: &Path, edit: Option<&dyn Fn(String) -> String>) -> Server {
         let text = edit(std::fs::read_to_string(&config).unwrap());
         std::fs::write(&config, text).unwrap();
         let token = server.admin_token.clone();
-        let mut again = spawn(&[
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ]);
+        let mut again = spawn(
+            env,
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+        );
         again.admin_token = token;
         again.data = data;
         return again;
@@ -79,9 +94,10 @@ fn start_samd(dir: &Path, edit: Option<&dyn Fn(String) -> String>) -> Server {
     server
 }
 
-fn spawn(args: &[&str]) -> Server {
+fn spawn(env: &[(&str, &str)], args: &[&str]) -> Server {
     let mut child = Command::new(samd())
         .args(args)
+        .envs(env.iter().copied())
         .env("SAMD_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -824,4 +840,175 @@ fn the_api_keeps_to_its_openapi_document() {
         );
         assert!(report.contains("passed"), "{report}");
     }
+}
+
+/// A PKCS#11 crypto source configured in samd (SoftHSM, from scripts/test): a profile on it
+/// with keys in the separate signature slot, a key generated there, a raw signature approved
+/// on the device, and `openssl pkeyutl -verify` accepting it under the key's public key.
+#[test]
+fn an_hsm_source_signs_in_its_signature_slot() {
+    assert!(
+        std::env::var_os("SOFTHSM2_CONF").is_some(),
+        "SOFTHSM2_CONF is not set: run this through scripts/test, which makes the SoftHSM tokens"
+    );
+    let module = std::env::var("SAM_TEST_SOFTHSM_MODULE").expect("SAM_TEST_SOFTHSM_MODULE");
+    let dir = scratch("hsm");
+    let hsm = move |text: String| {
+        format!(
+            "{text}\n[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"{module}\"\n\
+             slot_label = \"samd-hsm\"\npin_env = \"SAMD_TEST_HSM_PIN\"\n\
+             signature_slot_label = \"samd-hsm-sign\"\nsign_pin_env = \"SAMD_TEST_HSM_SIGN_PIN\"\n\
+             model = \"SoftHSM 2\"\n"
+        )
+    };
+    // samd reads the PINs from its environment.
+    let pins = [
+        ("SAMD_TEST_HSM_PIN", "424242"),
+        ("SAMD_TEST_HSM_SIGN_PIN", "535353"),
+    ];
+    let server = start_samd_with(&dir, Some(&hsm), &pins);
+    let client = [
+        ("SAM_CLIENT_ID", "bank"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-the-bank"),
+    ];
+    std::fs::write(
+        dir.join("profile.toml"),
+        "name = \"HSM\"\n[signing_key]\ncrypto_profiles = [\"hsm\"]\nlocation = \"signature\"\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    )
+    .unwrap();
+    let profile = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "admin",
+            "profile",
+            "create",
+            "profile.toml",
+            "--field",
+            "id",
+        ],
+    ));
+    let sources = ok(run(&server, &dir, &[], &["admin", "crypto-sources"]));
+    assert!(sources.contains("hsm  available"), "{sources}");
+    ok(run(
+        &server,
+        &dir,
+        &client,
+        &[
+            "admin",
+            "client",
+            "create",
+            "bank",
+            "--secret-env",
+            "SAM_CLIENT_SECRET",
+            "--profile",
+            &profile,
+            "--default-profile",
+            &profile,
+        ],
+    ));
+    ok(run(&server, &dir, &client, &["user", "create", "carol"]));
+    ok(run(
+        &server,
+        &dir,
+        &client,
+        &[
+            "device",
+            "enroll",
+            "--user",
+            "carol",
+            "--device",
+            "carol-phone",
+        ],
+    ));
+    let key: serde_json::Value = serde_json::from_str(&ok(run(
+        &server,
+        &dir,
+        &client,
+        &["key", "generate", "carol", "--json"],
+    )))
+    .unwrap();
+    let key_id = key["key_id"].as_str().unwrap();
+    let digest = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+    let (status, text) = curl(
+        &server,
+        &[
+            "-u",
+            "bank:a-secret-of-the-bank",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(
+                r#"{{"user_id":"carol","key_id":"{key_id}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"hsm.txt","digest":"{digest}"}}]}}"#
+            ),
+        ],
+        "/api/v1/authorisations",
+    );
+    assert_eq!(status, 201, "{text}");
+    let request: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let request = request["request_id"].as_str().unwrap();
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "carol-phone.device.json",
+            request,
+            "--yes",
+        ],
+    ));
+    let (status, text) = curl(
+        &server,
+        &[
+            "-u",
+            "bank:a-secret-of-the-bank",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(r#"{{"request_id":"{request}"}}"#),
+        ],
+        "/api/v1/sign",
+    );
+    assert_eq!(status, 200, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    use base64ct::Encoding;
+    let signature =
+        base64ct::Base64::decode_vec(answer["signatures"][0].as_str().unwrap()).unwrap();
+    let public_key = base64ct::Base64::decode_vec(key["public_key"].as_str().unwrap()).unwrap();
+    std::fs::write(dir.join("sig.der"), &signature).unwrap();
+    std::fs::write(dir.join("key.der"), &public_key).unwrap();
+    std::fs::write(
+        dir.join("digest.bin"),
+        base64ct::Base64::decode_vec(digest).unwrap(),
+    )
+    .unwrap();
+    let out = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-keyform",
+            "DER",
+            "-inkey",
+            "key.der",
+            "-in",
+            "digest.bin",
+            "-sigfile",
+            "sig.der",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl pkeyutl -verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
 }

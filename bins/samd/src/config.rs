@@ -65,6 +65,9 @@ pub(crate) struct Config {
     pub(crate) signing: SigningConfig,
     /// The software crypto source.
     pub(crate) software_source: SoftwareSourceConfig,
+    /// PKCS#11 crypto sources (HSMs).
+    #[serde(default)]
+    pub(crate) pkcs11_sources: Vec<Pkcs11SourceConfig>,
     /// Where notifications (OTPs, codes, alerts) go.
     #[serde(default)]
     pub(crate) notifier: NotifierConfig,
@@ -213,6 +216,61 @@ fn default_source() -> String {
     "software".into()
 }
 
+/// `[[pkcs11_sources]]`: an HSM reached through a PKCS#11 module (seed 004).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Pkcs11SourceConfig {
+    /// The crypto source's name, as profiles select it.
+    pub(crate) name: String,
+    /// The PKCS#11 module (a shared library).
+    pub(crate) module: PathBuf,
+    /// The default slot: its token label (`slot_label`) or its slot id (`slot_id`).
+    #[serde(default)]
+    pub(crate) slot_label: Option<String>,
+    /// The default slot by PKCS#11 slot id.
+    #[serde(default)]
+    pub(crate) slot_id: Option<u64>,
+    /// The environment variable holding the user PIN.
+    #[serde(default)]
+    pub(crate) pin_env: Option<String>,
+    /// A file (mode 600) whose first line is the user PIN.
+    #[serde(default)]
+    pub(crate) pin_file: Option<PathBuf>,
+    /// The separate signature slot (seed 004 `Location`), by token label.
+    #[serde(default)]
+    pub(crate) signature_slot_label: Option<String>,
+    /// The environment variable holding the Sign PIN of the signature slot.
+    #[serde(default)]
+    pub(crate) sign_pin_env: Option<String>,
+    /// A file whose first line is the Sign PIN.
+    #[serde(default)]
+    pub(crate) sign_pin_file: Option<PathBuf>,
+    /// The regular expression new PINs must match in full (seed 004), e.g. `[0-9]{4,}`.
+    #[serde(default)]
+    pub(crate) pin_policy: Option<String>,
+    /// `resident` (keys are token objects) or `wrapped` (keys wrapped under `wrapping_key`
+    /// and stored in the database).
+    #[serde(default = "default_storage")]
+    pub(crate) storage: String,
+    /// The label of the AES-256 wrapping key, with `storage = "wrapped"`.
+    #[serde(default)]
+    pub(crate) wrapping_key: Option<String>,
+    /// The device type, for profile validation (e.g. `SoftHSM 2.6`).
+    #[serde(default = "default_model")]
+    pub(crate) model: String,
+    /// Whether the HSM is Common Criteria certified.
+    #[serde(default)]
+    pub(crate) common_criteria: bool,
+}
+
+fn default_storage() -> String {
+    "resident".into()
+}
+
+fn default_model() -> String {
+    "PKCS#11".into()
+}
+
 /// `[notifier]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -325,6 +383,51 @@ impl Config {
                 "an http:// URL (time-stamp tokens are signed and checked; RFC 3161 §3.4)",
             ));
         }
+        let mut names = vec![self.software_source.name.as_str()];
+        for source in &self.pkcs11_sources {
+            if source.name.is_empty() || names.contains(&source.name.as_str()) {
+                return Err(invalid(
+                    "pkcs11_sources.name",
+                    format!("{:?}: every crypto source needs its own name", source.name),
+                ));
+            }
+            names.push(&source.name);
+            if source.slot_label.is_some() == source.slot_id.is_some() {
+                return Err(invalid(
+                    "pkcs11_sources.slot_label",
+                    format!("{}: give slot_label or slot_id (one of them)", source.name),
+                ));
+            }
+            if source.pin_env.is_some() == source.pin_file.is_some() {
+                return Err(invalid(
+                    "pkcs11_sources.pin_env",
+                    format!("{}: give pin_env or pin_file (one of them)", source.name),
+                ));
+            }
+            if source.signature_slot_label.is_some()
+                && source.sign_pin_env.is_some() == source.sign_pin_file.is_some()
+            {
+                return Err(invalid(
+                    "pkcs11_sources.sign_pin_env",
+                    format!(
+                        "{}: a signature slot needs sign_pin_env or sign_pin_file (one of them)",
+                        source.name
+                    ),
+                ));
+            }
+            match (source.storage.as_str(), &source.wrapping_key) {
+                ("resident", None) | ("wrapped", Some(_)) => {}
+                _ => {
+                    return Err(invalid(
+                        "pkcs11_sources.storage",
+                        format!(
+                            "{}: `resident`, or `wrapped` with wrapping_key",
+                            source.name
+                        ),
+                    ));
+                }
+            }
+        }
         if self.software_source.name.is_empty() {
             return Err(invalid("software_source.name", "must not be empty"));
         }
@@ -411,6 +514,22 @@ master_key_file = "keys/master.key"
             (
                 "[signing]\ntsa_url = \"https://tsa.example\"\n",
                 "signing.tsa_url",
+            ),
+            (
+                "[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"/x.so\"\npin_env = \"P\"\n",
+                "pkcs11_sources.slot_label",
+            ),
+            (
+                "[[pkcs11_sources]]\nname = \"software\"\nmodule = \"/x.so\"\nslot_id = 1\npin_env = \"P\"\n",
+                "pkcs11_sources.name",
+            ),
+            (
+                "[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"/x.so\"\nslot_id = 1\npin_env = \"P\"\npin_file = \"f\"\n",
+                "pkcs11_sources.pin_env",
+            ),
+            (
+                "[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"/x.so\"\nslot_id = 1\npin_env = \"P\"\nstorage = \"wrapped\"\n",
+                "pkcs11_sources.storage",
             ),
         ] {
             // Top-level keys must come before the tables.

@@ -171,13 +171,7 @@ pub(crate) async fn build_service(
             revocation: None,
         })
         .with_profile_rules(ProfileRules {
-            crypto_sources: vec![CryptoSourceDescriptor::software(
-                config
-                    .software_source
-                    .name
-                    .parse()
-                    .map_err(|e| ServerError::Setup(format!("software_source.name: {e}")))?,
-            )],
+            crypto_sources: descriptors(config)?,
             sad_format: if config.signing.sad_format == "der" {
                 SadFormat::Der
             } else {
@@ -185,11 +179,82 @@ pub(crate) async fn build_service(
             },
             eseals_enabled: config.signing.eseals_enabled,
         });
+    for source in &config.pkcs11_sources {
+        let token = open_pkcs11(config, source)?;
+        service = service.with_token(Arc::new(token));
+    }
     service = service.with_observer(metrics);
     if let Some(mailbox) = &config.notifier.mailbox {
         service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));
     }
     Ok(service)
+}
+
+/// The crypto sources as profile validation sees them.
+fn descriptors(config: &Config) -> Result<Vec<CryptoSourceDescriptor>, ServerError> {
+    let name = |text: &str, key: &str| {
+        text.parse()
+            .map_err(|e| ServerError::Setup(format!("{key} {text:?}: {e}")))
+    };
+    let mut all = vec![CryptoSourceDescriptor::software(name(
+        &config.software_source.name,
+        "software_source.name",
+    )?)];
+    for source in &config.pkcs11_sources {
+        let mut d = CryptoSourceDescriptor::software(name(&source.name, "pkcs11_sources.name")?);
+        d.kind = sam_profile::CryptoSourceKind::Hsm;
+        d.model.clone_from(&source.model);
+        d.common_criteria = source.common_criteria;
+        d.slot_id = source.slot_id;
+        d.has_signature_slot = source.signature_slot_label.is_some();
+        all.push(d);
+    }
+    Ok(all)
+}
+
+/// Opens a PKCS#11 source: loads the module, finds the slots, logs in.
+fn open_pkcs11(
+    config: &Config,
+    source: &crate::config::Pkcs11SourceConfig,
+) -> Result<sam_token::Pkcs11Token, ServerError> {
+    use sam_token::pkcs11::{KeyStorage, PinPolicy, PinSource, SignatureSlotConfig, SlotSelector};
+    let pin = |env: &Option<String>, file: &Option<std::path::PathBuf>| match (env, file) {
+        (Some(name), _) => PinSource::Env(name.clone()),
+        (None, Some(path)) => PinSource::File(config.resolve(path)),
+        (None, None) => PinSource::Env(String::new()),
+    };
+    let slot = match (&source.slot_label, source.slot_id) {
+        (Some(label), _) => SlotSelector::Label(label.clone()),
+        (None, Some(id)) => SlotSelector::Id(id),
+        (None, None) => SlotSelector::Index(0),
+    };
+    let pkcs11 = sam_token::Pkcs11Config {
+        name: source.name.clone(),
+        module: config.resolve(&source.module),
+        slot,
+        pin: pin(&source.pin_env, &source.pin_file),
+        signature_slot: source
+            .signature_slot_label
+            .as_ref()
+            .map(|label| SignatureSlotConfig {
+                slot: SlotSelector::Label(label.clone()),
+                sign_pin: pin(&source.sign_pin_env, &source.sign_pin_file),
+            }),
+        pin_policy: source
+            .pin_policy
+            .as_deref()
+            .map(PinPolicy::new)
+            .transpose()
+            .map_err(|e| ServerError::Setup(format!("pkcs11_sources.pin_policy: {e}")))?,
+        storage: match &source.wrapping_key {
+            Some(label) => KeyStorage::Wrapped {
+                wrapping_key: label.clone(),
+            },
+            None => KeyStorage::Resident,
+        },
+    };
+    sam_token::Pkcs11Token::open(pkcs11)
+        .map_err(|e| ServerError::Setup(format!("crypto source {}: {e}", source.name)))
 }
 
 /// The rustls server configuration: the server's chain and key, and the client CAs.

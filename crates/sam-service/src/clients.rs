@@ -358,11 +358,15 @@ impl Service {
         record: &ClientRecord,
         secret: &Zeroizing<String>,
     ) -> Result<bool, ServiceError> {
-        password_matches(
-            secret.clone(),
-            record.secret_hash.clone().unwrap_or_default(),
-        )
-        .await
+        let phc = record.secret_hash.clone().unwrap_or_default();
+        if self.verified_secrets.contains(&phc, secret) {
+            return Ok(true);
+        }
+        let matches = password_matches(secret.clone(), phc.clone()).await?;
+        if matches {
+            self.verified_secrets.insert(&phc, secret);
+        }
+        Ok(matches)
     }
 
     /// The access check every request passes first: a registered client with SAM access.

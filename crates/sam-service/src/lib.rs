@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod sap;
 pub mod scal1;
 pub mod seal;
+mod secret_cache;
 mod service;
 pub mod users;
 pub mod verification;

@@ -61,6 +61,9 @@ pub struct ServiceSettings {
     pub confirmation_validity_secs: i64,
     /// How many checks a code allows.
     pub code_attempts: i64,
+    /// How long a client secret verified with Argon2id is remembered, in seconds (0: never;
+    /// see the `secret_cache` module). A changed secret is never matched by an old entry.
+    pub verified_secret_cache_secs: u64,
 }
 
 impl Default for ServiceSettings {
@@ -73,6 +76,7 @@ impl Default for ServiceSettings {
             otp_validity_secs: 5 * 60,
             confirmation_validity_secs: 30 * 60,
             code_attempts: 3,
+            verified_secret_cache_secs: 300,
         }
     }
 }
@@ -93,6 +97,7 @@ pub struct Service {
     /// Serialises profile changes on this node.
     pub(crate) profile_changes: tokio::sync::Mutex<()>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    pub(crate) verified_secrets: crate::secret_cache::VerifiedSecrets,
 }
 
 /// Sees what the service does, for metrics: the outcome of every audited request and every
@@ -117,6 +122,9 @@ impl Service {
         clock: Arc<dyn Clock>,
         settings: ServiceSettings,
     ) -> Self {
+        let verified_secrets = crate::secret_cache::VerifiedSecrets::new(
+            std::time::Duration::from_secs(settings.verified_secret_cache_secs),
+        );
         Self {
             store,
             profiles: std::sync::RwLock::new(Arc::new(profiles)),
@@ -128,6 +136,7 @@ impl Service {
             profile_rules: None,
             profile_changes: tokio::sync::Mutex::new(()),
             observer: None,
+            verified_secrets,
         }
     }
 

@@ -236,6 +236,26 @@ async fn clients_authenticate_by_tls_certificate_basic_or_both_when_required() {
         // The secret survives an edit and is never shown.
         let shown = format!("{:?}", f.service.get_client("bank").await.unwrap());
         assert!(!shown.contains("argon2"), "{shown}");
+        // A verified secret is remembered (no Argon2id on the next request), but a new secret
+        // replaces it at once: the old one no longer authenticates, the new one does.
+        f.service
+            .set_client_secret("bank", Zeroizing::new("a brand new secret for bank".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(
+                f.service
+                    .authenticate_client(&auth(None, basic("bank", "correct horse battery staple")))
+                    .await
+            ),
+            "client_authentication_failed"
+        );
+        assert_eq!(
+            ok(f.service
+                .authenticate_client(&auth(None, basic("bank", "a brand new secret for bank")))
+                .await),
+            "bank"
+        );
         f.service.store().close().await;
     }
     sam_store::testing::drop_databases(dbs).await;
