@@ -39,6 +39,22 @@ struct Server {
     address: String,
     admin_token: String,
     data: PathBuf,
+    log: PathBuf,
+}
+
+/// samd's log holds none of `secrets`, and every line is a JSON object.
+fn assert_no_secret_in_logs(server: &Server, secrets: &[&str]) {
+    let text = std::fs::read_to_string(&server.log).unwrap();
+    assert!(text.lines().count() > 3, "the log is nearly empty: {text}");
+    for line in text.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object()),
+            "not a JSON log line: {line}"
+        );
+    }
+    for secret in secrets {
+        assert!(!text.contains(secret), "a secret is in samd's log");
+    }
 }
 
 impl Drop for Server {
@@ -94,13 +110,20 @@ fn start_samd_with(
     server
 }
 
+/// Starts samd; its log (JSON lines, debug level and up, every crate) goes to a file beside
+/// the data directory, which [`assert_no_secret_in_logs`] reads.
 fn spawn(env: &[(&str, &str)], args: &[&str]) -> Server {
+    static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-samd-{}-{n}.log", std::process::id()));
     let mut child = Command::new(samd())
         .args(args)
+        .args(["--log-format", "json"])
         .envs(env.iter().copied())
-        .env("SAMD_LOG", "warn")
+        .env("SAMD_LOG", "debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -120,6 +143,7 @@ fn spawn(env: &[(&str, &str)], args: &[&str]) -> Server {
                 child,
                 admin_token,
                 data,
+                log,
             };
         }
     }
@@ -755,6 +779,16 @@ fn basic_authentication_and_device_sessions_over_https() {
         "/api/v1/authorisations?status=pending",
     );
     assert_eq!((status, text.as_str()), (200, "[]"));
+    assert_no_secret_in_logs(
+        &server,
+        &[
+            "a-secret-of-the-shop",
+            "not-the-secret",
+            server.admin_token.as_str(),
+            &bob_token,
+            &alice_token,
+        ],
+    );
 }
 
 /// schemathesis (from the test venv) against `/openapi.json`: for every operation, generated
@@ -863,8 +897,8 @@ fn an_hsm_source_signs_in_its_signature_slot() {
     };
     // samd reads the PINs from its environment.
     let pins = [
-        ("SAMD_TEST_HSM_PIN", "424242"),
-        ("SAMD_TEST_HSM_SIGN_PIN", "535353"),
+        ("SAMD_TEST_HSM_PIN", "samd-hsm-pin-4242"),
+        ("SAMD_TEST_HSM_SIGN_PIN", "samd-sign-pin-5353"),
     ];
     let server = start_samd_with(&dir, Some(&hsm), &pins);
     let client = [
@@ -1010,5 +1044,14 @@ fn an_hsm_source_signs_in_its_signature_slot() {
         "openssl pkeyutl -verify: {}{}",
         String::from_utf8_lossy(&out.stdout),
         stderr(&out)
+    );
+    assert_no_secret_in_logs(
+        &server,
+        &[
+            "samd-hsm-pin-4242",
+            "samd-sign-pin-5353",
+            "a-secret-of-the-bank",
+            server.admin_token.as_str(),
+        ],
     );
 }

@@ -278,6 +278,15 @@ pub(crate) struct NotifierConfig {
     /// A file that receives every notification as a JSON line (development).
     #[serde(default)]
     pub(crate) mailbox: Option<PathBuf>,
+    /// An `http://` endpoint that receives e-mail notifications as JSON (a mail relay).
+    #[serde(default)]
+    pub(crate) email_webhook: Option<String>,
+    /// An `http://` endpoint that receives text-message notifications as JSON (an SMS relay).
+    #[serde(default)]
+    pub(crate) sms_webhook: Option<String>,
+    /// The environment variable holding a bearer token sent to the webhooks.
+    #[serde(default)]
+    pub(crate) webhook_token_env: Option<String>,
 }
 
 /// `[limits]`.
@@ -382,6 +391,26 @@ impl Config {
                 "signing.tsa_url",
                 "an http:// URL (time-stamp tokens are signed and checked; RFC 3161 §3.4)",
             ));
+        }
+        let webhooks = [
+            ("notifier.email_webhook", &self.notifier.email_webhook),
+            ("notifier.sms_webhook", &self.notifier.sms_webhook),
+        ];
+        for (key, url) in webhooks {
+            if let Some(url) = url {
+                if !url.starts_with("http://") {
+                    return Err(invalid(
+                        key,
+                        "an http:// URL (put a TLS-terminating relay in front of remote endpoints)",
+                    ));
+                }
+                if self.notifier.mailbox.is_some() {
+                    return Err(invalid(
+                        "notifier.mailbox",
+                        "a mailbox takes every notification: leave out the webhooks, or the mailbox",
+                    ));
+                }
+            }
         }
         let mut names = vec![self.software_source.name.as_str()];
         for source in &self.pkcs11_sources {
@@ -518,6 +547,14 @@ master_key_file = "keys/master.key"
             (
                 "[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"/x.so\"\npin_env = \"P\"\n",
                 "pkcs11_sources.slot_label",
+            ),
+            (
+                "[notifier]\nemail_webhook = \"https://mail.example\"\n",
+                "notifier.email_webhook",
+            ),
+            (
+                "[notifier]\nmailbox = \"m\"\nsms_webhook = \"http://sms.example\"\n",
+                "notifier.mailbox",
             ),
             (
                 "[[pkcs11_sources]]\nname = \"software\"\nmodule = \"/x.so\"\nslot_id = 1\npin_env = \"P\"\n",

@@ -18,7 +18,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use sam_profile::{CryptoSourceDescriptor, SadFormat};
-use sam_service::{CodeKey, FileMailbox, ProfileRules, Service, ServiceSettings, Signing};
+use sam_service::{
+    CodeKey, FileMailbox, ProfileRules, Router as NotifyRouter, Service, ServiceSettings, Signing,
+    Webhook,
+};
 use sam_store::Store;
 use sam_token::{ActivationIssuer, MasterKey, SoftwareToken, SystemClock};
 use tokio::net::TcpListener;
@@ -186,6 +189,31 @@ pub(crate) async fn build_service(
     service = service.with_observer(metrics);
     if let Some(mailbox) = &config.notifier.mailbox {
         service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));
+    } else if config.notifier.email_webhook.is_some() || config.notifier.sms_webhook.is_some() {
+        let token = match &config.notifier.webhook_token_env {
+            Some(name) => Some(std::env::var(name).map_err(|_| {
+                ServerError::Setup(format!(
+                    "notifier.webhook_token_env: the environment variable {name} is not set"
+                ))
+            })?),
+            None => None,
+        };
+        let webhook = |url: &String| -> Result<Webhook, ServerError> {
+            let hook = Webhook::new(url.clone(), Duration::from_secs(10))
+                .map_err(|e| ServerError::Setup(format!("notifier: {e}")))?;
+            Ok(match &token {
+                Some(t) => hook.with_bearer_token(t.clone()),
+                None => hook,
+            })
+        };
+        let mut router = NotifyRouter::new();
+        if let Some(url) = &config.notifier.email_webhook {
+            router = router.email(webhook(url)?);
+        }
+        if let Some(url) = &config.notifier.sms_webhook {
+            router = router.sms(webhook(url)?);
+        }
+        service = service.with_notifier(Arc::new(router));
     }
     Ok(service)
 }
