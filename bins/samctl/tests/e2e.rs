@@ -892,7 +892,8 @@ fn an_hsm_source_signs_in_its_signature_slot() {
             "{text}\n[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"{module}\"\n\
              slot_label = \"samd-hsm\"\npin_env = \"SAMD_TEST_HSM_PIN\"\n\
              signature_slot_label = \"samd-hsm-sign\"\nsign_pin_env = \"SAMD_TEST_HSM_SIGN_PIN\"\n\
-             model = \"SoftHSM 2\"\n"
+             model = \"SoftHSM 2\"\n\n[[key_pools]]\nsource = \"hsm\"\nsize = 2\nrefill_secs = 1\n\
+             key = {{ algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }}\n"
         )
     };
     // samd reads the PINs from its environment.
@@ -966,6 +967,8 @@ fn an_hsm_source_signs_in_its_signature_slot() {
     )))
     .unwrap();
     let key_id = key["key_id"].as_str().unwrap();
+    // The pool holds default-slot keys: a signature-slot profile never takes one.
+    assert_eq!(key["from_pool"], false, "{key}");
     let digest = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
     let (status, text) = curl(
         &server,
@@ -1045,6 +1048,58 @@ fn an_hsm_source_signs_in_its_signature_slot() {
         String::from_utf8_lossy(&out.stdout),
         stderr(&out)
     );
+    // A profile keeping its keys in the default slot takes the pooled ones.
+    std::fs::write(
+        dir.join("pooled.toml"),
+        "name = \"HSM pooled\"\n[signing_key]\ncrypto_profiles = [\"hsm\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    )
+    .unwrap();
+    let pooled_profile = ok(run(
+        &server,
+        &dir,
+        &[],
+        &["admin", "profile", "create", "pooled.toml", "--field", "id"],
+    ));
+    let pooled = [
+        ("SAM_CLIENT_ID", "pooled"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-pooled"),
+    ];
+    ok(run(
+        &server,
+        &dir,
+        &pooled,
+        &[
+            "admin",
+            "client",
+            "create",
+            "pooled",
+            "--profile",
+            &pooled_profile,
+            "--default-profile",
+            &pooled_profile,
+            "--secret-env",
+            "SAM_CLIENT_SECRET",
+        ],
+    ));
+    ok(run(&server, &dir, &pooled, &["user", "create", "dave"]));
+    // The pool refills every second; it had time to fill while the rest ran.
+    let mut from_pool = false;
+    for _ in 0..50 {
+        let key = ok(run(
+            &server,
+            &dir,
+            &pooled,
+            &["key", "generate", "dave", "--field", "from_pool"],
+        ));
+        if key == "true" {
+            from_pool = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(from_pool, "no key came from the pool");
     assert_no_secret_in_logs(
         &server,
         &[

@@ -68,6 +68,9 @@ pub(crate) struct Config {
     /// PKCS#11 crypto sources (HSMs).
     #[serde(default)]
     pub(crate) pkcs11_sources: Vec<Pkcs11SourceConfig>,
+    /// Pools of pre-generated keys (Key Generation then answers at once).
+    #[serde(default)]
+    pub(crate) key_pools: Vec<KeyPoolConfig>,
     /// Where notifications (OTPs, codes, alerts) go.
     #[serde(default)]
     pub(crate) notifier: NotifierConfig,
@@ -271,6 +274,26 @@ fn default_model() -> String {
     "PKCS#11".into()
 }
 
+/// `[[key_pools]]`: keys of one spec generated ahead in one crypto source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyPoolConfig {
+    /// The crypto source.
+    pub(crate) source: String,
+    /// The key spec, as in a profile: `{ algorithm = "ecdsa", curve_type = "nist-p",
+    /// key_length = 256 }`.
+    pub(crate) key: sam_algorithms::KeySpec,
+    /// How many keys to keep ready, 1 to 10,000.
+    pub(crate) size: i64,
+    /// How often the pool is checked and refilled, seconds.
+    #[serde(default = "default_refill")]
+    pub(crate) refill_secs: u64,
+}
+
+fn default_refill() -> u64 {
+    10
+}
+
 /// `[notifier]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -457,6 +480,20 @@ impl Config {
                 }
             }
         }
+        for pool in &self.key_pools {
+            if !names.contains(&pool.source.as_str()) {
+                return Err(invalid(
+                    "key_pools.source",
+                    format!("{:?} is not a configured crypto source", pool.source),
+                ));
+            }
+            if !(1..=10_000).contains(&pool.size) {
+                return Err(invalid("key_pools.size", "1 to 10000 keys"));
+            }
+            if !(1..=86_400).contains(&pool.refill_secs) {
+                return Err(invalid("key_pools.refill_secs", "1 to 86400 seconds"));
+            }
+        }
         if self.software_source.name.is_empty() {
             return Err(invalid("software_source.name", "must not be empty"));
         }
@@ -551,6 +588,14 @@ master_key_file = "keys/master.key"
             (
                 "[notifier]\nemail_webhook = \"https://mail.example\"\n",
                 "notifier.email_webhook",
+            ),
+            (
+                "[[key_pools]]\nsource = \"hsm-9\"\nsize = 5\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+                "key_pools.source",
+            ),
+            (
+                "[[key_pools]]\nsource = \"software\"\nsize = 0\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+                "key_pools.size",
             ),
             (
                 "[notifier]\nmailbox = \"m\"\nsms_webhook = \"http://sms.example\"\n",

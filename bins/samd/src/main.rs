@@ -140,6 +140,7 @@ async fn main() -> ExitCode {
     };
     let service = std::sync::Arc::new(service);
     server::reload_profiles_every(service.clone(), config.profiles.reload_secs);
+    server::refill_key_pools(service.clone(), &config);
     let router = server::router(
         server::AppState::new(service, metrics, admin_credential_hash, &config),
         &config,

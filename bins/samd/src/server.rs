@@ -532,3 +532,29 @@ pub(crate) fn reload_profiles_every(service: Arc<Service>, secs: u64) {
         }
     });
 }
+
+/// Keeps each configured key pool filled, checking every `refill_secs`.
+pub(crate) fn refill_key_pools(service: Arc<Service>, config: &Config) {
+    for pool in config.key_pools.clone() {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(pool.refill_secs));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match service
+                    .refill_key_pool(&pool.source, pool.key, pool.size)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(made) => {
+                        tracing::info!(source = %pool.source, key = %pool.key, made, "key pool refilled")
+                    }
+                    Err(e) => {
+                        tracing::warn!(source = %pool.source, key = %pool.key, error = %e, "refilling the key pool failed")
+                    }
+                }
+            }
+        });
+    }
+}

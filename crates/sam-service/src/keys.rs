@@ -137,11 +137,16 @@ impl Service {
                     sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
                 };
 
-                let (record, from_pool) = match self
-                    .store
-                    .take_pooled_key(&token_name, &spec.to_string())
-                    .await?
-                {
+                // Pooled keys are generated in the default location: a profile that keeps its
+                // keys in the signature slot (seed 004) never gets one.
+                let pooled = if location == sam_token::KeyLocation::Default {
+                    self.store
+                        .take_pooled_key(&token_name, &spec.to_string())
+                        .await?
+                } else {
+                    None
+                };
+                let (record, from_pool) = match pooled {
                     Some(der) => (
                         KeyRecord::from_der(&der)
                             .map_err(|e| ServiceError::internal(format!("pooled key: {e}")))?,

@@ -24,6 +24,8 @@ pub(crate) struct KeyBody {
     spec: String,
     /// DER SubjectPublicKeyInfo, base64.
     public_key: String,
+    /// Whether it came from a pool of keys generated ahead.
+    from_pool: bool,
 }
 
 impl From<KeyView> for KeyBody {
@@ -34,6 +36,7 @@ impl From<KeyView> for KeyBody {
             profile_id: k.profile_id,
             spec: k.spec,
             public_key: b64(&k.public_key),
+            from_pool: k.from_pool,
         }
     }
 }
