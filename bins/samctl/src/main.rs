@@ -254,11 +254,11 @@ enum Command {
     )]
     Sign {
         /// The user who signs.
-        #[arg(long)]
-        user: String,
+        #[arg(long, required_unless_present = "request")]
+        user: Option<String>,
         /// The user's key.
-        #[arg(long)]
-        key: String,
+        #[arg(long, required_unless_present = "request")]
+        key: Option<String>,
         /// The output: raw, cms, cades-b-b, cades-b-t, cades-b-lt.
         #[arg(long, default_value = "cades-b-b")]
         format: String,
@@ -271,6 +271,32 @@ enum Command {
         /// Replace existing FILE.p7s.
         #[arg(long)]
         overwrite: bool,
+        /// Finish this earlier `samctl authorise` of the same files instead of authorising.
+        #[arg(long, value_name = "REQUEST_ID")]
+        request: Option<String>,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Asks the user's approval to sign files (hashed here) and prints the request id, without
+    /// waiting; `samctl sign --request ID FILE...` finishes it.
+    #[command(
+        after_help = "Example:\n  ID=$(samctl authorise --user alice --key KEY a.pdf b.pdf)\n  \
+        samctl sign --user alice --key KEY --request \"$ID\" a.pdf b.pdf"
+    )]
+    Authorise {
+        /// The user who signs.
+        #[arg(long)]
+        user: String,
+        /// The user's key.
+        #[arg(long)]
+        key: String,
+        /// The output: raw, cms, cades-b-b, cades-b-t, cades-b-lt.
+        #[arg(long, default_value = "cades-b-b")]
+        format: String,
+        /// The hash of the documents.
+        #[arg(long, default_value = "sha-256")]
+        hash: String,
         /// The files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -803,6 +829,32 @@ fn run(cli: Cli) -> Result<(), CliError> {
             });
             Ok(())
         }
+        Command::Authorise {
+            user,
+            key,
+            format,
+            hash,
+            files,
+        } => {
+            let hash: HashAlgorithm = hash
+                .parse()
+                .map_err(|_| CliError::Usage(format!("unknown hash {hash}")))?;
+            let api = ctx.api()?;
+            sign::authorise(
+                &api,
+                &ctx.client()?,
+                &sign::SignJob {
+                    user: &user,
+                    key: &key,
+                    format: &format,
+                    hash,
+                    files: &files,
+                    wait: Duration::ZERO,
+                    overwrite: true,
+                },
+                out,
+            )
+        }
         Command::Sign {
             user,
             key,
@@ -810,6 +862,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             hash,
             wait,
             overwrite,
+            request,
             files,
         } => {
             let hash: HashAlgorithm = hash
@@ -820,14 +873,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 &api,
                 &ctx.client()?,
                 &sign::SignJob {
-                    user: &user,
-                    key: &key,
+                    user: user.as_deref().unwrap_or_default(),
+                    key: key.as_deref().unwrap_or_default(),
                     format: &format,
                     hash,
                     files: &files,
                     wait: Duration::from_secs(wait),
                     overwrite,
                 },
+                request.as_deref(),
                 out,
             )
         }

@@ -91,7 +91,7 @@ pub(crate) fn wait_for_approval(
     }
 }
 
-/// What `samctl sign` needs.
+/// What `samctl sign` and `samctl authorise` need.
 pub(crate) struct SignJob<'a> {
     pub(crate) user: &'a str,
     pub(crate) key: &'a str,
@@ -102,13 +102,12 @@ pub(crate) struct SignJob<'a> {
     pub(crate) overwrite: bool,
 }
 
-/// `samctl sign`.
-pub(crate) fn sign(api: &Api, client: &Auth, job: &SignJob<'_>, out: &Out) -> Result<(), CliError> {
-    if job.files.is_empty() {
+/// `FILE.p7s` for each file, refusing to replace existing ones unless asked.
+fn outputs(files: &[PathBuf], overwrite: bool) -> Result<Vec<PathBuf>, CliError> {
+    if files.is_empty() {
         return Err(CliError::Usage("name at least one file to sign".into()));
     }
-    let outputs: Vec<PathBuf> = job
-        .files
+    let outputs: Vec<PathBuf> = files
         .iter()
         .map(|f| {
             let mut name = f.as_os_str().to_owned();
@@ -116,14 +115,22 @@ pub(crate) fn sign(api: &Api, client: &Auth, job: &SignJob<'_>, out: &Out) -> Re
             PathBuf::from(name)
         })
         .collect();
-    if !job.overwrite
-        && let Some(existing) = outputs.iter().find(|o| o.exists())
-    {
+    if !overwrite && let Some(existing) = outputs.iter().find(|o| o.exists()) {
         return Err(CliError::Usage(format!(
             "{} exists; pass --overwrite to replace it",
             existing.display()
         )));
     }
+    Ok(outputs)
+}
+
+/// Hashes the files and asks for one authorisation of all of them; the request id.
+fn authorise_files(
+    api: &Api,
+    client: &Auth,
+    job: &SignJob<'_>,
+    out: &Out,
+) -> Result<Value, CliError> {
     let digests = hash_files(job.files, job.hash, out)?;
     let documents: Vec<Value> = job
         .files
@@ -148,11 +155,43 @@ pub(crate) fn sign(api: &Api, client: &Auth, job: &SignJob<'_>, out: &Out) -> Re
             "documents": documents,
         })),
     )?;
-    let id = field_str(&authorised, "request_id")?.to_owned();
     out.note(&format!(
-        "request {id}: {} document(s) to approve on the user's device",
+        "request {}: {} document(s) to approve on the user's device",
+        field_str(&authorised, "request_id")?,
         job.files.len()
     ));
+    Ok(authorised)
+}
+
+/// `samctl authorise`: the authorisation only; `samctl sign --request` finishes it.
+pub(crate) fn authorise(
+    api: &Api,
+    client: &Auth,
+    job: &SignJob<'_>,
+    out: &Out,
+) -> Result<(), CliError> {
+    outputs(job.files, job.overwrite)?;
+    let authorised = authorise_files(api, client, job, out)?;
+    let id = field_str(&authorised, "request_id")?.to_owned();
+    out.show(&authorised, || id.clone());
+    Ok(())
+}
+
+/// `samctl sign`: authorises (or, with `request`, takes an earlier authorisation of the same
+/// files), waits for the approval, signs, checks each CMS/CAdES output against its file, and
+/// writes FILE.p7s.
+pub(crate) fn sign(
+    api: &Api,
+    client: &Auth,
+    job: &SignJob<'_>,
+    request: Option<&str>,
+    out: &Out,
+) -> Result<(), CliError> {
+    let outputs = outputs(job.files, job.overwrite)?;
+    let id = match request {
+        Some(id) => id.to_owned(),
+        None => field_str(&authorise_files(api, client, job, out)?, "request_id")?.to_owned(),
+    };
     wait_for_approval(api, client, &id, job.wait, out)?;
     let signed = api.call(
         client,
@@ -165,18 +204,30 @@ pub(crate) fn sign(api: &Api, client: &Auth, job: &SignJob<'_>, out: &Out) -> Re
         .and_then(Value::as_array)
         .ok_or_else(|| CliError::Protocol("the answer has no signatures".into()))?;
     if signatures.len() != outputs.len() {
-        return Err(CliError::Protocol(format!(
-            "{} signatures for {} files",
+        return Err(CliError::Usage(format!(
+            "request {id} signed {} documents, and {} files were named: name the files of the \
+             request, in its order",
             signatures.len(),
             outputs.len()
         )));
     }
     let bar = out.progress(outputs.len() as u64, "writing");
-    for (path, signature) in outputs.iter().zip(signatures) {
+    for ((file, path), signature) in job.files.iter().zip(&outputs).zip(signatures) {
         let bytes = signature
             .as_str()
             .and_then(|s| Base64::decode_vec(s).ok())
             .ok_or_else(|| CliError::Protocol("a signature is not base64".into()))?;
+        // A CMS or CAdES signature must be of this file (with --request, the files named may
+        // not be the ones authorised); a raw signature value carries nothing to compare.
+        if job.format != "raw" {
+            let content = std::fs::read(file).map_err(|e| file_error("document", file, e))?;
+            sam_cms::verify(&bytes, &Detached::Data(&content)).map_err(|e| {
+                CliError::Refused(format!(
+                    "the signature for {} does not verify over it: {e}",
+                    file.display()
+                ))
+            })?;
+        }
         std::fs::write(path, bytes).map_err(|e| file_error("signature", path, e))?;
         bar.inc(1);
     }

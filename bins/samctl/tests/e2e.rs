@@ -728,18 +728,66 @@ fn basic_authentication_and_device_sessions_over_https() {
         "signed once: {text}"
     );
 
+    // Authorise now, sign later: two files under one request, finished with --request.
+    std::fs::write(dir.join("one.txt"), "one").unwrap();
+    std::fs::write(dir.join("two.txt"), "two").unwrap();
+    let later = ok(run(
+        &server,
+        &dir,
+        &client,
+        &[
+            "authorise",
+            "--user",
+            "alice",
+            "--key",
+            &key,
+            "--format",
+            "raw",
+            "one.txt",
+            "two.txt",
+        ],
+    ));
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "alice-phone.device.json",
+            &later,
+            "--yes",
+        ],
+    ));
+    ok(run(
+        &server,
+        &dir,
+        &client,
+        &[
+            "sign",
+            "--request",
+            &later,
+            "--format",
+            "raw",
+            "one.txt",
+            "two.txt",
+        ],
+    ));
+    assert!(dir.join("one.txt.p7s").exists() && dir.join("two.txt.p7s").exists());
+
     // The metrics saw all of it.
     let (status, metrics) = curl(&server, &[], "/metrics");
     assert_eq!(status, 200);
     for line in [
-        r#"sam_http_requests_total{method="POST",route="/api/v1/authorisations",status="201"} 2"#,
+        r#"sam_http_requests_total{method="POST",route="/api/v1/authorisations",status="201"} 3"#,
         r#"sam_http_requests_total{method="POST",route="/api/v1/sign",status="409"} 1"#,
         r#"sam_requests_total{action="decline_request",outcome="ok"} 1"#,
-        r#"sam_signatures_total{key_spec="ECDSA P-256"} 1"#,
+        r#"sam_signatures_total{key_spec="ECDSA P-256"} 3"#,
         r#"sam_sad_failures_total{reason="sad_invalid"} 1"#,
-        r#"sam_requests_total{action="sign",outcome="ok"} 1"#,
+        r#"sam_requests_total{action="sign",outcome="ok"} 2"#,
         r#"sam_crypto_source_available{source="software"} 1"#,
-        r#"sam_http_request_duration_seconds_count{method="POST",route="/api/v1/sign"} 2"#,
+        r#"sam_http_request_duration_seconds_count{method="POST",route="/api/v1/sign"} 3"#,
     ] {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
