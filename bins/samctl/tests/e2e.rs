@@ -185,6 +185,22 @@ fn as_strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// POST `body` (JSON) to `path` as the client `credentials` (`id:secret`, HTTP Basic).
+fn post_json(server: &Server, credentials: &str, path: &str, body: &str) -> (u16, String) {
+    curl(
+        server,
+        &[
+            "-u",
+            credentials,
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            body,
+        ],
+        path,
+    )
+}
+
 fn curl(server: &Server, args: &[&str], path: &str) -> (u16, String) {
     let out = Command::new("curl")
         .args([
@@ -524,20 +540,14 @@ fn basic_authentication_and_device_sessions_over_https() {
     ));
 
     // An authorisation for alice (without certificate the key cannot sign; enough here).
-    let (status, text) = curl(
+    let (status, text) = post_json(
         &server,
-        &[
-            "-u",
-            "shop:a-secret-of-the-shop",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &format!(
-                r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"a.txt","digest":"{}"}}]}}"#,
-                "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
-            ),
-        ],
+        "shop:a-secret-of-the-shop",
         "/api/v1/authorisations",
+        &format!(
+            r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"a.txt","digest":"{}"}}]}}"#,
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        ),
     );
     assert_eq!(status, 201, "{text}");
     let request: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -651,20 +661,14 @@ fn basic_authentication_and_device_sessions_over_https() {
     assert_eq!(status_now, "declined");
 
     // A raw signature approved on alice's device; a second Sign of it is a replay.
-    let (status, text) = curl(
+    let (status, text) = post_json(
         &server,
-        &[
-            "-u",
-            "shop:a-secret-of-the-shop",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &format!(
-                r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"b.txt","digest":"{}"}}]}}"#,
-                "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
-            ),
-        ],
+        "shop:a-secret-of-the-shop",
         "/api/v1/authorisations",
+        &format!(
+            r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"b.txt","digest":"{}"}}]}}"#,
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        ),
     );
     assert_eq!(status, 201, "{text}");
     let signed: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -1018,19 +1022,13 @@ fn an_hsm_source_signs_in_its_signature_slot() {
     // The pool holds default-slot keys: a signature-slot profile never takes one.
     assert_eq!(key["from_pool"], false, "{key}");
     let digest = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
-    let (status, text) = curl(
+    let (status, text) = post_json(
         &server,
-        &[
-            "-u",
-            "bank:a-secret-of-the-bank",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &format!(
-                r#"{{"user_id":"carol","key_id":"{key_id}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"hsm.txt","digest":"{digest}"}}]}}"#
-            ),
-        ],
+        "bank:a-secret-of-the-bank",
         "/api/v1/authorisations",
+        &format!(
+            r#"{{"user_id":"carol","key_id":"{key_id}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"hsm.txt","digest":"{digest}"}}]}}"#
+        ),
     );
     assert_eq!(status, 201, "{text}");
     let request: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -1048,17 +1046,11 @@ fn an_hsm_source_signs_in_its_signature_slot() {
             "--yes",
         ],
     ));
-    let (status, text) = curl(
+    let (status, text) = post_json(
         &server,
-        &[
-            "-u",
-            "bank:a-secret-of-the-bank",
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &format!(r#"{{"request_id":"{request}"}}"#),
-        ],
+        "bank:a-secret-of-the-bank",
         "/api/v1/sign",
+        &format!(r#"{{"request_id":"{request}"}}"#),
     );
     assert_eq!(status, 200, "{text}");
     let answer: serde_json::Value = serde_json::from_str(&text).unwrap();

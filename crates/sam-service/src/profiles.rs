@@ -125,27 +125,14 @@ impl Service {
         Ok(())
     }
 
+    /// Audits an operator's action (no client; actor `admin`).
     async fn admin_audited<T>(
         &self,
         action: &str,
         detail: String,
         result: Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
-        let outcome = match &result {
-            Ok(_) => "ok".to_owned(),
-            Err(e) => e.code.to_owned(),
-        };
-        self.store
-            .append_audit(&sam_store::AuditEntry {
-                at: self.now(),
-                client_id: String::new(),
-                actor: "admin".to_owned(),
-                action: action.to_owned(),
-                outcome,
-                detail,
-            })
-            .await?;
-        result
+        self.record("", action, "admin", detail, result).await
     }
 
     /// Creates a profile (seed 001 *Add New SAM Profile*) with the next free id, valid for this

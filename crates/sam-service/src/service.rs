@@ -261,6 +261,18 @@ impl Service {
         detail: String,
         result: Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
+        self.record(ctx.id(), action, actor, detail, result).await
+    }
+
+    /// [`Self::audited`] for any client id (empty for the operator's actions).
+    pub(crate) async fn record<T>(
+        &self,
+        client_id: &str,
+        action: &str,
+        actor: &str,
+        detail: String,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
             Err(e) => e.code.to_owned(),
@@ -271,7 +283,7 @@ impl Service {
         self.store
             .append_audit(&AuditEntry {
                 at: self.now(),
-                client_id: ctx.id().to_owned(),
+                client_id: client_id.to_owned(),
                 actor: actor.to_owned(),
                 action: action.to_owned(),
                 outcome,

@@ -26,6 +26,16 @@ pub struct ProfileRecord {
     pub updated_at: UnixTime,
 }
 
+/// A unique violation on a profile write is its name (the id is handled by each statement).
+fn name_taken(e: sqlx::Error, name: &str) -> StoreError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(format!("a profile named {name:?} exists"))
+        }
+        other => other.into(),
+    }
+}
+
 impl Store {
     /// Creates the profile or replaces its name and settings (keeping `created_at`). A name
     /// another profile has is a `Conflict`.
@@ -55,12 +65,7 @@ impl Store {
         .bind(profile.updated_at.as_secs())
         .execute(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("a profile named {:?} exists", profile.name))
-            }
-            other => other.into(),
-        })?;
+        .map_err(|e| name_taken(e, &profile.name))?;
         Ok(())
     }
 
@@ -79,12 +84,7 @@ impl Store {
         .bind(profile.updated_at.as_secs())
         .execute(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("a profile named {:?} exists", profile.name))
-            }
-            other => other.into(),
-        })?;
+        .map_err(|e| name_taken(e, &profile.name))?;
         Ok(inserted.rows_affected() == 1)
     }
 
