@@ -344,6 +344,7 @@ enum ProfileCommand {
         file: PathBuf,
     },
     /// Replaces a profile's settings with a file's.
+    #[command(after_help = "Example:\n  samctl admin profile edit 3 qualified.toml")]
     Edit {
         /// The profile id.
         id: u32,
@@ -351,6 +352,7 @@ enum ProfileCommand {
         file: PathBuf,
     },
     /// Lists the profiles.
+    #[command(after_help = "Example:\n  samctl admin profile list --sort name --desc")]
     List {
         /// id, name, created-at or status.
         #[arg(long, default_value = "id")]
@@ -360,6 +362,7 @@ enum ProfileCommand {
         desc: bool,
     },
     /// Advanced search: every option given must match.
+    #[command(after_help = "Example:\n  samctl admin profile search --status active --key-algorithm ecdsa --key-length 256")]
     Search {
         /// Active or inactive.
         #[arg(long)]
@@ -367,7 +370,7 @@ enum ProfileCommand {
         /// Names containing this text.
         #[arg(long)]
         name: Option<String>,
-        /// User key algorithm: RSA, ECDSA, ML-DSA.
+        /// User key algorithm: rsa, ecdsa, ml-dsa.
         #[arg(long)]
         key_algorithm: Option<String>,
         /// User key length in bits.
@@ -375,11 +378,13 @@ enum ProfileCommand {
         key_length: Option<u32>,
     },
     /// Shows a profile.
+    #[command(after_help = "Example:\n  samctl admin profile show 3 --json")]
     Show {
         /// The profile id.
         id: u32,
     },
     /// Makes a copy under a new name.
+    #[command(after_help = "Example:\n  samctl admin profile copy 3 --name \"Qualified (copy)\"")]
     Copy {
         /// The profile id.
         id: u32,
@@ -391,16 +396,19 @@ enum ProfileCommand {
         description: Option<String>,
     },
     /// Activates a profile.
+    #[command(after_help = "Example:\n  samctl admin profile activate 3")]
     Activate {
         /// The profile id.
         id: u32,
     },
     /// Deactivates a profile (requests can no longer use it).
+    #[command(after_help = "Example:\n  samctl admin profile deactivate 3")]
     Deactivate {
         /// The profile id.
         id: u32,
     },
     /// Which clients use which profile.
+    #[command(after_help = "Example:\n  samctl admin profile usage")]
     Usage,
 }
 
@@ -430,13 +438,16 @@ enum ClientCommand {
         basic_with_tls: bool,
     },
     /// Shows a client.
+    #[command(after_help = "Example:\n  samctl admin client show shop")]
     Show {
         /// The client id.
         client_id: String,
     },
     /// Lists the clients.
+    #[command(after_help = "Example:\n  samctl admin client list --json")]
     List,
     /// Sets a client's secret from an environment variable.
+    #[command(after_help = "Example:\n  NEW=$(openssl rand -hex 24) samctl admin client secret shop --secret-env NEW")]
     Secret {
         /// The client id.
         client_id: String,
@@ -449,6 +460,7 @@ enum ClientCommand {
 #[derive(Subcommand)]
 enum PlanCommand {
     /// Sets a client's plan from a JSON file (docs/plans.md).
+    #[command(after_help = "Example:\n  samctl admin plan set shop plan.json     (docs/plans.md shows the fields)")]
     Set {
         /// The client id.
         client_id: String,
@@ -456,11 +468,13 @@ enum PlanCommand {
         file: PathBuf,
     },
     /// Shows a client's plan, usage and next renewal.
+    #[command(after_help = "Example:\n  samctl admin plan show shop")]
     Show {
         /// The client id.
         client_id: String,
     },
     /// Renews a client's plan now.
+    #[command(after_help = "Example:\n  samctl admin plan renew shop")]
     Renew {
         /// The client id.
         client_id: String,
@@ -470,6 +484,7 @@ enum PlanCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Writes audit records as JSON.
+    #[command(after_help = "Example:\n  samctl admin audit export --from 1 --limit 500 > audit.json")]
     Export {
         /// The first sequence number.
         #[arg(long, default_value = "1")]
@@ -479,12 +494,14 @@ enum AuditCommand {
         limit: i64,
     },
     /// Checks the hash chain of the whole log.
+    #[command(after_help = "Example:\n  samctl admin audit verify")]
     Verify,
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
     /// Registers a user.
+    #[command(after_help = "Example:\n  samctl user create alice --email alice@example.com --mobile +31612345678")]
     Create {
         /// The user id.
         user_id: String,
@@ -496,13 +513,16 @@ enum UserCommand {
         mobile: Option<String>,
     },
     /// Shows a user.
+    #[command(after_help = "Example:\n  samctl user show alice")]
     Show {
         /// The user id.
         user_id: String,
     },
     /// Lists users.
+    #[command(after_help = "Example:\n  samctl user list --json")]
     List,
     /// Deletes a user.
+    #[command(after_help = "Example:\n  samctl user delete alice")]
     Delete {
         /// The user id.
         user_id: String,
@@ -542,6 +562,7 @@ enum KeyCommand {
         wait: u64,
     },
     /// Imports the key's certificate (PEM), with the issuing chain.
+    #[command(after_help = "Example:\n  samctl key import-cert KEY alice.pem --chain sam-data/dev-ca/ca.pem")]
     ImportCert {
         /// The key.
         key_id: String,
@@ -552,11 +573,13 @@ enum KeyCommand {
         chain: Option<PathBuf>,
     },
     /// Shows the key's certificate.
+    #[command(after_help = "Example:\n  samctl key show KEY")]
     Show {
         /// The key.
         key_id: String,
     },
     /// Deletes a key.
+    #[command(after_help = "Example:\n  samctl key delete KEY")]
     Delete {
         /// The key.
         key_id: String,
@@ -587,18 +610,21 @@ enum DeviceCommand {
         key_file: Option<PathBuf>,
     },
     /// Opens a device session and prints its bearer token (for scripts and debugging).
+    #[command(after_help = "Example:\n  TOKEN=$(samctl device session --key-file phone.device.json --field token)")]
     Session {
         /// The key file.
         #[arg(long)]
         key_file: PathBuf,
     },
     /// Lists what the user is asked to approve.
+    #[command(after_help = "Example:\n  samctl device pending --key-file phone.device.json")]
     Pending {
         /// The key file.
         #[arg(long)]
         key_file: PathBuf,
     },
     /// Approves a request (or every pending one): shows what is signed and signs the SAD.
+    #[command(after_help = "Example:\n  samctl device approve --key-file phone.device.json            (shows and asks)\n  samctl device approve --key-file phone.device.json --yes --wait 30")]
     Approve {
         /// The key file.
         #[arg(long)]
@@ -613,6 +639,7 @@ enum DeviceCommand {
         wait: u64,
     },
     /// Declines a request.
+    #[command(after_help = "Example:\n  samctl device decline --key-file phone.device.json REQUEST_ID")]
     Decline {
         /// The key file.
         #[arg(long)]
