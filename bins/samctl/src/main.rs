@@ -362,7 +362,9 @@ enum ProfileCommand {
         desc: bool,
     },
     /// Advanced search: every option given must match.
-    #[command(after_help = "Example:\n  samctl admin profile search --status active --key-algorithm ecdsa --key-length 256")]
+    #[command(
+        after_help = "Example:\n  samctl admin profile search --status active --key-algorithm ecdsa --key-length 256"
+    )]
     Search {
         /// Active or inactive.
         #[arg(long)]
@@ -447,7 +449,9 @@ enum ClientCommand {
     #[command(after_help = "Example:\n  samctl admin client list --json")]
     List,
     /// Sets a client's secret from an environment variable.
-    #[command(after_help = "Example:\n  NEW=$(openssl rand -hex 24) samctl admin client secret shop --secret-env NEW")]
+    #[command(
+        after_help = "Example:\n  NEW=$(openssl rand -hex 24) samctl admin client secret shop --secret-env NEW"
+    )]
     Secret {
         /// The client id.
         client_id: String,
@@ -460,7 +464,9 @@ enum ClientCommand {
 #[derive(Subcommand)]
 enum PlanCommand {
     /// Sets a client's plan from a JSON file (docs/plans.md).
-    #[command(after_help = "Example:\n  samctl admin plan set shop plan.json     (docs/plans.md shows the fields)")]
+    #[command(
+        after_help = "Example:\n  samctl admin plan set shop plan.json     (docs/plans.md shows the fields)"
+    )]
     Set {
         /// The client id.
         client_id: String,
@@ -484,7 +490,9 @@ enum PlanCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Writes audit records as JSON.
-    #[command(after_help = "Example:\n  samctl admin audit export --from 1 --limit 500 > audit.json")]
+    #[command(
+        after_help = "Example:\n  samctl admin audit export --from 1 --limit 500 > audit.json"
+    )]
     Export {
         /// The first sequence number.
         #[arg(long, default_value = "1")]
@@ -501,7 +509,9 @@ enum AuditCommand {
 #[derive(Subcommand)]
 enum UserCommand {
     /// Registers a user.
-    #[command(after_help = "Example:\n  samctl user create alice --email alice@example.com --mobile +31612345678")]
+    #[command(
+        after_help = "Example:\n  samctl user create alice --email alice@example.com --mobile +31612345678"
+    )]
     Create {
         /// The user id.
         user_id: String,
@@ -562,7 +572,9 @@ enum KeyCommand {
         wait: u64,
     },
     /// Imports the key's certificate (PEM), with the issuing chain.
-    #[command(after_help = "Example:\n  samctl key import-cert KEY alice.pem --chain sam-data/dev-ca/ca.pem")]
+    #[command(
+        after_help = "Example:\n  samctl key import-cert KEY alice.pem --chain sam-data/dev-ca/ca.pem"
+    )]
     ImportCert {
         /// The key.
         key_id: String,
@@ -610,7 +622,9 @@ enum DeviceCommand {
         key_file: Option<PathBuf>,
     },
     /// Opens a device session and prints its bearer token (for scripts and debugging).
-    #[command(after_help = "Example:\n  TOKEN=$(samctl device session --key-file phone.device.json --field token)")]
+    #[command(
+        after_help = "Example:\n  TOKEN=$(samctl device session --key-file phone.device.json --field token)"
+    )]
     Session {
         /// The key file.
         #[arg(long)]
@@ -624,7 +638,9 @@ enum DeviceCommand {
         key_file: PathBuf,
     },
     /// Approves a request (or every pending one): shows what is signed and signs the SAD.
-    #[command(after_help = "Example:\n  samctl device approve --key-file phone.device.json            (shows and asks)\n  samctl device approve --key-file phone.device.json --yes --wait 30")]
+    #[command(
+        after_help = "Example:\n  samctl device approve --key-file phone.device.json            (shows and asks)\n  samctl device approve --key-file phone.device.json --yes --wait 30"
+    )]
     Approve {
         /// The key file.
         #[arg(long)]
@@ -639,7 +655,9 @@ enum DeviceCommand {
         wait: u64,
     },
     /// Declines a request.
-    #[command(after_help = "Example:\n  samctl device decline --key-file phone.device.json REQUEST_ID")]
+    #[command(
+        after_help = "Example:\n  samctl device decline --key-file phone.device.json REQUEST_ID"
+    )]
     Decline {
         /// The key file.
         #[arg(long)]

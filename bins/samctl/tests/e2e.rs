@@ -1150,3 +1150,167 @@ fn an_hsm_source_signs_in_its_signature_slot() {
         ],
     );
 }
+
+/// Two `samd` nodes on one PostgreSQL database (the scale-out of ARCHITECTURE.md): a profile
+/// created through one node is served by the other after its reload; a request authorised
+/// through one node, approved through the other, is signed once and only once.
+#[test]
+fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
+    let base = std::env::var("SAM_TEST_POSTGRES_URL")
+        .expect("SAM_TEST_POSTGRES_URL (scripts/test sets it; PostgreSQL on 127.0.0.1:5432)");
+    let database = format!("samd_e2e_{}", std::process::id());
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args([base.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql {sql}: {}", stderr(&out));
+    };
+    psql(&format!("DROP DATABASE IF EXISTS {database}"));
+    psql(&format!("CREATE DATABASE {database}"));
+    let url = match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{database}"),
+        None => panic!("SAM_TEST_POSTGRES_URL has no database: {base}"),
+    };
+    let dir = scratch("nodes");
+    let shared = move |text: String| {
+        format!("{text}\n[database]\nurl = \"{url}\"\n\n[profiles]\nreload_secs = 1\n")
+    };
+    let one = start_samd(&dir, Some(&shared));
+    // The second node: the same configuration (database, master key, instance), another port.
+    let mut two = spawn(
+        &[],
+        &[
+            "--config",
+            one.data.join("samd.toml").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    two.admin_token = one.admin_token.clone();
+    two.data = one.data.clone();
+
+    let client = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
+    ];
+    std::fs::write(
+        dir.join("profile.toml"),
+        "name = \"Nodes\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    )
+    .unwrap();
+    let profile = ok(run(
+        &one,
+        &dir,
+        &[],
+        &[
+            "admin",
+            "profile",
+            "create",
+            "profile.toml",
+            "--field",
+            "id",
+        ],
+    ));
+    ok(run(
+        &one,
+        &dir,
+        &client,
+        &[
+            "admin",
+            "client",
+            "create",
+            "shop",
+            "--secret-env",
+            "SAM_CLIENT_SECRET",
+            "--profile",
+            &profile,
+            "--default-profile",
+            &profile,
+        ],
+    ));
+    // Node two serves the profile once it has reloaded (every second here).
+    let mut served = false;
+    for _ in 0..50 {
+        let (status, _) = curl(
+            &two,
+            &["-u", "shop:a-secret-of-the-shop"],
+            &format!("/api/v1/profiles/{profile}"),
+        );
+        if status == 200 {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(served, "node two never served profile {profile}");
+
+    // Authorise on one, approve on two, sign on one; a second Sign on two is refused.
+    ok(run(&one, &dir, &client, &["user", "create", "erin"]));
+    ok(run(
+        &two,
+        &dir,
+        &client,
+        &[
+            "device",
+            "enroll",
+            "--user",
+            "erin",
+            "--device",
+            "erin-phone",
+        ],
+    ));
+    let key = ok(run(
+        &two,
+        &dir,
+        &client,
+        &["key", "generate", "erin", "--field", "key_id"],
+    ));
+    std::fs::write(dir.join("n.txt"), "nodes").unwrap();
+    let request = ok(run(
+        &one,
+        &dir,
+        &client,
+        &[
+            "authorise",
+            "--user",
+            "erin",
+            "--key",
+            &key,
+            "--format",
+            "raw",
+            "n.txt",
+        ],
+    ));
+    ok(run(
+        &two,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "erin-phone.device.json",
+            &request,
+            "--yes",
+        ],
+    ));
+    let body = format!(r#"{{"request_id":"{request}"}}"#);
+    let (status, text) = post_json(&one, "shop:a-secret-of-the-shop", "/api/v1/sign", &body);
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = post_json(&two, "shop:a-secret-of-the-shop", "/api/v1/sign", &body);
+    assert_eq!(status, 409, "{text}");
+    // Both nodes wrote one audit chain, and it holds.
+    let report = ok(run(
+        &two,
+        &dir,
+        &[],
+        &["admin", "audit", "verify", "--json"],
+    ));
+    assert!(report.contains("\"intact\": true"), "{report}");
+    drop(one);
+    drop(two);
+    psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+}
