@@ -159,12 +159,12 @@ pub(crate) fn now() -> Result<UnixTime, CliError> {
     after_help = "Examples (against `samd --dev`, which made ./sam-data):\n  \
         export SAM_ADMIN_TOKEN=...                 the credential samd --dev printed once\n  \
         samctl admin profile create profile.toml\n  \
-        samctl admin client create shop --secret-env SHOP_SECRET\n  \
-        export SAM_CLIENT_ID=shop SAM_CLIENT_SECRET=...\n  \
+        export SAM_CLIENT_ID=shop SAM_CLIENT_SECRET=$(openssl rand -hex 24)\n  \
+        samctl admin client create shop --secret-env SAM_CLIENT_SECRET\n  \
         samctl user create alice\n  \
         samctl device enroll --user alice --device phone\n  \
         samctl sign --user alice --key KEY contract.pdf\n  \
-        samctl verify contract.pdf.p7s --content contract.pdf --ca sam-data/dev-ca/ca.pem\n\n\
+        samctl verify contract.pdf.p7s --content contract.pdf --trust sam-data/dev-ca/ca.pem\n\n\
         The README's quickstart runs these end to end."
 )]
 struct Cli {
@@ -303,7 +303,7 @@ enum Command {
     },
     /// Verifies a CMS/CAdES signature with sam's verifier.
     #[command(
-        after_help = "Example:\n  samctl verify a.pdf.p7s --content a.pdf --ca sam-data/dev-ca/ca.pem"
+        after_help = "Example:\n  samctl verify a.pdf.p7s --content a.pdf --trust sam-data/dev-ca/ca.pem"
     )]
     Verify {
         /// The signature (DER).
