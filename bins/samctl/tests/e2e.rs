@@ -201,6 +201,24 @@ fn post_json(server: &Server, credentials: &str, path: &str, body: &str) -> (u16
     )
 }
 
+/// The digest every raw test authorisation signs (SHA-256 of "abc"), base64.
+const DIGEST_B64: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+
+/// Authorise over the API: one document, raw output; the new request's id.
+fn authorise_raw(server: &Server, credentials: &str, user: &str, key: &str, label: &str) -> String {
+    let (status, text) = post_json(
+        server,
+        credentials,
+        "/api/v1/authorisations",
+        &format!(
+            r#"{{"user_id":"{user}","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"{label}","digest":"{DIGEST_B64}"}}]}}"#
+        ),
+    );
+    assert_eq!(status, 201, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    answer["request_id"].as_str().unwrap().to_owned()
+}
+
 fn curl(server: &Server, args: &[&str], path: &str) -> (u16, String) {
     let out = Command::new("curl")
         .args([
@@ -335,8 +353,7 @@ fn client_certificate(server: &Server, dir: &Path, name: &str) -> (PathBuf, Path
             extensions.to_str().unwrap(),
         ],
     ] {
-        let out = Command::new("openssl").args(&args).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+        sam_testkit::run_ok("openssl", &args);
     }
     (cert, key)
 }
@@ -540,18 +557,7 @@ fn basic_authentication_and_device_sessions_over_https() {
     ));
 
     // An authorisation for alice (without certificate the key cannot sign; enough here).
-    let (status, text) = post_json(
-        &server,
-        "shop:a-secret-of-the-shop",
-        "/api/v1/authorisations",
-        &format!(
-            r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"a.txt","digest":"{}"}}]}}"#,
-            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
-        ),
-    );
-    assert_eq!(status, 201, "{text}");
-    let request: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let request = request["request_id"].as_str().unwrap().to_owned();
+    let request = authorise_raw(&server, "shop:a-secret-of-the-shop", "alice", &key, "a.txt");
 
     // Alice's device sees it; bob's device does not, cannot read alice's device's list, and
     // cannot decline it.
@@ -661,18 +667,7 @@ fn basic_authentication_and_device_sessions_over_https() {
     assert_eq!(status_now, "declined");
 
     // A raw signature approved on alice's device; a second Sign of it is a replay.
-    let (status, text) = post_json(
-        &server,
-        "shop:a-secret-of-the-shop",
-        "/api/v1/authorisations",
-        &format!(
-            r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"b.txt","digest":"{}"}}]}}"#,
-            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
-        ),
-    );
-    assert_eq!(status, 201, "{text}");
-    let signed: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let signed = signed["request_id"].as_str().unwrap().to_owned();
+    let signed = authorise_raw(&server, "shop:a-secret-of-the-shop", "alice", &key, "b.txt");
     // A SAD that is not one is refused, and the request stays pending for the real answer.
     let alice_token = ok(run(
         &server,
@@ -798,9 +793,7 @@ fn basic_authentication_and_device_sessions_over_https() {
 
     // 10,001 hashes: a clear error, and no request is made.
     let documents: Vec<String> = (0..10_001)
-        .map(|i| {
-            format!(r#"{{"label":"d{i}","digest":"ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="}}"#)
-        })
+        .map(|i| format!(r#"{{"label":"d{i}","digest":"{DIGEST_B64}"}}"#))
         .collect();
     let body = format!(
         r#"{{"user_id":"alice","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{}]}}"#,
@@ -831,6 +824,24 @@ fn basic_authentication_and_device_sessions_over_https() {
         "/api/v1/authorisations?status=pending",
     );
     assert_eq!((status, text.as_str()), (200, "[]"));
+    // …and the refusal is in the audit log (SECURITY.md invariant 7).
+    let audit = ok(run(
+        &server,
+        &dir,
+        &[],
+        &["admin", "audit", "export", "--limit", "10000", "--json"],
+    ));
+    let audit: serde_json::Value = serde_json::from_str(&audit).unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "authorise"
+                && r["outcome"] == "too_many_hashes"
+                && r["detail"] == "documents=10001"),
+        "no audit record of the refusal"
+    );
     assert_no_secret_in_logs(
         &server,
         &[
@@ -848,7 +859,7 @@ fn basic_authentication_and_device_sessions_over_https() {
 /// types and schemas — once as a client with HTTP Basic, once as the operator.
 #[test]
 fn the_api_keeps_to_its_openapi_document() {
-    let python = std::env::var("SAM_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = sam_testkit::python();
     let schemathesis = Path::new(&python).with_file_name("schemathesis");
     assert!(
         schemathesis.exists(),
@@ -1021,18 +1032,13 @@ fn an_hsm_source_signs_in_its_signature_slot() {
     let key_id = key["key_id"].as_str().unwrap();
     // The pool holds default-slot keys: a signature-slot profile never takes one.
     assert_eq!(key["from_pool"], false, "{key}");
-    let digest = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
-    let (status, text) = post_json(
+    let request = authorise_raw(
         &server,
         "bank:a-secret-of-the-bank",
-        "/api/v1/authorisations",
-        &format!(
-            r#"{{"user_id":"carol","key_id":"{key_id}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"hsm.txt","digest":"{digest}"}}]}}"#
-        ),
+        "carol",
+        key_id,
+        "hsm.txt",
     );
-    assert_eq!(status, 201, "{text}");
-    let request: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let request = request["request_id"].as_str().unwrap();
     ok(run(
         &server,
         &dir,
@@ -1042,7 +1048,7 @@ fn an_hsm_source_signs_in_its_signature_slot() {
             "approve",
             "--key-file",
             "carol-phone.device.json",
-            request,
+            &request,
             "--yes",
         ],
     ));
@@ -1062,7 +1068,7 @@ fn an_hsm_source_signs_in_its_signature_slot() {
     std::fs::write(dir.join("key.der"), &public_key).unwrap();
     std::fs::write(
         dir.join("digest.bin"),
-        base64ct::Base64::decode_vec(digest).unwrap(),
+        base64ct::Base64::decode_vec(DIGEST_B64).unwrap(),
     )
     .unwrap();
     let out = Command::new("openssl")
@@ -1160,11 +1166,10 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
         .expect("SAM_TEST_POSTGRES_URL (scripts/test sets it; PostgreSQL on 127.0.0.1:5432)");
     let database = format!("samd_e2e_{}", std::process::id());
     let psql = |sql: &str| {
-        let out = Command::new("psql")
-            .args([base.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "psql {sql}: {}", stderr(&out));
+        sam_testkit::run_ok(
+            "psql",
+            &[base.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        );
     };
     psql(&format!("DROP DATABASE IF EXISTS {database}"));
     psql(&format!("CREATE DATABASE {database}"));
@@ -1172,6 +1177,7 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
         Some((server, _)) => format!("{server}/{database}"),
         None => panic!("SAM_TEST_POSTGRES_URL has no database: {base}"),
     };
+    let url_of_test = url.clone();
     let dir = scratch("nodes");
     let shared = move |text: String| {
         format!("{text}\n[database]\nurl = \"{url}\"\n\n[profiles]\nreload_secs = 1\n")
@@ -1310,6 +1316,24 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
         &["admin", "audit", "verify", "--json"],
     ));
     assert!(report.contains("\"intact\": true"), "{report}");
+    // An edited record is found and named (SECURITY.md invariant 6).
+    sam_testkit::run_ok(
+        "psql",
+        &[
+            url_of_test.as_str(),
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            "UPDATE audit_records SET detail = 'edited' WHERE seq = 3",
+        ],
+    );
+    let out = run(&one, &dir, &[], &["admin", "audit", "verify"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("record 3"),
+        "the broken record is named: {}",
+        stderr(&out)
+    );
     drop(one);
     drop(two);
     psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));

@@ -264,6 +264,24 @@ impl Service {
         self.record(ctx.id(), action, actor, detail, result).await
     }
 
+    /// Audits a request the transport refused before it reached a request type (e.g. more
+    /// hashes than the server takes): SECURITY.md invariant 7 wants every refusal in the log.
+    pub async fn audit_refusal(
+        &self,
+        ctx: &ClientContext,
+        action: &str,
+        detail: String,
+        error: ServiceError,
+    ) -> ServiceError {
+        match self
+            .audited::<()>(ctx, action, "-", detail, Err(error))
+            .await
+        {
+            Err(e) => e,
+            Ok(()) => ServiceError::internal("a refusal was recorded as a success"),
+        }
+    }
+
     /// [`Self::audited`] for any client id (empty for the operator's actions).
     pub(crate) async fn record<T>(
         &self,

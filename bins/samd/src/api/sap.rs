@@ -165,16 +165,27 @@ fn format(text: &str) -> Result<Format, ApiError> {
 
 /// The documents, after the deployment's limit on hashes per request
 /// (docs/configuration.md `limits.max_hashes_per_request`).
-fn documents(state: &AppState, bodies: Vec<DocumentBody>) -> Result<Vec<DocumentInput>, ApiError> {
+async fn documents(
+    state: &AppState,
+    ctx: &sam_service::ClientContext,
+    action: &str,
+    bodies: Vec<DocumentBody>,
+) -> Result<Vec<DocumentInput>, ApiError> {
     if bodies.len() > state.max_hashes_per_request {
-        return Err(error(
-            "too_many_hashes",
-            format!(
+        let refusal = sam_service::ServiceError {
+            code: "too_many_hashes",
+            message: format!(
                 "{} documents in one request; this server takes at most {}",
                 bodies.len(),
                 state.max_hashes_per_request
             ),
-        ));
+        };
+        let detail = format!("documents={}", bodies.len());
+        return Err(state
+            .service
+            .audit_refusal(ctx, action, detail, refusal)
+            .await
+            .into());
     }
     bodies
         .into_iter()
@@ -212,7 +223,7 @@ async fn authorise(
         key_id: body.key_id,
         hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
         format: format(&body.format)?,
-        documents: documents(&state, body.documents)?,
+        documents: documents(&state, &ctx, "authorise", body.documents).await?,
         signatures: body.signatures,
     };
     created(AuthorisedBody::from(
@@ -313,7 +324,7 @@ async fn seal_sign(
         request_id: body.request_id,
         hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
         format: format(&body.format)?,
-        documents: documents(&state, body.documents)?,
+        documents: documents(&state, &ctx, "seal_sign", body.documents).await?,
     };
     signatures(state.service.seal_sign(&ctx, batch).await?)
 }
