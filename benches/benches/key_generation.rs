@@ -30,7 +30,7 @@ fn service(runtime: &tokio::runtime::Runtime) -> (Service, ClientContext) {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let url = format!("sqlite:{}", dir.join("sam.db").display());
     runtime.block_on(async {
-        let store = Store::open(&url, 1).await.expect("store");
+        let store = Store::create(&url, 1).await.expect("store");
         let sources = [CryptoSourceDescriptor::software(
             "software".parse().expect("name"),
         )];

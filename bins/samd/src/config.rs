@@ -151,10 +151,18 @@ pub(crate) struct DatabaseConfig {
     /// Pool size for PostgreSQL (SQLite uses one connection).
     #[serde(default = "default_connections")]
     pub(crate) max_connections: u32,
+    /// How long connecting to the database at start may take before samd stops with the
+    /// reason (refused, unknown host, authentication, missing database, no answer), seconds.
+    #[serde(default = "default_connect_timeout")]
+    pub(crate) connect_timeout_secs: u64,
 }
 
 fn default_connections() -> u32 {
     10
+}
+
+fn default_connect_timeout() -> u64 {
+    5
 }
 
 impl Default for DatabaseConfig {
@@ -162,6 +170,7 @@ impl Default for DatabaseConfig {
         Self {
             url: None,
             max_connections: default_connections(),
+            connect_timeout_secs: default_connect_timeout(),
         }
     }
 }
@@ -386,6 +395,9 @@ impl Config {
         }
         if !(1..=1000).contains(&self.database.max_connections) {
             return Err(invalid("database.max_connections", "1 to 1000"));
+        }
+        if !(1..=300).contains(&self.database.connect_timeout_secs) {
+            return Err(invalid("database.connect_timeout_secs", "1 to 300 seconds"));
         }
         if let Some(url) = &self.database.url
             && !(url.starts_with("sqlite:") || url.starts_with("postgres://"))

@@ -30,6 +30,8 @@ pub(crate) struct DevSetup {
     pub(crate) config: PathBuf,
     /// The admin credential, on first start only (shown once, never stored in clear).
     pub(crate) admin_credential: Option<Zeroizing<String>>,
+    /// Whether the setup was made now (then samd makes its database too).
+    pub(crate) fresh: bool,
 }
 
 /// Why the development setup could not be made.
@@ -92,6 +94,7 @@ pub(crate) fn prepare(data_dir: &Path) -> Result<DevSetup, DevError> {
         return Ok(DevSetup {
             config,
             admin_credential: None,
+            fresh: false,
         });
     }
     std::fs::DirBuilder::new()
@@ -183,6 +186,7 @@ pub(crate) fn prepare(data_dir: &Path) -> Result<DevSetup, DevError> {
     Ok(DevSetup {
         config,
         admin_credential: Some(admin),
+        fresh: true,
     })
 }
 

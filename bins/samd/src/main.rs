@@ -32,6 +32,7 @@ enum LogFormat {
     after_help = "Examples:\n  \
         samd --dev                              development setup in ./sam-data, https://127.0.0.1:8443\n  \
         samd --dev --data-dir /tmp/sam --listen 127.0.0.1:9443\n  \
+        samd --config /etc/sam/samd.toml --init    first-time setup: make the database, then exit\n  \
         samd --config /etc/sam/samd.toml --log-format json\n\n\
         Every configuration key is described in docs/configuration.md."
 )]
@@ -44,6 +45,12 @@ struct Cli {
     /// The configuration file (TOML).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// First-time setup of --config: make the database (SQLite file, or sam's schema in an
+    /// existing empty PostgreSQL database), record each crypto source's key check value, and
+    /// exit. samd never makes a database otherwise: a missing one stops it with the reason.
+    /// Harmless on a database that is set up already.
+    #[arg(long, requires = "config")]
+    init: bool,
     /// With --dev: where the development setup lives.
     #[arg(long, value_name = "DIR", default_value = "sam-data", requires = "dev")]
     data_dir: PathBuf,
@@ -85,6 +92,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.log_format);
 
+    let mut create = cli.init;
     let config_path = if cli.dev {
         match dev::prepare(&cli.data_dir) {
             Ok(setup) => {
@@ -103,6 +111,7 @@ async fn main() -> ExitCode {
                     "samd: clients trust {}",
                     cli.data_dir.join("dev-ca/ca.pem").display()
                 ));
+                create = setup.fresh;
                 setup.config
             }
             Err(e) => return fail(format_args!("cannot make the development setup: {e}")),
@@ -125,10 +134,18 @@ async fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
     let metrics = std::sync::Arc::new(metrics::Metrics::new());
-    let service = match server::build_service(&config, metrics.clone()).await {
+    let service = match server::build_service(&config, metrics.clone(), create).await {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    if cli.init {
+        say(&format!(
+            "samd: the database {} is set up; start samd without --init to serve it",
+            sam_store::redact_url(&config.database_url())
+        ));
+        service.store().close().await;
+        return ExitCode::SUCCESS;
+    }
     let listener = match server::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => return fail(e),

@@ -136,12 +136,21 @@ fn code_key(master: &MasterKey) -> Result<CodeKey, ServerError> {
     Ok(CodeKey::new(key))
 }
 
-/// Builds the SAM service the configuration describes.
+/// Builds the SAM service the configuration describes. Only first-time setup (`create`:
+/// `samd --init`, or `samd --dev` making a new setup) may make the database; otherwise a
+/// missing one stops samd. Every crypto source's key is checked against the database
+/// (`Service::check_key_domains`) before anything is served.
 pub(crate) async fn build_service(
     config: &Config,
     metrics: Arc<crate::metrics::Metrics>,
+    create: bool,
 ) -> Result<Service, ServerError> {
-    let store = Store::open(&config.database_url(), config.database.max_connections).await?;
+    let options = sam_store::OpenOptions {
+        max_connections: config.database.max_connections,
+        create,
+        connect_timeout: Duration::from_secs(config.database.connect_timeout_secs),
+    };
+    let store = Store::open_with(&config.database_url(), &options).await?;
     let master = master_key(config)?;
     let settings = ServiceSettings {
         code_key: Some(code_key(&master)?),
@@ -187,6 +196,7 @@ pub(crate) async fn build_service(
         service = service.with_token(Arc::new(token));
     }
     service = service.with_observer(metrics);
+    service.check_key_domains().await?;
     if let Some(mailbox) = &config.notifier.mailbox {
         service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));
     } else if config.notifier.email_webhook.is_some() || config.notifier.sms_webhook.is_some() {
@@ -410,13 +420,27 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: the database answers.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.service.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n"),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the database does not answer\n",
-        ),
+/// Whether the last readiness probe found the store writable (to log each change once).
+static STORE_WRITABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Ready when the database takes a durable write now (`Store::probe_write`): a full disk, a
+/// read-only or replaced database file, or a lost PostgreSQL make samd unready with the cause
+/// (SECURITY.md invariant 8), logged once at ERROR when it starts and at INFO when it ends.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    use std::sync::atomic::Ordering;
+    match state.service.store().probe_write().await {
+        Ok(()) => {
+            if !STORE_WRITABLE.swap(true, Ordering::Relaxed) {
+                tracing::info!("the database takes writes again: ready");
+            }
+            (StatusCode::OK, "ready\n".to_owned())
+        }
+        Err(e) => {
+            if STORE_WRITABLE.swap(false, Ordering::Relaxed) {
+                tracing::error!(error = %e, "the database cannot take writes: not ready");
+            }
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n"))
+        }
     }
 }
 

@@ -138,6 +138,7 @@ impl Service {
             }
             let spending = Spending {
                 actor: record.request.user_id.clone(),
+                key_id: record.request.key_id.clone(),
                 detail: format!(
                     "request={request} sad={sad_id} key={} csr",
                     record.request.key_id

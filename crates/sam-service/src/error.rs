@@ -41,6 +41,8 @@ impl From<sam_store::StoreError> for ServiceError {
         match e {
             sam_store::StoreError::Conflict(m) => Self::new("conflict", m),
             sam_store::StoreError::Invalid(m) => Self::invalid(m),
+            // Disk full, read-only, I/O error, lost connection: nothing was acknowledged.
+            sam_store::StoreError::Unavailable(m) => Self::new("store_unavailable", m),
             other => Self::internal(other.to_string()),
         }
     }

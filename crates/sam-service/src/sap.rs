@@ -887,6 +887,7 @@ impl Service {
             }
             let spending = Spending {
                 actor: record.request.user_id.clone(),
+                key_id: record.request.key_id.clone(),
                 detail: format!(
                     "request={request} sad={sad_id} key={}",
                     record.request.key_id
@@ -946,6 +947,12 @@ impl Service {
                 return self.audited(ctx, action, "-", detail(), Err(e)).await;
             }
         };
+        // A key that cannot sign (a wrong master key, a damaged record) must not cost the
+        // user their approval: it is checked before the SAD is spent.
+        if let Err(e) = self.check_key_usable(ctx, &spending.key_id).await {
+            self.plan_uncount(ctx, counted).await;
+            return self.audited(ctx, action, "-", detail(), Err(e)).await;
+        }
         if let Err(e) = self.spend(ctx, &spending, now).await {
             self.plan_uncount(ctx, counted).await;
             return Err(e);
@@ -997,6 +1004,31 @@ impl Service {
                 ))
             }
         }
+    }
+
+    /// Whether the key's token can use it now (`CryptoToken::check_key`), without signing.
+    pub(crate) async fn check_key_usable(
+        &self,
+        ctx: &ClientContext,
+        key_id: &str,
+    ) -> Result<(), ServiceError> {
+        let key = self
+            .store
+            .key(ctx.id(), key_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("key", key_id))?;
+        let record = KeyRecord::from_der(&key.reference)
+            .map_err(|e| ServiceError::internal(format!("stored key {key_id}: {e}")))?;
+        let token = self.token(&key.token)?.clone();
+        tokio::task::spawn_blocking(move || token.check_key(&record))
+            .await
+            .map_err(|e| ServiceError::internal(format!("key check task: {e}")))?
+            .map_err(|e| {
+                ServiceError::new(
+                    "key_unusable",
+                    format!("key {key_id} cannot sign now ({e}); the SAD was not spent"),
+                )
+            })
     }
 
     /// Activates the key for exactly the DTBS/R of `states`, lets the token sign them, and
@@ -1115,6 +1147,8 @@ impl Service {
 pub(crate) struct Spending {
     /// The user whose key signs.
     pub(crate) actor: String,
+    /// The key that will sign: checked before the SAD is spent.
+    pub(crate) key_id: String,
     /// The SAD.
     pub(crate) sad_id: String,
     /// How many uses (1, or the documents of a seal batch).

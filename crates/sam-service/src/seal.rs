@@ -79,6 +79,7 @@ impl Service {
             let uses = i64::try_from(prepared.states.len()).unwrap_or(i64::MAX);
             let spending = Spending {
                 actor: record.request.user_id.clone(),
+                key_id: record.request.key_id.clone(),
                 detail: format!(
                     "request={request} sad={sad_id} key={} seal_batch={uses}",
                     record.request.key_id

@@ -100,6 +100,19 @@ pub struct Service {
     pub(crate) verified_secrets: crate::secret_cache::VerifiedSecrets,
 }
 
+/// The refusal of a crypto source whose key is not the one its stored keys were made under.
+fn key_mismatch(name: &str, domain: &str, recorded: &str) -> ServiceError {
+    ServiceError::new(
+        "key_mismatch",
+        format!(
+            "crypto source {name}: its key ({domain}) is not the one the keys in this database \
+             were made under ({recorded}). Is the master key file (or wrapping key) the right \
+             one? samd does not start with it: keys made now would be unusable with the right \
+             one, and signatures would fail."
+        ),
+    )
+}
+
 /// Sees what the service does, for metrics: the outcome of every audited request and every
 /// signature made. Called inline: keep it cheap and never block.
 pub trait Observer: Send + Sync {
@@ -185,6 +198,55 @@ impl Service {
             .collect();
         sources.sort_by(|a, b| a.name.cmp(&b.name));
         sources
+    }
+
+    /// Checks every crypto source's key against the database (SECURITY.md threats: a wrong
+    /// master key): a source whose key domain (`CryptoToken::identity`) differs from the one
+    /// recorded for it is refused, naming both. A source with none recorded yet is recorded —
+    /// after its key has opened one of the keys already stored for it, if there are any (a
+    /// database older than the record). `samd` calls this at start and stops on an error, so
+    /// that no SAD is spent and no key made with a key that cannot open the stored ones.
+    pub async fn check_key_domains(&self) -> Result<(), ServiceError> {
+        let mut names: Vec<&String> = self.tokens.keys().collect();
+        names.sort();
+        // Every source is checked before any is recorded: a start refused for one source
+        // records nothing for the others.
+        let mut to_record = Vec::new();
+        for name in names {
+            let token = &self.tokens[name];
+            let Some(domain) = token.identity().key_domain else {
+                continue;
+            };
+            match self.store.key_domain(name).await? {
+                Some(recorded) if recorded == domain => {}
+                Some(recorded) => return Err(key_mismatch(name, &domain, &recorded)),
+                None => {
+                    if let Some(reference) = self.store.some_key_of_token(name).await? {
+                        let record = sam_token::KeyRecord::from_der(&reference).map_err(|e| {
+                            ServiceError::internal(format!("a stored key of {name}: {e}"))
+                        })?;
+                        token.check_key(&record).map_err(|e| {
+                            key_mismatch(
+                                name,
+                                &domain,
+                                &format!("a stored key does not open under it: {e}"),
+                            )
+                        })?;
+                    }
+                    to_record.push((name, domain));
+                }
+            }
+        }
+        for (name, domain) in to_record {
+            let recorded = self
+                .store
+                .record_key_domain(name, &domain, self.now())
+                .await?;
+            if recorded != domain {
+                return Err(key_mismatch(name, &domain, &recorded));
+            }
+        }
+        Ok(())
     }
 
     /// The store (for the admin side and tests).

@@ -7,10 +7,11 @@
 //! sequence number and hash; appending updates it in the same transaction, which orders all
 //! appends — also across `samd` nodes sharing PostgreSQL — and lets a deleted tail be found.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use sam_algorithms::{HashAlgorithm, UnixTime};
 
+use crate::tx::Tx;
 use crate::{Store, StoreError};
 
 /// What an audit record says.
@@ -85,10 +86,7 @@ pub fn record_hash(seq: i64, entry: &AuditEntry, prev_hash: &[u8]) -> Vec<u8> {
 }
 
 /// Appends `entry` inside `tx`: takes the head's row lock first, so appends are ordered.
-pub(crate) async fn append_in(
-    tx: &mut Transaction<'static, Any>,
-    entry: &AuditEntry,
-) -> Result<AuditRecord, StoreError> {
+pub(crate) async fn append_in(tx: &mut Tx, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
     let head =
         sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
             .fetch_one(&mut **tx)
@@ -126,7 +124,7 @@ pub(crate) async fn append_in(
 impl Store {
     /// Appends one record on its own.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         let record = append_in(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(record)
@@ -144,7 +142,7 @@ impl Store {
         )
         .bind(from)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool()?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -208,7 +206,7 @@ impl Store {
             }
         }
         let head = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool()?)
             .await?;
         let head_seq: i64 = head.try_get(0)?;
         let head_hash: Vec<u8> = head.try_get(1)?;

@@ -175,7 +175,7 @@ impl Store {
         .bind(client.secret_hash.as_deref())
         .bind(client.tls_certificates.join(","))
         .bind(i64::from(client.basic_with_tls))
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(())
     }
@@ -185,7 +185,7 @@ impl Store {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(client_from)
@@ -210,7 +210,7 @@ impl Store {
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(fingerprint)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(client_from)
@@ -221,7 +221,7 @@ impl Store {
     pub async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id");
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?
             .iter()
             .map(client_from)

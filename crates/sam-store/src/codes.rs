@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use sam_algorithms::UnixTime;
 
+use crate::tx::Tx;
 use crate::{Store, StoreError};
 
 /// A code as issued.
@@ -81,7 +82,7 @@ impl Store {
         .bind(code.attempts)
         .bind(code.created_at.as_secs())
         .bind(code.expires_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(())
     }
@@ -96,7 +97,7 @@ impl Store {
         candidate_hash: &[u8],
         now: UnixTime,
     ) -> Result<CodeCheck, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         // Spend the attempt first, whatever the outcome.
         let row = sqlx::query(
             "UPDATE one_time_codes SET attempts_left = attempts_left - 1

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 
 use sam_algorithms::UnixTime;
 
+use crate::tx::Tx;
 use crate::users::time;
 use crate::{Store, StoreError};
 
@@ -69,7 +70,7 @@ impl Store {
         device: &NewDevice,
         max_devices: i64,
     ) -> Result<DeviceAdd, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         // The conditional write first: it locks the user's row, so two registrations of one
         // user are ordered and the count below is exact.
         let user = sqlx::query(
@@ -131,7 +132,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(device_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(device_from)
@@ -151,7 +152,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?
             .iter()
             .map(device_from)
@@ -167,7 +168,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM devices WHERE client_id = $1 AND device_id = $2")
             .bind(client_id)
             .bind(device_id)
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -37,7 +37,7 @@ impl Store {
         .bind(&key.spec)
         .bind(&key.record)
         .bind(key.created_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
@@ -73,7 +73,7 @@ impl Store {
         let row = sqlx::query(sql)
             .bind(token)
             .bind(spec)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         row.map(|r| r.try_get(0).map_err(StoreError::from))
             .transpose()
@@ -86,7 +86,7 @@ impl Store {
         )
         .bind(token)
         .bind(spec)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool()?)
         .await?
         .try_get(0)?)
     }

@@ -83,7 +83,7 @@ impl Store {
         .bind(&key.reference)
         .bind(&key.public_key)
         .bind(key.created_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(());
@@ -100,7 +100,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(key_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(key_from)
@@ -116,7 +116,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?
             .iter()
             .map(key_from)
@@ -136,7 +136,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(key_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(key_from)
@@ -162,7 +162,7 @@ impl Store {
         .bind(&record.certificate)
         .bind(&record.chain)
         .bind(record.imported_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -180,7 +180,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(key_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool()?)
         .await?;
         row.map(|row| {
             Ok(CertificateRecord {

@@ -19,6 +19,7 @@ pub mod clients;
 pub mod codes;
 pub mod devices;
 mod error;
+pub mod key_domains;
 pub mod key_pool;
 pub mod keys;
 pub mod plans;
@@ -28,6 +29,7 @@ pub mod sads;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tx;
 pub mod users;
 
 pub use audit::{AuditEntry, AuditRecord, ChainReport};
@@ -41,5 +43,5 @@ pub use plans::{AlertRecord, PeriodRecord, PlanCount, PlanRecord, StoredPeriod};
 pub use profiles::ProfileRecord;
 pub use requests::{NewRequest, RequestRecord, RequestStatus, Transition};
 pub use sads::{NewSad, Spend, SpendRefusal};
-pub use store::{Backend, Store};
+pub use store::{Backend, OpenOptions, Store, redact_url};
 pub use users::{NewUser, UserRecord};

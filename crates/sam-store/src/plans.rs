@@ -12,6 +12,7 @@ use sqlx::Row;
 
 use sam_algorithms::UnixTime;
 
+use crate::tx::Tx;
 use crate::users::time;
 use crate::{Store, StoreError};
 
@@ -86,7 +87,7 @@ pub struct AlertRecord {
 
 /// `used + 1` on one usage row if it is below `limit`; the new count.
 async fn bump_usage(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut crate::tx::Tx,
     client_id: &str,
     period: i64,
     key: &str,
@@ -126,7 +127,7 @@ impl Store {
         period: StoredPeriod,
         now: UnixTime,
     ) -> Result<StoredPeriod, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         sqlx::query(
             "UPDATE plan_periods SET closed_at = $2 WHERE client_id = $1 AND closed_at IS NULL",
         )
@@ -184,7 +185,7 @@ impl Store {
                 .bind(client_id)
                 .bind(settings)
                 .bind(now.as_secs())
-                .execute(&self.pool)
+                .execute(self.pool()?)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -196,7 +197,7 @@ impl Store {
              FROM plans WHERE client_id = $1",
         )
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool()?)
         .await?;
         row.map(|row| {
             Ok(PlanRecord {
@@ -225,7 +226,7 @@ impl Store {
                 next.number
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         let renewed = sqlx::query(
             "UPDATE plans SET period_number = $3, period_start = $4, period_end = $5,
                  updated_at = $6
@@ -272,7 +273,7 @@ impl Store {
              WHERE client_id = $1 ORDER BY number",
         )
         .bind(client_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool()?)
         .await?
         .iter()
         .map(|row| {
@@ -300,7 +301,7 @@ impl Store {
         if request_type == TOTAL {
             return Err(StoreError::Invalid("not a request type".into()));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         for key in [TOTAL, request_type] {
             sqlx::query(
                 "INSERT INTO plan_usage (client_id, period_number, request_type, used)
@@ -333,7 +334,7 @@ impl Store {
         period: i64,
         request_type: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         for key in [TOTAL, request_type] {
             sqlx::query(
                 "UPDATE plan_usage SET used = used - 1
@@ -361,7 +362,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(period)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool()?)
         .await?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
@@ -380,7 +381,7 @@ impl Store {
         .bind(&alert.kind)
         .bind(alert.sent_at.as_secs())
         .bind(&alert.detail)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
@@ -392,7 +393,7 @@ impl Store {
              WHERE client_id = $1 ORDER BY sent_at, period_number, kind",
         )
         .bind(client_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool()?)
         .await?
         .iter()
         .map(|row| {

@@ -44,7 +44,7 @@ impl Store {
             sqlx::query("SELECT profile_id FROM profiles WHERE name = $1 AND profile_id <> $2")
                 .bind(&profile.name)
                 .bind(profile.profile_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool()?)
                 .await?;
         if taken.is_some() {
             return Err(StoreError::Conflict(format!(
@@ -63,7 +63,7 @@ impl Store {
         .bind(&profile.settings)
         .bind(profile.created_at.as_secs())
         .bind(profile.updated_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await
         .map_err(|e| name_taken(e, &profile.name))?;
         Ok(())
@@ -82,7 +82,7 @@ impl Store {
         .bind(&profile.settings)
         .bind(profile.created_at.as_secs())
         .bind(profile.updated_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await
         .map_err(|e| name_taken(e, &profile.name))?;
         Ok(inserted.rows_affected() == 1)
@@ -94,7 +94,7 @@ impl Store {
             "SELECT profile_id, name, settings, created_at, updated_at FROM profiles
              ORDER BY profile_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool()?)
         .await?
         .iter()
         .map(|row| {

@@ -200,7 +200,7 @@ impl Store {
         .bind(&request.message)
         .bind(request.renews.as_deref())
         .bind(&request.kind)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
@@ -225,7 +225,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(request_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(|row| request_from(row, now))
@@ -248,7 +248,7 @@ impl Store {
             .bind(client_id)
             .bind(user_id)
             .bind(now.as_secs())
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?
             .iter()
             .map(|row| request_from(row, now))
@@ -274,7 +274,7 @@ impl Store {
             .bind(now.as_secs())
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?
             .iter()
             .map(|row| request_from(row, now))
@@ -319,7 +319,7 @@ impl Store {
         .bind(request_id)
         .bind(method)
         .bind(now.as_secs())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool()?)
         .await?;
         if done.is_some() {
             return Ok(Transition::Done);
@@ -395,7 +395,7 @@ impl Store {
             .bind(sad_id)
             .bind(now.as_secs())
             .bind(from.name())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         if done.is_some() {
             return Ok(Transition::Done);

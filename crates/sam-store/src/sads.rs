@@ -10,6 +10,7 @@ use sqlx::Row;
 use sam_algorithms::UnixTime;
 
 use crate::audit::{AuditEntry, AuditRecord, append_in};
+use crate::tx::Tx;
 use crate::{Store, StoreError};
 
 /// A SAD as the registry records it when it is accepted. Its `Debug` shows the SAD's length,
@@ -117,7 +118,7 @@ impl Store {
         .bind(&sad.request_id)
         .bind(&sad.encoded)
         .bind(&sad.encoding)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
@@ -154,7 +155,7 @@ impl Store {
                 "a spend is at least one use, not {uses}"
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = Tx::begin(self).await?;
         let spent = sqlx::query(
             "UPDATE sads SET remaining = remaining - $3
              WHERE id = $1 AND remaining >= $3 AND expires_at > $2
@@ -205,7 +206,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool()?)
         .await?;
         row.map(|row| {
             let encoded: Option<Vec<u8>> = row.try_get(1)?;
@@ -222,7 +223,7 @@ impl Store {
     pub async fn sad_state(&self, id: &str) -> Result<Option<(i64, UnixTime)>, StoreError> {
         let row = sqlx::query("SELECT remaining, expires_at FROM sads WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         row.map(|row| {
             let remaining: i64 = row.try_get(0)?;

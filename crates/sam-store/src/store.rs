@@ -1,11 +1,13 @@
 //! The connection to either backend, its settings, and the schema migrations.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::StoreError;
+use crate::tx::Tx;
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,14 +28,14 @@ impl Backend {
         } else {
             Err(StoreError::Config(format!(
                 "database URL {:?}: expected sqlite:PATH or postgres://…",
-                redact(url)
+                redact_url(url)
             )))
         }
     }
 }
 
-/// A URL without its password, for messages.
-pub(crate) fn redact(url: &str) -> String {
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -49,6 +51,32 @@ pub(crate) fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// A connection refusal, named by its cause.
+fn connect_error(url: &str, e: sqlx::Error) -> StoreError {
+    let target = redact_url(url);
+    let cause = match &e {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "connection refused (is the server running, and on this host and port?)".to_owned()
+            }
+            std::io::ErrorKind::NotFound if url.starts_with("sqlite:") => {
+                format!("the file cannot be opened: {io}")
+            }
+            _ if io.to_string().contains("lookup") || io.to_string().contains("resolve") => {
+                format!("unknown host: {io}")
+            }
+            _ => format!("network error: {io}"),
+        },
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01" | "28000") => format!("authentication failed: {}", db.message()),
+            Some("3D000") => format!("the database does not exist: {}", db.message()),
+            _ => db.to_string(),
+        },
+        other => other.to_string(),
+    };
+    StoreError::Unavailable(format!("cannot connect to {target:?}: {cause}"))
 }
 
 /// One migration: its version, name and SQL for each backend.
@@ -104,35 +132,155 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_plans.sql"),
         postgres: include_str!("../migrations/postgres/0007_plans.sql"),
     },
+    Migration {
+        version: 8,
+        name: "faults",
+        sqlite: include_str!("../migrations/sqlite/0008_faults.sql"),
+        postgres: include_str!("../migrations/postgres/0008_faults.sql"),
+    },
 ];
+
+/// How [`Store::open_with`] opens a database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Pool size for PostgreSQL (SQLite uses one connection).
+    pub max_connections: u32,
+    /// Whether a missing database may be made: a SQLite file that does not exist, or a
+    /// PostgreSQL database without sam's schema. Only first-time setup sets it (`samd
+    /// --init`, `samd --dev` on an empty data directory); otherwise a missing database is
+    /// refused, so that a deleted or mistyped one is never silently replaced by an empty one.
+    pub create: bool,
+    /// How long the first connection may take before it is refused with its reason.
+    pub connect_timeout: Duration,
+}
+
+impl OpenOptions {
+    /// An existing database, `max_connections` for PostgreSQL, a 5 s connect timeout.
+    pub fn existing(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            create: false,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// As [`OpenOptions::existing`], but a missing database is made.
+    pub fn create(max_connections: u32) -> Self {
+        Self {
+            create: true,
+            ..Self::existing(max_connections)
+        }
+    }
+}
+
+/// The SQLite file a store opened, to notice when it is removed or replaced under it.
+#[derive(Clone, Debug)]
+struct SqliteFile {
+    path: std::path::PathBuf,
+    /// Device and inode at open.
+    identity: Option<(u64, u64)>,
+}
+
+fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).ok().map(|_| (0, 0))
+    }
+}
 
 /// The persistence of one `sam` deployment.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    sqlite_file: Option<Arc<SqliteFile>>,
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite:PATH` — created when missing — or `postgres://…`) and
-    /// brings the schema up to date.
+    /// Opens an existing database (see [`OpenOptions::existing`]).
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::open_with(url, &OpenOptions::existing(max_connections)).await
+    }
+
+    /// Opens a database, making it first if it is missing (see [`OpenOptions::create`]):
+    /// first-time setup and tests.
+    pub async fn create(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::open_with(url, &OpenOptions::create(max_connections)).await
+    }
+
+    /// Connects to `url` (`sqlite:PATH` or `postgres://…`), brings the schema up to date and
+    /// checks that the database takes a write.
     ///
     /// SQLite runs in WAL mode with `synchronous=FULL` (NORMAL can lose the last commits on
     /// power loss, which would un-spend a SAD) and a 5 s busy timeout, through one connection
-    /// (the fastest and fairest for SQLite's single writer). PostgreSQL gets `max_connections`.
-    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    /// (the fastest and fairest for SQLite's single writer). PostgreSQL gets
+    /// `max_connections`. Refusals name their cause: a missing file or schema, a read-only
+    /// database, a refused connection, an unknown host, failed authentication, a missing
+    /// PostgreSQL database, no answer within the connect timeout.
+    pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
+        let mut sqlite_file = None;
         let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}mode=rwc")
+            Backend::Sqlite => {
+                let parsed: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(|e| {
+                    StoreError::Config(format!("database URL {:?}: {e}", redact_url(url)))
+                })?;
+                let path = parsed.get_filename().to_path_buf();
+                if !options.create && !path.exists() {
+                    return Err(StoreError::Config(format!(
+                        "the database file {} does not exist. If it was deleted or moved, \
+                         restore it; samd makes a new database only when asked (samd --init)",
+                        path.display()
+                    )));
+                }
+                if path.exists()
+                    && let Err(e) = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(&path)
+                {
+                    return Err(StoreError::Unavailable(format!(
+                        "the database file {} is read-only ({e}): samd must be able to write it",
+                        path.display()
+                    )));
+                }
+                sqlite_file = Some(path);
+                if url.contains("mode=") {
+                    url.to_owned()
+                } else {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    let mode = if options.create { "rwc" } else { "rw" };
+                    format!("{url}{sep}mode={mode}")
+                }
             }
-            _ => url.to_owned(),
+            Backend::Postgres => url.to_owned(),
         };
-        let options: AnyConnectOptions = url
+        let connect_options: AnyConnectOptions = url
             .parse()
-            .map_err(|e| StoreError::Config(format!("database URL {:?}: {e}", redact(&url))))?;
+            .map_err(|e| StoreError::Config(format!("database URL {:?}: {e}", redact_url(&url))))?;
+        // One connection first, bounded by the connect timeout, so that a refusal names its
+        // cause (the pool would retry until its acquire timeout and say only "timed out").
+        let first = tokio::time::timeout(
+            options.connect_timeout,
+            <sqlx::AnyConnection as sqlx::Connection>::connect_with(&connect_options),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::Unavailable(format!(
+                "cannot connect to {:?}: no answer within {} s",
+                redact_url(&url),
+                options.connect_timeout.as_secs_f64()
+            ))
+        })?
+        .map_err(|e| connect_error(&url, e))?;
+        sqlx::Connection::close(first).await.ok();
+
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
             Backend::Sqlite => pool_options.max_connections(1).after_connect(|conn, _| {
@@ -144,14 +292,95 @@ impl Store {
                     Ok(())
                 })
             }),
-            Backend::Postgres => pool_options.max_connections(max_connections.max(1)),
+            Backend::Postgres => pool_options.max_connections(options.max_connections.max(1)),
         }
-        .connect_with(options)
+        .connect_with(connect_options)
         .await
-        .map_err(|e| StoreError::Config(format!("cannot open {:?}: {e}", redact(&url))))?;
-        let store = Self { pool, backend };
+        .map_err(|e| connect_error(&url, e))?;
+        let store = Self {
+            pool,
+            backend,
+            sqlite_file: sqlite_file.map(|path| {
+                Arc::new(SqliteFile {
+                    identity: file_identity(&path),
+                    path,
+                })
+            }),
+        };
+        if !options.create && !store.has_schema().await? {
+            store.close().await;
+            return Err(StoreError::Config(format!(
+                "{:?} holds no sam database (no schema). samd makes a new database only when \
+                 asked (samd --init)",
+                redact_url(&url)
+            )));
+        }
         store.migrate().await?;
+        store.probe_write().await.map_err(|e| match e {
+            StoreError::Unavailable(m) => StoreError::Unavailable(format!(
+                "the database does not take writes ({m}); is it read-only, or its disk full?"
+            )),
+            other => other,
+        })?;
         Ok(store)
+    }
+
+    /// The pool, once [`Store::check_file`] passed: every statement goes through here.
+    pub(crate) fn pool(&self) -> Result<&AnyPool, StoreError> {
+        self.check_file()?;
+        Ok(&self.pool)
+    }
+
+    /// For SQLite: that the file at the database's path is still the one opened. A write to
+    /// a file removed (or replaced) under a running samd would be acknowledged and then lost
+    /// at the next start, so every statement checks this first ([`Store::pool`]) and every
+    /// transaction again before it commits (a `stat`, about a microsecond).
+    pub(crate) fn check_file(&self) -> Result<(), StoreError> {
+        match &self.sqlite_file {
+            Some(file) if file_identity(&file.path) != file.identity => {
+                Err(StoreError::Unavailable(format!(
+                    "the database file {} was removed or replaced after samd opened it; what \
+                     is written now would be lost at the next start",
+                    file.path.display()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether sam's schema is there (its migrations table).
+    async fn has_schema(&self) -> Result<bool, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sam_schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'sam_schema_migrations'"
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(self.pool()?).await?;
+        let count: i64 = row.try_get(0)?;
+        Ok(count > 0)
+    }
+
+    /// Proves that the database takes a durable write now: a one-row update committed in its
+    /// own transaction, and for SQLite that the file opened is still the one at its path.
+    /// `samd`'s `/readyz` answers with it; an error is [`StoreError::Unavailable`] with the
+    /// cause.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        self.check_file()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let mut tx = Tx::begin(self).await?;
+        sqlx::query(
+            "INSERT INTO store_probe (id, at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     }
 
     /// The backend.
@@ -182,7 +411,7 @@ impl Store {
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>();
-            let mut tx = self.pool.begin().await?;
+            let mut tx = Tx::begin(self).await?;
             // PostgreSQL: two nodes starting at once must not both migrate.
             if self.backend == Backend::Postgres {
                 tx.execute("LOCK TABLE sam_schema_migrations IN EXCLUSIVE MODE")
@@ -221,9 +450,10 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database answers (a trivial query): for readiness checks.
+    /// Whether the database answers a read (a trivial query). Readiness wants
+    /// [`Store::probe_write`].
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        sqlx::query("SELECT 1").fetch_one(self.pool()?).await?;
         Ok(())
     }
 
@@ -250,9 +480,9 @@ mod tests {
         assert!(err.contains("expected sqlite:PATH"), "{err}");
         assert!(!err.contains("secret"), "{err}");
         assert_eq!(
-            redact("postgres://sam:hunter2@db:5432/sam"),
+            redact_url("postgres://sam:hunter2@db:5432/sam"),
             "postgres://sam:***@db:5432/sam"
         );
-        assert_eq!(redact("postgres://sam@db/sam"), "postgres://sam@db/sam");
+        assert_eq!(redact_url("postgres://sam@db/sam"), "postgres://sam@db/sam");
     }
 }

@@ -27,7 +27,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Opens a [`Store`] on it: a new pool each time, as another node would.
     pub async fn open(&self) -> Result<Store, StoreError> {
-        Store::open(&self.url, 8).await
+        Store::create(&self.url, 8).await
     }
 
     /// A raw pool on it, for tests that act like someone with direct database access.

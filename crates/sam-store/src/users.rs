@@ -95,7 +95,7 @@ impl Store {
         .bind(&user.mobile)
         .bind(&user.password_hash)
         .bind(user.created_at.as_secs())
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
@@ -116,7 +116,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?
             .as_ref()
             .map(user_from)
@@ -138,7 +138,7 @@ impl Store {
             .bind(client_id)
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?
             .iter()
             .map(user_from)
@@ -161,7 +161,7 @@ impl Store {
         .bind(user_id)
         .bind(email)
         .bind(mobile)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -180,7 +180,7 @@ impl Store {
         .bind(client_id)
         .bind(user_id)
         .bind(password_hash)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -191,7 +191,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM users WHERE client_id = $1 AND user_id = $2")
             .bind(client_id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.pool()?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -217,7 +217,7 @@ impl Store {
         .bind(user_id)
         .bind(max_attempts)
         .bind(now.as_secs().saturating_add(lock_secs))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool()?)
         .await?;
         row.map(|row| {
             let attempts: i64 = row.try_get(0)?;
@@ -239,7 +239,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(done.rows_affected() == 1)
     }

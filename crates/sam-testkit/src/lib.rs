@@ -2,11 +2,14 @@
 //! tests of `sam-cms` and `sam-service`: a test PKI made by OpenSSL (a CA with a CRL
 //! distribution point and an OCSP responder, both `openssl` behind a local HTTP server, and a
 //! TSA), certificates OpenSSL issues from PKCS#10 requests, an RFC 3161 TSA served by
-//! `openssl ts -reply`, and runners for the independent validators.
+//! `openssl ts -reply`, runners for the independent validators, and real faults (a disk that
+//! fills up, one that turns read-only: [`faults`]).
 //!
 //! It depends on none of the workspace's crates, so that a crate's tests never see two
 //! copies of the crate under test; requests and certificates cross as DER.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod faults;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

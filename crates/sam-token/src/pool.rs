@@ -254,6 +254,10 @@ impl CryptoToken for TokenPool {
         self.run(|token| token.authorise_key_use(key, activation))
     }
 
+    fn check_key(&self, key: &KeyRecord) -> Result<(), TokenError> {
+        self.run(|token| token.check_key(key))
+    }
+
     fn delete(&self, key: &KeyRecord) -> Result<(), TokenError> {
         self.run(|token| token.delete(key))
     }

@@ -136,6 +136,16 @@ pub trait CryptoToken: Send + Sync {
         Ok(None)
     }
 
+    /// Checks, without signing, that this token can use `key` now: a software token unwraps
+    /// it under its master key (a wrong master key fails here). The service calls it before a
+    /// SAD is spent, so that a key that cannot sign never costs the user their approval.
+    /// Tokens whose keys cannot be checked more cheaply than by signing accept (the default);
+    /// their key domain is checked at start instead ([`TokenIdentity::key_domain`]).
+    fn check_key(&self, key: &KeyRecord) -> Result<(), TokenError> {
+        let _ = key;
+        Ok(())
+    }
+
     /// Removes whatever the token holds of `key` (for a software key: nothing).
     fn delete(&self, key: &KeyRecord) -> Result<(), TokenError>;
 

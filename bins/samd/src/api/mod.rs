@@ -128,9 +128,11 @@ pub(crate) fn status_of(code: &str) -> StatusCode {
         "plan_limit_reached" | "plan_request_type_limit_reached" => StatusCode::TOO_MANY_REQUESTS,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "not_supported" => StatusCode::NOT_IMPLEMENTED,
-        "not_configured" | "notification_failed" | "output_failed" | "request_timeout" => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        "not_configured"
+        | "notification_failed"
+        | "output_failed"
+        | "request_timeout"
+        | "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -138,10 +140,15 @@ pub(crate) fn status_of(code: &str) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(self.0.code);
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let store_down = self.0.code == "store_unavailable";
+        if status == StatusCode::INTERNAL_SERVER_ERROR || store_down {
             tracing::error!(code = self.0.code, message = %self.0.message, "request failed");
         }
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let message = if store_down {
+            "the database cannot take writes now (nothing of this request was stored); the \
+             server's log says why"
+                .to_owned()
+        } else if status == StatusCode::INTERNAL_SERVER_ERROR {
             "the server could not complete the request; its log says why".to_owned()
         } else {
             self.0.message

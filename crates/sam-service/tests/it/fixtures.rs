@@ -224,7 +224,7 @@ fn code_key() -> CodeKey {
 }
 
 /// A service on its own pool over `db`: what one `samd` node is.
-async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestClock>) -> Service {
+pub(crate) async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestClock>) -> Service {
     let settings = ServiceSettings {
         max_failed_authentications: 3,
         lock_secs: 60,

@@ -406,3 +406,54 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// SECURITY.md threats, "a wrong master key": a node whose master key is not the one the keys
+/// were made under is refused at start (`check_key_domains`, also for a database without a
+/// recorded key domain), and if it runs anyway its Sign refuses before the SAD is spent, so
+/// the right node still signs the request, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_master_key_is_refused_and_spends_no_sad() {
+    let dbs = databases("svc_wrong_key").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = person(&f, &ctx, "alice", "alice-phone").await;
+        let wrong = crate::fixtures::node(
+            db,
+            sam_token::MasterKey::generate().unwrap(),
+            f.clock.clone(),
+        )
+        .await;
+        // Nothing recorded yet: the stored key does not open under the other key.
+        let refused = wrong.check_key_domains().await.unwrap_err();
+        assert_eq!(refused.code, "key_mismatch", "{refused}");
+        assert!(refused.message.contains("does not open"), "{refused}");
+        // The right key opens it and is recorded; the other one is then refused by the record.
+        f.service.check_key_domains().await.unwrap();
+        f.service.check_key_domains().await.unwrap();
+        let refused = wrong.check_key_domains().await.unwrap_err();
+        assert!(refused.message.contains("is not the one"), "{refused}");
+
+        let request = ask(&f, &ctx, "alice", &alice.key_id).await;
+        let message = message_of(&f, &ctx, &alice.device_id, &request).await;
+        let sad = sad_for(&f, &message, &alice.device_id, &alice.device, 120);
+        f.service
+            .submit_sad(&ctx, &alice.device_id, &request, &sad)
+            .await
+            .unwrap();
+        assert_eq!(code(wrong.sign(&ctx, &request).await), "key_unusable");
+        assert_eq!(
+            f.service.status(&ctx, &request).await.unwrap().status,
+            "authorised",
+            "the approval is not used up"
+        );
+        f.service.sign(&ctx, &request).await.unwrap();
+        assert_eq!(
+            code(f.service.sign(&ctx, &request).await),
+            "request_not_authorised"
+        );
+        f.service.store().close().await;
+        wrong.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

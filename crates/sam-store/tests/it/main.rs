@@ -7,6 +7,7 @@
 mod audit_chain;
 mod backends;
 mod codes;
+mod faults;
 mod key_pool;
 mod plans;
 mod records;

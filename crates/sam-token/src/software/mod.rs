@@ -144,6 +144,10 @@ impl CryptoToken for SoftwareToken {
             .collect()
     }
 
+    fn check_key(&self, key: &KeyRecord) -> Result<(), TokenError> {
+        self.open(key).map(drop)
+    }
+
     fn delete(&self, _key: &KeyRecord) -> Result<(), TokenError> {
         // The wrapped blob is the caller's; the token keeps nothing.
         Ok(())

@@ -1,0 +1,258 @@
+//! What the end-to-end tests share: samd and samctl started as a user would start them,
+//! curl and HTTP Basic requests, and the checks of samd's log. Each test binary uses part of
+//! it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub(crate) fn samctl() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_samctl"))
+}
+
+pub(crate) fn samd() -> PathBuf {
+    let path = samctl().with_file_name("samd");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p samd` (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+pub(crate) fn scratch(tag: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Kills samd when the test ends, passed or failed.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) address: String,
+    pub(crate) admin_token: String,
+    pub(crate) data: PathBuf,
+    pub(crate) log: PathBuf,
+}
+
+/// samd's log holds none of `secrets`, and every line is a JSON object.
+pub(crate) fn assert_no_secret_in_logs(server: &Server, secrets: &[&str]) {
+    let text = std::fs::read_to_string(&server.log).unwrap();
+    assert!(text.lines().count() > 3, "the log is nearly empty: {text}");
+    for line in text.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object()),
+            "not a JSON log line: {line}"
+        );
+    }
+    for secret in secrets {
+        assert!(!text.contains(secret), "a secret is in samd's log");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `samd --dev` in `dir/sam-data` on an ephemeral port (a first start), with `edit` applied
+/// to its configuration before it serves when given (then started again with `--config`).
+pub(crate) fn start_samd(dir: &Path, edit: Option<&dyn Fn(String) -> String>) -> Server {
+    start_samd_with(dir, edit, &[])
+}
+
+/// [`start_samd`] with `env` in samd's environment.
+pub(crate) fn start_samd_with(
+    dir: &Path,
+    edit: Option<&dyn Fn(String) -> String>,
+    env: &[(&str, &str)],
+) -> Server {
+    let data = dir.join("sam-data");
+    let mut server = spawn(
+        env,
+        &[
+            "--dev",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    if let Some(edit) = edit {
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        let config = data.join("samd.toml");
+        let text = edit(std::fs::read_to_string(&config).unwrap());
+        std::fs::write(&config, text).unwrap();
+        let token = server.admin_token.clone();
+        // A configuration naming another database: first-time setup makes it (samd never
+        // makes one otherwise).
+        let init = Command::new(samd())
+            .args(["--config", config.to_str().unwrap(), "--init"])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "samd --init: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let mut again = spawn(
+            env,
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+        );
+        again.admin_token = token;
+        again.data = data;
+        return again;
+    }
+    server
+}
+
+/// Starts samd; its log (JSON lines, debug level and up, every crate) goes to a file beside
+/// the data directory, which [`assert_no_secret_in_logs`] reads.
+pub(crate) fn spawn(env: &[(&str, &str)], args: &[&str]) -> Server {
+    static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-samd-{}-{n}.log", std::process::id()));
+    let mut child = Command::new(samd())
+        .args(args)
+        .args(["--log-format", "json"])
+        .envs(env.iter().copied())
+        .env("SAMD_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut admin_token = String::new();
+    let mut data = PathBuf::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(token) = line.strip_prefix("samd: export SAM_ADMIN_TOKEN=") {
+            admin_token = token.to_owned();
+        }
+        if let Some(dir) = line.strip_prefix("samd: data directory ") {
+            data = PathBuf::from(dir);
+        }
+        if let Some(address) = line.strip_prefix("samd: listening on https://") {
+            return Server {
+                address: address.to_owned(),
+                child,
+                admin_token,
+                data,
+                log,
+            };
+        }
+    }
+    let status = child.wait();
+    panic!("samd stopped before listening: {status:?}");
+}
+
+/// Runs samctl against `server` in `dir` with `env`.
+pub(crate) fn run(server: &Server, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let ca = server.data.join("dev-ca/ca.pem");
+    Command::new(samctl())
+        .current_dir(dir)
+        .args(args)
+        .env("SAM_SERVER", format!("https://{}", server.address))
+        .env("SAM_CA", &ca)
+        .env("SAM_ADMIN_TOKEN", &server.admin_token)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+pub(crate) fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// curl with the development CA: (HTTP status or 0 if the connection failed, body).
+pub(crate) fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// POST `body` (JSON) to `path` as the client `credentials` (`id:secret`, HTTP Basic).
+pub(crate) fn post_json(
+    server: &Server,
+    credentials: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    curl(
+        server,
+        &[
+            "-u",
+            credentials,
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            body,
+        ],
+        path,
+    )
+}
+
+/// The digest every raw test authorisation signs (SHA-256 of "abc"), base64.
+pub(crate) const DIGEST_B64: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+
+/// Authorise over the API: one document, raw output; the new request's id.
+pub(crate) fn authorise_raw(
+    server: &Server,
+    credentials: &str,
+    user: &str,
+    key: &str,
+    label: &str,
+) -> String {
+    let (status, text) = post_json(
+        server,
+        credentials,
+        "/api/v1/authorisations",
+        &format!(
+            r#"{{"user_id":"{user}","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"{label}","digest":"{DIGEST_B64}"}}]}}"#
+        ),
+    );
+    assert_eq!(status, 201, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    answer["request_id"].as_str().unwrap().to_owned()
+}
+
+pub(crate) fn curl(server: &Server, args: &[&str], path: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--write-out",
+            "\n%{http_code}",
+            "--cacert",
+        ])
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .args(args)
+        .arg(format!("https://{}{path}", server.address))
+        .output()
+        .expect("curl (scripts/test installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}

@@ -1,0 +1,147 @@
+//! SECURITY.md invariant 8, "nothing is acknowledged before it is durable", under a full disk:
+//! the SQLite database lives on a small tmpfs that the test fills. Every spend and record the
+//! store acknowledged — before, during and after the disk was full — is there after a restart,
+//! every SAD is spent at most once, and the audit chain verifies.
+//!
+//! The fault is real (ENOSPC from the kernel, SQLITE_FULL from SQLite, at COMMIT when the WAL
+//! cannot grow), so the test mounts a tmpfs (`sam_testkit::faults`) and needs root.
+
+use sam_algorithms::UnixTime;
+use sam_store::{AuditEntry, ChainReport, NewSad, Spend, Store};
+use sam_testkit::faults::SmallDisk;
+
+fn t(secs: i64) -> UnixTime {
+    UnixTime::from_secs(1_790_000_000 + secs).unwrap()
+}
+
+fn sad(id: &str) -> NewSad {
+    NewSad {
+        id: id.into(),
+        client_id: "client-a".into(),
+        user_id: "alice".into(),
+        key_id: "key-1".into(),
+        uses: 1,
+        expires_at: t(3_000),
+        created_at: t(0),
+        request_id: format!("request-{id}"),
+        // A SAD of a realistic size, so that a few hundred fill the WAL.
+        encoded: vec![0x5a; 1_500],
+        encoding: "json".into(),
+    }
+}
+
+fn audit(detail: &str) -> AuditEntry {
+    AuditEntry {
+        at: t(1),
+        client_id: "client-a".into(),
+        actor: "alice".into(),
+        action: "sad_spent".into(),
+        outcome: String::new(),
+        detail: detail.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_loses_no_acknowledged_write_and_spends_no_sad_twice() {
+    let Some(disk) = SmallDisk::mount(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "store",
+        "16m",
+    ) else {
+        return;
+    };
+    let url = format!("sqlite:{}", disk.dir.join("sam.db").display());
+    let store = Store::create(&url, 1).await.unwrap();
+    let ids: Vec<String> = (0..300).map(|i| format!("sad-{i:03}")).collect();
+    for id in &ids[..60] {
+        store.register_sad(&sad(id)).await.unwrap();
+    }
+
+    // While the disk is full: whatever the store answers, it must be true.
+    disk.fill();
+    let mut registered: Vec<&str> = ids[..60].iter().map(String::as_str).collect();
+    let mut spent: Vec<&str> = Vec::new();
+    let mut records: i64 = 0;
+    let mut failures = 0;
+    for (i, id) in ids.iter().enumerate().skip(60).take(120) {
+        match store.register_sad(&sad(id)).await {
+            Ok(()) => registered.push(id),
+            Err(_) => failures += 1,
+        }
+        // Spend an earlier one, and refuse a replay (a rolled-back transaction).
+        let earlier = ids[i - 60].as_str();
+        match store.spend_sad_use(earlier, t(10), &audit(earlier)).await {
+            Ok(Spend::Spent { .. }) => {
+                spent.push(earlier);
+                records += 1;
+            }
+            Ok(Spend::Refused(_)) => records += 1,
+            Err(_) => failures += 1,
+        }
+        if let Some(done) = spent.first()
+            && let Ok(Spend::Refused(_)) = store.spend_sad_use(done, t(10), &audit(done)).await
+        {
+            records += 1;
+        }
+    }
+    assert!(
+        failures > 0,
+        "the disk never got full: the test proves nothing"
+    );
+
+    // Space again: the store works again, and what it acknowledges stays.
+    disk.free();
+    let mut after = 0;
+    for (i, id) in ids.iter().enumerate().skip(180) {
+        if store.register_sad(&sad(id)).await.is_ok() {
+            registered.push(id);
+        }
+        let earlier = ids[i - 60].as_str();
+        match store.spend_sad_use(earlier, t(20), &audit(earlier)).await {
+            Ok(Spend::Spent { .. }) => {
+                spent.push(earlier);
+                records += 1;
+                after += 1;
+            }
+            Ok(Spend::Refused(_)) => records += 1,
+            Err(e) => panic!("with space again, spending {earlier} failed: {e}"),
+        }
+        if let Ok(Spend::Refused(_)) = store.spend_sad_use(earlier, t(20), &audit(earlier)).await {
+            records += 1;
+        }
+    }
+    assert!(after > 0, "nothing was spent once the space was back");
+    store.close().await;
+
+    // A restart finds every acknowledged write.
+    let store = Store::open(&url, 1).await.unwrap();
+    for id in &registered {
+        assert!(
+            store.sad_state(id).await.unwrap().is_some(),
+            "SAD {id} was registered and acknowledged, and is gone after a restart"
+        );
+    }
+    for id in &spent {
+        let (remaining, _) = store.sad_state(id).await.unwrap().unwrap();
+        assert_eq!(
+            remaining, 0,
+            "SAD {id} was spent and acknowledged, and is unspent again"
+        );
+        assert!(
+            matches!(
+                store.spend_sad_use(id, t(30), &audit(id)).await.unwrap(),
+                Spend::Refused(_)
+            ),
+            "SAD {id} signed a second time after the restart"
+        );
+    }
+    match store.verify_audit_chain().await.unwrap() {
+        ChainReport::Intact { records: n } => assert!(
+            n >= records + i64::try_from(spent.len()).unwrap(),
+            "the audit log has {n} records; {records} were acknowledged before the restart and {} after",
+            spent.len()
+        ),
+        broken => panic!("audit chain after the disk was full: {broken:?}"),
+    }
+    store.close().await;
+}
