@@ -258,44 +258,15 @@ fn basic_authentication_and_device_sessions_over_https() {
         ("SAM_CLIENT_ID", "shop"),
         ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
     ];
-    std::fs::write(
-        dir.join("profile.toml"),
+    profile_and_client(
+        &server,
+        &dir,
+        &client,
         "name = \"Devices\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
          key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
          bulk_signing = true\nmax_hashes_per_request = 0\n\
          [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
-    )
-    .unwrap();
-    let profile = ok(run(
-        &server,
-        &dir,
-        &[],
-        &[
-            "admin",
-            "profile",
-            "create",
-            "profile.toml",
-            "--field",
-            "id",
-        ],
-    ));
-    ok(run(
-        &server,
-        &dir,
-        &client,
-        &[
-            "admin",
-            "client",
-            "create",
-            "shop",
-            "--secret-env",
-            "SAM_CLIENT_SECRET",
-            "--profile",
-            &profile,
-            "--default-profile",
-            &profile,
-        ],
-    ));
+    );
 
     // HTTP Basic: a wrong secret is refused, the right one accepted.
     let wrong = [
@@ -745,45 +716,16 @@ fn an_hsm_source_signs_in_its_signature_slot() {
         ("SAM_CLIENT_ID", "bank"),
         ("SAM_CLIENT_SECRET", "a-secret-of-the-bank"),
     ];
-    std::fs::write(
-        dir.join("profile.toml"),
-        "name = \"HSM\"\n[signing_key]\ncrypto_profiles = [\"hsm\"]\nlocation = \"signature\"\n\
-         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
-         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
-    )
-    .unwrap();
-    let profile = ok(run(
-        &server,
-        &dir,
-        &[],
-        &[
-            "admin",
-            "profile",
-            "create",
-            "profile.toml",
-            "--field",
-            "id",
-        ],
-    ));
-    let sources = ok(run(&server, &dir, &[], &["admin", "crypto-sources"]));
-    assert!(sources.contains("hsm  available"), "{sources}");
-    ok(run(
+    profile_and_client(
         &server,
         &dir,
         &client,
-        &[
-            "admin",
-            "client",
-            "create",
-            "bank",
-            "--secret-env",
-            "SAM_CLIENT_SECRET",
-            "--profile",
-            &profile,
-            "--default-profile",
-            &profile,
-        ],
-    ));
+        "name = \"HSM\"\n[signing_key]\ncrypto_profiles = [\"hsm\"]\nlocation = \"signature\"\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    );
+    let sources = ok(run(&server, &dir, &[], &["admin", "crypto-sources"]));
+    assert!(sources.contains("hsm  available"), "{sources}");
     ok(run(&server, &dir, &client, &["user", "create", "carol"]));
     ok(run(
         &server,
@@ -976,43 +918,14 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
         ("SAM_CLIENT_ID", "shop"),
         ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
     ];
-    std::fs::write(
-        dir.join("profile.toml"),
-        "name = \"Nodes\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
-         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
-         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
-    )
-    .unwrap();
-    let profile = ok(run(
-        &one,
-        &dir,
-        &[],
-        &[
-            "admin",
-            "profile",
-            "create",
-            "profile.toml",
-            "--field",
-            "id",
-        ],
-    ));
-    ok(run(
+    let profile = profile_and_client(
         &one,
         &dir,
         &client,
-        &[
-            "admin",
-            "client",
-            "create",
-            "shop",
-            "--secret-env",
-            "SAM_CLIENT_SECRET",
-            "--profile",
-            &profile,
-            "--default-profile",
-            &profile,
-        ],
-    ));
+        "name = \"Nodes\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    );
     // Node two serves the profile once it has reloaded (every second here).
     let mut served = false;
     for _ in 0..50 {

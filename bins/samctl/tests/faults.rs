@@ -143,17 +143,7 @@ fn a_read_only_database_stops_samd_and_a_removed_one_makes_it_unready() {
         return;
     };
     let data = disk.dir.join("sam-data");
-    let mut server = spawn(
-        &[],
-        &[
-            "--dev",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    );
-    server.data = data.clone();
+    let server = start_samd(&disk.dir, None);
     let (status, body) = curl(&server, &[], "/readyz");
     assert_eq!(status, 200, "{body}");
 
@@ -214,21 +204,8 @@ fn a_full_disk_loses_no_acknowledged_write_and_signs_no_request_twice() {
     let Some(disk) = SmallDisk::mount(&dir, "full", "32m") else {
         return;
     };
-    let data = disk.dir.join("sam-data");
-    let start = || {
-        let mut server = spawn(
-            &[],
-            &[
-                "--dev",
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ],
-        );
-        server.data = data.clone();
-        server
-    };
+    // samd --dev with its data directory on the small disk.
+    let start = || start_samd(&disk.dir, None);
     let server = start();
     let admin_token = server.admin_token.clone();
     let client = [
@@ -236,43 +213,14 @@ fn a_full_disk_loses_no_acknowledged_write_and_signs_no_request_twice() {
         ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
     ];
     let basic = "shop:a-secret-of-the-shop";
-    std::fs::write(
-        dir.join("profile.toml"),
-        "name = \"Disk\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
-         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
-         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
-    )
-    .unwrap();
-    let profile = ok(run(
-        &server,
-        &dir,
-        &[],
-        &[
-            "admin",
-            "profile",
-            "create",
-            "profile.toml",
-            "--field",
-            "id",
-        ],
-    ));
-    ok(run(
+    profile_and_client(
         &server,
         &dir,
         &client,
-        &[
-            "admin",
-            "client",
-            "create",
-            "shop",
-            "--secret-env",
-            "SAM_CLIENT_SECRET",
-            "--profile",
-            &profile,
-            "--default-profile",
-            &profile,
-        ],
-    ));
+        "name = \"Disk\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    );
     ok(run(&server, &dir, &client, &["user", "create", "alice"]));
     ok(run(
         &server,

@@ -419,7 +419,6 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers.
 /// Whether the last readiness probe found the store writable (to log each change once).
 static STORE_WRITABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 

@@ -155,15 +155,14 @@ impl Service {
             request,
             now,
             prelude,
-            |(record, verified, prepared)| async move {
+            |(record, verified, prepared), key| async move {
                 let padding = self
                     .profile_by_number(record.request.profile_id)
                     .map(|p| p.settings().signing_key.padding)
                     .unwrap_or(RsaPadding::Pkcs1v15);
                 let signatures = self
                     .token_sign(
-                        ctx,
-                        &record.request.key_id,
+                        key,
                         vec![prepared.to_be_signed().clone()],
                         padding,
                         &verified,

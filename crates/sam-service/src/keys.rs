@@ -229,14 +229,7 @@ impl Service {
         let result = self
             .metered(ctx, RequestType::KeyDelete, async {
                 KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let key = self
-                    .store
-                    .key(ctx.id(), key_id)
-                    .await?
-                    .ok_or_else(|| ServiceError::not_found("key", key_id))?;
-                let record = KeyRecord::from_der(&key.reference)
-                    .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
-                let token = self.token(&key.token)?.clone();
+                let (record, token) = self.key_and_token(ctx, key_id).await?;
                 tokio::task::spawn_blocking(move || token.delete(&record))
                     .await
                     .map_err(|e| ServiceError::internal(format!("key deletion task: {e}")))?

@@ -26,7 +26,7 @@ use sam_sad::{
     AuthorisationRequest, DocumentToSign, Id128, KeyRef, SadEncoding, SadMode, UserId, VerifiedSad,
 };
 use sam_store::{NewKey, NewRequest, RequestRecord, RequestStatus, Spend, Transition};
-use sam_token::{ActivationIssuer, KeyId, KeyRecord};
+use sam_token::{ActivationIssuer, CryptoToken, KeyId, KeyRecord};
 use serde::Serialize;
 use x509_cert::Certificate;
 
@@ -904,11 +904,9 @@ impl Service {
             request,
             now,
             prelude,
-            |(record, verified)| async move {
+            |(record, verified), key| async move {
                 let states = decode_states(&record.request.prepared)?;
-                let outputs = self
-                    .sign_states(ctx, &record.request.key_id, &states, &verified)
-                    .await?;
+                let outputs = self.sign_states(key, &states, &verified).await?;
                 self.store.mark_request_used(ctx.id(), request, now).await?;
                 Ok(outputs)
             },
@@ -930,7 +928,7 @@ impl Service {
         request: &str,
         now: UnixTime,
         prelude: impl Future<Output = Result<(Spending, P), ServiceError>>,
-        sign: impl FnOnce(P) -> F,
+        sign: impl FnOnce(P, UsableKey) -> F,
     ) -> Result<T, ServiceError>
     where
         F: Future<Output = Result<T, ServiceError>>,
@@ -949,15 +947,18 @@ impl Service {
         };
         // A key that cannot sign (a wrong master key, a damaged record) must not cost the
         // user their approval: it is checked before the SAD is spent.
-        if let Err(e) = self.check_key_usable(ctx, &spending.key_id).await {
-            self.plan_uncount(ctx, counted).await;
-            return self.audited(ctx, action, "-", detail(), Err(e)).await;
-        }
+        let key = match self.check_key_usable(ctx, &spending.key_id).await {
+            Ok(key) => key,
+            Err(e) => {
+                self.plan_uncount(ctx, counted).await;
+                return self.audited(ctx, action, "-", detail(), Err(e)).await;
+            }
+        };
         if let Err(e) = self.spend(ctx, &spending, now).await {
             self.plan_uncount(ctx, counted).await;
             return Err(e);
         }
-        match sign(prepared).await {
+        match sign(prepared, key).await {
             Ok(output) => Ok(output),
             Err(e) => {
                 self.plan_uncount(ctx, counted).await;
@@ -1006,12 +1007,13 @@ impl Service {
         }
     }
 
-    /// Whether the key's token can use it now (`CryptoToken::check_key`), without signing.
-    pub(crate) async fn check_key_usable(
+    /// The client's key `key_id` as its token's record, and that token (`not_found` also for
+    /// another client's key).
+    pub(crate) async fn key_and_token(
         &self,
         ctx: &ClientContext,
         key_id: &str,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(KeyRecord, Arc<dyn CryptoToken>), ServiceError> {
         let key = self
             .store
             .key(ctx.id(), key_id)
@@ -1019,10 +1021,22 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("key", key_id))?;
         let record = KeyRecord::from_der(&key.reference)
             .map_err(|e| ServiceError::internal(format!("stored key {key_id}: {e}")))?;
-        let token = self.token(&key.token)?.clone();
-        tokio::task::spawn_blocking(move || token.check_key(&record))
+        Ok((record, self.token(&key.token)?.clone()))
+    }
+
+    /// The key, once its token has shown it can use it (`CryptoToken::check_key`), without
+    /// signing: what the signing step then signs with.
+    pub(crate) async fn check_key_usable(
+        &self,
+        ctx: &ClientContext,
+        key_id: &str,
+    ) -> Result<UsableKey, ServiceError> {
+        let (record, token) = self.key_and_token(ctx, key_id).await?;
+        let checked = token.clone();
+        tokio::task::spawn_blocking(move || checked.check_key(&record).map(|()| record))
             .await
             .map_err(|e| ServiceError::internal(format!("key check task: {e}")))?
+            .map(|record| UsableKey { record, token })
             .map_err(|e| {
                 ServiceError::new(
                     "key_unusable",
@@ -1035,8 +1049,7 @@ impl Service {
     /// completes the outputs.
     pub(crate) async fn sign_states(
         &self,
-        ctx: &ClientContext,
-        key_id: &str,
+        key: UsableKey,
         states: &[PreparedState],
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
@@ -1054,9 +1067,7 @@ impl Service {
             Some(SignatureAlgorithm::RsaPss(_)) => RsaPadding::Pss,
             _ => RsaPadding::Pkcs1v15,
         };
-        let signatures = self
-            .token_sign(ctx, key_id, inputs, padding, verified)
-            .await?;
+        let signatures = self.token_sign(key, inputs, padding, verified).await?;
         // Completing may call the TSA and revocation services: off the async threads.
         let signing = self.signing()?;
         let tsa = signing.time_stamp_authority.clone();
@@ -1085,20 +1096,16 @@ impl Service {
     /// whenever a SAD names hashes) every input must be one the verified SAD authorised.
     pub(crate) async fn token_sign(
         &self,
-        ctx: &ClientContext,
-        key_id: &str,
+        key: UsableKey,
         inputs: Vec<sam_cms::ToBeSigned>,
         padding: RsaPadding,
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let signing = self.signing()?;
-        let key = self
-            .store
-            .key(ctx.id(), key_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("key", key_id))?;
-        let key_record = KeyRecord::from_der(&key.reference)
-            .map_err(|e| ServiceError::internal(format!("stored key: {e}")))?;
+        let UsableKey {
+            record: key_record,
+            token,
+        } = key;
         let digests: Vec<Digest> = inputs.iter().map(sam_cms::ToBeSigned::digest).collect();
         let sad = verified.sad();
         if (sad.scal == sam_sad::Scal::Scal2 || !sad.hashes.is_empty())
@@ -1110,7 +1117,6 @@ impl Service {
             ));
         }
         let activation = signing.issuer.activate(key_record.key_id.clone(), digests);
-        let token = self.token(&key.token)?.clone();
         let key_spec = key_record.spec;
         let count = inputs.len();
         let signatures = tokio::task::spawn_blocking(move || {
@@ -1141,6 +1147,12 @@ impl Service {
         }
         Ok(signatures)
     }
+}
+
+/// A key whose token showed it can use it, checked before the SAD was spent.
+pub(crate) struct UsableKey {
+    record: KeyRecord,
+    token: Arc<dyn CryptoToken>,
 }
 
 /// The use of a SAD a signing request spends (rule 5), and what its audit record says.

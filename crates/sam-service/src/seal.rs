@@ -87,7 +87,7 @@ impl Service {
                 sad_id,
                 uses,
             };
-            Ok((spending, (record.request.key_id, verified, prepared)))
+            Ok((spending, (verified, prepared)))
         };
         self.signing_request(
             ctx,
@@ -96,9 +96,9 @@ impl Service {
             &request,
             now,
             prelude,
-            |(key_id, verified, prepared)| async move {
+            |(verified, prepared), key| async move {
                 let states = states_of(&prepared)?;
-                self.sign_states(ctx, &key_id, &states, &verified).await
+                self.sign_states(key, &states, &verified).await
             },
         )
         .await

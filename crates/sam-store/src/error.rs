@@ -29,12 +29,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the store could not do its work for a reason of the database's (see
-    /// [`StoreError::Unavailable`]), rather than of the request's.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
-    }
-
     /// The error of a failed `COMMIT`: always unavailable, whatever the database said.
     pub(crate) fn commit_failed(self) -> Self {
         match self {

@@ -87,7 +87,7 @@ pub struct AlertRecord {
 
 /// `used + 1` on one usage row if it is below `limit`; the new count.
 async fn bump_usage(
-    tx: &mut crate::tx::Tx,
+    tx: &mut Tx,
     client_id: &str,
     period: i64,
     key: &str,

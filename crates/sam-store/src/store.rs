@@ -61,9 +61,6 @@ fn connect_error(url: &str, e: sqlx::Error) -> StoreError {
             std::io::ErrorKind::ConnectionRefused => {
                 "connection refused (is the server running, and on this host and port?)".to_owned()
             }
-            std::io::ErrorKind::NotFound if url.starts_with("sqlite:") => {
-                format!("the file cannot be opened: {io}")
-            }
             _ if io.to_string().contains("lookup") || io.to_string().contains("resolve") => {
                 format!("unknown host: {io}")
             }
@@ -368,7 +365,6 @@ impl Store {
     /// `samd`'s `/readyz` answers with it; an error is [`StoreError::Unavailable`] with the
     /// cause.
     pub async fn probe_write(&self) -> Result<(), StoreError> {
-        self.check_file()?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -447,13 +443,6 @@ impl Store {
                 }
             }
         }
-        Ok(())
-    }
-
-    /// Whether the database answers a read (a trivial query). Readiness wants
-    /// [`Store::probe_write`].
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").fetch_one(self.pool()?).await?;
         Ok(())
     }
 

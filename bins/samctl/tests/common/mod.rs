@@ -256,3 +256,51 @@ pub(crate) fn curl(server: &Server, args: &[&str], path: &str) -> (u16, String) 
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
     (code.trim().parse().unwrap_or(0), body.to_owned())
 }
+
+/// Writes `profile_toml` to `dir/profile.toml`, creates that SAM profile, and registers the
+/// client named by `client`'s `SAM_CLIENT_ID` (its secret in `SAM_CLIENT_SECRET`) with the
+/// profile as its only and default one: the profile's id.
+pub(crate) fn profile_and_client(
+    server: &Server,
+    dir: &Path,
+    client: &[(&str, &str)],
+    profile_toml: &str,
+) -> String {
+    std::fs::write(dir.join("profile.toml"), profile_toml).unwrap();
+    let profile = ok(run(
+        server,
+        dir,
+        &[],
+        &[
+            "admin",
+            "profile",
+            "create",
+            "profile.toml",
+            "--field",
+            "id",
+        ],
+    ));
+    let name = client
+        .iter()
+        .find(|(k, _)| *k == "SAM_CLIENT_ID")
+        .map(|(_, v)| *v)
+        .expect("SAM_CLIENT_ID in the client's environment");
+    ok(run(
+        server,
+        dir,
+        client,
+        &[
+            "admin",
+            "client",
+            "create",
+            name,
+            "--secret-env",
+            "SAM_CLIENT_SECRET",
+            "--profile",
+            &profile,
+            "--default-profile",
+            &profile,
+        ],
+    ));
+    profile
+}

@@ -145,3 +145,56 @@ async fn a_full_disk_loses_no_acknowledged_write_and_spends_no_sad_twice() {
     }
     store.close().await;
 }
+
+/// A caller dropped part-way (samd's request timeout drops the handler's future) leaves no
+/// transaction open behind it: its connection is closed, not reused, so every later write is
+/// committed for real — and each SAD is still spent at most once. Both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_cancelled_mid_transaction_leaves_nothing_open() {
+    let dbs = crate::backends::databases("cancel").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        let ids: Vec<String> = (0..40).map(|i| format!("cancel-{i:02}")).collect();
+        for id in &ids {
+            store.register_sad(&sad(id)).await.unwrap();
+        }
+        // Spends cut off after 0–39 µs: some never start, some stop inside the transaction,
+        // some finish.
+        for (i, id) in ids.iter().enumerate() {
+            let cut = std::time::Duration::from_micros(u64::try_from(i).unwrap());
+            let _ = tokio::time::timeout(cut, store.spend_sad_use(id, t(10), &audit(id))).await;
+        }
+        // Each SAD is now spent or not; a second spend says which, and spends at most once.
+        for id in &ids {
+            store.spend_sad_use(id, t(11), &audit(id)).await.unwrap();
+            assert!(matches!(
+                store.spend_sad_use(id, t(12), &audit(id)).await.unwrap(),
+                Spend::Refused(_)
+            ));
+        }
+        store.register_sad(&sad("after-the-cancels")).await.unwrap();
+        store.close().await;
+
+        // What was acknowledged after the cancellations is durable: a new pool sees it all.
+        let again = db.open().await.unwrap();
+        assert!(
+            again
+                .sad_state("after-the-cancels")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        for id in &ids {
+            assert_eq!(again.sad_state(id).await.unwrap().unwrap().0, 0, "{id}");
+        }
+        assert!(
+            matches!(
+                again.verify_audit_chain().await.unwrap(),
+                ChainReport::Intact { .. }
+            ),
+            "the audit chain after cancelled spends"
+        );
+        again.close().await;
+    }
+    crate::backends::drop_databases(dbs).await;
+}

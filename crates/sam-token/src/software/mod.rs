@@ -15,6 +15,7 @@ use crate::token::{
     Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity, check_activation,
 };
 use sam_keys::{SigningKey, software_specs};
+use zeroize::Zeroizing;
 
 /// A crypto token whose keys are software keys wrapped under a master key.
 ///
@@ -70,20 +71,27 @@ impl SoftwareToken {
         format!("sam-token software key v1\0{key_id}\0{spec}").into_bytes()
     }
 
-    fn open(&self, key: &KeyRecord) -> Result<SigningKey, TokenError> {
+    /// The key's PKCS #8 document, unwrapped (AES-256-GCM: a wrong master key or an altered
+    /// record fails the tag).
+    fn unwrap_key(&self, key: &KeyRecord) -> Result<Zeroizing<Vec<u8>>, TokenError> {
         let KeyReference::SoftwareWrapped(blob) = &key.reference else {
             return Err(TokenError::ForeignKey {
                 key_id: key.key_id.to_string(),
                 token: self.name.clone(),
             });
         };
-        let pkcs8 = self
-            .master_key
+        self.master_key
             .unwrap(blob, &Self::aad(&key.key_id, key.spec))
             .ok_or_else(|| TokenError::Unwrap {
                 key_id: key.key_id.to_string(),
-            })?;
-        Ok(SigningKey::from_pkcs8_der(key.spec, &pkcs8)?)
+            })
+    }
+
+    fn open(&self, key: &KeyRecord) -> Result<SigningKey, TokenError> {
+        Ok(SigningKey::from_pkcs8_der(
+            key.spec,
+            &self.unwrap_key(key)?,
+        )?)
     }
 }
 
@@ -145,7 +153,8 @@ impl CryptoToken for SoftwareToken {
     }
 
     fn check_key(&self, key: &KeyRecord) -> Result<(), TokenError> {
-        self.open(key).map(drop)
+        // The GCM tag proves the master key and the record; decoding waits for the signature.
+        self.unwrap_key(key).map(drop)
     }
 
     fn delete(&self, _key: &KeyRecord) -> Result<(), TokenError> {
