@@ -192,6 +192,14 @@ pub(crate) struct SigningConfig {
     /// refused.
     #[serde(default)]
     pub(crate) tsa_url: Option<String>,
+    /// How long a signing may take after its SAD was spent before it is given up (the node
+    /// died or stalled) and its request goes back to `pending` for the user, seconds.
+    #[serde(default = "default_signing_lease")]
+    pub(crate) signing_lease_secs: i64,
+}
+
+fn default_signing_lease() -> i64 {
+    120
 }
 
 impl Default for SigningConfig {
@@ -201,6 +209,7 @@ impl Default for SigningConfig {
             request_expiry_secs: default_expiry(),
             eseals_enabled: false,
             tsa_url: None,
+            signing_lease_secs: default_signing_lease(),
         }
     }
 }
@@ -385,6 +394,12 @@ impl Config {
             return Err(invalid(
                 "signing.request_expiry_secs",
                 "1 to 604800 seconds (a week)",
+            ));
+        }
+        if !(1..=3600).contains(&self.signing.signing_lease_secs) {
+            return Err(invalid(
+                "signing.signing_lease_secs",
+                "1 to 3600 seconds (more than a request may take)",
             ));
         }
         if self.tls.require_client_certificate && self.tls.client_ca.is_none() {

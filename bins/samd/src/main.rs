@@ -157,6 +157,7 @@ async fn main() -> ExitCode {
     };
     let service = std::sync::Arc::new(service);
     server::reload_profiles_every(service.clone(), config.profiles.reload_secs);
+    server::recover_interrupted_signings(service.clone(), config.signing.signing_lease_secs);
     server::refill_key_pools(service.clone(), &config);
     let router = server::router(
         server::AppState::new(service, metrics, admin_credential_hash, &config),

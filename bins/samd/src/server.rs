@@ -556,6 +556,29 @@ pub(crate) fn reload_profiles_every(service: Arc<Service>, secs: u64) {
     });
 }
 
+/// Gives up signings whose node died or stalled after spending their SAD
+/// (`Service::recover_interrupted_signings`): once at start, then every quarter of the lease,
+/// so a user can approve such a request again within about 1.25 leases.
+pub(crate) fn recover_interrupted_signings(service: Arc<Service>, lease_secs: i64) {
+    tokio::spawn(async move {
+        let period = u64::try_from(lease_secs / 4).unwrap_or(1).max(1);
+        let mut tick = tokio::time::interval(Duration::from_secs(period));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match service.recover_interrupted_signings(lease_secs).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    requests = n,
+                    "gave up signings interrupted after their SAD was spent; their users may \
+                     approve them again"
+                ),
+                Err(e) => tracing::warn!(error = %e, "looking for interrupted signings failed"),
+            }
+        }
+    });
+}
+
 /// Keeps each configured key pool filled, checking every `refill_secs`.
 pub(crate) fn refill_key_pools(service: Arc<Service>, config: &Config) {
     for pool in config.key_pools.clone() {

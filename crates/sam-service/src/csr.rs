@@ -137,6 +137,7 @@ impl Service {
                 ));
             }
             let spending = Spending {
+                request: Some(request.to_owned()),
                 actor: record.request.user_id.clone(),
                 key_id: record.request.key_id.clone(),
                 detail: format!(
@@ -175,7 +176,6 @@ impl Service {
                 let csr = prepared
                     .complete(&signature)
                     .map_err(|e| ServiceError::internal(format!("certification request: {e}")))?;
-                self.store.mark_request_used(ctx.id(), request, now).await?;
                 Ok(CsrView {
                     key_id: record.request.key_id,
                     csr,

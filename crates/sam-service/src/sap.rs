@@ -160,10 +160,14 @@ pub struct PendingRequest {
 pub struct RequestState {
     /// The request's id.
     pub request_id: String,
-    /// `pending`, `authorised`, `used`, `declined` or `expired`.
+    /// `pending`, `authorised`, `signing`, `used`, `declined` or `expired`.
     pub status: String,
     /// Until when the user may answer (RFC 3339).
     pub expires_at: String,
+    /// How many times a SAD of this request was spent without a signature being made (a
+    /// failure while signing, or a node that stopped): each time it went back to `pending`,
+    /// to be approved again.
+    pub unsigned_spends: i64,
 }
 
 pub(crate) fn user_id(text: &str) -> Result<UserId, ServiceError> {
@@ -684,6 +688,7 @@ impl Service {
                         request_id: r.request.request_id,
                         status: r.status.to_string(),
                         expires_at: r.request.expires_at.to_string(),
+                        unsigned_spends: r.unsigned_spends,
                     })
                     .collect())
             })
@@ -823,6 +828,7 @@ impl Service {
                     request_id: record.request.request_id,
                     status: record.status.to_string(),
                     expires_at: record.request.expires_at.to_string(),
+                    unsigned_spends: record.unsigned_spends,
                 })
             })
             .await;
@@ -886,6 +892,7 @@ impl Service {
                 )));
             }
             let spending = Spending {
+                request: Some(request.to_owned()),
                 actor: record.request.user_id.clone(),
                 key_id: record.request.key_id.clone(),
                 detail: format!(
@@ -906,19 +913,21 @@ impl Service {
             prelude,
             |(record, verified), key| async move {
                 let states = decode_states(&record.request.prepared)?;
-                let outputs = self.sign_states(key, &states, &verified).await?;
-                self.store.mark_request_used(ctx.id(), request, now).await?;
-                Ok(outputs)
+                self.sign_states(key, &states, &verified).await
             },
         )
         .await
     }
 
     /// What every signing request type shares (Sign, a seal batch, Get CSR): it is counted
-    /// against the plan first; `prelude` finds and checks what to sign; rule 5 spends the
-    /// SAD's uses with the audit record in one transaction; then `sign` makes the output. A
-    /// failure at any step gives the plan count back and is audited (as `action` before the
-    /// SAD is spent, by the store when the spend is refused, as `<action>_failed` after).
+    /// against the plan first; `prelude` finds and checks what to sign; the key is checked;
+    /// rule 5 spends the SAD's uses, recorded as `sad_spent` in that transaction (which also
+    /// moves a transaction-mode request `authorised → signing`); then `sign` makes the output,
+    /// and only once it is made is `action ok` recorded — with the request marked `used` in
+    /// the same transaction (SECURITY.md invariant 9). A failure after the spend is recorded
+    /// as `action` with its code and undone: the request goes back to `pending` (the user may
+    /// approve it again), a seal batch's uses are given back. Every failure gives the plan
+    /// count back. An output is handed out only after its record is committed.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn signing_request<P, T, F>(
         &self,
@@ -954,50 +963,124 @@ impl Service {
                 return self.audited(ctx, action, "-", detail(), Err(e)).await;
             }
         };
-        if let Err(e) = self.spend(ctx, &spending, now).await {
+        if let Err(e) = self.spend(ctx, &spending, action, now).await {
             self.plan_uncount(ctx, counted).await;
             return Err(e);
         }
-        match sign(prepared, key).await {
-            Ok(output) => Ok(output),
-            Err(e) => {
+        let signed = sign(prepared, key).await;
+        let entry = |outcome: &str| sam_store::AuditEntry {
+            at: self.now(),
+            client_id: ctx.id().to_owned(),
+            actor: spending.actor.clone(),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            detail: spending.detail.clone(),
+        };
+        let observe = |outcome: &str| {
+            if let Some(observer) = &self.observer {
+                observer.outcome(action, outcome);
+            }
+        };
+        match (signed, &spending.request) {
+            (Ok(output), Some(request_id)) => {
+                let completed = self
+                    .store
+                    .complete_signing(ctx.id(), request_id, self.now(), &entry("ok"))
+                    .await;
+                match completed {
+                    Ok(Transition::Done) => {
+                        observe("ok");
+                        Ok(output)
+                    }
+                    // Given up meanwhile (it outlasted the signing lease): not handed out.
+                    Ok(other) => {
+                        self.plan_uncount(ctx, counted).await;
+                        let e = transition_error(other, request_id);
+                        observe(e.code);
+                        Err(e)
+                    }
+                    // Not recorded, so not handed out; the request stays `signing` until
+                    // `recover_interrupted_signings` gives it up.
+                    Err(e) => {
+                        let e = ServiceError::from(e);
+                        observe(e.code);
+                        Err(e)
+                    }
+                }
+            }
+            (Ok(output), None) => {
+                // A seal batch: its record is the acknowledgement.
+                self.audited(
+                    ctx,
+                    action,
+                    &spending.actor,
+                    spending.detail.clone(),
+                    Ok(output),
+                )
+                .await
+            }
+            (Err(e), Some(request_id)) => {
                 self.plan_uncount(ctx, counted).await;
-                self.audited(ctx, &format!("{action}_failed"), "-", detail(), Err(e))
-                    .await
+                observe(e.code);
+                // Best effort: if this cannot be written, the lease gives the request up.
+                let _ = self
+                    .store
+                    .abandon_signing(ctx.id(), request_id, self.now(), &entry(e.code))
+                    .await;
+                Err(e)
+            }
+            (Err(e), None) => {
+                self.plan_uncount(ctx, counted).await;
+                observe(e.code);
+                let _ = self
+                    .store
+                    .give_back_sad_uses(&spending.sad_id, spending.uses, &entry(e.code))
+                    .await;
+                Err(e)
             }
         }
     }
 
-    /// Rule 5: spends the SAD's uses with the audit record in one transaction; a refusal is
-    /// audited by the store.
+    /// Rule 5: spends the SAD's uses with its `sad_spent` audit record (detail: what it was
+    /// spent for) in one transaction — for a transaction-mode request also `authorised →
+    /// signing`; a refusal is audited by the store.
     pub(crate) async fn spend(
         &self,
         ctx: &ClientContext,
         spending: &Spending,
+        action: &str,
         now: UnixTime,
     ) -> Result<(), ServiceError> {
         let entry = sam_store::AuditEntry {
             at: now,
             client_id: ctx.id().to_owned(),
             actor: spending.actor.clone(),
-            action: "sign".into(),
+            action: "sad_spent".into(),
             outcome: String::new(),
-            detail: spending.detail.clone(),
+            detail: format!("{} for={action}", spending.detail),
         };
-        match self
-            .store
-            .spend_sad_uses(&spending.sad_id, spending.uses, now, &entry)
-            .await?
-        {
+        let spent = match &spending.request {
+            Some(request_id) => {
+                self.store
+                    .spend_sad_for_request(&spending.sad_id, ctx.id(), request_id, now, &entry)
+                    .await?
+            }
+            None => {
+                self.store
+                    .spend_sad_uses(&spending.sad_id, spending.uses, now, &entry)
+                    .await?
+            }
+        };
+        match spent {
             Spend::Spent { .. } => {
                 if let Some(observer) = &self.observer {
-                    observer.outcome("sign", "ok");
+                    observer.outcome("sad_spent", "ok");
                 }
                 Ok(())
             }
             Spend::Refused(refusal) => {
                 if let Some(observer) = &self.observer {
-                    observer.outcome("sign", refusal.code());
+                    observer.outcome("sad_spent", refusal.code());
                 }
                 Err(ServiceError::new(
                     refusal.code(),
@@ -1005,6 +1088,44 @@ impl Service {
                 ))
             }
         }
+    }
+
+    /// Gives up the signings that have been under way for longer than `lease_secs` — their
+    /// node took the SAD and then died or stalled — so their users may approve them again:
+    /// each goes back to `pending` with `signature_not_made` (outcome `interrupted`) in the
+    /// audit log. A node finishing one of them later finds it given up and hands nothing out.
+    /// `samd` runs this at start and then periodically. Returns how many were given up.
+    pub async fn recover_interrupted_signings(
+        &self,
+        lease_secs: i64,
+    ) -> Result<usize, ServiceError> {
+        let now = self.now();
+        let before = now
+            .checked_add_secs(lease_secs.checked_neg().unwrap_or(i64::MIN))
+            .ok_or_else(|| ServiceError::invalid("signing lease out of range"))?;
+        let mut given_up = 0;
+        for (client_id, request_id) in self.store.interrupted_signings(before, 1000).await? {
+            let entry = sam_store::AuditEntry {
+                at: now,
+                client_id: client_id.clone(),
+                actor: "system".into(),
+                action: "signature_not_made".into(),
+                outcome: "interrupted".into(),
+                detail: format!(
+                    "request={request_id} its SAD was spent more than {lease_secs} s ago and no \
+                     signature was recorded; back to pending"
+                ),
+            };
+            if self
+                .store
+                .abandon_signing(&client_id, &request_id, now, &entry)
+                .await?
+                == Transition::Done
+            {
+                given_up += 1;
+            }
+        }
+        Ok(given_up)
     }
 
     /// The client's key `key_id` as its token's record, and that token (`not_found` also for
@@ -1157,6 +1278,9 @@ pub(crate) struct UsableKey {
 
 /// The use of a SAD a signing request spends (rule 5), and what its audit record says.
 pub(crate) struct Spending {
+    /// The transaction-mode request whose one use this is (Sign, Get CSR), which moves
+    /// `authorised → signing → used`; `None` for a seal batch.
+    pub(crate) request: Option<String>,
     /// The user whose key signs.
     pub(crate) actor: String,
     /// The key that will sign: checked before the SAD is spent.

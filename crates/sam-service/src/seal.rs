@@ -78,6 +78,7 @@ impl Service {
                 .await?;
             let uses = i64::try_from(prepared.states.len()).unwrap_or(i64::MAX);
             let spending = Spending {
+                request: None,
                 actor: record.request.user_id.clone(),
                 key_id: record.request.key_id.clone(),
                 detail: format!(

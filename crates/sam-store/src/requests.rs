@@ -1,7 +1,12 @@
 //! Authorisation requests and the states of the Signature Activation Protocol:
-//! `pending → authorised → used`, or `pending → declined`; a pending request past its expiry
-//! reads as `expired` and can no longer change. Every transition is one conditional update,
-//! so a request is authorised (or declined) at most once, whatever races it.
+//! `pending → authorised → signing → used`, or `pending → declined`; a pending request past its
+//! expiry reads as `expired` and can no longer change. `authorised → signing` happens in the
+//! transaction that spends the request's SAD ([`Store::spend_sad_for_request`]), `signing →
+//! used` in the one that records the signature ([`Store::complete_signing`]); a signing that
+//! failed or was interrupted goes back to `pending` ([`Store::abandon_signing`],
+//! [`Store::interrupted_signings`]) with its count of unsigned spends, so the user may approve
+//! it again. Every transition is one conditional update, so each happens at most once,
+//! whatever races it.
 
 use core::fmt;
 use core::str::FromStr;
@@ -11,6 +16,8 @@ use sqlx::any::AnyRow;
 
 use sam_algorithms::UnixTime;
 
+use crate::audit::{AuditEntry, append_in};
+use crate::tx::Tx;
 use crate::users::time;
 use crate::{Store, StoreError};
 
@@ -21,6 +28,8 @@ pub enum RequestStatus {
     Pending,
     /// A SAD was accepted for it.
     Authorised,
+    /// Its SAD is spent and its signatures are being made.
+    Signing,
     /// Its signatures were made.
     Used,
     /// The user declined it.
@@ -35,6 +44,7 @@ impl RequestStatus {
         match self {
             Self::Pending => "pending",
             Self::Authorised => "authorised",
+            Self::Signing => "signing",
             Self::Used => "used",
             Self::Declined => "declined",
             Self::Expired => "expired",
@@ -55,6 +65,7 @@ impl FromStr for RequestStatus {
         [
             Self::Pending,
             Self::Authorised,
+            Self::Signing,
             Self::Used,
             Self::Declined,
             Self::Expired,
@@ -117,6 +128,9 @@ pub struct RequestRecord {
     pub decided_at: Option<UnixTime>,
     /// How `sam` itself verified the user for this request (`otp`, `pin`), if it did.
     pub user_verified: Option<String>,
+    /// How many of its SADs were spent without a signature being made (a failure while
+    /// signing, or a node that died): each time it went back to `pending`.
+    pub unsigned_spends: i64,
 }
 
 /// The outcome of a transition.
@@ -133,7 +147,7 @@ pub enum Transition {
 const REQUEST_COLUMNS: &str =
     "request_id, client_id, user_id, key_id, profile_id, status, scal, mode,
     hash_algorithm, num_signatures, dtbsr, documents, prepared, sad_id, created_at, expires_at,
-    decided_at, message, renews, user_verified, kind";
+    decided_at, message, renews, user_verified, kind, unsigned_spends";
 
 fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError> {
     let status: String = row.try_get(5)?;
@@ -169,6 +183,7 @@ fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError
         sad_id: row.try_get(13)?,
         decided_at: decided_at.map(time).transpose()?,
         user_verified: row.try_get(19)?,
+        unsigned_spends: row.try_get(21)?,
     })
 }
 
@@ -289,10 +304,9 @@ impl Store {
         sad_id: &str,
         now: UnixTime,
     ) -> Result<Transition, StoreError> {
-        self.transition(
+        self.decide(
             client_id,
             request_id,
-            RequestStatus::Pending,
             RequestStatus::Authorised,
             Some(sad_id),
             now,
@@ -324,10 +338,7 @@ impl Store {
         if done.is_some() {
             return Ok(Transition::Done);
         }
-        Ok(match self.request(client_id, request_id, now).await? {
-            None => Transition::NotFound,
-            Some(found) => Transition::NotAllowed(found.status),
-        })
+        self.not_done(client_id, request_id, now).await
     }
 
     /// `pending → declined`, if still pending and unexpired at `now`.
@@ -337,72 +348,141 @@ impl Store {
         request_id: &str,
         now: UnixTime,
     ) -> Result<Transition, StoreError> {
-        self.transition(
-            client_id,
-            request_id,
-            RequestStatus::Pending,
-            RequestStatus::Declined,
-            None,
-            now,
-        )
-        .await
+        self.decide(client_id, request_id, RequestStatus::Declined, None, now)
+            .await
     }
 
-    /// `authorised → used`, once its signatures are made.
-    pub async fn mark_request_used(
+    /// `signing → used` with the audit record of the signatures (`audit`, outcome `ok`), in
+    /// one transaction: the record says a signature was produced only if the request says so
+    /// too. Anything but `Done` means the signatures must not be handed out (the signing was
+    /// given up meanwhile, e.g. by [`Store::interrupted_signings`] after a stall).
+    pub async fn complete_signing(
         &self,
         client_id: &str,
         request_id: &str,
         now: UnixTime,
+        audit: &AuditEntry,
     ) -> Result<Transition, StoreError> {
-        self.transition(
-            client_id,
-            request_id,
-            RequestStatus::Authorised,
-            RequestStatus::Used,
-            None,
-            now,
+        let mut tx = Tx::begin(self).await?;
+        let done = sqlx::query(
+            "UPDATE authorisation_requests SET status = 'used', signing_since = NULL
+             WHERE client_id = $1 AND request_id = $2 AND status = 'signing'
+             RETURNING request_id",
         )
-        .await
-    }
-
-    async fn transition(
-        &self,
-        client_id: &str,
-        request_id: &str,
-        from: RequestStatus,
-        to: RequestStatus,
-        sad_id: Option<&str>,
-        now: UnixTime,
-    ) -> Result<Transition, StoreError> {
-        // Expiry bounds only the user's answer; an authorised request is used after it.
-        let expiry_clause = if from == RequestStatus::Pending {
-            "AND expires_at > $5"
-        } else {
-            "AND $5 = $5"
-        };
-        let sql = format!(
-            "UPDATE authorisation_requests
-             SET status = $3, sad_id = COALESCE($4, sad_id),
-                 decided_at = CASE WHEN $3 = 'used' THEN decided_at ELSE $5 END
-             WHERE client_id = $1 AND request_id = $2 AND status = $6 {expiry_clause}
-             RETURNING request_id"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .bind(request_id)
-            .bind(to.name())
-            .bind(sad_id)
-            .bind(now.as_secs())
-            .bind(from.name())
-            .fetch_optional(self.pool()?)
-            .await?;
-        if done.is_some() {
-            return Ok(Transition::Done);
+        .bind(client_id)
+        .bind(request_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if done.is_none() {
+            tx.rollback().await?;
+            return self.not_done(client_id, request_id, now).await;
         }
+        append_in(
+            &mut tx,
+            &AuditEntry {
+                outcome: "ok".into(),
+                ..audit.clone()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Transition::Done)
+    }
+
+    /// `signing → pending`, after the signatures could not be made: the spent SAD is
+    /// forgotten by the request (the user may approve it again while it is unexpired), its
+    /// unsigned spends count one more, and `audit` (with its outcome, the reason) is recorded
+    /// in the same transaction.
+    pub async fn abandon_signing(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+        audit: &AuditEntry,
+    ) -> Result<Transition, StoreError> {
+        let mut tx = Tx::begin(self).await?;
+        let done = sqlx::query(
+            "UPDATE authorisation_requests
+             SET status = 'pending', sad_id = NULL, signing_since = NULL,
+                 unsigned_spends = unsigned_spends + 1
+             WHERE client_id = $1 AND request_id = $2 AND status = 'signing'
+             RETURNING request_id",
+        )
+        .bind(client_id)
+        .bind(request_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if done.is_none() {
+            tx.rollback().await?;
+            return self.not_done(client_id, request_id, now).await;
+        }
+        append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Transition::Done)
+    }
+
+    /// The requests (client and request id) that have been `signing` since before
+    /// `started_before`: a node took their SAD and then stopped (killed, crashed) or stalled.
+    /// The caller gives each up with [`Store::abandon_signing`].
+    pub async fn interrupted_signings(
+        &self,
+        started_before: UnixTime,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query(
+            "SELECT client_id, request_id FROM authorisation_requests
+             WHERE status = 'signing' AND signing_since < $1
+             ORDER BY signing_since LIMIT $2",
+        )
+        .bind(started_before.as_secs())
+        .bind(limit)
+        .fetch_all(self.pool()?)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+    }
+
+    /// Why a conditional transition did nothing.
+    async fn not_done(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
         Ok(match self.request(client_id, request_id, now).await? {
             None => Transition::NotFound,
             Some(found) => Transition::NotAllowed(found.status),
         })
+    }
+
+    /// `pending → to` (`authorised` with the SAD, or `declined`), only before the expiry
+    /// (exclusive): the expiry bounds the user's answer.
+    async fn decide(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        to: RequestStatus,
+        sad_id: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Transition, StoreError> {
+        let done = sqlx::query(
+            "UPDATE authorisation_requests
+             SET status = $3, sad_id = COALESCE($4, sad_id), decided_at = $5
+             WHERE client_id = $1 AND request_id = $2 AND status = 'pending'
+                 AND expires_at > $5
+             RETURNING request_id",
+        )
+        .bind(client_id)
+        .bind(request_id)
+        .bind(to.name())
+        .bind(sad_id)
+        .bind(now.as_secs())
+        .fetch_optional(self.pool()?)
+        .await?;
+        if done.is_some() {
+            return Ok(Transition::Done);
+        }
+        self.not_done(client_id, request_id, now).await
     }
 }

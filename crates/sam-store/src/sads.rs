@@ -150,6 +150,33 @@ impl Store {
         now: UnixTime,
         audit: &AuditEntry,
     ) -> Result<Spend, StoreError> {
+        self.spend(id, uses, None, now, audit).await
+    }
+
+    /// Spends the one use of SAD `id` for transaction-mode request `request_id` of
+    /// `client_id`, and moves the request `authorised → signing` in the same transaction
+    /// (then [`Store::complete_signing`] or [`Store::abandon_signing`]). A request that is not
+    /// `authorised` with this SAD spends nothing (`Exhausted`: it was spent for it already).
+    pub async fn spend_sad_for_request(
+        &self,
+        id: &str,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+        audit: &AuditEntry,
+    ) -> Result<Spend, StoreError> {
+        self.spend(id, 1, Some((client_id, request_id)), now, audit)
+            .await
+    }
+
+    async fn spend(
+        &self,
+        id: &str,
+        uses: i64,
+        request: Option<(&str, &str)>,
+        now: UnixTime,
+        audit: &AuditEntry,
+    ) -> Result<Spend, StoreError> {
         if uses < 1 {
             return Err(StoreError::Invalid(format!(
                 "a spend is at least one use, not {uses}"
@@ -168,6 +195,24 @@ impl Store {
         .await?;
         if let Some(row) = spent {
             let remaining: i64 = row.try_get(0)?;
+            if let Some((client_id, request_id)) = request {
+                let moved = sqlx::query(
+                    "UPDATE authorisation_requests SET status = 'signing', signing_since = $4
+                     WHERE client_id = $1 AND request_id = $2 AND sad_id = $3
+                         AND status = 'authorised'
+                     RETURNING request_id",
+                )
+                .bind(client_id)
+                .bind(request_id)
+                .bind(id)
+                .bind(now.as_secs())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if moved.is_none() {
+                    tx.rollback().await?;
+                    return self.refuse(SpendRefusal::Exhausted, audit).await;
+                }
+            }
             let record = append_in(
                 &mut tx,
                 &AuditEntry {
@@ -186,12 +231,39 @@ impl Store {
             Some((_, expires_at)) if now >= expires_at => SpendRefusal::Expired,
             Some(_) => SpendRefusal::Exhausted,
         };
+        self.refuse(refusal, audit).await
+    }
+
+    /// A refused spend: audited with the refusal's code, nothing else changes.
+    async fn refuse(&self, refusal: SpendRefusal, audit: &AuditEntry) -> Result<Spend, StoreError> {
         self.append_audit(&AuditEntry {
             outcome: refusal.code().into(),
             ..audit.clone()
         })
         .await?;
         Ok(Spend::Refused(refusal))
+    }
+
+    /// Gives `uses` uses back to SAD `id` after the signatures they were spent for could not
+    /// be made (an eSeal batch that failed), with `audit` in the same transaction. Never
+    /// above the uses it was issued with.
+    pub async fn give_back_sad_uses(
+        &self,
+        id: &str,
+        uses: i64,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = Tx::begin(self).await?;
+        sqlx::query(
+            "UPDATE sads SET remaining = remaining + $2
+             WHERE id = $1 AND remaining + $2 <= issued_uses",
+        )
+        .bind(id)
+        .bind(uses)
+        .execute(&mut *tx)
+        .await?;
+        append_in(&mut tx, audit).await?;
+        tx.commit().await
     }
 
     /// The SAD as received (bytes and encoding) and the request it answers, if the client has

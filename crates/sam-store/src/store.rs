@@ -135,6 +135,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_faults.sql"),
         postgres: include_str!("../migrations/postgres/0008_faults.sql"),
     },
+    Migration {
+        version: 9,
+        name: "signing_state",
+        sqlite: include_str!("../migrations/sqlite/0009_signing_state.sql"),
+        postgres: include_str!("../migrations/postgres/0009_signing_state.sql"),
+    },
 ];
 
 /// How [`Store::open_with`] opens a database.

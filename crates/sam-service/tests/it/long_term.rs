@@ -138,3 +138,80 @@ async fn without_a_tsa_b_t_and_b_lt_are_refused_at_authorise() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// SECURITY.md invariant 9: a SAD spent for a signature whose output could not be completed
+/// (the TSA answers 500) is not a signature produced. The audit log says `sad_spent` and
+/// `sign output_failed`, never `sign ok`; the request goes back to `pending` with one unsigned
+/// spend, and the user can approve it again (a new SAD is accepted for it). Both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_whose_output_fails_is_not_recorded_and_the_request_can_be_approved_again() {
+    let tsa = LocalTsa::start(TsaBehaviour::Broken);
+    let dbs = databases("svc_unsigned").await;
+    for db in &dbs {
+        let url = tsa.url.clone();
+        let f = service_with(db, move |s| Signing {
+            time_stamp_authority: Some(Arc::new(TimeStampClient::new(
+                url,
+                HttpTransport::default(),
+            ))),
+            ..s
+        })
+        .await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        let key_id = pki_certified_key(&f, &ctx, &alice.device).await;
+        let mut signer = alice;
+        signer.key_id = key_id;
+        let request = f
+            .service
+            .authorise(
+                &ctx,
+                authorise(&signer, Format::CadesBT, &[("contract.pdf", CONTRACT)]),
+            )
+            .await
+            .unwrap()
+            .request_id;
+        let records_before = f
+            .service
+            .store()
+            .audit_records(1, 10_000)
+            .await
+            .unwrap()
+            .len();
+        for attempt in 1..=2 {
+            let sad = approve(&f, &ctx, &signer.device, &request, |_| {}).await;
+            f.service
+                .submit_sad(&ctx, "phone", &request, &sad)
+                .await
+                .unwrap();
+            assert_eq!(code(f.service.sign(&ctx, &request).await), "output_failed");
+            let state = f.service.status(&ctx, &request).await.unwrap();
+            assert_eq!(
+                (state.status.as_str(), state.unsigned_spends),
+                ("pending", attempt),
+                "attempt {attempt}"
+            );
+        }
+        let after: Vec<(String, String)> = f
+            .service
+            .store()
+            .audit_records(1, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .skip(records_before)
+            .map(|r| (r.entry.action, r.entry.outcome))
+            .collect();
+        let count = |action: &str, outcome: &str| {
+            after
+                .iter()
+                .filter(|(a, o)| a == action && o == outcome)
+                .count()
+        };
+        assert_eq!(count("sad_spent", "ok"), 2, "{after:?}");
+        assert_eq!(count("sign", "output_failed"), 2, "{after:?}");
+        assert_eq!(count("sign", "ok"), 0, "{after:?}");
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
 use sam_store::{
-    CertificateRecord, ClientRecord, DeviceAdd, NewDevice, NewKey, NewRequest, NewUser,
-    ProfileRecord, RequestStatus, StoreError, Transition,
+    AuditEntry, CertificateRecord, ChainReport, ClientRecord, DeviceAdd, NewDevice, NewKey,
+    NewRequest, NewSad, NewUser, ProfileRecord, RequestStatus, Spend, StoreError, Transition,
 };
 
 use crate::backends::{databases, drop_databases};
@@ -51,6 +51,33 @@ fn key(client: &str, user: &str, id: &str) -> NewKey {
         reference: vec![9; 40],
         public_key: vec![0x30, 0x59, 4, 5, 6],
         created_at: t(2),
+    }
+}
+
+/// A one-use SAD of client `A`'s user alice for `request`.
+fn sad_of(id: &str, request: &str) -> NewSad {
+    NewSad {
+        id: id.into(),
+        client_id: "A".into(),
+        user_id: "alice".into(),
+        key_id: "k1".into(),
+        uses: 1,
+        expires_at: t(2_000),
+        created_at: t(0),
+        request_id: request.into(),
+        encoded: b"sad".to_vec(),
+        encoding: "json".into(),
+    }
+}
+
+fn entry(action: &str, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        at: t(1),
+        client_id: "A".into(),
+        actor: "alice".into(),
+        action: action.into(),
+        outcome: outcome.into(),
+        detail: "request=r".into(),
     }
 }
 
@@ -372,13 +399,37 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
             store.decline_request("A", "r1", t(32)).await.unwrap(),
             Transition::NotAllowed(RequestStatus::Authorised)
         );
-        // Used after the answer window is fine; only once.
+        // Signed after the answer window is fine; only once.
+        let sad_id = record.sad_id.clone().unwrap();
+        store.register_sad(&sad_of(&sad_id, "r1")).await.unwrap();
+        assert!(matches!(
+            store
+                .spend_sad_for_request(&sad_id, "A", "r1", t(999), &entry("sad_spent", ""))
+                .await
+                .unwrap(),
+            Spend::Spent { .. }
+        ));
         assert_eq!(
-            store.mark_request_used("A", "r1", t(999)).await.unwrap(),
+            store
+                .request("A", "r1", t(999))
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            RequestStatus::Signing
+        );
+        assert_eq!(
+            store
+                .complete_signing("A", "r1", t(999), &entry("sign", "ok"))
+                .await
+                .unwrap(),
             Transition::Done
         );
         assert_eq!(
-            store.mark_request_used("A", "r1", t(999)).await.unwrap(),
+            store
+                .complete_signing("A", "r1", t(999), &entry("sign", "ok"))
+                .await
+                .unwrap(),
             Transition::NotAllowed(RequestStatus::Used)
         );
         assert_eq!(
@@ -673,6 +724,137 @@ async fn clients_and_profiles_are_stored_and_replaced() {
                 .collect::<Vec<_>>(),
             [(1, "signatures"), (2, "seal"), (3, "archive")]
         );
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+/// SECURITY.md invariant 9 in the store: the spend moves a request `authorised → signing` in
+/// its transaction; a signing is completed once (`used`, with its record) or given back to
+/// `pending` (its SAD forgotten, its unsigned spends counted) so the user may approve again;
+/// one whose node stopped is found by its age; a late completion of a given-up signing does
+/// nothing. Both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signing_is_completed_once_or_given_back_to_pending() {
+    let dbs = databases("signing").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        store.create_user(&user("A", "alice")).await.unwrap();
+        store
+            .create_request(&request("A", "alice", "r1"))
+            .await
+            .unwrap();
+        let approve = |sad: &'static str, at: i64| {
+            let store = store.clone();
+            async move {
+                store.register_sad(&sad_of(sad, "r1")).await.unwrap();
+                assert_eq!(
+                    store
+                        .authorise_request("A", "r1", sad, t(at))
+                        .await
+                        .unwrap(),
+                    Transition::Done
+                );
+                assert!(matches!(
+                    store
+                        .spend_sad_for_request(sad, "A", "r1", t(at), &entry("sad_spent", ""))
+                        .await
+                        .unwrap(),
+                    Spend::Spent { .. }
+                ));
+            }
+        };
+
+        // The signature failed: back to pending, to be approved again.
+        approve("sad-1", 10).await;
+        assert_eq!(
+            store
+                .abandon_signing("A", "r1", t(11), &entry("sign", "output_failed"))
+                .await
+                .unwrap(),
+            Transition::Done
+        );
+        let record = store.request("A", "r1", t(12)).await.unwrap().unwrap();
+        assert_eq!(record.status, RequestStatus::Pending);
+        assert_eq!((record.sad_id, record.unsigned_spends), (None, 1));
+        // The spent SAD cannot be spent for it again.
+        assert_eq!(
+            store
+                .spend_sad_for_request("sad-1", "A", "r1", t(12), &entry("sad_spent", ""))
+                .await
+                .unwrap(),
+            Spend::Refused(sam_store::SpendRefusal::Exhausted)
+        );
+
+        // Approved again; its node stops after the spend: found by its age only.
+        approve("sad-2", 20).await;
+        assert!(
+            store
+                .interrupted_signings(t(20), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.interrupted_signings(t(21), 10).await.unwrap(),
+            vec![("A".to_owned(), "r1".to_owned())]
+        );
+        assert_eq!(
+            store
+                .abandon_signing(
+                    "A",
+                    "r1",
+                    t(200),
+                    &entry("signature_not_made", "interrupted")
+                )
+                .await
+                .unwrap(),
+            Transition::Done
+        );
+        // The stalled node finishing late records nothing and must hand nothing out.
+        assert_eq!(
+            store
+                .complete_signing("A", "r1", t(201), &entry("sign", "ok"))
+                .await
+                .unwrap(),
+            Transition::NotAllowed(RequestStatus::Pending)
+        );
+
+        // The third approval signs, once.
+        approve("sad-3", 30).await;
+        assert_eq!(
+            store
+                .complete_signing("A", "r1", t(31), &entry("sign", "ok"))
+                .await
+                .unwrap(),
+            Transition::Done
+        );
+        let record = store.request("A", "r1", t(32)).await.unwrap().unwrap();
+        assert_eq!(
+            (record.status, record.unsigned_spends),
+            (RequestStatus::Used, 2)
+        );
+        let actions: Vec<(String, String)> = store
+            .audit_records(1, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.entry.action, r.entry.outcome))
+            .collect();
+        let ok_signs = actions
+            .iter()
+            .filter(|(a, o)| a == "sign" && o == "ok")
+            .count();
+        assert_eq!(ok_signs, 1, "{actions:?}");
+        assert_eq!(
+            actions.iter().filter(|(a, _)| a == "sad_spent").count(),
+            4,
+            "three spends and one refused: {actions:?}"
+        );
+        assert!(matches!(
+            store.verify_audit_chain().await.unwrap(),
+            ChainReport::Intact { .. }
+        ));
         store.close().await;
     }
     drop_databases(dbs).await;
