@@ -154,6 +154,9 @@ pub(crate) async fn build_service(
     let master = master_key(config)?;
     let settings = ServiceSettings {
         code_key: Some(code_key(&master)?),
+        // A hold outlives the signing lease, so a Sign in time confirms its count with its
+        // record, and one given up is counted back after it.
+        plan_hold_secs: config.signing.signing_lease_secs * 2,
         ..ServiceSettings::default()
     };
     let issuer = ActivationIssuer::take()
@@ -567,11 +570,13 @@ pub(crate) fn recover_interrupted_signings(service: Arc<Service>, lease_secs: i6
         loop {
             tick.tick().await;
             match service.recover_interrupted_signings(lease_secs).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    requests = n,
-                    "gave up signings interrupted after their SAD was spent; their users may \
-                     approve them again"
+                Ok((0, 0)) => {}
+                Ok((signings, plan_counts)) => tracing::warn!(
+                    signings,
+                    plan_counts,
+                    "gave up work a stopped node left: signings interrupted after their SAD \
+                     was spent (their users may approve them again), and plan counts taken \
+                     for requests that never finished"
                 ),
                 Err(e) => tracing::warn!(error = %e, "looking for interrupted signings failed"),
             }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use sam_algorithms::UnixTime;
 use sam_plan::{AlertKind, AlertTrigger, PlanPeriod, PlanSettings, Refusal, RequestType, Usage};
-use sam_store::{AlertRecord, PlanCount, StoredPeriod};
+use sam_store::{AlertRecord, PlanCount, PlanHold, StoredPeriod};
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -27,8 +27,8 @@ use crate::service::{ClientContext, Service};
 /// A request counted against a plan, to give back if its effect fails.
 #[derive(Clone, Debug)]
 pub(crate) struct Counted {
-    period: i64,
-    request_type: RequestType,
+    /// The plan hold the count is kept under until the effect happens or fails.
+    pub(crate) hold: String,
 }
 
 fn to_stored(p: PlanPeriod) -> Result<StoredPeriod, ServiceError> {
@@ -152,6 +152,14 @@ impl Service {
             .admit(&period, &Usage::default(), request_type, now)
             .map_err(refusal)?;
         let number = to_stored(period)?.number;
+        let hold = PlanHold {
+            id: sam_sad::Id128::random()
+                .map_err(|e| ServiceError::internal(e.to_string()))?
+                .to_string(),
+            deadline: now
+                .checked_add_secs(self.settings.plan_hold_secs)
+                .ok_or_else(|| ServiceError::internal("plan hold deadline out of range"))?,
+        };
         let total = match self
             .store
             .count_plan_use(
@@ -160,6 +168,7 @@ impl Service {
                 request_type.code(),
                 settings.transaction_limit.get(),
                 settings.limit_for(request_type).map(|l| l.get()),
+                &hold,
             )
             .await?
         {
@@ -179,20 +188,24 @@ impl Service {
                 .renew_plan(client, number, to_stored(next)?, "auto_usage", now)
                 .await?;
         }
-        Ok(Some(Counted {
-            period: number,
-            request_type,
-        }))
+        Ok(Some(Counted { hold: hold.id }))
     }
 
     /// Gives a counted request back (its effect failed).
     pub(crate) async fn plan_uncount(&self, ctx: &ClientContext, counted: Option<Counted>) {
+        let _ = ctx;
         if let Some(c) = counted {
-            // Best effort: a failure here leaves the request counted, never under-counted.
-            let _ = self
-                .store
-                .uncount_plan_use(ctx.id(), c.period, c.request_type.code())
-                .await;
+            // Best effort: if this fails, the hold's deadline gives the count back.
+            let _ = self.store.release_plan_use(&c.hold).await;
+        }
+    }
+
+    /// Keeps a counted request's count: its effect happened.
+    pub(crate) async fn plan_confirm(&self, counted: Option<Counted>) {
+        if let Some(c) = counted {
+            // Best effort: if this fails, the hold outlives its deadline and the count is
+            // given back — the one case where a count can be lost (never one too many).
+            let _ = self.store.confirm_plan_use(&c.hold).await;
         }
     }
 
@@ -208,6 +221,8 @@ impl Service {
         let result = effect.await;
         if result.is_err() {
             self.plan_uncount(ctx, counted).await;
+        } else {
+            self.plan_confirm(counted).await;
         }
         result
     }

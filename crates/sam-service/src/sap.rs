@@ -983,9 +983,10 @@ impl Service {
         };
         match (signed, &spending.request) {
             (Ok(output), Some(request_id)) => {
+                let hold = counted.as_ref().map(|c| c.hold.as_str());
                 let completed = self
                     .store
-                    .complete_signing(ctx.id(), request_id, self.now(), &entry("ok"))
+                    .complete_signing(ctx.id(), request_id, self.now(), &entry("ok"), hold)
                     .await;
                 match completed {
                     Ok(Transition::Done) => {
@@ -1010,14 +1011,19 @@ impl Service {
             }
             (Ok(output), None) => {
                 // A seal batch: its record is the acknowledgement.
-                self.audited(
-                    ctx,
-                    action,
-                    &spending.actor,
-                    spending.detail.clone(),
-                    Ok(output),
-                )
-                .await
+                let recorded = self
+                    .audited(
+                        ctx,
+                        action,
+                        &spending.actor,
+                        spending.detail.clone(),
+                        Ok(output),
+                    )
+                    .await;
+                if recorded.is_ok() {
+                    self.plan_confirm(counted).await;
+                }
+                recorded
             }
             (Err(e), Some(request_id)) => {
                 self.plan_uncount(ctx, counted).await;
@@ -1094,11 +1100,13 @@ impl Service {
     /// node took the SAD and then died or stalled — so their users may approve them again:
     /// each goes back to `pending` with `signature_not_made` (outcome `interrupted`) in the
     /// audit log. A node finishing one of them later finds it given up and hands nothing out.
-    /// `samd` runs this at start and then periodically. Returns how many were given up.
+    /// `samd` runs this at start and then periodically. It also gives back the plan counts
+    /// whose holds outlived their deadline (`ServiceSettings::plan_hold_secs`: their node died
+    /// between the count and the effect). Returns how many signings and plan counts.
     pub async fn recover_interrupted_signings(
         &self,
         lease_secs: i64,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<(usize, usize), ServiceError> {
         let now = self.now();
         let before = now
             .checked_add_secs(lease_secs.checked_neg().unwrap_or(i64::MIN))
@@ -1125,7 +1133,8 @@ impl Service {
                 given_up += 1;
             }
         }
-        Ok(given_up)
+        let released = self.store.release_expired_plan_holds(now).await?;
+        Ok((given_up, released))
     }
 
     /// The client's key `key_id` as its token's record, and that token (`not_found` also for

@@ -64,6 +64,10 @@ pub struct ServiceSettings {
     /// How long a client secret verified with Argon2id is remembered, in seconds (0: never;
     /// see the `secret_cache` module). A changed secret is never matched by an old entry.
     pub verified_secret_cache_secs: u64,
+    /// How long a plan count taken before its effect is held for its request (seconds): a
+    /// node that dies between the count and the effect leaves a hold that any node gives back
+    /// after this (`Service::recover_interrupted_signings`). Longer than any request may take.
+    pub plan_hold_secs: i64,
 }
 
 impl Default for ServiceSettings {
@@ -77,6 +81,7 @@ impl Default for ServiceSettings {
             confirmation_validity_secs: 30 * 60,
             code_attempts: 3,
             verified_secret_cache_secs: 300,
+            plan_hold_secs: 240,
         }
     }
 }

@@ -39,7 +39,7 @@ pub use devices::{DeviceAdd, NewDevice};
 pub use error::StoreError;
 pub use key_pool::PooledKey;
 pub use keys::{CertificateRecord, NewKey};
-pub use plans::{AlertRecord, PeriodRecord, PlanCount, PlanRecord, StoredPeriod};
+pub use plans::{AlertRecord, PeriodRecord, PlanCount, PlanHold, PlanRecord, StoredPeriod};
 pub use profiles::ProfileRecord;
 pub use requests::{NewRequest, RequestRecord, RequestStatus, Transition};
 pub use sads::{NewSad, Spend, SpendRefusal};

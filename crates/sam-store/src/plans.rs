@@ -85,6 +85,44 @@ pub struct AlertRecord {
     pub detail: String,
 }
 
+/// A plan count held until its effect happens (see [`Store::count_plan_use`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanHold {
+    /// Its id (unique; the service makes a random one per request).
+    pub id: String,
+    /// After this, a node that has neither confirmed nor released it is taken to have died,
+    /// and the count is given back.
+    pub deadline: UnixTime,
+}
+
+/// Deletes hold `hold_id` and gives its count back, inside `tx`: whether there was one.
+async fn release_in(tx: &mut Tx, hold_id: &str) -> Result<bool, StoreError> {
+    let Some(row) = sqlx::query(
+        "DELETE FROM plan_holds WHERE id = $1 RETURNING client_id, period, request_type",
+    )
+    .bind(hold_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(false);
+    };
+    let client_id: String = row.try_get(0)?;
+    let period: i64 = row.try_get(1)?;
+    let request_type: String = row.try_get(2)?;
+    for key in [TOTAL, request_type.as_str()] {
+        sqlx::query(
+            "UPDATE plan_usage SET used = used - 1
+             WHERE client_id = $1 AND period_number = $2 AND request_type = $3 AND used > 0",
+        )
+        .bind(&client_id)
+        .bind(period)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
+}
+
 /// `used + 1` on one usage row if it is below `limit`; the new count.
 async fn bump_usage(
     tx: &mut Tx,
@@ -289,7 +327,11 @@ impl Store {
 
     /// Counts one request of `request_type` in period `period` of the client's plan, if the
     /// overall count is below `total_limit` and the type's count below `type_limit` (when it
-    /// has one); otherwise counts nothing.
+    /// has one); otherwise counts nothing. The count is held under `hold` in the same
+    /// transaction: [`Store::confirm_plan_use`] keeps it once the effect happened,
+    /// [`Store::release_plan_use`] gives it back, and [`Store::release_expired_plan_holds`]
+    /// gives back the holds of nodes that died before either.
+    #[allow(clippy::too_many_arguments)]
     pub async fn count_plan_use(
         &self,
         client_id: &str,
@@ -297,6 +339,7 @@ impl Store {
         request_type: &str,
         total_limit: i64,
         type_limit: Option<i64>,
+        hold: &PlanHold,
     ) -> Result<PlanCount, StoreError> {
         if request_type == TOTAL {
             return Err(StoreError::Invalid("not a request type".into()));
@@ -323,31 +366,58 @@ impl Store {
             tx.rollback().await?;
             return Ok(PlanCount::TypeLimitReached);
         };
+        sqlx::query(
+            "INSERT INTO plan_holds (id, client_id, period, request_type, deadline)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&hold.id)
+        .bind(client_id)
+        .bind(period)
+        .bind(request_type)
+        .bind(hold.deadline.as_secs())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(PlanCount::Counted { total, of_type })
     }
 
-    /// Takes back one counted request (its effect failed after it was counted).
-    pub async fn uncount_plan_use(
-        &self,
-        client_id: &str,
-        period: i64,
-        request_type: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = Tx::begin(self).await?;
-        for key in [TOTAL, request_type] {
-            sqlx::query(
-                "UPDATE plan_usage SET used = used - 1
-                 WHERE client_id = $1 AND period_number = $2 AND request_type = $3 AND used > 0",
-            )
-            .bind(client_id)
-            .bind(period)
-            .bind(key)
-            .execute(&mut *tx)
+    /// Keeps the count held under `hold_id`: its effect happened.
+    pub async fn confirm_plan_use(&self, hold_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM plan_holds WHERE id = $1")
+            .bind(hold_id)
+            .execute(self.pool()?)
             .await?;
-        }
-        tx.commit().await?;
         Ok(())
+    }
+
+    /// Gives back the count held under `hold_id` (its effect failed), once: a hold already
+    /// confirmed or released changes nothing. Whether a count was given back.
+    pub async fn release_plan_use(&self, hold_id: &str) -> Result<bool, StoreError> {
+        let mut tx = Tx::begin(self).await?;
+        let released = release_in(&mut tx, hold_id).await?;
+        tx.commit().await?;
+        Ok(released)
+    }
+
+    /// Gives back the counts of holds whose deadline is before `now` (their node died between
+    /// the count and the effect): how many.
+    pub async fn release_expired_plan_holds(&self, now: UnixTime) -> Result<usize, StoreError> {
+        let ids: Vec<String> = sqlx::query(
+            "SELECT id FROM plan_holds WHERE deadline < $1 ORDER BY deadline LIMIT 1000",
+        )
+        .bind(now.as_secs())
+        .fetch_all(self.pool()?)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let mut released = 0;
+        for id in ids {
+            if self.release_plan_use(&id).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
     }
 
     /// The usage counted in `period`: `("*", total)` and one entry per request type counted.

@@ -356,12 +356,16 @@ impl Store {
     /// one transaction: the record says a signature was produced only if the request says so
     /// too. Anything but `Done` means the signatures must not be handed out (the signing was
     /// given up meanwhile, e.g. by [`Store::interrupted_signings`] after a stall).
+    ///
+    /// `confirm_hold`, the plan count taken for the request, is confirmed in the same
+    /// transaction: the count and the signature's record are one fact.
     pub async fn complete_signing(
         &self,
         client_id: &str,
         request_id: &str,
         now: UnixTime,
         audit: &AuditEntry,
+        confirm_hold: Option<&str>,
     ) -> Result<Transition, StoreError> {
         let mut tx = Tx::begin(self).await?;
         let done = sqlx::query(
@@ -385,6 +389,12 @@ impl Store {
             },
         )
         .await?;
+        if let Some(hold) = confirm_hold {
+            sqlx::query("DELETE FROM plan_holds WHERE id = $1")
+                .bind(hold)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Transition::Done)
     }

@@ -141,6 +141,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_signing_state.sql"),
         postgres: include_str!("../migrations/postgres/0009_signing_state.sql"),
     },
+    Migration {
+        version: 10,
+        name: "plan_holds",
+        sqlite: include_str!("../migrations/sqlite/0010_plan_holds.sql"),
+        postgres: include_str!("../migrations/postgres/0010_plan_holds.sql"),
+    },
 ];
 
 /// How [`Store::open_with`] opens a database.

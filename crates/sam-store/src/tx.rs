@@ -40,20 +40,20 @@ impl Tx {
     /// Begins a transaction on a connection from `store`'s pool. On SQLite it takes the
     /// write lock at once (`BEGIN IMMEDIATE`): every transaction of the store writes.
     pub(crate) async fn begin(store: &Store) -> Result<Self, StoreError> {
-        let mut conn = store.pool()?.acquire().await?;
+        let conn = store.pool()?.acquire().await?;
         let begin = match store.backend() {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
         };
-        if let Err(e) = conn.execute(begin).await {
-            conn.close_on_drop();
-            return Err(e.into());
-        }
-        Ok(Self {
+        // Open from before `BEGIN` is sent: a caller dropped while it runs (the database may
+        // still begin) closes the connection rather than pooling one inside a transaction.
+        let mut tx = Self {
             conn,
             store: store.clone(),
             open: true,
-        })
+        };
+        tx.conn.execute(begin).await?;
+        Ok(tx)
     }
 
     /// Commits. An error means the transaction's outcome is not known to have been written:

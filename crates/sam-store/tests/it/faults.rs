@@ -154,14 +154,15 @@ async fn a_caller_cancelled_mid_transaction_leaves_nothing_open() {
     let dbs = crate::backends::databases("cancel").await;
     for db in &dbs {
         let store = db.open().await.unwrap();
-        let ids: Vec<String> = (0..40).map(|i| format!("cancel-{i:02}")).collect();
+        let ids: Vec<String> = (0..160).map(|i| format!("cancel-{i:03}")).collect();
         for id in &ids {
             store.register_sad(&sad(id)).await.unwrap();
         }
-        // Spends cut off after 0–39 µs: some never start, some stop inside the transaction,
-        // some finish.
+        // Spends cut off after 0–39 µs, four times over: some never start, some stop while
+        // `BEGIN` runs or inside the transaction, some finish. (Cut during `BEGIN`, an earlier
+        // `Tx` pooled a connection inside a transaction: this test found it.)
         for (i, id) in ids.iter().enumerate() {
-            let cut = std::time::Duration::from_micros(u64::try_from(i).unwrap());
+            let cut = std::time::Duration::from_micros(u64::try_from(i % 40).unwrap());
             let _ = tokio::time::timeout(cut, store.spend_sad_use(id, t(10), &audit(id))).await;
         }
         // Each SAD is now spent or not; a second spend says which, and spends at most once.

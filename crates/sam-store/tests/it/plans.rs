@@ -6,12 +6,24 @@
 use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
-use sam_store::{AlertRecord, PlanCount, Store, StoredPeriod};
+use sam_store::{AlertRecord, PlanCount, PlanHold, Store, StoredPeriod};
 
 use crate::backends::{databases, drop_databases};
 
 fn t(secs: i64) -> UnixTime {
     UnixTime::from_secs(1_790_000_000 + secs).unwrap()
+}
+
+/// A fresh hold that expires at `t(deadline)`.
+fn hold(deadline: i64) -> PlanHold {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    PlanHold {
+        id: format!(
+            "hold-{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ),
+        deadline: t(deadline),
+    }
 }
 
 fn period(start: i64, end: Option<i64>) -> StoredPeriod {
@@ -36,7 +48,7 @@ async fn sixty_four_racing_requests_on_two_nodes_count_exactly_twenty() {
             let nodes = nodes.clone();
             racers.push(tokio::spawn(async move {
                 nodes[i % 2]
-                    .count_plan_use("A", first.number, "sign", 20, None)
+                    .count_plan_use("A", first.number, "sign", 20, None, &hold(0))
                     .await
                     .unwrap()
             }));
@@ -79,7 +91,7 @@ async fn type_and_overall_limits_refuse_alone_and_refusals_count_nowhere() {
         for n in 1..=2 {
             assert_eq!(
                 store
-                    .count_plan_use("A", 1, "sign", 3, Some(2))
+                    .count_plan_use("A", 1, "sign", 3, Some(2), &hold(0))
                     .await
                     .unwrap(),
                 PlanCount::Counted {
@@ -90,7 +102,7 @@ async fn type_and_overall_limits_refuse_alone_and_refusals_count_nowhere() {
         }
         assert_eq!(
             store
-                .count_plan_use("A", 1, "sign", 3, Some(2))
+                .count_plan_use("A", 1, "sign", 3, Some(2), &hold(0))
                 .await
                 .unwrap(),
             PlanCount::TypeLimitReached
@@ -99,7 +111,7 @@ async fn type_and_overall_limits_refuse_alone_and_refusals_count_nowhere() {
         // request passes, then the overall limit refuses.
         assert_eq!(
             store
-                .count_plan_use("A", 1, "status", 3, None)
+                .count_plan_use("A", 1, "status", 3, None, &hold(0))
                 .await
                 .unwrap(),
             PlanCount::Counted {
@@ -109,7 +121,7 @@ async fn type_and_overall_limits_refuse_alone_and_refusals_count_nowhere() {
         );
         assert_eq!(
             store
-                .count_plan_use("A", 1, "status", 3, None)
+                .count_plan_use("A", 1, "status", 3, None, &hold(0))
                 .await
                 .unwrap(),
             PlanCount::LimitReached
@@ -118,21 +130,27 @@ async fn type_and_overall_limits_refuse_alone_and_refusals_count_nowhere() {
             store.plan_usage("A", 1).await.unwrap(),
             [("*".into(), 3), ("sign".into(), 2), ("status".into(), 1)]
         );
-        // A failed effect gives its count back.
-        store.uncount_plan_use("A", 1, "status").await.unwrap();
         assert_eq!(
             store.plan_usage("A", 1).await.unwrap(),
-            [("*".into(), 2), ("sign".into(), 2), ("status".into(), 0)]
+            [("*".into(), 3), ("sign".into(), 2), ("status".into(), 1)]
         );
         // Another client counts apart.
         assert_eq!(
-            store.count_plan_use("B", 1, "sign", 1, None).await.unwrap(),
+            store
+                .count_plan_use("B", 1, "sign", 1, None, &hold(0))
+                .await
+                .unwrap(),
             PlanCount::Counted {
                 total: 1,
                 of_type: 1
             }
         );
-        assert!(store.count_plan_use("A", 1, "*", 3, None).await.is_err());
+        assert!(
+            store
+                .count_plan_use("A", 1, "*", 3, None, &hold(0))
+                .await
+                .is_err()
+        );
         store.close().await;
     }
     drop_databases(dbs).await;
@@ -148,7 +166,10 @@ async fn a_renewal_happens_once_and_history_and_alerts_are_kept() {
             .set_plan("A", "{}", period(0, Some(100)), t(0))
             .await
             .unwrap();
-        store.count_plan_use("A", 1, "sign", 5, None).await.unwrap();
+        store
+            .count_plan_use("A", 1, "sign", 5, None, &hold(0))
+            .await
+            .unwrap();
         // Eight nodes' worth of racing renewals of period 1: one wins.
         let mut racers = Vec::new();
         for i in 0..8 {
@@ -250,6 +271,56 @@ async fn a_renewal_happens_once_and_history_and_alerts_are_kept() {
         for node in nodes.iter() {
             node.close().await;
         }
+    }
+    drop_databases(dbs).await;
+}
+
+/// Plan invariant 3 of issue 14: a count taken before its effect is held; confirmed it stays,
+/// released it is given back once, and a hold its node never settled (killed between the count
+/// and the effect) is given back after its deadline — so after a crash the count equals the
+/// effects that happened. Both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_count_is_kept_given_back_once_or_given_back_after_its_deadline() {
+    let dbs = databases("plan_holds").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        store
+            .set_plan("A", "{}", period(0, None), t(0))
+            .await
+            .unwrap();
+        let (kept, failed, abandoned) = (hold(100), hold(100), hold(100));
+        for h in [&kept, &failed, &abandoned] {
+            assert!(matches!(
+                store
+                    .count_plan_use("A", 1, "sign", 10, None, h)
+                    .await
+                    .unwrap(),
+                PlanCount::Counted { .. }
+            ));
+        }
+        store.confirm_plan_use(&kept.id).await.unwrap();
+        assert!(store.release_plan_use(&failed.id).await.unwrap());
+        assert!(
+            !store.release_plan_use(&failed.id).await.unwrap(),
+            "released twice"
+        );
+        assert!(
+            !store.release_plan_use(&kept.id).await.unwrap(),
+            "a confirmed count released"
+        );
+        assert_eq!(
+            store.plan_usage("A", 1).await.unwrap(),
+            [("*".into(), 2), ("sign".into(), 2)]
+        );
+        // The abandoned hold: kept until its deadline, given back after it, once.
+        assert_eq!(store.release_expired_plan_holds(t(100)).await.unwrap(), 0);
+        assert_eq!(store.release_expired_plan_holds(t(101)).await.unwrap(), 1);
+        assert_eq!(store.release_expired_plan_holds(t(102)).await.unwrap(), 0);
+        assert_eq!(
+            store.plan_usage("A", 1).await.unwrap(),
+            [("*".into(), 1), ("sign".into(), 1)]
+        );
+        store.close().await;
     }
     drop_databases(dbs).await;
 }

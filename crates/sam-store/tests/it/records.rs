@@ -420,14 +420,14 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
         );
         assert_eq!(
             store
-                .complete_signing("A", "r1", t(999), &entry("sign", "ok"))
+                .complete_signing("A", "r1", t(999), &entry("sign", "ok"), None)
                 .await
                 .unwrap(),
             Transition::Done
         );
         assert_eq!(
             store
-                .complete_signing("A", "r1", t(999), &entry("sign", "ok"))
+                .complete_signing("A", "r1", t(999), &entry("sign", "ok"), None)
                 .await
                 .unwrap(),
             Transition::NotAllowed(RequestStatus::Used)
@@ -814,7 +814,7 @@ async fn a_signing_is_completed_once_or_given_back_to_pending() {
         // The stalled node finishing late records nothing and must hand nothing out.
         assert_eq!(
             store
-                .complete_signing("A", "r1", t(201), &entry("sign", "ok"))
+                .complete_signing("A", "r1", t(201), &entry("sign", "ok"), None)
                 .await
                 .unwrap(),
             Transition::NotAllowed(RequestStatus::Pending)
@@ -824,7 +824,7 @@ async fn a_signing_is_completed_once_or_given_back_to_pending() {
         approve("sad-3", 30).await;
         assert_eq!(
             store
-                .complete_signing("A", "r1", t(31), &entry("sign", "ok"))
+                .complete_signing("A", "r1", t(31), &entry("sign", "ok"), None)
                 .await
                 .unwrap(),
             Transition::Done
