@@ -189,6 +189,53 @@ fn a_read_only_database_stops_samd_and_a_removed_one_makes_it_unready() {
     );
 }
 
+/// The shop's user alice with her device (`phone.device.json` in `dir`) and a key, and `n`
+/// raw requests of hers, each approved on the device: `n` one-use SADs.
+fn approved_requests(server: &Server, dir: &Path, n: usize) -> Vec<String> {
+    let client = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
+    ];
+    ok(run(server, dir, &client, &["user", "create", "alice"]));
+    ok(run(
+        server,
+        dir,
+        &client,
+        &["device", "enroll", "--user", "alice", "--device", "phone"],
+    ));
+    let key = ok(run(
+        server,
+        dir,
+        &client,
+        &["key", "generate", "alice", "--field", "key_id"],
+    ));
+    (0..n)
+        .map(|i| {
+            let request = authorise_raw(
+                server,
+                "shop:a-secret-of-the-shop",
+                "alice",
+                &key,
+                &format!("doc-{i}"),
+            );
+            ok(run(
+                server,
+                dir,
+                &[],
+                &[
+                    "device",
+                    "approve",
+                    "--key-file",
+                    "phone.device.json",
+                    &request,
+                    "--yes",
+                ],
+            ));
+            request
+        })
+        .collect()
+}
+
 /// SIGTERM, and wait for samd to stop.
 fn stop(mut server: Server) {
     let status = Command::new("kill")
@@ -223,39 +270,8 @@ fn a_full_disk_loses_no_acknowledged_write_and_signs_no_request_twice() {
          key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
          [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
     );
-    ok(run(&server, &dir, &client, &["user", "create", "alice"]));
-    ok(run(
-        &server,
-        &dir,
-        &client,
-        &["device", "enroll", "--user", "alice", "--device", "phone"],
-    ));
-    let key = ok(run(
-        &server,
-        &dir,
-        &client,
-        &["key", "generate", "alice", "--field", "key_id"],
-    ));
     // 30 requests, each approved on the device: 30 one-use SADs.
-    let requests: Vec<String> = (0..30)
-        .map(|i| {
-            let request = authorise_raw(&server, basic, "alice", &key, &format!("doc-{i}"));
-            ok(run(
-                &server,
-                &dir,
-                &[],
-                &[
-                    "device",
-                    "approve",
-                    "--key-file",
-                    "phone.device.json",
-                    &request,
-                    "--yes",
-                ],
-            ));
-            request
-        })
-        .collect();
+    let requests = approved_requests(&server, &dir, 30);
     let sign = |server: &Server, request: &str| {
         post_json(
             server,
@@ -371,7 +387,6 @@ fn signs_survive_kill_9(tag: &str, database_url: Option<String>) {
         ("SAM_CLIENT_ID", "shop"),
         ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
     ];
-    let basic = "shop:a-secret-of-the-shop";
     profile_and_client(
         &first,
         &dir,
@@ -391,38 +406,7 @@ fn signs_survive_kill_9(tag: &str, database_url: Option<String>) {
         &[],
         &["admin", "plan", "set", "shop", "plan.json"],
     ));
-    ok(run(&first, &dir, &client, &["user", "create", "alice"]));
-    ok(run(
-        &first,
-        &dir,
-        &client,
-        &["device", "enroll", "--user", "alice", "--device", "phone"],
-    ));
-    let key = ok(run(
-        &first,
-        &dir,
-        &client,
-        &["key", "generate", "alice", "--field", "key_id"],
-    ));
-    let requests: Vec<String> = (0..40)
-        .map(|i| {
-            let request = authorise_raw(&first, basic, "alice", &key, &format!("doc-{i}"));
-            ok(run(
-                &first,
-                &dir,
-                &[],
-                &[
-                    "device",
-                    "approve",
-                    "--key-file",
-                    "phone.device.json",
-                    &request,
-                    "--yes",
-                ],
-            ));
-            request
-        })
-        .collect();
+    let requests = approved_requests(&first, &dir, 40);
 
     let mut answered_200 = std::collections::BTreeSet::new();
     let mut seed = u64::from(std::process::id()) | 1;
