@@ -160,10 +160,10 @@ impl Metrics {
 }
 
 impl sam_service::Observer for Metrics {
-    fn outcome(&self, action: &str, outcome: &str) {
+    fn outcome(&self, action: sam_service::AuditAction, outcome: &str) {
         self.outcomes
             .get_or_create(&OutcomeLabels {
-                action: action.to_owned(),
+                action: action.code().to_owned(),
                 outcome: outcome.to_owned(),
             })
             .inc();

@@ -231,7 +231,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "recover_password",
+            RequestType::RecoverPassword,
             user,
             format!("user={user} channel={channel:?}"),
             result,
@@ -264,7 +264,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "confirm_recover_password",
+            RequestType::ConfirmRecoverPassword,
             user,
             format!("user={user}"),
             result,
@@ -338,8 +338,14 @@ impl Service {
                     .await
             })
             .await;
-        self.audited(ctx, purpose.name(), user, format!("user={user}"), result)
-            .await
+        self.audited(
+            ctx,
+            purpose.request_types().0,
+            user,
+            format!("user={user}"),
+            result,
+        )
+        .await
     }
 
     /// Confirm Change Email or Confirm Change Mobile: writes the confirmed address.
@@ -366,7 +372,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            &format!("confirm_{}", purpose.name()),
+            purpose.request_types().1,
             user,
             format!("user={user}"),
             result,
@@ -416,7 +422,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "get_user_profile",
+            RequestType::GetUserProfile,
             user,
             format!("user={user}"),
             result,

@@ -14,11 +14,11 @@ use sam_cms::csr::{PreparedCsr, prepare_csr};
 use sam_sad::{DocumentToSign, SadMode};
 use serde::Serialize;
 
-use crate::ServiceError;
 use crate::sap::{
     AuthoriseResponse, PreparedDocuments, RequestKind, Spending, request_id, user_id,
 };
 use crate::service::{ClientContext, Service};
+use crate::{OtherAction, ServiceError};
 use sam_plan::RequestType;
 
 /// The longest subject name accepted, in bytes.
@@ -99,7 +99,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "authorise_csr",
+            OtherAction::AuthoriseCsr,
             user,
             format!("user={user} key={key_id}"),
             result,
@@ -152,7 +152,6 @@ impl Service {
         self.signing_request(
             ctx,
             RequestType::GetCsr,
-            "get_csr",
             request,
             now,
             prelude,

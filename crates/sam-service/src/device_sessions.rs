@@ -24,8 +24,8 @@ use sam_store::{CodeCheck, NewCode};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::ServiceError;
 use crate::service::{ClientContext, Service};
+use crate::{OtherAction, ServiceError};
 
 /// How long a challenge can be answered, in seconds.
 pub const CHALLENGE_VALIDITY_SECS: i64 = 60;
@@ -198,7 +198,7 @@ impl Service {
         let result = self
             .audited(
                 &ctx,
-                "open_device_session",
+                OtherAction::OpenDeviceSession,
                 device_id,
                 format!("device={device_id}"),
                 result,

@@ -189,7 +189,7 @@ impl Service {
                 }
             })
             .await;
-        self.audited(ctx, "register_device", &actor, detail, result)
+        self.audited(ctx, RequestType::RegisterDevice, &actor, detail, result)
             .await
     }
 
@@ -209,8 +209,14 @@ impl Service {
                     .ok_or_else(|| ServiceError::not_found("device", id))
             })
             .await;
-        self.audited(ctx, "get_device", "-", format!("device={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::GetDevice,
+            "-",
+            format!("device={id}"),
+            result,
+        )
+        .await
     }
 
     /// Get Devices of a user.
@@ -236,7 +242,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "get_devices",
+            RequestType::GetDevices,
             user_id,
             format!("user={user_id}"),
             result,
@@ -256,7 +262,13 @@ impl Service {
                 }
             })
             .await;
-        self.audited(ctx, "delete_device", "-", format!("device={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::DeleteDevice,
+            "-",
+            format!("device={id}"),
+            result,
+        )
+        .await
     }
 }

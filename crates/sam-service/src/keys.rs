@@ -180,7 +180,7 @@ impl Service {
                 Ok(view(&key, from_pool))
             })
             .await;
-        self.audited(ctx, "key_generation", user_id, detail, result)
+        self.audited(ctx, RequestType::KeyGeneration, user_id, detail, result)
             .await
     }
 
@@ -238,8 +238,14 @@ impl Service {
                 Ok(())
             })
             .await;
-        self.audited(ctx, "key_delete", "-", format!("key={key_id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::KeyDelete,
+            "-",
+            format!("key={key_id}"),
+            result,
+        )
+        .await
     }
 
     /// Import Certificate: the certificate must certify the key's public key; the chain (up
@@ -306,7 +312,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "import_certificate",
+            RequestType::ImportCertificate,
             "-",
             format!("key={key_id}"),
             result,
@@ -335,8 +341,14 @@ impl Service {
                 })
             })
             .await;
-        self.audited(ctx, "get_certificate", "-", format!("key={key_id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::GetCertificate,
+            "-",
+            format!("key={key_id}"),
+            result,
+        )
+        .await
     }
 
     /// Get Certificates of a user: one per key that has one, oldest key first.
@@ -366,7 +378,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "get_certificates",
+            RequestType::GetCertificates,
             user_id,
             format!("user={user_id}"),
             result,

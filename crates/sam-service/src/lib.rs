@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod clients;
 pub mod confirmations;
 pub mod csr;
@@ -19,6 +20,7 @@ mod service;
 pub mod users;
 pub mod verification;
 
+pub use audit::{AuditAction, OtherAction};
 pub use clients::{ClientCredentials, ClientSettings, ClientView};
 pub use confirmations::{CodeSent, UserProfile};
 pub use csr::CsrView;

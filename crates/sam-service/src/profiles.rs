@@ -18,8 +18,8 @@ use sam_profile::{
 use sam_store::{ProfileRecord, Store};
 use sam_token::Clock;
 
-use crate::ServiceError;
 use crate::service::{Service, ServiceSettings};
+use crate::{OtherAction, ServiceError};
 
 /// Stores `profile` (creating or replacing it), at `now`.
 pub async fn store_profile(
@@ -128,11 +128,12 @@ impl Service {
     /// Audits an operator's action (no client; actor `admin`).
     async fn admin_audited<T>(
         &self,
-        action: &str,
+        action: OtherAction,
         detail: String,
         result: Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
-        self.record("", action, "admin", detail, result).await
+        self.record("", action.into(), "admin", detail, result)
+            .await
     }
 
     /// Creates a profile (seed 001 *Add New SAM Profile*) with the next free id, valid for this
@@ -174,7 +175,8 @@ impl Service {
             ))
         }
         .await;
-        self.admin_audited("create_profile", detail, result).await
+        self.admin_audited(OtherAction::CreateProfile, detail, result)
+            .await
     }
 
     /// Replaces profile `id`'s settings (seed 001 *Edit*); nothing changes if they are
@@ -199,7 +201,7 @@ impl Service {
             .await
         }
         .await;
-        self.admin_audited("edit_profile", format!("profile={id}"), result)
+        self.admin_audited(OtherAction::EditProfile, format!("profile={id}"), result)
             .await
     }
 
@@ -216,7 +218,7 @@ impl Service {
         }
         .await;
         self.admin_audited(
-            "set_profile_status",
+            OtherAction::SetProfileStatus,
             format!("profile={id} status={status:?}"),
             result,
         )
@@ -239,7 +241,7 @@ impl Service {
         match copy {
             Ok(copy) => self.create_profile(copy.named(name, description)).await,
             Err(e) => {
-                self.admin_audited("copy_profile", format!("profile={id}"), Err(e))
+                self.admin_audited(OtherAction::CopyProfile, format!("profile={id}"), Err(e))
                     .await
             }
         }

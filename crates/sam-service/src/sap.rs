@@ -30,8 +30,8 @@ use sam_token::{ActivationIssuer, CryptoToken, KeyId, KeyRecord};
 use serde::Serialize;
 use x509_cert::Certificate;
 
-use crate::ServiceError;
 use crate::service::{ClientContext, Service};
+use crate::{AuditAction, OtherAction, ServiceError};
 use sam_plan::RequestType;
 
 /// What the service needs to verify SADs and activate keys.
@@ -316,7 +316,8 @@ impl Service {
                 self.authorise_inner(ctx, request),
             )
             .await;
-        self.audited(ctx, "authorise", &actor, detail, result).await
+        self.audited(ctx, RequestType::Authorise, &actor, detail, result)
+            .await
     }
 
     async fn authorise_inner(
@@ -655,7 +656,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "get_pending_requests",
+            RequestType::GetPendingRequests,
             device_id,
             format!("device={device_id}"),
             result,
@@ -695,7 +696,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "get_pending_requests_list",
+            RequestType::GetPendingRequestsList,
             "-",
             format!("limit={limit}"),
             result,
@@ -720,8 +721,14 @@ impl Service {
                     .map_err(|e| ServiceError::internal(e.to_string()))
             })
             .await;
-        self.audited(ctx, "get_sam_profile", "-", format!("profile={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::GetSamProfile,
+            "-",
+            format!("profile={id}"),
+            result,
+        )
+        .await
     }
 
     /// The device's answer: verifies the SAD (signed by device `device_id` of the request's
@@ -748,7 +755,7 @@ impl Service {
         .await;
         self.audited(
             ctx,
-            "submit_sad",
+            OtherAction::SubmitSad,
             device_id,
             format!("request={request}"),
             result,
@@ -802,7 +809,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "decline_request",
+            RequestType::DeclineRequest,
             device_id,
             format!("request={request}"),
             result,
@@ -832,8 +839,14 @@ impl Service {
                 })
             })
             .await;
-        self.audited(ctx, "status", "-", format!("request={request}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::Status,
+            "-",
+            format!("request={request}"),
+            result,
+        )
+        .await
     }
 
     /// The authorised request and its SAD, verified again now (rules 1–4: the SAD may have
@@ -907,7 +920,6 @@ impl Service {
         self.signing_request(
             ctx,
             RequestType::Sign,
-            "sign",
             request,
             now,
             prelude,
@@ -933,7 +945,6 @@ impl Service {
         &self,
         ctx: &ClientContext,
         request_type: RequestType,
-        action: &str,
         request: &str,
         now: UnixTime,
         prelude: impl Future<Output = Result<(Spending, P), ServiceError>>,
@@ -942,6 +953,7 @@ impl Service {
     where
         F: Future<Output = Result<T, ServiceError>>,
     {
+        let action = AuditAction::from(request_type);
         let detail = || format!("request={request}");
         let counted = match self.plan_count(ctx, request_type).await {
             Ok(c) => c,
@@ -972,7 +984,7 @@ impl Service {
             at: self.now(),
             client_id: ctx.id().to_owned(),
             actor: spending.actor.clone(),
-            action: action.to_owned(),
+            action: action.code().to_owned(),
             outcome: outcome.to_owned(),
             detail: spending.detail.clone(),
         };
@@ -1054,14 +1066,14 @@ impl Service {
         &self,
         ctx: &ClientContext,
         spending: &Spending,
-        action: &str,
+        action: AuditAction,
         now: UnixTime,
     ) -> Result<(), ServiceError> {
         let entry = sam_store::AuditEntry {
             at: now,
             client_id: ctx.id().to_owned(),
             actor: spending.actor.clone(),
-            action: "sad_spent".into(),
+            action: OtherAction::SadSpent.code().into(),
             outcome: String::new(),
             detail: format!("{} for={action}", spending.detail),
         };
@@ -1080,13 +1092,13 @@ impl Service {
         match spent {
             Spend::Spent { .. } => {
                 if let Some(observer) = &self.observer {
-                    observer.outcome("sad_spent", "ok");
+                    observer.outcome(OtherAction::SadSpent.into(), "ok");
                 }
                 Ok(())
             }
             Spend::Refused(refusal) => {
                 if let Some(observer) = &self.observer {
-                    observer.outcome("sad_spent", refusal.code());
+                    observer.outcome(OtherAction::SadSpent.into(), refusal.code());
                 }
                 Err(ServiceError::new(
                     refusal.code(),
@@ -1117,7 +1129,7 @@ impl Service {
                 at: now,
                 client_id: client_id.clone(),
                 actor: "system".into(),
-                action: "signature_not_made".into(),
+                action: OtherAction::SignatureNotMade.code().into(),
                 outcome: "interrupted".into(),
                 detail: format!(
                     "request={request_id} its SAD was spent more than {lease_secs} s ago and no \

@@ -18,10 +18,10 @@ use sam_store::{CodeCheck, NewCode, Transition};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::ServiceError;
 use crate::notify::{Channel, Notification, NotificationKind};
 use crate::sap::{request_id, transition_error, user_id};
 use crate::service::{ClientContext, Service};
+use crate::{OtherAction, ServiceError};
 use sam_plan::RequestType;
 
 /// The key under which one-time codes are hashed. Every node of one deployment needs the
@@ -203,7 +203,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "generate_otp",
+            RequestType::GenerateOtp,
             user,
             format!("request={request} channel={channel:?}"),
             result,
@@ -253,7 +253,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "verify_otp",
+            RequestType::VerifyOtp,
             user,
             format!("request={request}"),
             result,
@@ -285,7 +285,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "verify_pin",
+            OtherAction::VerifyPin,
             user,
             format!("request={request}"),
             result,
@@ -328,7 +328,7 @@ impl Service {
         .await;
         self.audited(
             ctx,
-            "submit_sad",
+            OtherAction::SubmitSad,
             "client",
             format!("request={request}"),
             result,

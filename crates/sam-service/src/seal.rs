@@ -21,12 +21,12 @@ use sam_algorithms::HashAlgorithm;
 use sam_cms::Format;
 use sam_sad::SadMode;
 
-use crate::ServiceError;
 use crate::sap::{
     AuthoriseResponse, DocumentInput, PreparedDocuments, RequestKind, Spending, mode_name,
     request_id, states_of,
 };
 use crate::service::{ClientContext, Service};
+use crate::{OtherAction, ServiceError};
 use sam_plan::RequestType;
 
 /// A batch of documents to seal under an authorised seal request.
@@ -93,7 +93,6 @@ impl Service {
         self.signing_request(
             ctx,
             RequestType::Sign,
-            "sign",
             &request,
             now,
             prelude,
@@ -161,7 +160,7 @@ impl Service {
             .await;
         self.audited(
             ctx,
-            "renew_seal",
+            OtherAction::RenewSeal,
             "client",
             format!("renews={previous}"),
             result,

@@ -9,7 +9,7 @@ use sam_sad::ClientId;
 use sam_store::{AuditEntry, Store};
 use sam_token::{Clock, CryptoToken};
 
-use crate::ServiceError;
+use crate::{AuditAction, ServiceError};
 
 /// The business application a request comes from, as the transport authenticated it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +122,7 @@ fn key_mismatch(name: &str, domain: &str, recorded: &str) -> ServiceError {
 /// signature made. Called inline: keep it cheap and never block.
 pub trait Observer: Send + Sync {
     /// A request of `action` ended with `outcome` (`ok` or the stable error code).
-    fn outcome(&self, action: &str, outcome: &str) {
+    fn outcome(&self, action: AuditAction, outcome: &str) {
         let _ = (action, outcome);
     }
 
@@ -323,12 +323,13 @@ impl Service {
     pub(crate) async fn audited<T>(
         &self,
         ctx: &ClientContext,
-        action: &str,
+        action: impl Into<AuditAction>,
         actor: &str,
         detail: String,
         result: Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
-        self.record(ctx.id(), action, actor, detail, result).await
+        self.record(ctx.id(), action.into(), actor, detail, result)
+            .await
     }
 
     /// Audits a request the transport refused before it reached a request type (e.g. more
@@ -336,7 +337,7 @@ impl Service {
     pub async fn audit_refusal(
         &self,
         ctx: &ClientContext,
-        action: &str,
+        action: impl Into<AuditAction>,
         detail: String,
         error: ServiceError,
     ) -> ServiceError {
@@ -353,7 +354,7 @@ impl Service {
     pub(crate) async fn record<T>(
         &self,
         client_id: &str,
-        action: &str,
+        action: AuditAction,
         actor: &str,
         detail: String,
         result: Result<T, ServiceError>,
@@ -370,7 +371,7 @@ impl Service {
                 at: self.now(),
                 client_id: client_id.to_owned(),
                 actor: actor.to_owned(),
-                action: action.to_owned(),
+                action: action.code().to_owned(),
                 outcome,
                 detail,
             })

@@ -207,8 +207,14 @@ impl Service {
                 self.get_user_record(ctx, id.as_str()).await
             })
             .await;
-        self.audited(ctx, "register_user", &request.user_id, detail, result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::RegisterUser,
+            &request.user_id,
+            detail,
+            result,
+        )
+        .await
     }
 
     async fn get_user_record(
@@ -232,7 +238,7 @@ impl Service {
                 self.get_user_record(ctx, id).await
             })
             .await;
-        self.audited(ctx, "get_user", id, format!("user={id}"), result)
+        self.audited(ctx, RequestType::GetUser, id, format!("user={id}"), result)
             .await
     }
 
@@ -261,8 +267,14 @@ impl Service {
                 })
             })
             .await;
-        self.audited(ctx, "get_users", "-", format!("limit={limit}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::GetUsers,
+            "-",
+            format!("limit={limit}"),
+            result,
+        )
+        .await
     }
 
     /// Update User: new e-mail and/or mobile. (Seed 002's Change Email / Change Mobile
@@ -294,8 +306,14 @@ impl Service {
                 self.get_user_record(ctx, id).await
             })
             .await;
-        self.audited(ctx, "update_user", id, format!("user={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::UpdateUser,
+            id,
+            format!("user={id}"),
+            result,
+        )
+        .await
     }
 
     /// Delete User, with their devices, keys and certificates.
@@ -310,8 +328,14 @@ impl Service {
                 }
             })
             .await;
-        self.audited(ctx, "delete_user", id, format!("user={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::DeleteUser,
+            id,
+            format!("user={id}"),
+            result,
+        )
+        .await
     }
 
     /// Change Password: the current password is required when one is set.
@@ -353,8 +377,14 @@ impl Service {
                 }
             })
             .await;
-        self.audited(ctx, "change_password", id, format!("user={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::ChangePassword,
+            id,
+            format!("user={id}"),
+            result,
+        )
+        .await
     }
 
     /// Authenticate: checks the user's password. Unknown users, users without a password and
@@ -373,8 +403,14 @@ impl Service {
                 self.check_password(ctx, id, password).await
             })
             .await;
-        self.audited(ctx, "authenticate", id, format!("user={id}"), result)
-            .await
+        self.audited(
+            ctx,
+            RequestType::Authenticate,
+            id,
+            format!("user={id}"),
+            result,
+        )
+        .await
     }
 
     /// Checks the user's password with the lock-out of Authenticate (also the PIN of SCAL1).

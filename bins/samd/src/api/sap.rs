@@ -6,6 +6,7 @@
 use axum::extract::State;
 use sam_algorithms::HashAlgorithm;
 use sam_cms::Format;
+use sam_plan::RequestType;
 use sam_service::{Authorise, Channel, DocumentInput, SealSign};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -168,7 +169,7 @@ fn format(text: &str) -> Result<Format, ApiError> {
 async fn documents(
     state: &AppState,
     ctx: &sam_service::ClientContext,
-    action: &str,
+    request_type: RequestType,
     bodies: Vec<DocumentBody>,
 ) -> Result<Vec<DocumentInput>, ApiError> {
     if bodies.len() > state.max_hashes_per_request {
@@ -183,7 +184,7 @@ async fn documents(
         let detail = format!("documents={}", bodies.len());
         return Err(state
             .service
-            .audit_refusal(ctx, action, detail, refusal)
+            .audit_refusal(ctx, request_type, detail, refusal)
             .await
             .into());
     }
@@ -223,7 +224,7 @@ async fn authorise(
         key_id: body.key_id,
         hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
         format: format(&body.format)?,
-        documents: documents(&state, &ctx, "authorise", body.documents).await?,
+        documents: documents(&state, &ctx, RequestType::Authorise, body.documents).await?,
         signatures: body.signatures,
     };
     created(AuthorisedBody::from(
@@ -324,7 +325,7 @@ async fn seal_sign(
         request_id: body.request_id,
         hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
         format: format(&body.format)?,
-        documents: documents(&state, &ctx, "seal_sign", body.documents).await?,
+        documents: documents(&state, &ctx, RequestType::Sign, body.documents).await?,
     };
     signatures(state.service.seal_sign(&ctx, batch).await?)
 }

@@ -113,6 +113,31 @@ async fn a_csr_is_signed_once_under_a_sad_and_openssl_verifies_it() {
             code(f.service.get_csr(&ctx, &request).await),
             "request_not_authorised"
         );
+        // Audited as what it is: a Get CSR, whose SAD was spent for a Get CSR — never a
+        // signature (the one `sign` record is the refused Sign above).
+        let records: Vec<(String, String, String)> = f
+            .service
+            .store()
+            .audit_records(1, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.entry.detail.contains(&request))
+            .map(|r| (r.entry.action, r.entry.outcome, r.entry.detail))
+            .collect();
+        let has = |action: &str, outcome: &str, detail: &str| {
+            records
+                .iter()
+                .any(|(a, o, d)| a == action && o == outcome && d.contains(detail))
+        };
+        assert!(has("sad_spent", "ok", "for=get_csr"), "{records:?}");
+        assert!(has("get_csr", "ok", ""), "{records:?}");
+        assert!(
+            !records
+                .iter()
+                .any(|(a, o, d)| (a == "sign" && o == "ok") || d.contains("for=sign")),
+            "{records:?}"
+        );
 
         // A declined CSR request signs nothing.
         let declined = csr_request(&f, &ctx, &alice.key_id).await;

@@ -557,6 +557,68 @@ fn a_wrapped_key_opens_in_another_hsm_that_shares_the_wrapping_key() {
         .unwrap();
     sign_and_check(&b, &key, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
     sign_and_check(&a, &key, &[HashAlgorithm::Sha256], RsaPadding::Pss);
+    // One wrapping key, one key domain: the two may serve one crypto profile.
+    assert!(a.identity().key_domain.is_some());
+    assert_eq!(a.identity().key_domain, b.identity().key_domain);
+}
+
+/// The key domain of a wrapped-key token is its wrapping key's check value (CKA_CHECK_VALUE):
+/// the service records it at setup and refuses to start with another wrapping key
+/// (`Service::check_key_domains`). Two HSMs that share the wrapping key have one domain; a
+/// token on the same HSM with another wrapping key has another, and cannot open the first
+/// one's keys.
+#[test]
+fn a_wrapping_key_is_known_by_its_check_value() {
+    let _hsm = crate::fixtures::hsm_lock();
+    let main = wrapped_token();
+    let main_domain = main
+        .identity()
+        .key_domain
+        .expect("SoftHSM2 gives an AES key a check value");
+    assert!(
+        main_domain.starts_with("wrapping key wrap-main check value "),
+        "{main_domain}"
+    );
+    assert_eq!(main.identity().key_domain.as_ref(), Some(&main_domain));
+
+    let other =
+        Pkcs11Token::open(wrapped(config("sam-main", "123456", None), "wrap-other")).unwrap();
+    assert_eq!(
+        other.identity().key_domain,
+        None,
+        "no wrapping key yet: no domain to record"
+    );
+    other
+        .generate_wrapping_key(KeyLocation::Default, "wrap-other")
+        .unwrap();
+    let other_domain = other.identity().key_domain.unwrap();
+    assert_ne!(other_domain, main_domain);
+
+    let key = main
+        .generate(
+            key_id("domain"),
+            KeySpec::Ecdsa(EcCurve::P256),
+            KeyLocation::Default,
+        )
+        .unwrap();
+    sign_and_check(main, &key, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
+    let digest = HashAlgorithm::Sha256.digest(b"domain");
+    let activation = issuer().activate(key.key_id.clone(), vec![digest]);
+    let refused = other
+        .sign(
+            &key,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            &[ToBeSigned::Digest(digest)],
+        )
+        .unwrap_err();
+    assert!(
+        !matches!(refused, TokenError::NotActivated(_)),
+        "a key wrapped under wrap-main does not open under wrap-other: {refused}"
+    );
+    other
+        .delete_wrapping_key(KeyLocation::Default, "wrap-other")
+        .unwrap();
 }
 
 #[test]
