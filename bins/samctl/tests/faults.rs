@@ -189,53 +189,6 @@ fn a_read_only_database_stops_samd_and_a_removed_one_makes_it_unready() {
     );
 }
 
-/// The shop's user alice with her device (`phone.device.json` in `dir`) and a key, and `n`
-/// raw requests of hers, each approved on the device: `n` one-use SADs.
-fn approved_requests(server: &Server, dir: &Path, n: usize) -> Vec<String> {
-    let client = [
-        ("SAM_CLIENT_ID", "shop"),
-        ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
-    ];
-    ok(run(server, dir, &client, &["user", "create", "alice"]));
-    ok(run(
-        server,
-        dir,
-        &client,
-        &["device", "enroll", "--user", "alice", "--device", "phone"],
-    ));
-    let key = ok(run(
-        server,
-        dir,
-        &client,
-        &["key", "generate", "alice", "--field", "key_id"],
-    ));
-    (0..n)
-        .map(|i| {
-            let request = authorise_raw(
-                server,
-                "shop:a-secret-of-the-shop",
-                "alice",
-                &key,
-                &format!("doc-{i}"),
-            );
-            ok(run(
-                server,
-                dir,
-                &[],
-                &[
-                    "device",
-                    "approve",
-                    "--key-file",
-                    "phone.device.json",
-                    &request,
-                    "--yes",
-                ],
-            ));
-            request
-        })
-        .collect()
-}
-
 /// SIGTERM, and wait for samd to stop.
 fn stop(mut server: Server) {
     let status = Command::new("kill")

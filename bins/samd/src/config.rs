@@ -344,6 +344,44 @@ pub(crate) struct LimitsConfig {
     /// fewer.
     #[serde(default = "default_hashes")]
     pub(crate) max_hashes_per_request: usize,
+    /// The most connections served at once; more wait in the kernel's backlog.
+    #[serde(default = "default_http_connections")]
+    pub(crate) max_connections: usize,
+    /// Threads that run Argon2id checks (0: one per core but one, at least one).
+    #[serde(default)]
+    pub(crate) secret_check_workers: usize,
+    /// Checks that may wait for a worker (absent: four per worker); one more is `503 busy`.
+    #[serde(default)]
+    pub(crate) secret_check_queue: Option<usize>,
+    /// Failed authentications in a row per client id or peer address that are not slowed.
+    #[serde(default = "default_free_failures")]
+    pub(crate) auth_free_failures: u32,
+    /// The longest back-off after repeated failures, seconds (0: never slowed).
+    #[serde(default = "default_max_backoff")]
+    pub(crate) auth_max_backoff_secs: u64,
+}
+
+fn default_http_connections() -> usize {
+    1024
+}
+
+fn default_free_failures() -> u32 {
+    5
+}
+
+fn default_max_backoff() -> u64 {
+    60
+}
+
+impl LimitsConfig {
+    /// The Argon2id workers and queue places these limits give.
+    pub(crate) fn secret_check(&self) -> (usize, usize) {
+        let workers = match self.secret_check_workers {
+            0 => sam_service::default_secret_check_workers(),
+            n => n,
+        };
+        (workers, self.secret_check_queue.unwrap_or(4 * workers))
+    }
 }
 
 fn default_hashes() -> usize {
@@ -356,6 +394,11 @@ impl Default for LimitsConfig {
             max_body_bytes: default_body(),
             request_timeout_secs: default_timeout(),
             max_hashes_per_request: default_hashes(),
+            max_connections: default_http_connections(),
+            secret_check_workers: 0,
+            secret_check_queue: None,
+            auth_free_failures: default_free_failures(),
+            auth_max_backoff_secs: default_max_backoff(),
         }
     }
 }
@@ -430,6 +473,24 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.limits.max_hashes_per_request) {
             return Err(invalid("limits.max_hashes_per_request", "1 to 100000"));
+        }
+        if !(1..=1_000_000).contains(&self.limits.max_connections) {
+            return Err(invalid("limits.max_connections", "1 to 1000000"));
+        }
+        if self.limits.secret_check_workers > 256 {
+            return Err(invalid(
+                "limits.secret_check_workers",
+                "0 (one per core) to 256",
+            ));
+        }
+        if self.limits.secret_check_queue.is_some_and(|q| q > 100_000) {
+            return Err(invalid("limits.secret_check_queue", "0 to 100000"));
+        }
+        if self.limits.auth_free_failures > 1000 {
+            return Err(invalid("limits.auth_free_failures", "0 to 1000"));
+        }
+        if self.limits.auth_max_backoff_secs > 3600 {
+            return Err(invalid("limits.auth_max_backoff_secs", "0 to 3600 seconds"));
         }
         if !(1..=86_400).contains(&self.profiles.reload_secs) {
             return Err(invalid("profiles.reload_secs", "1 to 86400 seconds"));
@@ -604,6 +665,15 @@ master_key_file = "keys/master.key"
                 "limits.max_hashes_per_request",
             ),
             ("[profiles]\nreload_secs = 0\n", "profiles.reload_secs"),
+            ("[limits]\nmax_connections = 0\n", "limits.max_connections"),
+            (
+                "[limits]\nsecret_check_workers = 1000\n",
+                "limits.secret_check_workers",
+            ),
+            (
+                "[limits]\nauth_max_backoff_secs = 86400\n",
+                "limits.auth_max_backoff_secs",
+            ),
             (
                 "[signing]\ntsa_url = \"https://tsa.example\"\n",
                 "signing.tsa_url",

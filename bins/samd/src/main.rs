@@ -169,6 +169,7 @@ async fn main() -> ExitCode {
         listener,
         tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls)),
         router,
+        config.limits.max_connections,
         shutdown_signal(),
     )
     .await;

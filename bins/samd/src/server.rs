@@ -157,6 +157,10 @@ pub(crate) async fn build_service(
         // A hold outlives the signing lease, so a Sign in time confirms its count with its
         // record, and one given up is counted back after it.
         plan_hold_secs: config.signing.signing_lease_secs * 2,
+        secret_check_workers: config.limits.secret_check().0,
+        secret_check_queue: config.limits.secret_check().1,
+        auth_free_failures: config.limits.auth_free_failures,
+        auth_max_backoff_secs: config.limits.auth_max_backoff_secs,
         ..ServiceSettings::default()
     };
     let issuer = ActivationIssuer::take()
@@ -357,6 +361,7 @@ pub(crate) fn tls_config(config: &Config) -> Result<rustls::ServerConfig, Server
 /// The routes.
 pub(crate) fn router(state: AppState, config: &Config) -> Router {
     let timeout = Duration::from_secs(config.limits.request_timeout_secs);
+    let max_body = config.limits.max_body_bytes;
     let (api, openapi) = crate::api::routes().split_for_parts();
     let openapi = Arc::new(openapi.to_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "the OpenAPI document cannot be written");
@@ -383,6 +388,14 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 within(timeout, request, next).await
+            },
+        ))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                match crate::api::edge_refusal(&request, max_body) {
+                    Some(refusal) => axum::response::IntoResponse::into_response(refusal),
+                    None => next.run(request).await,
+                }
             },
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -446,12 +459,51 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     }
 }
 
+/// The accept loop's pause after a failed accept, logged once per episode.
+#[derive(Default)]
+struct AcceptBackoff {
+    /// Failures in a row.
+    failures: u32,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const LONGEST: Duration = Duration::from_secs(1);
+
+    /// Records a failed accept and returns how long to wait before the next.
+    fn failed(&mut self, error: &std::io::Error) -> Duration {
+        if self.failures == 0 {
+            tracing::error!(
+                error = %error,
+                "cannot accept connections (out of file descriptors? see `ulimit -n` and \
+                 [limits] max_connections); retrying with a pause until it works again"
+            );
+        }
+        self.failures = self.failures.saturating_add(1);
+        Self::FIRST
+            .saturating_mul(1 << (self.failures - 1).min(7))
+            .min(Self::LONGEST)
+    }
+
+    /// Records an accepted connection (and logs the end of an episode of failures).
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(
+                failed_accepts = self.failures,
+                "accepting connections again"
+            );
+            self.failures = 0;
+        }
+    }
+}
+
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then lets in-flight
-/// requests finish (at most 30 s).
+/// requests finish (at most 30 s). At most `max_connections` are served at once.
 pub(crate) async fn serve(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     router: Router,
+    max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -462,18 +514,42 @@ pub(crate) async fn serve(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10));
     let builder = Arc::new(builder);
+    let connections = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut accept_failures = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
+        // A connection over the limit waits in the kernel's backlog until one ends.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit,
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let Ok((tcp, peer)) = accepted else { continue };
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => {
+                accept_failures.succeeded();
+                accepted
+            }
+            Err(e) => {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the waiting connection stays
+                // in the backlog, and accepting again at once would spin. Wait, longer each
+                // time (10 ms doubling to 1 s), until a descriptor frees.
+                let pause = accept_failures.failed(&e);
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => continue,
+                    () = &mut shutdown => break,
+                }
+            }
+        };
         let acceptor = acceptor.clone();
         let router = router.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
             let tls = match handshake.await {
                 Ok(Ok(tls)) => tls,
@@ -494,7 +570,9 @@ pub(crate) async fn serve(
                     .and_then(|chain| chain.first())
                     .map(|c| Arc::new(c.as_ref().to_vec())),
             );
-            let service = router.layer(axum::Extension(peer_certificate));
+            let service = router
+                .layer(axum::Extension(peer_certificate))
+                .layer(axum::Extension(crate::api::PeerAddress(peer.ip())));
             let connection = builder
                 .serve_connection_with_upgrades(
                     TokioIo::new(tls),

@@ -377,6 +377,26 @@ impl MlDsaLevel {
         }
     }
 
+    /// The shortest digest, in bytes, that a CMS signature with this parameter set may use
+    /// (RFC 9882 section 3.3, Table 1: the digest offers at least the level's collision
+    /// strength — ML-DSA-44: 256 bits, ML-DSA-65: 384, ML-DSA-87: 512).
+    pub const fn min_digest_len(self) -> usize {
+        match self {
+            Self::Level2 => 32,
+            Self::Level3 => 48,
+            Self::Level5 => 64,
+        }
+    }
+
+    /// The SHA-2 digest that matches the level (RFC 9882 Table 1): SHA-256, SHA-384, SHA-512.
+    pub const fn default_hash(self) -> crate::HashAlgorithm {
+        match self {
+            Self::Level2 => crate::HashAlgorithm::Sha256,
+            Self::Level3 => crate::HashAlgorithm::Sha384,
+            Self::Level5 => crate::HashAlgorithm::Sha512,
+        }
+    }
+
     /// The parameter set name: `ML-DSA-44`, `ML-DSA-65`, `ML-DSA-87`.
     pub const fn parameter_set(self) -> &'static str {
         match self {
@@ -586,6 +606,18 @@ impl From<KeySpec> for KeySpecFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ml_dsa_digest_minimums_follow_rfc_9882() {
+        let bits: Vec<usize> = MlDsaLevel::ALL
+            .iter()
+            .map(|l| l.min_digest_len() * 8)
+            .collect();
+        assert_eq!(bits, [256, 384, 512]);
+        for level in MlDsaLevel::ALL {
+            assert_eq!(level.default_hash().output_len(), level.min_digest_len());
+        }
+    }
 
     #[test]
     fn allowed_combinations_are_exactly_the_seeds() {

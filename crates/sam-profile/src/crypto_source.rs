@@ -52,6 +52,10 @@ pub struct CryptoSourceDescriptor {
     /// Whether it has a separate signature slot with its own Sign PIN (seed 004).
     #[serde(default)]
     pub has_signature_slot: bool,
+    /// The key specs it can generate and sign with, as the source itself reports them (e.g.
+    /// from its mechanism list); `None` when not known, and then not checked.
+    #[serde(default)]
+    pub key_specs: Option<Vec<sam_algorithms::KeySpec>>,
 }
 
 impl CryptoSourceDescriptor {
@@ -69,6 +73,7 @@ impl CryptoSourceDescriptor {
             supports_sha3: true,
             supports_secp256k1: true,
             has_signature_slot: false,
+            key_specs: None,
         }
     }
 

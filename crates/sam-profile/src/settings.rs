@@ -204,7 +204,7 @@ impl From<Expiry> for ExpiryFields {
 
 /// Seed 001 *User Signature Key Pair Settings*: how user keys are generated and used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, from = "SigningKeySettingsWire")]
 pub struct SigningKeySettings {
     /// *Enable Crypto Profiles Load Balancing*: several HSMs of one type sharing the Master
     /// Backup Key and slot id serve this profile. Default off.
@@ -227,7 +227,9 @@ pub struct SigningKeySettings {
     /// *Compute hash at signing time*: the client sends data and `sam` hashes it. Default off.
     #[serde(default)]
     pub compute_hash_at_signing: bool,
-    /// *Hashing Algorithm* for data hashed at signing time. Default SHA-256.
+    /// *Hashing Algorithm*: the digest the signatures use — of data hashed at signing time,
+    /// and the one a digest sent must be. Default SHA-256; for ML-DSA keys the digest of
+    /// their level (RFC 9882 Table 1: SHA-256, SHA-384, SHA-512).
     #[serde(default = "default_hash")]
     pub hash_algorithm: HashAlgorithm,
     /// *Enable bulk signing*: one request may carry several hashes. Default off.
@@ -256,12 +258,81 @@ pub struct SigningKeySettings {
     pub sad_hash_algorithm: HashAlgorithm,
 }
 
+/// [`SigningKeySettings`] as written: the hash algorithm may be left out, and its default
+/// then depends on the key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigningKeySettingsWire {
+    #[serde(default)]
+    load_balancing: bool,
+    crypto_profiles: Vec<CryptoSourceName>,
+    #[serde(default)]
+    location: KeyLocation,
+    #[serde(default = "default_signing_key")]
+    key: KeySpec,
+    #[serde(default)]
+    kak: Option<KakSettings>,
+    #[serde(default)]
+    padding: RsaPadding,
+    #[serde(default)]
+    compute_hash_at_signing: bool,
+    #[serde(default)]
+    hash_algorithm: Option<HashAlgorithm>,
+    #[serde(default)]
+    bulk_signing: bool,
+    #[serde(default)]
+    max_hashes_per_request: u32,
+    #[serde(default)]
+    authorisation_mode: AuthorisationMode,
+    #[serde(default)]
+    remove_key_after_signing: bool,
+    #[serde(default)]
+    sad_expiry: Option<Expiry>,
+    #[serde(default)]
+    authorisation_request_expiry: Option<Expiry>,
+    #[serde(default)]
+    scal: Scal,
+    #[serde(default = "default_hash")]
+    sad_hash_algorithm: HashAlgorithm,
+}
+
+impl From<SigningKeySettingsWire> for SigningKeySettings {
+    fn from(w: SigningKeySettingsWire) -> Self {
+        Self {
+            load_balancing: w.load_balancing,
+            crypto_profiles: w.crypto_profiles,
+            location: w.location,
+            key: w.key,
+            kak: w.kak,
+            padding: w.padding,
+            compute_hash_at_signing: w.compute_hash_at_signing,
+            hash_algorithm: w.hash_algorithm.unwrap_or_else(|| default_hash_for(w.key)),
+            bulk_signing: w.bulk_signing,
+            max_hashes_per_request: w.max_hashes_per_request,
+            authorisation_mode: w.authorisation_mode,
+            remove_key_after_signing: w.remove_key_after_signing,
+            sad_expiry: w.sad_expiry,
+            authorisation_request_expiry: w.authorisation_request_expiry,
+            scal: w.scal,
+            sad_hash_algorithm: w.sad_hash_algorithm,
+        }
+    }
+}
+
 const fn default_signing_key() -> KeySpec {
     KeySpec::Rsa(RsaKeySize::Bits2048)
 }
 
 const fn default_hash() -> HashAlgorithm {
     HashAlgorithm::Sha256
+}
+
+/// The default digest for keys of `key`: SHA-256, or for ML-DSA the digest of its level.
+pub const fn default_hash_for(key: KeySpec) -> HashAlgorithm {
+    match key {
+        KeySpec::MlDsa(level) => level.default_hash(),
+        _ => default_hash(),
+    }
 }
 
 const fn default_device_key() -> KeySpec {

@@ -136,6 +136,24 @@ fn validate_signing_key(
             "ML-DSA keys are generated in software only: choose a software crypto profile",
         );
     }
+    for src in &sources {
+        if let Some(specs) = &src.key_specs
+            && !specs.contains(&key)
+        {
+            e.push(
+                "signing_key.key",
+                format!(
+                    "crypto profile {} cannot hold {key} keys (it reports: {})",
+                    src.name,
+                    specs
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
     if key == KeySpec::Ecdsa(EcCurve::Secp256k1) {
         for src in sources.iter().filter(|src| !src.supports_secp256k1) {
             e.push(
@@ -179,6 +197,25 @@ fn validate_signing_key(
             format!(
                 "PSS padding applies to RSA keys only, not {}",
                 key.algorithm()
+            ),
+        );
+    }
+    if let KeySpec::MlDsa(level) = key
+        && s.hash_algorithm.output_len() < level.min_digest_len()
+    {
+        let strong: Vec<String> = HashAlgorithm::ALL
+            .iter()
+            .filter(|h| h.output_len() >= level.min_digest_len())
+            .map(ToString::to_string)
+            .collect();
+        e.push(
+            "signing_key.hash_algorithm",
+            format!(
+                "RFC 9882 (ML-DSA in CMS): {level} signs digests of at least {} bits, not {}: \
+                 choose {}",
+                level.min_digest_len() * 8,
+                s.hash_algorithm,
+                strong.join(", ")
             ),
         );
     }

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::ServiceError;
 use crate::service::{ClientContext, Service};
-use crate::users::{email, hash_password, mobile, password_matches};
+use crate::users::{email, mobile};
 
 /// A client as an operator registers or edits it.
 #[derive(Clone, Debug, Default)]
@@ -89,6 +89,8 @@ pub struct ClientCredentials {
     pub tls_certificate: Option<Vec<u8>>,
     /// HTTP Basic: client id and secret.
     pub basic: Option<(String, Zeroizing<String>)>,
+    /// The peer's address, for the back-off of repeated failures (`secret_check`).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl core::fmt::Debug for ClientCredentials {
@@ -102,6 +104,7 @@ impl core::fmt::Debug for ClientCredentials {
                 "basic",
                 &self.basic.as_ref().map(|(id, _)| (id, "<redacted>")),
             )
+            .field("peer", &self.peer)
             .finish()
     }
 }
@@ -262,7 +265,7 @@ impl Service {
             .client(client)
             .await?
             .ok_or_else(|| ServiceError::not_found("client", client))?;
-        record.secret_hash = Some(hash_password(secret).await?);
+        record.secret_hash = Some(self.secrets.hash(secret).await?);
         record.updated_at = self.now();
         self.store.put_client(&record).await?;
         Ok(())
@@ -321,7 +324,10 @@ impl Service {
                     .ok_or_else(authentication_failed)?;
                 let basic_ok = match &credentials.basic {
                     Some((id, secret)) => {
-                        *id == record.client_id && self.secret_matches(&record, secret).await?
+                        *id == record.client_id
+                            && self
+                                .secret_matches(Some(&record), id, secret, credentials.peer)
+                                .await?
                     }
                     None => !record.basic_with_tls,
                 };
@@ -336,14 +342,9 @@ impl Service {
                     .as_ref()
                     .ok_or_else(authentication_failed)?;
                 let record = self.store.client(id).await?;
-                let matches = match &record {
-                    Some(r) => self.secret_matches(r, secret).await?,
-                    None => {
-                        // The same Argon2id cost for an unknown id.
-                        let _ = password_matches(secret.clone(), String::new()).await?;
-                        false
-                    }
-                };
+                let matches = self
+                    .secret_matches(record.as_ref(), id, secret, credentials.peer)
+                    .await?;
                 if !matches {
                     return Err(authentication_failed());
                 }
@@ -353,18 +354,96 @@ impl Service {
         ClientContext::new(&record.client_id)
     }
 
+    /// Whether `secret` is the secret of client `id` (`record`; `None`: an unknown id, at the
+    /// same Argon2id cost). A secret verified recently answers at once; otherwise the check
+    /// waits for the back-off of the client id and of the peer, and runs on the bounded pool.
     async fn secret_matches(
         &self,
-        record: &ClientRecord,
+        record: Option<&ClientRecord>,
+        id: &str,
         secret: &Zeroizing<String>,
+        peer: Option<std::net::IpAddr>,
     ) -> Result<bool, ServiceError> {
-        let phc = record.secret_hash.clone().unwrap_or_default();
+        let phc = record
+            .and_then(|r| r.secret_hash.clone())
+            .unwrap_or_default();
         if self.verified_secrets.contains(&phc, secret) {
             return Ok(true);
         }
-        let matches = password_matches(secret.clone(), phc.clone()).await?;
+        let keys = [
+            Some(format!("client:{id}")),
+            peer.map(|p| format!("client-peer:{p}")),
+        ];
+        self.checked_secret(&keys, secret, phc).await
+    }
+
+    /// The operator's credential (`Authorization: Bearer` on the admin API) against its
+    /// Argon2id hash `phc`: remembered like a client secret once verified, slowed per peer
+    /// after repeated failures, on the bounded pool. `admin_authentication_failed` when wrong.
+    pub async fn authenticate_admin(
+        &self,
+        phc: &str,
+        token: &Zeroizing<String>,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<(), ServiceError> {
+        let refused = || {
+            ServiceError::new(
+                "admin_authentication_failed",
+                "the admin credential is required",
+            )
+        };
+        if phc.is_empty() {
+            return Err(refused());
+        }
+        if self.verified_secrets.contains(phc, token) {
+            return Ok(());
+        }
+        let keys = [None, peer.map(|p| format!("admin-peer:{p}"))];
+        if self.checked_secret(&keys, token, phc.to_owned()).await? {
+            Ok(())
+        } else {
+            Err(refused())
+        }
+    }
+
+    /// Checks `secret` against `phc` on the bounded pool, first refusing a key of `keys` that
+    /// must still wait (`authentication_throttled`, held up to a second before it is
+    /// answered); records the outcome for each key (a success clears a client id; a peer's
+    /// count only ends with time) and remembers a match.
+    async fn checked_secret(
+        &self,
+        keys: &[Option<String>; 2],
+        secret: &Zeroizing<String>,
+        phc: String,
+    ) -> Result<bool, ServiceError> {
+        let keys: Vec<&str> = keys.iter().flatten().map(String::as_str).collect();
+        if let Err(wait) = self.failures.admit(&keys, std::time::Instant::now()) {
+            tokio::time::sleep(crate::secret_check::FailureBackoff::hold(wait)).await;
+            let left = wait.saturating_sub(crate::secret_check::FailureBackoff::hold(wait));
+            return Err(crate::secret_check::FailureBackoff::refusal(left));
+        }
+        let checked = self.secrets.verify(secret.clone(), phc.clone()).await;
+        let matches = match checked {
+            Ok(m) => m,
+            Err(e) => {
+                for key in &keys {
+                    self.failures.abandoned(key);
+                }
+                return Err(e);
+            }
+        };
         if matches {
             self.verified_secrets.insert(&phc, secret);
+            for key in &keys {
+                match key.strip_prefix("client:") {
+                    Some(_) => self.failures.succeeded(key),
+                    None => self.failures.abandoned(key),
+                }
+            }
+        } else {
+            for key in &keys {
+                self.failures.failed(key, std::time::Instant::now());
+            }
         }
         Ok(matches)
     }

@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use crate::notify::{Channel, Notification, NotificationKind};
 use crate::sap::user_id;
 use crate::service::{ClientContext, Service};
-use crate::users::{UserView, check_password_rules, email, hash_password, mobile};
+use crate::users::{UserView, check_password_rules, email, mobile};
 use crate::{DeviceView, KeyView, ServiceError};
 use sam_plan::RequestType;
 
@@ -254,7 +254,7 @@ impl Service {
                 check_password_rules(&new_password)?;
                 self.confirm_code(ctx, user, Purpose::RecoverPassword, &code)
                     .await?;
-                let hash = hash_password(new_password).await?;
+                let hash = self.secrets.hash(new_password).await?;
                 if self.store.set_password_hash(ctx.id(), user, &hash).await? {
                     Ok(())
                 } else {

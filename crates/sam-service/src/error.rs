@@ -10,14 +10,26 @@ pub struct ServiceError {
     pub code: &'static str,
     /// What happened, for a person; never a secret.
     pub message: String,
+    /// When the refusal is temporary (`busy`, `authentication_throttled`): how many seconds
+    /// to wait before trying again (HTTP `Retry-After`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ServiceError {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+    /// A refusal with `code` and a message for people (also for transports that refuse a
+    /// request before it reaches the service).
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+
+    /// The same refusal, to be tried again after `secs` seconds.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     /// `invalid_request`: the input is malformed or breaks a rule.

@@ -132,6 +132,19 @@ impl Service {
                     .to_owned();
                 let token = self.token(&token_name)?.clone();
                 let spec = signing.key;
+                // Profile validation refuses these now; a profile stored before it did is
+                // refused here, before any key is made, rather than failing inside the token.
+                if !token.capabilities().supports(spec)
+                    || !sam_keys::software_specs().contains(&spec)
+                {
+                    return Err(ServiceError::new(
+                        "not_supported",
+                        format!(
+                            "crypto source {token_name} cannot make {spec} keys that sam can \
+                             sign with; edit the profile to a key spec the source holds"
+                        ),
+                    ));
+                }
                 let location = match signing.location {
                     sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
                     sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,

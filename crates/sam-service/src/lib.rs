@@ -16,6 +16,7 @@ pub mod sap;
 pub mod scal1;
 pub mod seal;
 mod secret_cache;
+pub mod secret_check;
 mod service;
 pub mod users;
 pub mod verification;
@@ -39,5 +40,8 @@ pub use sap::{
 };
 pub use scal1::{CodeKey, OtpSent};
 pub use seal::SealSign;
-pub use service::{ClientContext, CryptoSourceStatus, Observer, Service, ServiceSettings};
+pub use service::{
+    ClientContext, CryptoSourceStatus, Observer, Service, ServiceSettings,
+    default_secret_check_workers,
+};
 pub use users::{RegisterUser, UserView, UsersPage};

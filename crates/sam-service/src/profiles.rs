@@ -109,13 +109,34 @@ impl Service {
         self
     }
 
-    fn profile_rules(&self) -> Result<&ProfileRules, ServiceError> {
-        self.profile_rules.as_ref().ok_or_else(|| {
+    /// The rules, with each source's key specs as its token reports them where the
+    /// configuration left them unknown — and only those `sam-keys` can verify, because every
+    /// signature is checked in software before it is handed out (`sam_cms::complete`): a
+    /// profile asking for keys that could not sign end to end is refused here, not by a Key
+    /// Generation or a Sign that fails later.
+    fn profile_rules(&self) -> Result<ProfileRules, ServiceError> {
+        let mut rules = self.profile_rules.clone().ok_or_else(|| {
             ServiceError::new(
                 "not_configured",
                 "profile administration is not configured on this node",
             )
-        })
+        })?;
+        let verifiable = sam_keys::software_specs();
+        for source in &mut rules.crypto_sources {
+            if source.key_specs.is_none()
+                && let Some(token) = self.tokens.get(source.name.as_str())
+            {
+                let specs = &token.capabilities().key_specs;
+                source.key_specs = Some(
+                    specs
+                        .iter()
+                        .copied()
+                        .filter(|spec| verifiable.contains(spec))
+                        .collect(),
+                );
+            }
+        }
+        Ok(rules)
     }
 
     /// Reads the stored profiles again (changes made through other nodes) and serves them.

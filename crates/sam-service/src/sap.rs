@@ -547,9 +547,12 @@ impl Service {
         let mut documents = Vec::with_capacity(count);
         let mut display = Vec::with_capacity(count);
         let compute = settings.compute_hash_at_signing;
-        if compute && hash_algorithm != settings.hash_algorithm {
+        // The profile's hash algorithm is the one its signatures use, for digests sent as for
+        // data hashed here: another (weaker, or outside the source's rules such as SHA-3 on a
+        // source without it) is refused before anything is stored.
+        if hash_algorithm != settings.hash_algorithm {
             return Err(ServiceError::invalid(format!(
-                "this profile hashes documents with {}, not {hash_algorithm}",
+                "this profile signs {} digests, not {hash_algorithm}",
                 settings.hash_algorithm
             )));
         }

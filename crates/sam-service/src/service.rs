@@ -68,6 +68,26 @@ pub struct ServiceSettings {
     /// node that dies between the count and the effect leaves a hold that any node gives back
     /// after this (`Service::recover_interrupted_signings`). Longer than any request may take.
     pub plan_hold_secs: i64,
+    /// Threads that run Argon2id (every password, client secret and admin credential check and
+    /// hash; `secret_check`): each holds 19 MiB while it works. Default: one per core but
+    /// one ([`default_secret_check_workers`]).
+    pub secret_check_workers: usize,
+    /// Checks that may wait for a worker; one more is refused at once with `busy`. Default:
+    /// four per worker.
+    pub secret_check_queue: usize,
+    /// Failed authentications in a row per client id or peer address that are not slowed.
+    pub auth_free_failures: u32,
+    /// The longest back-off after repeated failures, seconds (0: never slowed).
+    pub auth_max_backoff_secs: u64,
+}
+
+/// The default Argon2id workers: one per core but one, which is kept for everything else (a
+/// flood of wrong credentials must not take the cores a Sign needs), and at least one.
+pub fn default_secret_check_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .saturating_sub(1)
+        .max(1)
 }
 
 impl Default for ServiceSettings {
@@ -82,6 +102,10 @@ impl Default for ServiceSettings {
             code_attempts: 3,
             verified_secret_cache_secs: 300,
             plan_hold_secs: 240,
+            secret_check_workers: default_secret_check_workers(),
+            secret_check_queue: 4 * default_secret_check_workers(),
+            auth_free_failures: 5,
+            auth_max_backoff_secs: 60,
         }
     }
 }
@@ -103,6 +127,10 @@ pub struct Service {
     pub(crate) profile_changes: tokio::sync::Mutex<()>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
     pub(crate) verified_secrets: crate::secret_cache::VerifiedSecrets,
+    /// Where every Argon2id hash and verification runs.
+    pub(crate) secrets: crate::secret_check::Argon2Pool,
+    /// The back-off of repeated authentication failures.
+    pub(crate) failures: crate::secret_check::FailureBackoff,
 }
 
 /// The refusal of a crypto source whose key is not the one its stored keys were made under.
@@ -143,7 +171,17 @@ impl Service {
         let verified_secrets = crate::secret_cache::VerifiedSecrets::new(
             std::time::Duration::from_secs(settings.verified_secret_cache_secs),
         );
+        let secrets = crate::secret_check::Argon2Pool::new(
+            settings.secret_check_workers,
+            settings.secret_check_queue,
+        );
+        let failures = crate::secret_check::FailureBackoff::new(
+            settings.auth_free_failures,
+            std::time::Duration::from_secs(settings.auth_max_backoff_secs),
+        );
         Self {
+            secrets,
+            failures,
             store,
             profiles: std::sync::RwLock::new(Arc::new(profiles)),
             clock,

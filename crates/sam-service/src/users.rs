@@ -3,7 +3,6 @@
 //! the `argon2` crate's defaults: 19 MiB, 2 passes, 1 lane) and checked in constant time;
 //! hashing runs off the async threads.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use sam_sad::UserId;
 use sam_store::{NewUser, UserRecord};
 use serde::Serialize;
@@ -116,44 +115,6 @@ pub(crate) fn check_password_rules(password: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Argon2id PHC string of `password` with a fresh 16-byte salt.
-pub(crate) async fn hash_password(password: Zeroizing<String>) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| ServiceError::internal(format!("salt: {e}")))?;
-        argon2::Argon2::default()
-            .hash_password_with_salt(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ServiceError::internal(format!("Argon2id: {e}")))
-    })
-    .await
-    .map_err(|e| ServiceError::internal(format!("hashing task: {e}")))?
-}
-
-/// A PHC string that matches no password, so that an unknown user costs the same time.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c2FtLWR1bW15LXNhbHQ$dGhpcy1pcy1ub3QtYS1yZWFsLWhhc2gtYXQtYWxsIQ";
-
-/// Whether `password` matches `phc` (constant time inside `argon2`).
-pub(crate) async fn password_matches(
-    password: Zeroizing<String>,
-    phc: String,
-) -> Result<bool, ServiceError> {
-    tokio::task::spawn_blocking(move || {
-        let target = if phc.is_empty() {
-            DUMMY_HASH
-        } else {
-            phc.as_str()
-        };
-        let matched = argon2::Argon2::default()
-            .verify_password(password.as_bytes(), target)
-            .is_ok();
-        matched && !phc.is_empty()
-    })
-    .await
-    .map_err(|e| ServiceError::internal(format!("hashing task: {e}")))
-}
-
 pub(crate) fn view(record: UserRecord, now: sam_algorithms::UnixTime) -> UserView {
     let u = record.user;
     UserView {
@@ -182,7 +143,7 @@ impl Service {
                 let password_hash = match request.password {
                     Some(p) => {
                         check_password_rules(&p)?;
-                        hash_password(p).await?
+                        self.secrets.hash(p).await?
                     }
                     None => String::new(),
                 };
@@ -362,14 +323,18 @@ impl Service {
                             "the current password is required",
                         )
                     })?;
-                    if !password_matches(current, record.user.password_hash).await? {
+                    if !self
+                        .secrets
+                        .verify(current, record.user.password_hash)
+                        .await?
+                    {
                         return Err(ServiceError::new(
                             "authentication_failed",
                             "the current password is wrong",
                         ));
                     }
                 }
-                let hash = hash_password(new).await?;
+                let hash = self.secrets.hash(new).await?;
                 if self.store.set_password_hash(ctx.id(), id, &hash).await? {
                     Ok(())
                 } else {
@@ -431,7 +396,7 @@ impl Service {
             ));
         }
         let phc = record.map(|r| r.user.password_hash).unwrap_or_default();
-        if password_matches(password, phc).await? {
+        if self.secrets.verify(password, phc).await? {
             self.store
                 .reset_failed_authentications(ctx.id(), id)
                 .await?;
@@ -495,28 +460,5 @@ mod tests {
         assert!(check_password_rules("correct horse").is_ok());
         assert!(check_password_rules("short").is_err());
         assert!(check_password_rules(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
-    }
-
-    #[tokio::test]
-    async fn argon2id_hashes_verify_and_the_dummy_matches_nothing() {
-        let phc = hash_password(Zeroizing::new("correct horse".into()))
-            .await
-            .unwrap();
-        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(
-            password_matches(Zeroizing::new("correct horse".into()), phc.clone())
-                .await
-                .unwrap()
-        );
-        assert!(
-            !password_matches(Zeroizing::new("wrong horse".into()), phc)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !password_matches(Zeroizing::new("anything".into()), String::new())
-                .await
-                .unwrap()
-        );
     }
 }

@@ -101,7 +101,7 @@ impl Store {
             "INSERT INTO devices (device_id, client_id, user_id, public_key, algorithm, biometric,
                  secure_element, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (device_id) DO NOTHING",
+             ON CONFLICT (client_id, device_id) DO NOTHING",
         )
         .bind(&device.device_id)
         .bind(&device.client_id)

@@ -147,6 +147,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_plan_holds.sql"),
         postgres: include_str!("../migrations/postgres/0010_plan_holds.sql"),
     },
+    Migration {
+        version: 11,
+        name: "devices_per_client",
+        sqlite: include_str!("../migrations/sqlite/0011_devices_per_client.sql"),
+        postgres: include_str!("../migrations/postgres/0011_devices_per_client.sql"),
+    },
 ];
 
 /// How [`Store::open_with`] opens a database.

@@ -11,8 +11,12 @@ pub(crate) fn samctl() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_samctl"))
 }
 
+/// The samd under test: the one built beside samctl, or `SAM_TEST_SAMD` (e.g. a release
+/// binary, or an older build to show that a test fails without a fix).
 pub(crate) fn samd() -> PathBuf {
-    let path = samctl().with_file_name("samd");
+    let path = std::env::var_os("SAM_TEST_SAMD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| samctl().with_file_name("samd"));
     assert!(
         path.exists(),
         "{} is missing: build it with `cargo build -p samd` (cargo test --workspace does)",
@@ -303,4 +307,51 @@ pub(crate) fn profile_and_client(
         ],
     ));
     profile
+}
+
+/// The shop's user alice with her device (`phone.device.json` in `dir`) and a key, and `n`
+/// raw requests of hers, each approved on the device: `n` one-use SADs.
+pub(crate) fn approved_requests(server: &Server, dir: &Path, n: usize) -> Vec<String> {
+    let client = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
+    ];
+    ok(run(server, dir, &client, &["user", "create", "alice"]));
+    ok(run(
+        server,
+        dir,
+        &client,
+        &["device", "enroll", "--user", "alice", "--device", "phone"],
+    ));
+    let key = ok(run(
+        server,
+        dir,
+        &client,
+        &["key", "generate", "alice", "--field", "key_id"],
+    ));
+    (0..n)
+        .map(|i| {
+            let request = authorise_raw(
+                server,
+                "shop:a-secret-of-the-shop",
+                "alice",
+                &key,
+                &format!("doc-{i}"),
+            );
+            ok(run(
+                server,
+                dir,
+                &[],
+                &[
+                    "device",
+                    "approve",
+                    "--key-file",
+                    "phone.device.json",
+                    &request,
+                    "--yes",
+                ],
+            ));
+            request
+        })
+        .collect()
 }

@@ -74,6 +74,14 @@ fn default_limit() -> i64 {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PeerCertificate(pub(crate) Option<Arc<Vec<u8>>>);
 
+/// The connection's peer address (for the back-off of repeated authentication failures).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PeerAddress(pub(crate) std::net::IpAddr);
+
+fn peer(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<PeerAddress>().map(|p| p.0)
+}
+
 /// A service error as an HTTP answer.
 pub(crate) struct ApiError(ServiceError);
 
@@ -84,10 +92,7 @@ impl From<ServiceError> for ApiError {
 }
 
 fn error(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError(ServiceError {
-        code,
-        message: message.into(),
-    })
+    ApiError(ServiceError::new(code, message))
 }
 
 /// The HTTP status of a stable error code.
@@ -125,13 +130,16 @@ pub(crate) fn status_of(code: &str) -> StatusCode {
         | "sad_unknown"
         | "plan_auto_renewed" => StatusCode::CONFLICT,
         "user_locked" => StatusCode::LOCKED,
-        "plan_limit_reached" | "plan_request_type_limit_reached" => StatusCode::TOO_MANY_REQUESTS,
+        "plan_limit_reached" | "plan_request_type_limit_reached" | "authentication_throttled" => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "not_supported" => StatusCode::NOT_IMPLEMENTED,
         "not_configured"
         | "notification_failed"
         | "output_failed"
         | "request_timeout"
+        | "busy"
         | "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -153,11 +161,17 @@ impl IntoResponse for ApiError {
         } else {
             self.0.message
         };
-        (
+        let mut response = (
             status,
             Json(serde_json::json!({"error": self.0.code, "message": message})),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.0.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -237,10 +251,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// What every request is refused for before it reaches a route: a declared body over the
+/// limit (`413 payload_too_large` at once, before any of it is read or any credential is
+/// checked) and more than one `Authorization` header (`400 invalid_request`: which one
+/// counts would be a guess).
+pub(crate) fn edge_refusal(request: &axum::extract::Request, max_body: usize) -> Option<ApiError> {
+    let headers = request.headers();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body as u64) {
+        return Some(error(
+            "payload_too_large",
+            format!("the request body is over the limit of {max_body} bytes"),
+        ));
+    }
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Some(error(
+            "invalid_request",
+            "more than one Authorization header",
+        ));
+    }
+    None
+}
+
+/// The credentials of an `Authorization` header with `scheme` (RFC 9110 section 11.1: the
+/// scheme is case-insensitive; one or more spaces follow it).
+fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (given, rest) = value.split_once(' ')?;
+    given
+        .eq_ignore_ascii_case(scheme)
+        .then(|| rest.trim_matches(' '))
+}
+
 /// HTTP Basic credentials from the `Authorization` header, if well-formed.
 fn basic(headers: &HeaderMap) -> Option<(String, Zeroizing<String>)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
+    let encoded = credentials(headers, "Basic")?;
     let decoded = Zeroizing::new(Base64::decode_vec(encoded.trim()).ok()?);
     let text = core::str::from_utf8(&decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
@@ -266,6 +314,7 @@ impl FromRequestParts<AppState> for Client {
         let credentials = ClientCredentials {
             tls_certificate: certificate,
             basic: basic(&parts.headers),
+            peer: peer(parts),
         };
         Ok(Self(state.service.authenticate_client(&credentials).await?))
     }
@@ -288,17 +337,13 @@ impl FromRequestParts<AppState> for Admin {
                 "the admin credential is required",
             )
         };
-        let phc = state.admin_credential_hash.clone().ok_or_else(refused)?;
+        let phc = state.admin_credential_hash.as_deref().ok_or_else(refused)?;
         let token = bearer(&parts.headers).ok_or_else(refused)?;
-        let matches = tokio::task::spawn_blocking(move || {
-            use argon2::password_hash::PasswordVerifier;
-            argon2::Argon2::default()
-                .verify_password(token.as_bytes(), phc.as_str())
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false);
-        if matches { Ok(Self) } else { Err(refused()) }
+        state
+            .service
+            .authenticate_admin(phc, &token, peer(parts))
+            .await?;
+        Ok(Self)
     }
 }
 
@@ -350,11 +395,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Zeroizing<String>> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| Zeroizing::new(t.trim().to_owned()))
+    credentials(headers, "Bearer").map(|t| Zeroizing::new(t.to_owned()))
 }
 
 /// The error format of every failure.

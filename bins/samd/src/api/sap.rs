@@ -173,14 +173,14 @@ async fn documents(
     bodies: Vec<DocumentBody>,
 ) -> Result<Vec<DocumentInput>, ApiError> {
     if bodies.len() > state.max_hashes_per_request {
-        let refusal = sam_service::ServiceError {
-            code: "too_many_hashes",
-            message: format!(
+        let refusal = sam_service::ServiceError::new(
+            "too_many_hashes",
+            format!(
                 "{} documents in one request; this server takes at most {}",
                 bodies.len(),
                 state.max_hashes_per_request
             ),
-        };
+        );
         let detail = format!("documents={}", bodies.len());
         return Err(state
             .service

@@ -31,6 +31,7 @@ fn four() -> (ProfileCatalogue, Env) {
     add(named("Zeta"), &mut env);
     let mut ml = named("alpha");
     ml.signing_key.key = KeySpec::MlDsa(MlDsaLevel::Level3);
+    ml.signing_key.hash_algorithm = sam_algorithms::HashAlgorithm::Sha384;
     ml.status = ProfileStatus::Inactive;
     add(ml, &mut env);
     let mut mid = named("Mid");

@@ -25,6 +25,7 @@ fn hsm(name: &str, model: &str, mbk: Option<&str>, slot: Option<u64>) -> CryptoS
         supports_sha3: true,
         supports_secp256k1: true,
         has_signature_slot: true,
+        key_specs: None,
     }
 }
 

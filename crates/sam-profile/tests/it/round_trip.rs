@@ -123,7 +123,13 @@ fn signing_key() -> impl Strategy<Value = SigningKeySettings> {
                         RsaPadding::Pkcs1v15
                     },
                     compute_hash_at_signing: compute,
-                    hash_algorithm: hash,
+                    // RFC 9882: an ML-DSA key's digest is as strong as its level.
+                    hash_algorithm: match key {
+                        KeySpec::MlDsa(level) if hash.output_len() < level.min_digest_len() => {
+                            level.default_hash()
+                        }
+                        _ => hash,
+                    },
                     bulk_signing: bulk,
                     max_hashes_per_request: if bulk { max_hashes } else { 0 },
                     authorisation_mode: if seal {

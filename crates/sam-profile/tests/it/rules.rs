@@ -99,11 +99,98 @@ fn ml_dsa_keys_are_software_only() {
     let env = Env::json();
     let mut s = base();
     s.signing_key.key = KeySpec::MlDsa(MlDsaLevel::Level3);
+    s.signing_key.hash_algorithm = HashAlgorithm::Sha384;
     env.accepts(&s);
     let mut s = on(&["hsm-a"], false);
     s.signing_key.key = KeySpec::MlDsa(MlDsaLevel::Level3);
+    s.signing_key.hash_algorithm = HashAlgorithm::Sha384;
     let msg = env.refuses(&s, "signing_key.key");
     assert!(msg.contains("software only"), "{msg}");
+}
+
+/// RFC 9882 Table 1: the digest of an ML-DSA signature in CMS offers at least the level's
+/// strength — ML-DSA-44 ≥ 256 bits, ML-DSA-65 ≥ 384, ML-DSA-87 512; a profile that leaves the
+/// hash out gets the level's digest.
+#[test]
+fn ml_dsa_digests_are_as_strong_as_the_level() {
+    let env = Env::json();
+    for (level, weakest_ok, too_weak) in [
+        (
+            MlDsaLevel::Level2,
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha224,
+        ),
+        (
+            MlDsaLevel::Level3,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha256,
+        ),
+        (
+            MlDsaLevel::Level5,
+            HashAlgorithm::Sha512,
+            HashAlgorithm::Sha384,
+        ),
+    ] {
+        let mut s = base();
+        s.signing_key.key = KeySpec::MlDsa(level);
+        s.signing_key.hash_algorithm = weakest_ok;
+        env.accepts(&s);
+        s.signing_key.hash_algorithm = too_weak;
+        let msg = env.refuses(&s, "signing_key.hash_algorithm");
+        assert!(
+            msg.contains("RFC 9882") && msg.contains(&level.to_string()),
+            "{msg}"
+        );
+        // SHA-3 of the same length is as strong.
+        s.signing_key.hash_algorithm = match weakest_ok {
+            HashAlgorithm::Sha256 => HashAlgorithm::Sha3_256,
+            HashAlgorithm::Sha384 => HashAlgorithm::Sha3_384,
+            _ => HashAlgorithm::Sha3_512,
+        };
+        env.accepts(&s);
+
+        // Left out, the hash follows the level.
+        let toml = format!(
+            "name = \"PQ\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+             key = {{ algorithm = \"ml-dsa\", security_level = {} }}\n",
+            level.level()
+        );
+        let parsed = ProfileSettings::from_toml(&toml).unwrap();
+        assert_eq!(parsed.signing_key.hash_algorithm, weakest_ok, "{level}");
+        env.accepts(&parsed);
+    }
+    // Other keys keep SHA-256 as the default.
+    let parsed = ProfileSettings::from_toml(
+        "name = \"EC\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 384 }\n",
+    )
+    .unwrap();
+    assert_eq!(parsed.signing_key.hash_algorithm, HashAlgorithm::Sha256);
+}
+
+/// A source that reports its key specs (its token's capabilities) holds only those: a
+/// profile asking it for another is refused, naming the source.
+#[test]
+fn a_source_holds_only_the_key_specs_it_reports() {
+    let mut env = Env::json();
+    for source in &mut env.sources {
+        if source.name.as_str() == "software" {
+            source.key_specs = Some(vec![
+                KeySpec::Ecdsa(EcCurve::P256),
+                KeySpec::Ecdsa(EcCurve::BrainpoolP256r1),
+                KeySpec::Rsa(RsaKeySize::Bits2048),
+            ]);
+        }
+    }
+    let mut s = base();
+    env.accepts(&s);
+    s.signing_key.key = ecdsa(CurveFamily::BrainpoolR, 256);
+    env.accepts(&s);
+    for bits in [320, 512] {
+        s.signing_key.key = ecdsa(CurveFamily::BrainpoolR, bits);
+        let msg = env.refuses(&s, "signing_key.key");
+        assert!(msg.contains("crypto profile software cannot hold"), "{msg}");
+    }
 }
 
 #[test]

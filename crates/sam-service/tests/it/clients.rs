@@ -154,6 +154,7 @@ async fn clients_authenticate_by_tls_certificate_basic_or_both_when_required() {
         let auth = |tls: Option<Vec<u8>>, basic| ClientCredentials {
             tls_certificate: tls,
             basic,
+            peer: None,
         };
         let ok =
             |r: Result<sam_service::ClientContext, _>| r.unwrap().client_id.as_str().to_owned();
@@ -256,6 +257,131 @@ async fn clients_authenticate_by_tls_certificate_basic_or_both_when_required() {
                 .await),
             "bank"
         );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+/// `secret_check`: after the free failures (5 by default) a client id, and a peer address,
+/// is refused with `authentication_throttled` and a `Retry-After` before any Argon2id work;
+/// a secret verified before is still answered at once, another id from another peer is not
+/// slowed, and the operator's credential is slowed per peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_are_slowed_per_client_and_peer_but_a_remembered_secret_is_not() {
+    let dbs = databases("svc_client_backoff").await;
+    for db in &dbs {
+        let f = service(db).await;
+        for id in ["bank", "shop"] {
+            f.service.register_client(&settings(id)).await.unwrap();
+            f.service
+                .set_client_secret(id, Zeroizing::new(format!("{id} correct horse")))
+                .await
+                .unwrap();
+        }
+        let from = |peer: [u8; 4], id: &str, secret: &str| ClientCredentials {
+            tls_certificate: None,
+            basic: Some((id.to_owned(), Zeroizing::new(secret.to_owned()))),
+            peer: Some(std::net::IpAddr::from(peer)),
+        };
+        let attacker = [192, 0, 2, 66];
+        // The bank's own application authenticates once: its secret is remembered.
+        f.service
+            .authenticate_client(&from([198, 51, 100, 1], "bank", "bank correct horse"))
+            .await
+            .unwrap();
+        for n in 1..=5 {
+            assert_eq!(
+                code(
+                    f.service
+                        .authenticate_client(&from(attacker, "bank", "guess"))
+                        .await
+                ),
+                "client_authentication_failed",
+                "failure {n} is free"
+            );
+        }
+        // The next attempt waits — even with the right secret of another client, from the
+        // attacker's address (the peer is slowed) — held for the rest of the back-off (a
+        // second), then refused without Argon2id work.
+        let (guess, right) = (
+            from(attacker, "bank", "guess"),
+            from(attacker, "shop", "shop correct horse"),
+        );
+        let started = std::time::Instant::now();
+        let (throttled, right_secret) = tokio::join!(
+            f.service.authenticate_client(&guess),
+            f.service.authenticate_client(&right),
+        );
+        let held = started.elapsed();
+        let throttled = throttled.unwrap_err();
+        assert_eq!(throttled.code, "authentication_throttled", "{throttled}");
+        assert_eq!(throttled.retry_after_secs, Some(1));
+        assert_eq!(code(right_secret), "authentication_throttled");
+        assert!(
+            held >= std::time::Duration::from_millis(900)
+                && held < std::time::Duration::from_millis(1500),
+            "held {held:?}"
+        );
+        // … but the bank's application, whose secret is remembered, is not slowed, and
+        // another client from another address is not either.
+        f.service
+            .authenticate_client(&from([198, 51, 100, 1], "bank", "bank correct horse"))
+            .await
+            .unwrap();
+        f.service
+            .authenticate_client(&from([198, 51, 100, 2], "shop", "shop correct horse"))
+            .await
+            .unwrap();
+        // The back-off has ended: an attempt is checked again; its failure doubles the
+        // back-off (2 s: held a second, then `Retry-After: 1`).
+        assert_eq!(
+            code(
+                f.service
+                    .authenticate_client(&from(attacker, "bank", "guess"))
+                    .await
+            ),
+            "client_authentication_failed"
+        );
+        let refused = f
+            .service
+            .authenticate_client(&from(attacker, "bank", "guess"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (refused.code, refused.retry_after_secs),
+            ("authentication_throttled", Some(1)),
+            "the back-off doubles"
+        );
+
+        // The operator's credential, per peer.
+        let phc = argon2::password_hash::PasswordHasher::hash_password_with_salt(
+            &argon2::Argon2::default(),
+            b"admin token",
+            b"0123456789abcdef",
+        )
+        .unwrap()
+        .to_string();
+        let admin = |token: &str, peer: [u8; 4]| {
+            let token = Zeroizing::new(token.to_owned());
+            let service = &f.service;
+            let phc = phc.clone();
+            async move {
+                service
+                    .authenticate_admin(&phc, &token, Some(peer.into()))
+                    .await
+            }
+        };
+        for _ in 0..5 {
+            assert_eq!(
+                code(admin("wrong", attacker).await),
+                "admin_authentication_failed"
+            );
+        }
+        assert_eq!(
+            code(admin("admin token", attacker).await),
+            "authentication_throttled"
+        );
+        admin("admin token", [198, 51, 100, 9]).await.unwrap();
         f.service.store().close().await;
     }
     sam_store::testing::drop_databases(dbs).await;

@@ -152,6 +152,32 @@ async fn devices_prove_possession_and_follow_the_profile() {
             code(f.service.delete_device(&b, "phone").await),
             "not_found"
         );
+        // Device ids are per client: client B registers its own `phone`, which neither
+        // collides with A's nor tells B that A has one.
+        f.service
+            .register_user(
+                &b,
+                RegisterUser {
+                    user_id: "bob".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let theirs = f
+            .service
+            .register_device(&b, enrol("client-b", "bob", "phone", &third, "ES256"))
+            .await
+            .unwrap();
+        assert_eq!(theirs.device_id, "phone");
+        assert_eq!(theirs.user_id, "bob");
+        assert_eq!(
+            f.service.get_device(&a, "phone").await.unwrap().user_id,
+            phone.user_id,
+            "A's phone is unchanged"
+        );
+        f.service.delete_device(&b, "phone").await.unwrap();
+        assert!(f.service.get_device(&a, "phone").await.is_ok());
 
         let listed: Vec<_> = f
             .service

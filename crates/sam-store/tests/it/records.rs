@@ -284,8 +284,139 @@ async fn the_device_limit_holds_under_a_race_and_devices_are_per_client() {
             .unwrap()
             .unwrap();
         assert_eq!(back, existing);
+        // Device ids are per client: client B may have a device of the same id, which is its
+        // own and changes nothing of A's.
+        store.create_user(&user("B", "alice")).await.unwrap();
+        let mut theirs = existing.clone();
+        theirs.client_id = "B".into();
+        theirs.user_id = "alice".into();
+        theirs.public_key = vec![0x30, 0x59, 7, 7, 7];
+        assert_eq!(
+            store.add_device(&theirs, 3).await.unwrap(),
+            DeviceAdd::Added
+        );
+        assert_eq!(
+            store.device("B", &existing.device_id).await.unwrap(),
+            Some(theirs.clone())
+        );
+        assert_eq!(
+            store.device("A", &existing.device_id).await.unwrap(),
+            Some(existing.clone())
+        );
+        assert!(store.delete_device("B", &theirs.device_id).await.unwrap());
+        assert!(
+            store
+                .device("A", &existing.device_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
         store.close().await;
         nodes[1].close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+/// Migration 11 makes device ids per client and keeps every device: a database whose
+/// devices table still has the old key (the device id alone), with devices in it, is
+/// migrated on open; the devices are all there, and another client may then reuse an id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_client_device_migration_keeps_every_device() {
+    let dbs = databases("device_migration").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        for (client, u) in [("A", "alice"), ("B", "bob")] {
+            store.create_user(&user(client, u)).await.unwrap();
+        }
+        store.close().await;
+        // Back to the schema before migration 11: devices keyed by the device id alone.
+        let raw = db.raw().await.unwrap();
+        let old_key = if db.url.starts_with("sqlite") {
+            "CREATE TABLE devices_old (device_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+                 user_id TEXT NOT NULL, public_key BLOB NOT NULL, algorithm TEXT NOT NULL,
+                 biometric BIGINT NOT NULL, secure_element BIGINT NOT NULL,
+                 created_at BIGINT NOT NULL,
+                 FOREIGN KEY (client_id, user_id) REFERENCES users (client_id, user_id)
+                     ON DELETE CASCADE);
+             DROP TABLE devices;
+             ALTER TABLE devices_old RENAME TO devices;
+             CREATE INDEX devices_by_user ON devices (client_id, user_id);"
+        } else {
+            "ALTER TABLE devices DROP CONSTRAINT devices_pkey;
+             ALTER TABLE devices ADD PRIMARY KEY (device_id);"
+        };
+        sqlx::raw_sql(old_key).execute(&raw).await.unwrap();
+        sqlx::query("DELETE FROM sam_schema_migrations WHERE version = 11")
+            .execute(&raw)
+            .await
+            .unwrap();
+        for (id, client, u, key) in [
+            ("alice-phone", "A", "alice", 1u8),
+            ("alice-tablet", "A", "alice", 2),
+            ("bob-phone", "B", "bob", 3),
+        ] {
+            sqlx::query(
+                "INSERT INTO devices (device_id, client_id, user_id, public_key, algorithm,
+                     biometric, secure_element, created_at)
+                 VALUES ($1, $2, $3, $4, 'ES256', 1, 0, 1790000001)",
+            )
+            .bind(id)
+            .bind(client)
+            .bind(u)
+            .bind(vec![0x30, 0x59, key])
+            .execute(&raw)
+            .await
+            .unwrap();
+        }
+        // Under the old key, B could not have a device `alice-phone`.
+        assert!(
+            sqlx::query(
+                "INSERT INTO devices (device_id, client_id, user_id, public_key, algorithm,
+                     biometric, secure_element, created_at)
+                 VALUES ('alice-phone', 'B', 'bob', $1, 'ES256', 1, 0, 1790000001)",
+            )
+            .bind(vec![0x30u8])
+            .execute(&raw)
+            .await
+            .is_err()
+        );
+        raw.close().await;
+
+        let store = db.open().await.unwrap();
+        let ids = |devices: Vec<NewDevice>| {
+            let mut ids: Vec<_> = devices
+                .into_iter()
+                .map(|d| (d.device_id, d.public_key))
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            ids(store.devices("A", "alice").await.unwrap()),
+            [
+                ("alice-phone".to_owned(), vec![0x30, 0x59, 1]),
+                ("alice-tablet".to_owned(), vec![0x30, 0x59, 2])
+            ]
+        );
+        assert_eq!(
+            ids(store.devices("B", "bob").await.unwrap()),
+            [("bob-phone".to_owned(), vec![0x30, 0x59, 3])]
+        );
+        assert_eq!(
+            store
+                .add_device(&device("B", "bob", "alice-phone"), 3)
+                .await
+                .unwrap(),
+            DeviceAdd::Added
+        );
+        assert_eq!(
+            store
+                .add_device(&device("A", "alice", "alice-phone"), 3)
+                .await
+                .unwrap(),
+            DeviceAdd::DuplicateId
+        );
+        store.close().await;
     }
     drop_databases(dbs).await;
 }
