@@ -205,3 +205,91 @@ async fn profile_administration_is_shared_by_the_nodes() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// A profile is checked against what its source really holds (the token's key specs, and
+/// what `sam-keys` verifies) and against RFC 9882: Brainpool 320/512 and P-224 on the software
+/// source, or ML-DSA-65 with SHA-256, are refused when the profile is made — never a 500 at
+/// Key Generation later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_asking_for_keys_its_source_cannot_hold_is_refused_when_made() {
+    use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel};
+    use sam_profile::{CryptoSourceDescriptor, ProfileSettings, SadFormat};
+    use sam_service::ProfileRules;
+
+    let rules = ProfileRules {
+        crypto_sources: vec![CryptoSourceDescriptor::software(
+            "software".parse().unwrap(),
+        )],
+        sad_format: SadFormat::Der,
+        eseals_enabled: false,
+    };
+    let dbs = databases("svc_profile_specs").await;
+    for db in &dbs {
+        let node = Service::from_store(
+            db.open().await.unwrap(),
+            Arc::new(TestClock::default()),
+            ServiceSettings::default(),
+        )
+        .await
+        .unwrap()
+        .with_token(Arc::new(sam_token::SoftwareToken::new(
+            "software",
+            sam_token::MasterKey::generate().unwrap(),
+        )))
+        .with_profile_rules(rules.clone());
+        let with = |name: &str, key: KeySpec, hash: Option<HashAlgorithm>| {
+            let mut s =
+                ProfileSettings::with_defaults(name.parse().unwrap(), "software".parse().unwrap());
+            s.signing_key.key = key;
+            if let Some(hash) = hash {
+                s.signing_key.hash_algorithm = hash;
+            }
+            s
+        };
+        for curve in [
+            EcCurve::P224,
+            EcCurve::BrainpoolP224r1,
+            EcCurve::BrainpoolP320r1,
+            EcCurve::BrainpoolP320t1,
+            EcCurve::BrainpoolP512r1,
+            EcCurve::BrainpoolP512t1,
+        ] {
+            let e = node
+                .create_profile(with(&format!("c{curve:?}"), KeySpec::Ecdsa(curve), None))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code, "invalid_request", "{curve:?}: {e}");
+            assert!(
+                e.message.contains("crypto profile software cannot hold"),
+                "{curve:?}: {e}"
+            );
+        }
+        let e = node
+            .create_profile(with(
+                "pq",
+                KeySpec::MlDsa(MlDsaLevel::Level3),
+                Some(HashAlgorithm::Sha256),
+            ))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("RFC 9882"), "{e}");
+        assert!(node.store().profiles().await.unwrap().is_empty());
+        // What the source holds is accepted.
+        node.create_profile(with(
+            "bp384",
+            KeySpec::Ecdsa(EcCurve::BrainpoolP384r1),
+            None,
+        ))
+        .await
+        .unwrap();
+        node.create_profile(with(
+            "pq",
+            KeySpec::MlDsa(MlDsaLevel::Level3),
+            Some(HashAlgorithm::Sha384),
+        ))
+        .await
+        .unwrap();
+        node.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}

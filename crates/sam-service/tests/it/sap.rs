@@ -587,3 +587,48 @@ async fn with_compute_hash_at_signing_sam_hashes_the_data_with_the_profiles_algo
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// The profile's hash algorithm is the only one its digests may use: on a SHA-256 profile, an
+/// Authorise with a matching SHA-224, SHA-384, SHA-512 or SHA3-256 digest is refused before
+/// anything is stored (it would otherwise be approved and signed, and a SHA-3 digest would
+/// sidestep the source's SHA-3 rule).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_of_another_algorithm_than_the_profiles_is_refused() {
+    let dbs = databases("svc_sap_hash").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        for other in [
+            HashAlgorithm::Sha224,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+            HashAlgorithm::Sha3_256,
+        ] {
+            let mut request = authorise(&alice, Format::Raw, &[("doc", b"contract")]);
+            request.hash_algorithm = other;
+            request.documents = vec![DocumentInput::digest(
+                "doc",
+                other.digest(b"contract").as_bytes().to_vec(),
+            )];
+            let e = f.service.authorise(&ctx, request).await.unwrap_err();
+            assert_eq!(e.code, "invalid_request", "{other}: {e}");
+            assert!(e.message.contains("this profile signs"), "{other}: {e}");
+        }
+        assert!(
+            f.service
+                .pending_requests_list(&ctx, None, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing was stored"
+        );
+        // The profile's own algorithm is accepted.
+        f.service
+            .authorise(&ctx, authorise(&alice, Format::Raw, &[("doc", b"contract")]))
+            .await
+            .unwrap();
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
