@@ -538,8 +538,8 @@ fn basic_authentication_and_device_sessions_over_https() {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
 
-    // 10,001 hashes: a clear error, and no request is made.
-    let documents: Vec<String> = (0..10_001)
+    // 1,001 hashes (a SAD names at most 1,000): a clear error, and no request is made.
+    let documents: Vec<String> = (0..1_001)
         .map(|i| format!(r#"{{"label":"d{i}","digest":"{DIGEST_B64}"}}"#))
         .collect();
     let body = format!(
@@ -562,7 +562,7 @@ fn basic_authentication_and_device_sessions_over_https() {
     );
     assert_eq!(status, 400, "{text}");
     assert!(
-        text.contains("too_many_hashes") && text.contains("10000"),
+        text.contains("too_many_hashes") && text.contains("at most 1000"),
         "{text}"
     );
     let (status, text) = curl(
@@ -586,7 +586,7 @@ fn basic_authentication_and_device_sessions_over_https() {
             .iter()
             .any(|r| r["action"] == "authorise"
                 && r["outcome"] == "too_many_hashes"
-                && r["detail"] == "documents=10001"),
+                && r["detail"] == "documents=1001"),
         "no audit record of the refusal"
     );
     assert_no_secret_in_logs(

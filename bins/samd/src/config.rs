@@ -384,8 +384,12 @@ impl LimitsConfig {
     }
 }
 
+/// A SAD and the authorisation request message name at most this many hashes
+/// (docs/sad.md): the most one request may carry.
+const MAX_HASHES: usize = sam_sad::sad::MAX_HASHES;
+
 fn default_hashes() -> usize {
-    10_000
+    MAX_HASHES
 }
 
 impl Default for LimitsConfig {
@@ -471,8 +475,11 @@ impl Config {
         if !(1..=3600).contains(&self.limits.request_timeout_secs) {
             return Err(invalid("limits.request_timeout_secs", "1 to 3600 seconds"));
         }
-        if !(1..=100_000).contains(&self.limits.max_hashes_per_request) {
-            return Err(invalid("limits.max_hashes_per_request", "1 to 100000"));
+        if !(1..=MAX_HASHES).contains(&self.limits.max_hashes_per_request) {
+            return Err(invalid(
+                "limits.max_hashes_per_request",
+                "1 to 1000 (a SAD names at most 1000 hashes)",
+            ));
         }
         if !(1..=1_000_000).contains(&self.limits.max_connections) {
             return Err(invalid("limits.max_connections", "1 to 1000000"));

@@ -27,6 +27,11 @@
 //!   limit (`used × 100 ≥ P × limit`, exactly). Each at most once per period.
 #![forbid(unsafe_code)]
 
+/// The README's example, run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod error;
 mod plan;
 mod request_type;

@@ -124,7 +124,13 @@ impl Service {
     ) -> Result<VerifiedSad, ServiceError> {
         let signing = self.signing()?;
         let encoding = signing.sad_encoding;
-        let refused = |e: sam_sad::SadError| sad_invalid(e.to_string());
+        // One code per condition: a SAD past its own `exp` is `sad_expired`, as one past the
+        // profile's SAD expiry is (the replay registry's refusal); every other failed rule is
+        // `sad_invalid`.
+        let refused = |e: sam_sad::SadError| match e {
+            sam_sad::SadError::Expired { .. } => ServiceError::new("sad_expired", e.to_string()),
+            other => sad_invalid(other.to_string()),
+        };
         let profile = self.profile_by_number(record.request.profile_id)?;
         let issuer = sam_sad::peek_issuer(sad, encoding).map_err(refused)?;
         let key = self.issuer_key(ctx, record, &issuer, &profile, now).await?;

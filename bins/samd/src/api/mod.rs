@@ -140,6 +140,7 @@ pub(crate) fn status_of(code: &str) -> StatusCode {
         | "output_failed"
         | "request_timeout"
         | "busy"
+        | "key_unusable"
         | "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -512,4 +513,143 @@ pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(devices::routes())
         .merge(sap::routes())
         .merge(admin::routes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::status_of;
+
+    /// The `snake_case` words in backticks of a table cell.
+    fn codes(cell: &str) -> Vec<&str> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.len() > 2 && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .collect()
+    }
+
+    /// docs/api.md's table of codes and statuses.
+    fn documented() -> BTreeMap<String, u16> {
+        let doc = include_str!("../../../../docs/api.md");
+        let section = &doc[doc
+            .find("## Error codes and statuses")
+            .expect("docs/api.md has its error table")..];
+        section
+            .lines()
+            .skip_while(|l| !l.starts_with("| status"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .flat_map(|line| {
+                let cells: Vec<&str> = line.split('|').collect();
+                let status: u16 = cells[1].trim().parse().expect("a status");
+                codes(cells[2])
+                    .into_iter()
+                    .map(move |c| (c.to_owned(), status))
+            })
+            .collect()
+    }
+
+    /// Every string literal that is the first argument of `open` in `text`.
+    fn literals_after<'t>(text: &'t str, open: &str) -> Vec<&'t str> {
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(open) {
+            rest = &rest[at + open.len()..];
+            let trimmed = rest.trim_start();
+            if let Some(body) = trimmed.strip_prefix('"')
+                && let Some(end) = body.find('"')
+            {
+                found.push(&body[..end]);
+            }
+        }
+        found
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+
+    /// The codes the service, the store's refusals and samd produce.
+    fn produced() -> Vec<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut texts = Vec::new();
+        for dir in ["crates/sam-service/src", "bins/samd/src"] {
+            sources(&root.join(dir), &mut texts);
+        }
+        texts.push(std::fs::read_to_string(root.join("crates/sam-store/src/sads.rs")).unwrap());
+        let mut codes = Vec::new();
+        for text in &texts {
+            // The tests of this module name codes too: only the code before them counts.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for open in ["ServiceError::new(", "error(", "code: "] {
+                codes.extend(literals_after(text, open).into_iter().map(str::to_owned));
+            }
+            for line in text.lines() {
+                if let Some(code) = line.trim().strip_prefix("Self::")
+                    && let Some((_, value)) = code.split_once("=> \"")
+                    && value.starts_with("sad_")
+                {
+                    codes.push(value.trim_end_matches(['"', ',']).to_owned());
+                }
+            }
+        }
+        codes.retain(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    /// The table in docs/api.md is the one `status_of` applies, and every code the code can
+    /// answer is in it: the two cannot drift apart.
+    #[test]
+    fn every_error_code_is_documented_with_the_status_it_gets() {
+        let documented = documented();
+        assert!(documented.len() > 40, "{documented:?}");
+        for (code, status) in &documented {
+            assert_eq!(
+                status_of(code).as_u16(),
+                *status,
+                "docs/api.md gives {code} {status}"
+            );
+        }
+        // Refused at start, never an HTTP answer (docs/configuration.md).
+        const AT_START_ONLY: &[&str] = &["key_mismatch"];
+        let produced = produced();
+        assert!(
+            produced.len() > 40,
+            "the source scan found too little: {produced:?}"
+        );
+        let missing: Vec<_> = produced
+            .into_iter()
+            .filter(|c| !documented.contains_key(c) && !AT_START_ONLY.contains(&c.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "codes the server can answer that docs/api.md does not list: {missing:?}"
+        );
+        // docs/service.md explains the service's codes: each is one of these.
+        let service_md = include_str!("../../../../docs/service.md");
+        let table = &service_md[service_md
+            .find("## Error codes so far")
+            .expect("docs/service.md has its error table")..];
+        for line in table.lines().skip(4).take_while(|l| l.starts_with('|')) {
+            let first = line.split('|').nth(1).unwrap_or_default();
+            for code in codes(first) {
+                assert!(
+                    documented.contains_key(code) || AT_START_ONLY.contains(&code),
+                    "docs/service.md explains {code}, which docs/api.md does not list"
+                );
+            }
+        }
+    }
 }

@@ -71,8 +71,11 @@ fn hundred() -> i64 {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SadBody {
-    /// The SAD: a JWS compact serialization, or with `encoding` `der` the DER SAD in base64.
+    /// The SAD in the server's `sad_format`: a JWS compact serialization (`json`), or the DER
+    /// SAD in base64 (`der`).
     sad: String,
+    /// `jws` or `der`: how `sad` is written; absent, the server's format. Another than the
+    /// server's format is refused (`invalid_request`).
     #[serde(default)]
     encoding: Option<String>,
 }
@@ -266,10 +269,26 @@ async fn submit_sad(
     Path(request): Path<String>,
     ApiJson(body): ApiJson<SadBody>,
 ) -> ApiResult {
-    let sad = match body.encoding.as_deref() {
-        None | Some("jws") => body.sad.into_bytes(),
-        Some("der") => from_b64("sad", &body.sad)?,
-        Some(other) => {
+    // `encoding` says how `sad` is written (JWS text, or DER in base64); the SAD itself must be
+    // in this server's `sad_format`. Absent, it is the server's format.
+    let server_encoding = if state.sad_format == "der" {
+        "der"
+    } else {
+        "jws"
+    };
+    let sad = match body.encoding.as_deref().unwrap_or(server_encoding) {
+        given @ ("jws" | "der") if given != server_encoding => {
+            return Err(error(
+                "invalid_request",
+                format!(
+                    "this server takes {server_encoding} SADs (sad_format {}), not {given}",
+                    state.sad_format
+                ),
+            ));
+        }
+        "jws" => body.sad.into_bytes(),
+        "der" => from_b64("sad", &body.sad)?,
+        other => {
             return Err(error(
                 "invalid_request",
                 format!("encoding {other:?}: `jws` or `der`"),
@@ -387,7 +406,7 @@ async fn sam_profile(
 ) -> ApiResult {
     let json = state.service.get_sam_profile(&ctx, id).await?;
     let value: serde_json::Value = serde_json::from_str(&json)
-        .map_err(|e| error("internal", format!("profile document: {e}")))?;
+        .map_err(|e| error("internal_error", format!("profile document: {e}")))?;
     ok(value)
 }
 

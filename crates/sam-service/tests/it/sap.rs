@@ -625,7 +625,10 @@ async fn a_digest_of_another_algorithm_than_the_profiles_is_refused() {
         );
         // The profile's own algorithm is accepted.
         f.service
-            .authorise(&ctx, authorise(&alice, Format::Raw, &[("doc", b"contract")]))
+            .authorise(
+                &ctx,
+                authorise(&alice, Format::Raw, &[("doc", b"contract")]),
+            )
             .await
             .unwrap();
         f.service.store().close().await;

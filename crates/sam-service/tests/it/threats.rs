@@ -269,7 +269,7 @@ async fn a_sad_is_good_until_its_expiry_plus_the_tolerance_and_refused_at_it() {
             if signs {
                 assert_eq!(outcome.unwrap().len(), 1, "late by {late_by} s");
             } else {
-                assert_eq!(code(outcome), "sad_invalid", "late by {late_by} s");
+                assert_eq!(code(outcome), "sad_expired", "late by {late_by} s");
                 assert_eq!(
                     f.service.status(&ctx, &request).await.unwrap().status,
                     "authorised"
