@@ -222,14 +222,34 @@ pub(crate) fn enroll(
     Ok(())
 }
 
-/// The device's pending requests, in `session`.
+/// The device's pending requests, in `session`: every page (docs/api.md), in one list.
 fn pending(api: &Api, file: &DeviceFile, session: &Auth) -> Result<Value, CliError> {
-    api.call(
-        session,
-        "GET",
-        &format!("/api/v1/devices/{}/pending", file.device_id),
-        None,
-    )
+    const PAGE: usize = 1000;
+    let path = |after: Option<&str>| {
+        let base = format!("/api/v1/devices/{}/pending?limit={PAGE}", file.device_id);
+        match after {
+            Some(id) => format!("{base}&after={id}"),
+            None => base,
+        }
+    };
+    let mut list = api.call(session, "GET", &path(None), None)?;
+    let mut next = list.get("next").and_then(Value::as_str).map(str::to_owned);
+    while let Some(after) = next {
+        let page = api.call(session, "GET", &path(Some(&after)), None)?;
+        next = page.get("next").and_then(Value::as_str).map(str::to_owned);
+        let more = page
+            .get("requests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if more.is_empty() {
+            break;
+        }
+        if let Some(all) = list.get_mut("requests").and_then(Value::as_array_mut) {
+            all.extend(more);
+        }
+    }
+    Ok(list)
 }
 
 fn requests(list: &Value) -> &[Value] {

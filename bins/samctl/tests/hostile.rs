@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,7 +58,8 @@ fn cpu_time(pid: u32) -> Duration {
 }
 
 /// curl with `connections` parallel connections sending the same request again and again
-/// (with `args`) until it is killed; its stdout is one HTTP status per answer.
+/// (with `args`; a URL glob of a million, the query ignored by samd) until it is stopped; it
+/// writes one HTTP status per answer to a file (not a pipe, which would fill and stall it).
 fn flood(
     server: &Server,
     dir: &Path,
@@ -67,22 +67,11 @@ fn flood(
     connections: usize,
     args: &[&str],
     path: &str,
-) -> std::process::Child {
-    let config = dir.join(format!("{tag}.curl"));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&config).unwrap());
-    for _ in 0..60_000 {
-        writeln!(
-            file,
-            "url = \"https://{}{path}\"\noutput = \"/dev/null\"",
-            server.address
-        )
-        .unwrap();
-    }
-    file.flush().unwrap();
-    drop(file);
-    // stdbuf: one status per line as it comes (curl is killed at the end, and would lose
+) -> (std::process::Child, std::path::PathBuf) {
+    let statuses = dir.join(format!("{tag}.statuses"));
+    // stdbuf: each status is written as it comes (curl is killed at the end, and would lose
     // what it buffered).
-    Command::new("stdbuf")
+    let child = Command::new("stdbuf")
         .args(["-oL", "curl"])
         .args([
             "--silent",
@@ -93,22 +82,24 @@ fn flood(
         .arg(connections.to_string())
         .arg("--cacert")
         .arg(server.data.join("dev-ca/ca.pem"))
-        .args(["--write-out", "%{http_code}\n"])
+        .args(["--output", "/dev/null", "--write-out", "%{http_code}\n"])
         .args(args)
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::piped())
+        .arg(format!("https://{}{path}?n=[1-1000000]", server.address))
+        .stdout(std::fs::File::create(&statuses).unwrap())
         .stderr(Stdio::null())
         .spawn()
-        .expect("curl (scripts/test installs it)")
+        .expect("curl (scripts/test installs it)");
+    (child, statuses)
 }
 
 /// Stops a flood and counts its answers by status.
-fn flood_statuses(mut child: std::process::Child) -> std::collections::BTreeMap<String, usize> {
+fn flood_statuses(
+    (mut child, statuses): (std::process::Child, std::path::PathBuf),
+) -> std::collections::BTreeMap<String, usize> {
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
+    let _ = child.wait();
     let mut counts = std::collections::BTreeMap::new();
-    for status in String::from_utf8_lossy(&out.stdout).lines() {
+    for status in std::fs::read_to_string(&statuses).unwrap().lines() {
         *counts.entry(status.trim().to_owned()).or_insert(0) += 1;
     }
     counts
@@ -392,6 +383,12 @@ fn out_of_file_descriptors_samd_waits_without_spinning_and_serves_again() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let log = std::fs::read_to_string(&server.log).unwrap();
+    // Once per episode, not per failed accept: an episode ends when an accept succeeds (a
+    // descriptor freed), and may begin again while the idle connections still hold the rest.
     let cannot = log.matches("cannot accept connections").count();
-    assert_eq!(cannot, 1, "the episode is logged once: {cannot} times");
+    let again = log.matches("accepting connections again").count();
+    assert!(
+        cannot >= 1 && cannot <= again + 1 && cannot < 10,
+        "{cannot} episodes logged, {again} ends"
+    );
 }

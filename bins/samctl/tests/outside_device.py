@@ -273,6 +273,7 @@ def main():
 
     # 3. What to approve.
     _, pending = api.call("GET", f"/api/v1/devices/{device_id}/pending", auth=bearer, expect=200)
+    assert pending["next"] is None, "one request: one page"
     [item] = [r for r in pending["requests"] if r["request_id"] == request_id]
     message = AuthorisationRequest.load(base64.b64decode(item["message"]))
     assert message["request_id"].native.hex() == request_id

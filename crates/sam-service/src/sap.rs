@@ -631,14 +631,23 @@ impl Service {
         })
     }
 
-    /// Get Pending Requests, for a device: its user's unexpired pending requests.
+    /// Get Pending Requests, for a device: up to `limit` (1 to 1000) of its user's unexpired
+    /// pending requests, oldest first, after request `after`.
     pub async fn pending_requests(
         &self,
         ctx: &ClientContext,
         device_id: &str,
+        after: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<PendingRequest>, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetPendingRequests, async {
+                if !(1..=crate::users::MAX_PAGE).contains(&limit) {
+                    return Err(ServiceError::invalid(format!(
+                        "limit is 1 to {}",
+                        crate::users::MAX_PAGE
+                    )));
+                }
                 let device = self
                     .store
                     .device(ctx.id(), device_id)
@@ -646,7 +655,7 @@ impl Service {
                     .ok_or_else(|| ServiceError::not_found("device", device_id))?;
                 Ok(self
                     .store
-                    .pending_for_user(ctx.id(), &device.user_id, self.now())
+                    .pending_for_user(ctx.id(), &device.user_id, self.now(), after, limit)
                     .await?
                     .into_iter()
                     .map(|r| PendingRequest {

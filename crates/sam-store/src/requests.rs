@@ -247,22 +247,33 @@ impl Store {
             .transpose()
     }
 
-    /// The user's pending (unexpired) requests, oldest first (Get Pending Requests).
+    /// Up to `limit` of the user's pending (unexpired) requests, oldest first, after request
+    /// `after` in that order (Get Pending Requests, paged). An `after` that is not one of the
+    /// client's requests gives an empty page.
     pub async fn pending_for_user(
         &self,
         client_id: &str,
         user_id: &str,
         now: UnixTime,
+        after: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM authorisation_requests
              WHERE client_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3
-             ORDER BY created_at, request_id"
+               AND ($4 = '' OR (created_at, request_id) > (
+                   SELECT created_at, request_id FROM authorisation_requests
+                   WHERE client_id = $5 AND request_id = $6))
+             ORDER BY created_at, request_id LIMIT $7"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
             .bind(now.as_secs())
+            .bind(after.unwrap_or(""))
+            .bind(client_id)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
             .fetch_all(self.pool()?)
             .await?
             .iter()

@@ -7,7 +7,8 @@ use sam_service::RegisterDevice;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ApiJson, ApiPath as Path, ApiResult, Client, Device, created, error, from_b64, no_content, ok,
+    ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, Device, Paging, created, error,
+    from_b64, no_content, ok,
 };
 use crate::server::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -69,7 +70,10 @@ pub(crate) struct PendingList {
     instance_id: String,
     /// `json` (JWS) or `der`.
     sad_format: String,
+    /// Oldest first, at most `limit` (default 100, at most 1000).
     requests: Vec<PendingBody>,
+    /// The `after` of the next page, when this one is full.
+    next: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/devices", tag = "devices", request_body = RegisterDeviceBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 201, description = "The device.", body = sam_service::DeviceView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
@@ -159,11 +163,12 @@ async fn open_session(
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/devices/{device_id}/pending", tag = "device sessions", params(("device_id" = String, Path, description = "The device.")), responses((status = 200, description = "The device's pending requests.", body = PendingList), crate::api::ApiErrors), security(("device" = [])))]
+#[utoipa::path(get, path = "/api/v1/devices/{device_id}/pending", tag = "device sessions", params(("device_id" = String, Path, description = "The device."), crate::api::Paging), responses((status = 200, description = "The device's pending requests.", body = PendingList), crate::api::ApiErrors), security(("device" = [])))]
 async fn pending(
     State(state): State<AppState>,
     Device(session): Device,
     Path(device): Path<String>,
+    Query(paging): Query<Paging>,
 ) -> ApiResult {
     if device != session.device_id {
         // A session acts only as its own device.
@@ -174,9 +179,21 @@ async fn pending(
     }
     let requests = state
         .service
-        .pending_requests(&session.client, &session.device_id)
+        .pending_requests(
+            &session.client,
+            &session.device_id,
+            paging.after.as_deref(),
+            paging.limit,
+        )
         .await?;
+    let full = i64::try_from(requests.len()).is_ok_and(|n| n == paging.limit);
+    let next = if full {
+        requests.last().map(|r| r.request_id.clone())
+    } else {
+        None
+    };
     ok(PendingList {
+        next,
         instance_id: state.instance_id.clone(),
         sad_format: state.sad_format.clone(),
         requests: requests

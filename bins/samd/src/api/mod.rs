@@ -59,10 +59,12 @@ fn from_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Paging {
+    /// The `next` of the page before; absent: the first page.
     #[serde(default)]
-    after: Option<String>,
+    pub(crate) after: Option<String>,
+    /// At most this many (1 to 1000, default 100).
     #[serde(default = "default_limit")]
-    limit: i64,
+    pub(crate) limit: i64,
 }
 
 fn default_limit() -> i64 {

@@ -256,30 +256,35 @@ fn python_cryptography_verifies_ml_dsa_44_and_87_cms() {
 
 /// CMS and CAdES-B-B with an ML-DSA key certified by the EC test CA, verified by python
 /// `cryptography`; CAdES refused when the CA itself is ML-DSA.
+/// A certificate for `key`, issued by python `cryptography` from the test PKI's EC CA
+/// (`mode` `ec-ca`) or from a throwaway ML-DSA CA (`ml-dsa-ca`).
+fn ml_dsa_certificate(key: &SigningKey, mode: &str) -> x509_cert::Certificate {
+    let pki = Pki::get();
+    let dir = scratch("mldsa-cert");
+    let public = write(&dir, "public.der", &key.public_key_der().unwrap());
+    let out = run(
+        &python(),
+        &[
+            "-c",
+            ISSUE_ML_DSA_CERT,
+            &public,
+            &pki.ca_pem,
+            &pki.path("ca.key"),
+            mode,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    certificate(&out.stdout)
+}
+
 fn ml_dsa_cms_and_cades(level: MlDsaLevel) {
     let key = SigningKey::generate(KeySpec::MlDsa(level)).unwrap();
-    let pki = Pki::get();
     let dir = scratch("mldsa");
-    let public = write(&dir, "public.der", &key.public_key_der().unwrap());
-    let issue = |mode: &str| {
-        let out = run(
-            &python(),
-            &[
-                "-c",
-                ISSUE_ML_DSA_CERT,
-                &public,
-                &pki.ca_pem,
-                &pki.path("ca.key"),
-                mode,
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        certificate(&out.stdout)
-    };
+    let issue = |mode: &str| ml_dsa_certificate(&key, mode);
     let algorithm = SignatureAlgorithm::MlDsa(level);
     let now = UnixTime::parse_rfc3339("2026-11-22T12:00:00Z").unwrap();
     let signer = LocalSigner::new(&key, algorithm);
@@ -340,4 +345,42 @@ fn ml_dsa_cms_and_cades(level: MlDsaLevel) {
     };
     sign(&cms, &signer, &Services::none()).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What an ML-DSA-65 profile now makes — CAdES over a SHA-384 digest (its default, RFC 9882
+/// Table 1), or SHA-512 — is valid for pyHanko. (`sam-profile` refuses ML-DSA-65 with
+/// SHA-256 by RFC 9882 itself; pyHanko 0.38's generic CMS validation did not refuse that
+/// combination here, so the refusal is not asserted against it.)
+#[test]
+fn pyhanko_validates_ml_dsa_65_cades_over_sha_384_and_sha_512() {
+    let key = SigningKey::generate(KeySpec::MlDsa(MlDsaLevel::Level3)).unwrap();
+    let cert = ml_dsa_certificate(&key, "ec-ca");
+    let algorithm = SignatureAlgorithm::MlDsa(MlDsaLevel::Level3);
+    let signer = LocalSigner::new(&key, algorithm);
+    // Within the certificate's validity (issued a day ago for 30 days).
+    let now = UnixTime::from_secs(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for hash in [HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
+        let request = SignatureRequest::new(
+            Format::CadesBB,
+            algorithm,
+            Content::DetachedDigest(hash.digest(DOCUMENT)),
+            vec![cert.clone()],
+            now,
+        );
+        let der = sign(&request, &signer, &Services::none()).unwrap();
+        let report = pyhanko(&der, DOCUMENT);
+        assert!(
+            report.contains("intact True") && report.contains("valid True"),
+            "ML-DSA-65 over {hash}: {report}"
+        );
+    }
 }

@@ -129,7 +129,7 @@ async fn without_a_tsa_b_t_and_b_lt_are_refused_at_authorise() {
         }
         assert!(
             f.service
-                .pending_requests(&ctx, "phone")
+                .pending_requests(&ctx, "phone", None, 1000)
                 .await
                 .unwrap()
                 .is_empty()

@@ -106,7 +106,11 @@ pub(crate) async fn approve(
     request_id: &str,
     tamper: impl Fn(&mut AuthorisationRequest),
 ) -> Vec<u8> {
-    let pending = f.service.pending_requests(ctx, "phone").await.unwrap();
+    let pending = f
+        .service
+        .pending_requests(ctx, "phone", None, 1000)
+        .await
+        .unwrap();
     let shown = pending
         .iter()
         .find(|p| p.request_id == request_id)
@@ -446,7 +450,11 @@ async fn an_ml_dsa_65_device_authorises_a_bulk_of_100_hashes_with_one_sad() {
         };
         let id = f.service.authorise(&ctx, request).await.unwrap().request_id;
 
-        let pending = f.service.pending_requests(&ctx, "pq-phone").await.unwrap();
+        let pending = f
+            .service
+            .pending_requests(&ctx, "pq-phone", None, 1000)
+            .await
+            .unwrap();
         let shown = AuthorisationRequest::from_der(&pending[0].message).unwrap();
         assert_eq!(shown.documents.len(), 100);
         let sad = shown
@@ -551,7 +559,11 @@ async fn with_compute_hash_at_signing_sam_hashes_the_data_with_the_profiles_algo
             .authorise(&ctx, request(HashAlgorithm::Sha384, data(), &key.key_id))
             .await
             .unwrap();
-        let pending = f.service.pending_requests(&ctx, "phone").await.unwrap();
+        let pending = f
+            .service
+            .pending_requests(&ctx, "phone", None, 1000)
+            .await
+            .unwrap();
         // The device is shown the digest sam computed.
         let shown = HashAlgorithm::Sha384
             .digest(CONTRACT)

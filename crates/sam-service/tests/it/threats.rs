@@ -111,7 +111,7 @@ fn sad_for(
 
 async fn message_of(f: &Fixture, ctx: &ClientContext, device_id: &str, request: &str) -> Vec<u8> {
     f.service
-        .pending_requests(ctx, device_id)
+        .pending_requests(ctx, device_id, None, 1000)
         .await
         .unwrap()
         .into_iter()
@@ -135,7 +135,7 @@ async fn another_users_device_another_request_and_a_deleted_device_sign_nothing(
         let message = message_of(&f, &ctx, &bob.device_id, &bobs).await;
         assert!(
             f.service
-                .pending_requests(&ctx, &alice.device_id)
+                .pending_requests(&ctx, &alice.device_id, None, 1000)
                 .await
                 .unwrap()
                 .is_empty()
@@ -381,7 +381,7 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
         );
         assert!(
             f.service
-                .pending_requests(&ctx, "phone")
+                .pending_requests(&ctx, "phone", None, 1000)
                 .await
                 .unwrap()
                 .is_empty()

@@ -484,13 +484,16 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
             store.create_request(&request("A", "alice", "r1")).await,
             Err(StoreError::Conflict(_))
         ));
-        let pending = store.pending_for_user("A", "alice", t(20)).await.unwrap();
+        let pending = store
+            .pending_for_user("A", "alice", t(20), None, 100)
+            .await
+            .unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].status, RequestStatus::Pending);
         assert_eq!(pending[0].request, request("A", "alice", "r1"));
         assert!(
             store
-                .pending_for_user("B", "alice", t(20))
+                .pending_for_user("B", "alice", t(20), None, 100)
                 .await
                 .unwrap()
                 .is_empty()
@@ -635,7 +638,7 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
         );
         assert!(
             store
-                .pending_for_user("A", "alice", t(310))
+                .pending_for_user("A", "alice", t(310), None, 100)
                 .await
                 .unwrap()
                 .is_empty()
@@ -986,6 +989,51 @@ async fn a_signing_is_completed_once_or_given_back_to_pending() {
             store.verify_audit_chain().await.unwrap(),
             ChainReport::Intact { .. }
         ));
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+/// Get Pending Requests is paged: oldest first (then by id), `limit` at a time, each page
+/// after the last id of the one before; another client's id as cursor gives nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_pending_requests_come_in_pages_oldest_first() {
+    let dbs = databases("pending_pages").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        store.create_user(&user("A", "alice")).await.unwrap();
+        store.create_user(&user("B", "bob")).await.unwrap();
+        // Made in this order: r5 first … r1 last, two of them in the same second.
+        for (id, at) in [("r5", 1), ("r4", 2), ("r2", 3), ("r3", 3), ("r1", 4)] {
+            let mut r = request("A", "alice", id);
+            r.created_at = t(at);
+            store.create_request(&r).await.unwrap();
+        }
+        store
+            .create_request(&request("B", "bob", "rb"))
+            .await
+            .unwrap();
+        let page = |after: Option<&'static str>, limit: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .pending_for_user("A", "alice", t(20), after, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.request.request_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(page(None, 100).await, ["r5", "r4", "r2", "r3", "r1"]);
+        assert_eq!(page(None, 2).await, ["r5", "r4"]);
+        assert_eq!(page(Some("r4"), 2).await, ["r2", "r3"]);
+        assert_eq!(page(Some("r3"), 2).await, ["r1"]);
+        assert!(page(Some("r1"), 2).await.is_empty());
+        assert!(
+            page(Some("rb"), 2).await.is_empty(),
+            "another client's cursor"
+        );
         store.close().await;
     }
     drop_databases(dbs).await;
