@@ -880,21 +880,8 @@ fn an_hsm_source_signs_in_its_signature_slot() {
 /// through one node, approved through the other, is signed once and only once.
 #[test]
 fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
-    let base = std::env::var("SAM_TEST_POSTGRES_URL")
-        .expect("SAM_TEST_POSTGRES_URL (scripts/test sets it; PostgreSQL on 127.0.0.1:5432)");
-    let database = format!("samd_e2e_{}", std::process::id());
-    let psql = |sql: &str| {
-        sam_testkit::run_ok(
-            "psql",
-            &[base.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql],
-        );
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {database}"));
-    psql(&format!("CREATE DATABASE {database}"));
-    let url = match base.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{database}"),
-        None => panic!("SAM_TEST_POSTGRES_URL has no database: {base}"),
-    };
+    let database = PostgresDatabase::create("samd_e2e");
+    let url = database.url.clone();
     let url_of_test = url.clone();
     let dir = scratch("nodes");
     let shared = move |text: String| {
@@ -1025,5 +1012,4 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
     );
     drop(one);
     drop(two);
-    psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
 }

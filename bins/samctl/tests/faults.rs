@@ -486,18 +486,6 @@ fn kill_9_under_sign_load_on_sqlite_signs_nothing_twice_and_keeps_the_records_tr
 
 #[test]
 fn kill_9_under_sign_load_on_postgresql_signs_nothing_twice_and_keeps_the_records_true() {
-    let base = std::env::var("SAM_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let database = format!("sam_crash_{}", std::process::id());
-    let psql = |sql: &str| {
-        sam_testkit::run_ok(
-            "psql",
-            &[base.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql],
-        );
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {database}"));
-    psql(&format!("CREATE DATABASE {database}"));
-    let server = base.rsplit_once('/').map_or(base.as_str(), |(s, _)| s);
-    signs_survive_kill_9("crash-postgres", Some(format!("{server}/{database}")));
-    psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+    let database = PostgresDatabase::create("sam_crash");
+    signs_survive_kill_9("crash-postgres", Some(database.url.clone()));
 }

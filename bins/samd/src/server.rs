@@ -152,13 +152,14 @@ pub(crate) async fn build_service(
     };
     let store = Store::open_with(&config.database_url(), &options).await?;
     let master = master_key(config)?;
+    let (secret_check_workers, secret_check_queue) = config.limits.secret_check();
     let settings = ServiceSettings {
         code_key: Some(code_key(&master)?),
         // A hold outlives the signing lease, so a Sign in time confirms its count with its
         // record, and one given up is counted back after it.
         plan_hold_secs: config.signing.signing_lease_secs * 2,
-        secret_check_workers: config.limits.secret_check().0,
-        secret_check_queue: config.limits.secret_check().1,
+        secret_check_workers,
+        secret_check_queue,
         auth_free_failures: config.limits.auth_free_failures,
         auth_max_backoff_secs: config.limits.auth_max_backoff_secs,
         ..ServiceSettings::default()
@@ -203,6 +204,19 @@ pub(crate) async fn build_service(
         service = service.with_token(Arc::new(token));
     }
     service = service.with_observer(metrics);
+    let (workers, queue) = service.secret_check_size();
+    if workers == 0 {
+        return Err(ServerError::Setup(
+            "no Argon2id worker thread could be started (the system refused new threads): \
+             no credential could be checked"
+                .into(),
+        ));
+    }
+    tracing::info!(
+        workers,
+        queue,
+        "credential checks: Argon2id workers and queue"
+    );
     service.check_key_domains().await?;
     if let Some(mailbox) = &config.notifier.mailbox {
         service = service.with_notifier(Arc::new(FileMailbox::new(config.resolve(mailbox))));

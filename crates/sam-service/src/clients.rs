@@ -370,11 +370,10 @@ impl Service {
         if self.verified_secrets.contains(&phc, secret) {
             return Ok(true);
         }
-        let keys = [
-            Some(format!("client:{id}")),
-            peer.map(|p| format!("client-peer:{p}")),
-        ];
-        self.checked_secret(&keys, secret, phc).await
+        let id_key = format!("client:{id}");
+        let peer_key = peer.map(|p| format!("client-peer:{p}"));
+        self.checked_secret(Some(&id_key), peer_key.as_deref(), secret, phc)
+            .await
     }
 
     /// The operator's credential (`Authorization: Bearer` on the admin API) against its
@@ -398,52 +397,53 @@ impl Service {
         if self.verified_secrets.contains(phc, token) {
             return Ok(());
         }
-        let keys = [None, peer.map(|p| format!("admin-peer:{p}"))];
-        if self.checked_secret(&keys, token, phc.to_owned()).await? {
+        let peer_key = peer.map(|p| format!("admin-peer:{p}"));
+        if self
+            .checked_secret(None, peer_key.as_deref(), token, phc.to_owned())
+            .await?
+        {
             Ok(())
         } else {
             Err(refused())
         }
     }
 
-    /// Checks `secret` against `phc` on the bounded pool, first refusing a key of `keys` that
-    /// must still wait (`authentication_throttled`, held up to a second before it is
-    /// answered); records the outcome for each key (a success clears a client id; a peer's
-    /// count only ends with time) and remembers a match.
+    /// Checks `secret` against `phc` on the bounded pool, first refusing an attempt whose
+    /// client id (`id_key`) or peer (`peer_key`) must still wait (`authentication_throttled`,
+    /// held up to a second before it is answered); records the outcome for each (a success
+    /// clears the client id; a peer's count only ends with time) and remembers a match.
     async fn checked_secret(
         &self,
-        keys: &[Option<String>; 2],
+        id_key: Option<&str>,
+        peer_key: Option<&str>,
         secret: &Zeroizing<String>,
         phc: String,
     ) -> Result<bool, ServiceError> {
-        let keys: Vec<&str> = keys.iter().flatten().map(String::as_str).collect();
+        use crate::secret_check::FailureBackoff;
+        let keys: Vec<&str> = id_key.into_iter().chain(peer_key).collect();
         if let Err(wait) = self.failures.admit(&keys, std::time::Instant::now()) {
-            tokio::time::sleep(crate::secret_check::FailureBackoff::hold(wait)).await;
-            let left = wait.saturating_sub(crate::secret_check::FailureBackoff::hold(wait));
-            return Err(crate::secret_check::FailureBackoff::refusal(left));
+            let hold = FailureBackoff::hold(wait);
+            tokio::time::sleep(hold).await;
+            return Err(FailureBackoff::refusal(wait.saturating_sub(hold)));
         }
-        let checked = self.secrets.verify(secret.clone(), phc.clone()).await;
-        let matches = match checked {
+        let matches = match self.secrets.verify(secret.clone(), phc.clone()).await {
             Ok(m) => m,
             Err(e) => {
-                for key in &keys {
-                    self.failures.abandoned(key);
-                }
+                keys.iter().for_each(|key| self.failures.abandoned(key));
                 return Err(e);
             }
         };
         if matches {
             self.verified_secrets.insert(&phc, secret);
-            for key in &keys {
-                match key.strip_prefix("client:") {
-                    Some(_) => self.failures.succeeded(key),
-                    None => self.failures.abandoned(key),
-                }
+            if let Some(id) = id_key {
+                self.failures.succeeded(id);
+            }
+            if let Some(peer) = peer_key {
+                self.failures.abandoned(peer);
             }
         } else {
-            for key in &keys {
-                self.failures.failed(key, std::time::Instant::now());
-            }
+            let now = std::time::Instant::now();
+            keys.iter().for_each(|key| self.failures.failed(key, now));
         }
         Ok(matches)
     }

@@ -293,12 +293,15 @@ impl FailureBackoff {
         Duration::from_secs(1u64 << doublings).min(self.max_backoff)
     }
 
-    /// How long `key` must wait before its next attempt, if it must.
-    pub fn wait(&self, key: &str, now: Instant) -> Option<Duration> {
-        let entries = self.lock();
-        let f = entries.get(key)?;
+    /// How long a key with `f` must still wait at `now`, if it must.
+    fn remaining(&self, f: &Failures, now: Instant) -> Option<Duration> {
         let until = f.last + self.backoff(f.count);
         (now < until).then(|| until - now)
+    }
+
+    /// How long `key` must wait before its next attempt, if it must.
+    pub fn wait(&self, key: &str, now: Instant) -> Option<Duration> {
+        self.remaining(self.lock().get(key)?, now)
     }
 
     /// Lets one attempt of each key in `keys` be checked now, or says how long to wait: a key
@@ -311,11 +314,10 @@ impl FailureBackoff {
         let mut wait = None;
         for key in keys {
             if let Some(f) = entries.get(*key) {
-                let until = f.last + self.backoff(f.count);
-                if now < until {
-                    wait = wait.max(Some(until - now));
-                } else if f.checking {
-                    wait = wait.max(Some(Duration::from_secs(1)));
+                match self.remaining(f, now) {
+                    Some(left) => wait = wait.max(Some(left)),
+                    None if f.checking => wait = wait.max(Some(Duration::from_secs(1))),
+                    None => {}
                 }
             }
         }

@@ -292,6 +292,11 @@ impl Service {
         Ok(())
     }
 
+    /// The Argon2id workers that started and the queue places (`secret_check`).
+    pub fn secret_check_size(&self) -> (usize, usize) {
+        self.secrets.size()
+    }
+
     /// The store (for the admin side and tests).
     pub fn store(&self) -> &Store {
         &self.store

@@ -378,36 +378,19 @@ impl Store {
         audit: &AuditEntry,
         confirm_hold: Option<&str>,
     ) -> Result<Transition, StoreError> {
-        let mut tx = Tx::begin(self).await?;
-        let done = sqlx::query(
-            "UPDATE authorisation_requests SET status = 'used', signing_since = NULL
-             WHERE client_id = $1 AND request_id = $2 AND status = 'signing'
-             RETURNING request_id",
+        let audit = AuditEntry {
+            outcome: "ok".into(),
+            ..audit.clone()
+        };
+        self.end_signing(
+            client_id,
+            request_id,
+            now,
+            "status = 'used', signing_since = NULL",
+            &audit,
+            confirm_hold,
         )
-        .bind(client_id)
-        .bind(request_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if done.is_none() {
-            tx.rollback().await?;
-            return self.not_done(client_id, request_id, now).await;
-        }
-        append_in(
-            &mut tx,
-            &AuditEntry {
-                outcome: "ok".into(),
-                ..audit.clone()
-            },
-        )
-        .await?;
-        if let Some(hold) = confirm_hold {
-            sqlx::query("DELETE FROM plan_holds WHERE id = $1")
-                .bind(hold)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(Transition::Done)
+        .await
     }
 
     /// `signing → pending`, after the signatures could not be made: the spent SAD is
@@ -421,23 +404,52 @@ impl Store {
         now: UnixTime,
         audit: &AuditEntry,
     ) -> Result<Transition, StoreError> {
-        let mut tx = Tx::begin(self).await?;
-        let done = sqlx::query(
-            "UPDATE authorisation_requests
-             SET status = 'pending', sad_id = NULL, signing_since = NULL,
-                 unsigned_spends = unsigned_spends + 1
-             WHERE client_id = $1 AND request_id = $2 AND status = 'signing'
-             RETURNING request_id",
+        self.end_signing(
+            client_id,
+            request_id,
+            now,
+            "status = 'pending', sad_id = NULL, signing_since = NULL, \
+             unsigned_spends = unsigned_spends + 1",
+            audit,
+            None,
         )
-        .bind(client_id)
-        .bind(request_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .await
+    }
+
+    /// Ends a `signing` request with `set` (a constant SET clause), `audit` and, if given,
+    /// the plan hold confirmed — all in one transaction whose first statement is the
+    /// conditional update, so two enders cannot both succeed.
+    async fn end_signing(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+        set: &'static str,
+        audit: &AuditEntry,
+        confirm_hold: Option<&str>,
+    ) -> Result<Transition, StoreError> {
+        let mut tx = Tx::begin(self).await?;
+        let sql = format!(
+            "UPDATE authorisation_requests SET {set}
+             WHERE client_id = $1 AND request_id = $2 AND status = 'signing'
+             RETURNING request_id"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         if done.is_none() {
             tx.rollback().await?;
             return self.not_done(client_id, request_id, now).await;
         }
         append_in(&mut tx, audit).await?;
+        if let Some(hold) = confirm_hold {
+            sqlx::query("DELETE FROM plan_holds WHERE id = $1")
+                .bind(hold)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Transition::Done)
     }

@@ -355,3 +355,54 @@ pub(crate) fn approved_requests(server: &Server, dir: &Path, n: usize) -> Vec<St
         })
         .collect()
 }
+
+/// A PostgreSQL database of one test's own on `SAM_TEST_POSTGRES_URL`'s server (scripts/test
+/// sets it), made with psql and dropped — connections and all — when the test ends, passed or
+/// failed.
+pub(crate) struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    /// Its URL.
+    pub(crate) url: String,
+}
+
+impl PostgresDatabase {
+    pub(crate) fn create(prefix: &str) -> Self {
+        let admin_url = std::env::var("SAM_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("{prefix}_{}", std::process::id());
+        let server = admin_url
+            .rsplit_once('/')
+            .map(|(server, _)| server.to_owned())
+            .unwrap_or_else(|| panic!("SAM_TEST_POSTGRES_URL has no database: {admin_url}"));
+        let db = Self {
+            url: format!("{server}/{name}"),
+            admin_url,
+            name,
+        };
+        db.psql(&format!("DROP DATABASE IF EXISTS {}", db.name));
+        db.psql(&format!("CREATE DATABASE {}", db.name));
+        db
+    }
+
+    /// Runs `sql` on the server's admin database; the test fails if it does.
+    pub(crate) fn psql(&self, sql: &str) {
+        sam_testkit::run_ok(
+            "psql",
+            &[self.admin_url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        );
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let _ = sam_testkit::run(
+            "psql",
+            &[
+                self.admin_url.as_str(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ],
+        );
+    }
+}
