@@ -407,7 +407,16 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 match crate::api::edge_refusal(&request, max_body) {
-                    Some(refusal) => axum::response::IntoResponse::into_response(refusal),
+                    Some(refusal) => {
+                        // Take what the client is sending, up to the body limit and for at
+                        // most a second, before answering: a connection closed with unread
+                        // data is reset, and the client would lose the answer. A client that
+                        // declares more than it sends waits that second, not the request
+                        // timeout; memory is bounded by the limit, as for any request.
+                        let body = axum::body::to_bytes(request.into_body(), max_body);
+                        let _ = tokio::time::timeout(Duration::from_secs(1), body).await;
+                        axum::response::IntoResponse::into_response(refusal)
+                    }
                     None => next.run(request).await,
                 }
             },
