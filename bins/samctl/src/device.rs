@@ -155,6 +155,17 @@ pub(crate) struct Enrolment<'a> {
     pub(crate) algorithm: &'a str,
     pub(crate) profile: Option<u32>,
     pub(crate) key_file: &'a Path,
+    /// What the device claims about itself (a profile may require it).
+    pub(crate) claims: DeviceClaims,
+}
+
+/// A device's claims at registration (docs/api.md, Register Device).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DeviceClaims {
+    /// The user unlocks the key with a biometric.
+    pub(crate) biometric: bool,
+    /// The key is in a secure element.
+    pub(crate) secure_element: bool,
 }
 
 /// `samctl device enroll`: makes the key, registers it with proof of possession, and writes
@@ -172,6 +183,7 @@ pub(crate) fn enroll(
         algorithm,
         profile,
         key_file,
+        claims,
     } = *enrolment;
     if key_file.exists() {
         return Err(CliError::Usage(format!(
@@ -191,6 +203,8 @@ pub(crate) fn enroll(
         "public_key": Base64::encode_string(&spki),
         "algorithm": algorithm.name(),
         "proof": Base64::encode_string(&proof),
+        "biometric": claims.biometric,
+        "secure_element": claims.secure_element,
     });
     if let Some(p) = profile {
         body["profile_id"] = json!(p);

@@ -180,6 +180,56 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Every entry of a paged list (docs/api.md: `after`, `limit`, `next`): the pages of
+    /// `method path` with `body`, their `field` arrays joined into one array.
+    pub(crate) fn every_page(
+        &self,
+        auth: &Auth,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        field: &str,
+    ) -> Result<Value, CliError> {
+        let mut all = Vec::new();
+        self.each_page(auth, method, path, body, |page| {
+            let entries = page
+                .get(field)
+                .and_then(Value::as_array)
+                .ok_or_else(|| CliError::Protocol(format!("the answer has no {field}")))?;
+            all.extend(entries.iter().cloned());
+            Ok(entries.is_empty())
+        })?;
+        Ok(Value::Array(all))
+    }
+
+    /// Calls `visit` with each page of a paged list, following `next` until there is none
+    /// (or `visit` says the page was empty).
+    pub(crate) fn each_page(
+        &self,
+        auth: &Auth,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        mut visit: impl FnMut(&Value) -> Result<bool, CliError>,
+    ) -> Result<(), CliError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut after: Option<String> = None;
+        loop {
+            let page_path = match &after {
+                Some(cursor) => format!("{path}{separator}limit=1000&after={cursor}"),
+                None => format!("{path}{separator}limit=1000"),
+            };
+            let page = self.call(auth, method, &page_path, body)?;
+            let empty = visit(&page)?;
+            after = page.get("next").and_then(Value::as_str).map(str::to_owned);
+            if empty || after.is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
 /// A base64 field of an answer.
 pub(crate) fn field_b64(value: &Value, field: &str) -> Result<Vec<u8>, CliError> {
     let text = value

@@ -620,6 +620,14 @@ enum DeviceCommand {
         /// The key file (default: DEVICE.device.json).
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// Claim that the key is unlocked by a biometric (for trying a profile with
+        /// `biometric_required`; this software device has no biometric).
+        #[arg(long)]
+        claim_biometric: bool,
+        /// Claim that the key is in a secure element (for trying a profile with
+        /// `secure_element_required`; this software device keeps its key in a file).
+        #[arg(long)]
+        claim_secure_element: bool,
     },
     /// Opens a device session and prints its bearer token (for scripts and debugging).
     #[command(
@@ -785,6 +793,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     algorithm,
                     profile,
                     key_file,
+                    claim_biometric,
+                    claim_secure_element,
                 } => device::enroll(
                     &api,
                     &ctx.client()?,
@@ -795,6 +805,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         algorithm: &algorithm,
                         profile,
                         key_file: &key_file.unwrap_or_else(|| device::default_key_file(&device)),
+                        claims: device::DeviceClaims {
+                            biometric: claim_biometric,
+                            secure_element: claim_secure_element,
+                        },
                     },
                     out,
                 ),
@@ -1015,11 +1029,12 @@ fn admin(ctx: &Context, command: AdminCommand) -> Result<(), CliError> {
             }
             ProfileCommand::List { sort, desc } => {
                 let order = if desc { "descending" } else { "ascending" };
-                let list = api.call(
+                let list = api.every_page(
                     &auth,
                     "GET",
                     &format!("/admin/v1/profiles?sort={sort}&order={order}"),
                     None,
+                    "profiles",
                 )?;
                 show_list(out, &list, profile_line);
             }
@@ -1042,11 +1057,12 @@ fn admin(ctx: &Context, command: AdminCommand) -> Result<(), CliError> {
                 if let Some(l) = key_length {
                     query.insert("key_length".into(), json!(l));
                 }
-                let list = api.call(
+                let list = api.every_page(
                     &auth,
                     "POST",
                     "/admin/v1/profiles/search",
                     Some(&Value::Object(query)),
+                    "profiles",
                 )?;
                 show_list(out, &list, profile_line);
             }
@@ -1087,7 +1103,23 @@ fn admin(ctx: &Context, command: AdminCommand) -> Result<(), CliError> {
                 out.show(&p, || format!("profile {id} is {status}"));
             }
             ProfileCommand::Usage => {
-                let map = api.call(&auth, "GET", "/admin/v1/profiles/usage", None)?;
+                let mut usage = serde_json::Map::new();
+                api.each_page(&auth, "GET", "/admin/v1/profiles/usage", None, |page| {
+                    let entries = page
+                        .get("usage")
+                        .and_then(Value::as_object)
+                        .ok_or_else(|| CliError::Protocol("the answer has no usage".to_owned()))?;
+                    for (profile, clients) in entries {
+                        let all = usage
+                            .entry(profile.clone())
+                            .or_insert_with(|| Value::Array(Vec::new()));
+                        if let (Some(all), Some(more)) = (all.as_array_mut(), clients.as_array()) {
+                            all.extend(more.iter().cloned());
+                        }
+                    }
+                    Ok(false)
+                })?;
+                let map = Value::Object(usage);
                 out.show(&map, || pretty(&map));
             }
         },
@@ -1133,7 +1165,7 @@ fn admin(ctx: &Context, command: AdminCommand) -> Result<(), CliError> {
                 out.show(&c, || pretty(&c));
             }
             ClientCommand::List => {
-                let list = api.call(&auth, "GET", "/admin/v1/clients", None)?;
+                let list = api.every_page(&auth, "GET", "/admin/v1/clients", None, "clients")?;
                 show_list(out, &list, |c| {
                     c["client_id"].as_str().unwrap_or("?").to_owned()
                 });
@@ -1265,8 +1297,10 @@ fn user(ctx: &Context, command: UserCommand) -> Result<(), CliError> {
             out.show(&user, || pretty(&user));
         }
         UserCommand::List => {
-            let page = api.call(&auth, "GET", "/api/v1/users", None)?;
-            out.show(&page, || pretty(&page));
+            let users = api.every_page(&auth, "GET", "/api/v1/users", None, "users")?;
+            show_list(out, &users, |u| {
+                u["user_id"].as_str().unwrap_or("?").to_owned()
+            });
         }
         UserCommand::Delete { user_id } => {
             api.call(&auth, "DELETE", &format!("/api/v1/users/{user_id}"), None)?;

@@ -570,7 +570,10 @@ fn basic_authentication_and_device_sessions_over_https() {
         &["-u", "shop:a-secret-of-the-shop"],
         "/api/v1/authorisations?status=pending",
     );
-    assert_eq!((status, text.as_str()), (200, "[]"));
+    assert_eq!(
+        (status, text.as_str()),
+        (200, r#"{"requests":[],"next":null}"#)
+    );
     // …and the refusal is in the audit log (SECURITY.md invariant 7).
     let audit = ok(run(
         &server,

@@ -53,6 +53,27 @@ pub struct ClientSettings {
     pub basic_with_tls: bool,
 }
 
+/// One page of List Clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientsPage {
+    /// The clients, in id order.
+    pub clients: Vec<ClientView>,
+    /// The id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
+/// One page of the Profile Usage Map: every profile id to those of its clients that are in
+/// this page of clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageMapPage {
+    /// Profile id to client ids.
+    pub usage: BTreeMap<u32, Vec<String>>,
+    /// The client id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
 /// A client as the admin API shows it (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -281,31 +302,49 @@ impl Service {
         Ok(view(&record, &self.all_profile_ids()))
     }
 
-    /// Admin: every client.
-    pub async fn clients(&self) -> Result<Vec<ClientView>, ServiceError> {
+    /// Admin: a page of at most `limit` (1 to 1000) clients in id order after the client id
+    /// `after`.
+    pub async fn clients(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ClientsPage, ServiceError> {
+        let limit = crate::paging::checked_limit(limit)?;
         let all = self.all_profile_ids();
-        Ok(self
+        let clients: Vec<ClientView> = self
             .store
-            .clients()
+            .clients(after, limit)
             .await?
             .iter()
             .map(|r| view(r, &all))
-            .collect())
+            .collect();
+        let next = crate::paging::next_cursor(&clients, limit, |c| c.client_id.clone());
+        Ok(ClientsPage { clients, next })
     }
 
-    /// Admin: *Profile Usage Map* — for every profile, the clients that may use it.
-    pub async fn profile_usage_map(&self) -> Result<BTreeMap<u32, Vec<String>>, ServiceError> {
-        let mut map: BTreeMap<u32, Vec<String>> = self
+    /// Admin: *Profile Usage Map* — for every profile, the clients that may use it, over one
+    /// page of clients (at most `limit`, in id order after `after`): every profile is a key
+    /// of every page, and the pages merged give the whole map.
+    pub async fn profile_usage_map(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<UsageMapPage, ServiceError> {
+        let mut usage: BTreeMap<u32, Vec<String>> = self
             .all_profile_ids()
             .into_iter()
             .map(|id| (id, Vec::new()))
             .collect();
-        for client in self.clients().await? {
+        let page = self.clients(after, limit).await?;
+        for client in page.clients {
             for id in client.selected_profiles {
-                map.entry(id).or_default().push(client.client_id.clone());
+                usage.entry(id).or_default().push(client.client_id.clone());
             }
         }
-        Ok(map)
+        Ok(UsageMapPage {
+            usage,
+            next: page.next,
+        })
     }
 
     /// Identifies the client of a connection (seed 002 *EST client authentication*; see the

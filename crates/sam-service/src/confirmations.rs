@@ -37,16 +37,41 @@ pub struct CodeSent {
     pub attempts: i64,
 }
 
-/// Get User Profile: the user with their devices and keys.
+/// Get User Profile: the user with a page of their devices and a page of their keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     /// The user.
     pub user: UserView,
-    /// Their registered devices.
+    /// Their registered devices, in id order.
     pub devices: Vec<DeviceView>,
-    /// Their keys, oldest first.
+    /// The device id to pass as `devices_after` for more, when there may be more.
+    pub devices_next: Option<String>,
+    /// Their keys, in id order.
     pub keys: Vec<KeyView>,
+    /// The key id to pass as `keys_after` for more, when there may be more.
+    pub keys_next: Option<String>,
+}
+
+/// Which page of a user's devices and keys Get User Profile gives.
+#[derive(Clone, Copy, Debug)]
+pub struct UserProfilePaging<'a> {
+    /// Devices after this id (none: from the first).
+    pub devices_after: Option<&'a str>,
+    /// Keys after this id (none: from the first).
+    pub keys_after: Option<&'a str>,
+    /// At most this many of each (1 to 1000).
+    pub limit: i64,
+}
+
+impl Default for UserProfilePaging<'_> {
+    fn default() -> Self {
+        Self {
+            devices_after: None,
+            keys_after: None,
+            limit: 100,
+        }
+    }
 }
 
 /// What a confirmation code confirms.
@@ -394,28 +419,34 @@ impl Service {
         &self,
         ctx: &ClientContext,
         user: &str,
+        paging: UserProfilePaging<'_>,
     ) -> Result<UserProfile, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetUserProfile, async {
                 user_id(user)?;
+                let limit = crate::paging::checked_limit(paging.limit)?;
                 let view = self.user_view(ctx, user).await?;
-                let devices = self
+                let devices: Vec<DeviceView> = self
                     .store
-                    .devices(ctx.id(), user)
+                    .devices(ctx.id(), user, paging.devices_after, limit)
                     .await?
                     .into_iter()
                     .map(crate::devices::view)
                     .collect();
-                let keys = self
+                let keys: Vec<KeyView> = self
                     .store
-                    .keys(ctx.id(), user)
+                    .keys(ctx.id(), user, paging.keys_after, limit)
                     .await?
                     .iter()
                     .map(|k| crate::keys::view(k, false))
                     .collect();
                 Ok(UserProfile {
                     user: view,
+                    devices_next: crate::paging::next_cursor(&devices, limit, |d| {
+                        d.device_id.clone()
+                    }),
                     devices,
+                    keys_next: crate::paging::next_cursor(&keys, limit, |k| k.key_id.clone()),
                     keys,
                 })
             })

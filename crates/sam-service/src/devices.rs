@@ -38,6 +38,16 @@ pub struct RegisterDevice {
     pub proof: Vec<u8>,
 }
 
+/// One page of Get Devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DevicesPage {
+    /// The user's devices, in id order.
+    pub devices: Vec<DeviceView>,
+    /// The id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
 /// A device as the API shows one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -219,25 +229,31 @@ impl Service {
         .await
     }
 
-    /// Get Devices of a user.
+    /// Get Devices of a user: a page of at most `limit` (1 to 1000) in id order after the
+    /// device id `after`.
     pub async fn get_devices(
         &self,
         ctx: &ClientContext,
         user_id: &str,
-    ) -> Result<Vec<DeviceView>, ServiceError> {
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<DevicesPage, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetDevices, async {
                 UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let limit = crate::paging::checked_limit(limit)?;
                 if self.store.user(ctx.id(), user_id).await?.is_none() {
                     return Err(ServiceError::not_found("user", user_id));
                 }
-                Ok(self
+                let devices: Vec<DeviceView> = self
                     .store
-                    .devices(ctx.id(), user_id)
+                    .devices(ctx.id(), user_id, after, limit)
                     .await?
                     .into_iter()
                     .map(view)
-                    .collect())
+                    .collect();
+                let next = crate::paging::next_cursor(&devices, limit, |d| d.device_id.clone());
+                Ok(DevicesPage { devices, next })
             })
             .await;
         self.audited(

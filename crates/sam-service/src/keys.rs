@@ -43,6 +43,15 @@ pub struct KeyView {
     pub from_pool: bool,
 }
 
+/// One page of Get Certificates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CertificatesPage {
+    /// The certificates of the user's keys that have one, in key id order.
+    pub certificates: Vec<CertificateView>,
+    /// The key id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
 /// A certificate as the API gives it back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CertificateView {
@@ -364,29 +373,37 @@ impl Service {
         .await
     }
 
-    /// Get Certificates of a user: one per key that has one, oldest key first.
+    /// Get Certificates of a user: a page of at most `limit` (1 to 1000), one per key that has
+    /// one, in key id order after the key id `after`.
     pub async fn get_certificates(
         &self,
         ctx: &ClientContext,
         user_id: &str,
-    ) -> Result<Vec<CertificateView>, ServiceError> {
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<CertificatesPage, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetCertificates, async {
                 UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+                let limit = crate::paging::checked_limit(limit)?;
                 if self.store.user(ctx.id(), user_id).await?.is_none() {
                     return Err(ServiceError::not_found("user", user_id));
                 }
-                let mut out = Vec::new();
-                for key in self.store.keys(ctx.id(), user_id).await? {
-                    if let Some(record) = self.store.certificate(ctx.id(), &key.key_id).await? {
-                        out.push(CertificateView {
+                let certificates = self
+                    .store
+                    .certificates(ctx.id(), user_id, after, limit)
+                    .await?
+                    .into_iter()
+                    .map(|record| {
+                        Ok(CertificateView {
+                            chain: split_chain(&record.chain)?,
                             key_id: record.key_id,
                             certificate: record.certificate,
-                            chain: split_chain(&record.chain)?,
-                        });
-                    }
-                }
-                Ok(out)
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ServiceError>>()?;
+                let next = crate::paging::next_cursor(&certificates, limit, |c| c.key_id.clone());
+                Ok(CertificatesPage { certificates, next })
             })
             .await;
         self.audited(

@@ -10,6 +10,7 @@ pub mod devices;
 mod error;
 pub mod keys;
 pub mod notify;
+pub mod paging;
 pub mod plans;
 pub mod profiles;
 pub mod sap;
@@ -22,21 +23,21 @@ pub mod users;
 pub mod verification;
 
 pub use audit::{AuditAction, OtherAction};
-pub use clients::{ClientCredentials, ClientSettings, ClientView};
-pub use confirmations::{CodeSent, UserProfile};
+pub use clients::{ClientCredentials, ClientSettings, ClientView, ClientsPage, UsageMapPage};
+pub use confirmations::{CodeSent, UserProfile, UserProfilePaging};
 pub use csr::CsrView;
 pub use device_sessions::{DeviceChallenge, DeviceSession, DeviceSessionToken, session_message};
-pub use devices::{DeviceView, RegisterDevice, registration_message};
+pub use devices::{DeviceView, DevicesPage, RegisterDevice, registration_message};
 pub use error::ServiceError;
-pub use keys::{CertificateView, KeyView};
+pub use keys::{CertificateView, CertificatesPage, KeyView};
 pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,
 };
-pub use plans::PlanStatus;
-pub use profiles::ProfileRules;
+pub use plans::{AlertView, AlertsPage, PlanStatus};
+pub use profiles::{ProfileRules, ProfilesPage};
 pub use sap::{
     Authorise, AuthoriseResponse, DocumentContent, DocumentInput, PendingRequest, RequestState,
-    Signing,
+    RequestsPage, Signing,
 };
 pub use scal1::{CodeKey, OtpSent};
 pub use seal::SealSign;

@@ -24,6 +24,30 @@ use crate::ServiceError;
 use crate::notify::{Channel, Notification, NotificationKind};
 use crate::service::{ClientContext, Service};
 
+/// One entry of the plan alert log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertView {
+    /// The plan period it concerns.
+    pub period_number: i64,
+    /// `plan_expired`, `plan_expires_soon` or `plan_usage_reached`.
+    pub kind: String,
+    /// When it was sent (RFC 3339).
+    pub sent_at: String,
+    /// What was sent (recipients, usage).
+    pub detail: String,
+}
+
+/// One page of the plan alert log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertsPage {
+    /// The alerts, by period then kind.
+    pub alerts: Vec<AlertView>,
+    /// The cursor to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
 /// A request counted against a plan, to give back if its effect fails.
 #[derive(Clone, Debug)]
 pub(crate) struct Counted {
@@ -372,10 +396,9 @@ impl Service {
         let number = to_stored(period)?.number;
         let sent: Vec<String> = self
             .store
-            .plan_alerts(client)
+            .plan_alerts_of_period(client, number)
             .await?
             .into_iter()
-            .filter(|a| a.period_number == number)
             .map(|a| a.kind)
             .collect();
         let next_alerts = settings
@@ -392,8 +415,42 @@ impl Service {
         })
     }
 
-    /// Admin: the client's plan alert log.
-    pub async fn plan_alerts(&self, client: &str) -> Result<Vec<AlertRecord>, ServiceError> {
-        Ok(self.store.plan_alerts(client).await?)
+    /// Admin: a page of at most `limit` (1 to 1000) entries of the client's plan alert log,
+    /// by period and kind, after the cursor `after` (a page's `next`: `PERIOD/KIND`).
+    pub async fn plan_alerts(
+        &self,
+        client: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<AlertsPage, ServiceError> {
+        let limit = crate::paging::checked_limit(limit)?;
+        let after = after
+            .map(|cursor| {
+                cursor
+                    .split_once('/')
+                    .and_then(|(period, kind)| Some((period.parse::<i64>().ok()?, kind)))
+                    .ok_or_else(|| {
+                        ServiceError::invalid(format!(
+                            "after: {cursor:?} is not a page's next (PERIOD/KIND)"
+                        ))
+                    })
+            })
+            .transpose()?;
+        let alerts: Vec<AlertView> = self
+            .store
+            .plan_alerts(client, after, limit)
+            .await?
+            .into_iter()
+            .map(|a| AlertView {
+                period_number: a.period_number,
+                kind: a.kind,
+                sent_at: a.sent_at.to_string(),
+                detail: a.detail,
+            })
+            .collect();
+        let next = crate::paging::next_cursor(&alerts, limit, |a| {
+            format!("{}/{}", a.period_number, a.kind)
+        });
+        Ok(AlertsPage { alerts, next })
     }
 }

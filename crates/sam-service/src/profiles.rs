@@ -294,25 +294,74 @@ impl Service {
             .map_err(profile_error)
     }
 
-    /// Every profile, sorted (seed 001's profile table).
-    pub fn sorted_profiles(&self, key: SortKey, order: SortOrder) -> Vec<SamProfile> {
-        self.catalogue()
-            .sorted(key, order)
-            .into_iter()
-            .cloned()
-            .collect()
+    /// A page of the profile table, sorted (seed 001's profile table): at most `limit` (1 to
+    /// 1000) profiles after the profile `after` in that order.
+    pub fn sorted_profiles(
+        &self,
+        key: SortKey,
+        order: SortOrder,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ProfilesPage, ServiceError> {
+        let catalogue = self.catalogue();
+        profile_page(catalogue.sorted(key, order), after, limit)
     }
 
-    /// Seed 001's *Advanced Search*.
-    pub fn search_profiles(&self, query: &ProfileQuery) -> Result<Vec<SamProfile>, ServiceError> {
-        Ok(self
-            .catalogue()
-            .search(query)
-            .map_err(profile_error)?
-            .into_iter()
-            .cloned()
-            .collect())
+    /// Seed 001's *Advanced Search*: a page of at most `limit` (1 to 1000) matches, in id
+    /// order, after the profile `after`.
+    pub fn search_profiles(
+        &self,
+        query: &ProfileQuery,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<ProfilesPage, ServiceError> {
+        let catalogue = self.catalogue();
+        profile_page(
+            catalogue.search(query).map_err(profile_error)?,
+            after,
+            limit,
+        )
     }
+}
+
+/// One page of the profile table or of a search.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProfilesPage {
+    /// The profiles.
+    pub profiles: Vec<SamProfile>,
+    /// The profile id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
+/// The page of `all` (in their order) after the profile whose id is `after`.
+fn profile_page(
+    all: Vec<&SamProfile>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<ProfilesPage, ServiceError> {
+    let limit = crate::paging::checked_limit(limit)?;
+    let start = match after {
+        None => 0,
+        Some(cursor) => {
+            let id: u32 = cursor.parse().map_err(|_| {
+                ServiceError::invalid(format!("after: {cursor:?} is not a profile id"))
+            })?;
+            all.iter()
+                .position(|p| p.id().get() == id)
+                .map(|i| i + 1)
+                .ok_or_else(|| {
+                    ServiceError::invalid(format!("after: profile {id} is not in this list"))
+                })?
+        }
+    };
+    let profiles: Vec<SamProfile> = all
+        .into_iter()
+        .skip(start)
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .cloned()
+        .collect();
+    let next = crate::paging::next_cursor(&profiles, limit, |p| p.id().get().to_string());
+    Ok(ProfilesPage { profiles, next })
 }
 
 fn profile_id(id: u32) -> Result<ProfileId, ServiceError> {

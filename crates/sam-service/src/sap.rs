@@ -154,6 +154,16 @@ pub struct PendingRequest {
     pub documents: String,
 }
 
+/// One page of Get Pending Requests List.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestsPage {
+    /// The client's pending requests, in id order.
+    pub requests: Vec<RequestState>,
+    /// The id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
 /// A request's state for Status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -642,12 +652,7 @@ impl Service {
     ) -> Result<Vec<PendingRequest>, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetPendingRequests, async {
-                if !(1..=crate::users::MAX_PAGE).contains(&limit) {
-                    return Err(ServiceError::invalid(format!(
-                        "limit is 1 to {}",
-                        crate::users::MAX_PAGE
-                    )));
-                }
+                let limit = crate::paging::checked_limit(limit)?;
                 let device = self
                     .store
                     .device(ctx.id(), device_id)
@@ -683,16 +688,11 @@ impl Service {
         ctx: &ClientContext,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<RequestState>, ServiceError> {
+    ) -> Result<RequestsPage, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetPendingRequestsList, async {
-                if !(1..=crate::users::MAX_PAGE).contains(&limit) {
-                    return Err(ServiceError::invalid(format!(
-                        "limit must be 1 to {}",
-                        crate::users::MAX_PAGE
-                    )));
-                }
-                Ok(self
+                let limit = crate::paging::checked_limit(limit)?;
+                let requests: Vec<RequestState> = self
                     .store
                     .pending_for_client(ctx.id(), self.now(), after, limit)
                     .await?
@@ -703,7 +703,9 @@ impl Service {
                         expires_at: r.request.expires_at.to_string(),
                         unsigned_spends: r.unsigned_spends,
                     })
-                    .collect())
+                    .collect();
+                let next = crate::paging::next_cursor(&requests, limit, |r| r.request_id.clone());
+                Ok(RequestsPage { requests, next })
             })
             .await;
         self.audited(

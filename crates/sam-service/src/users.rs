@@ -17,7 +17,7 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The most users one Get Users page returns.
-pub const MAX_PAGE: i64 = 1000;
+pub const MAX_PAGE: i64 = crate::paging::MAX_PAGE;
 
 /// Register User. Its `Debug` never shows the password (SECURITY.md invariant 4).
 #[derive(Clone, Default)]
@@ -212,16 +212,10 @@ impl Service {
     ) -> Result<UsersPage, ServiceError> {
         let result = self
             .metered(ctx, RequestType::GetUsers, async {
-                if !(1..=MAX_PAGE).contains(&limit) {
-                    return Err(ServiceError::invalid(format!(
-                        "limit must be 1 to {MAX_PAGE}"
-                    )));
-                }
+                let limit = crate::paging::checked_limit(limit)?;
                 let records = self.store.users(ctx.id(), after, limit).await?;
                 let now = self.now();
-                let next = (records.len() as i64 == limit)
-                    .then(|| records.last().map(|r| r.user.user_id.clone()))
-                    .flatten();
+                let next = crate::paging::next_cursor(&records, limit, |r| r.user.user_id.clone());
                 Ok(UsersPage {
                     users: records.into_iter().map(|r| view(r, now)).collect(),
                     next,

@@ -217,10 +217,19 @@ impl Store {
             .transpose()
     }
 
-    /// Every client, by id.
-    pub async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id");
+    /// Up to `limit` clients after the client id `after`, in id order.
+    pub async fn clients(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ClientRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id > $1
+             ORDER BY client_id LIMIT $2"
+        );
         sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after.unwrap_or(""))
+            .bind(limit)
             .fetch_all(self.pool()?)
             .await?
             .iter()

@@ -139,19 +139,25 @@ impl Store {
             .transpose()
     }
 
-    /// The user's devices, oldest first.
+    /// Up to `limit` of the user's devices after the device id `after`, in id order (Get
+    /// Devices).
     pub async fn devices(
         &self,
         client_id: &str,
         user_id: &str,
+        after: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<NewDevice>, StoreError> {
         let sql = format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE client_id = $1 AND user_id = $2
-             ORDER BY created_at, device_id"
+            "SELECT {DEVICE_COLUMNS} FROM devices
+             WHERE client_id = $1 AND user_id = $2 AND device_id > $3
+             ORDER BY device_id LIMIT $4"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
             .fetch_all(self.pool()?)
             .await?
             .iter()

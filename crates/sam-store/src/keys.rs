@@ -107,15 +107,24 @@ impl Store {
             .transpose()
     }
 
-    /// The user's keys, oldest first.
-    pub async fn keys(&self, client_id: &str, user_id: &str) -> Result<Vec<NewKey>, StoreError> {
+    /// Up to `limit` of the user's keys after the key id `after`, in id order.
+    pub async fn keys(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<NewKey>, StoreError> {
         let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM keys WHERE client_id = $1 AND user_id = $2
-             ORDER BY created_at, key_id"
+            "SELECT {KEY_COLUMNS} FROM keys
+             WHERE client_id = $1 AND user_id = $2 AND key_id > $3
+             ORDER BY key_id LIMIT $4"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
             .fetch_all(self.pool()?)
             .await?
             .iter()
@@ -167,6 +176,32 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Up to `limit` certificates of the user's keys whose id is after `after`, in key id
+    /// order (Get Certificates; keys without a certificate are left out).
+    pub async fn certificates(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        sqlx::query(
+            "SELECT c.key_id, c.certificate, c.chain, c.imported_at
+             FROM certificates c JOIN keys k ON k.key_id = c.key_id
+             WHERE k.client_id = $1 AND k.user_id = $2 AND k.key_id > $3
+             ORDER BY k.key_id LIMIT $4",
+        )
+        .bind(client_id)
+        .bind(user_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(self.pool()?)
+        .await?
+        .iter()
+        .map(certificate_from)
+        .collect()
+    }
+
     /// The key's certificate, if the client has the key and it has one.
     pub async fn certificate(
         &self,
@@ -182,14 +217,15 @@ impl Store {
         .bind(key_id)
         .fetch_optional(self.pool()?)
         .await?;
-        row.map(|row| {
-            Ok(CertificateRecord {
-                key_id: row.try_get(0)?,
-                certificate: row.try_get(1)?,
-                chain: row.try_get(2)?,
-                imported_at: time(row.try_get(3)?)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(certificate_from).transpose()
     }
+}
+
+fn certificate_from(row: &AnyRow) -> Result<CertificateRecord, StoreError> {
+    Ok(CertificateRecord {
+        key_id: row.try_get(0)?,
+        certificate: row.try_get(1)?,
+        chain: row.try_get(2)?,
+        imported_at: time(row.try_get(3)?)?,
+    })
 }

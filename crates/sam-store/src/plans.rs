@@ -456,25 +456,58 @@ impl Store {
         Ok(inserted.rows_affected() == 1)
     }
 
-    /// The client's alert log, oldest first.
-    pub async fn plan_alerts(&self, client_id: &str) -> Result<Vec<AlertRecord>, StoreError> {
+    /// Up to `limit` entries of the client's alert log after `after` (a period number and a
+    /// kind), by period then kind.
+    pub async fn plan_alerts(
+        &self,
+        client_id: &str,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let (period, kind) = after.unwrap_or((i64::MIN, ""));
         sqlx::query(
             "SELECT client_id, period_number, kind, sent_at, detail FROM plan_alerts
-             WHERE client_id = $1 ORDER BY sent_at, period_number, kind",
+             WHERE client_id = $1 AND (period_number > $2 OR (period_number = $3 AND kind > $4))
+             ORDER BY period_number, kind LIMIT $5",
         )
         .bind(client_id)
+        .bind(period)
+        .bind(period)
+        .bind(kind)
+        .bind(limit)
         .fetch_all(self.pool()?)
         .await?
         .iter()
-        .map(|row| {
-            Ok(AlertRecord {
-                client_id: row.try_get(0)?,
-                period_number: row.try_get(1)?,
-                kind: row.try_get(2)?,
-                sent_at: time(row.try_get(3)?)?,
-                detail: row.try_get(4)?,
-            })
-        })
+        .map(alert_from)
         .collect()
     }
+
+    /// The alerts sent for one period (one per kind at most).
+    pub async fn plan_alerts_of_period(
+        &self,
+        client_id: &str,
+        period: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        sqlx::query(
+            "SELECT client_id, period_number, kind, sent_at, detail FROM plan_alerts
+             WHERE client_id = $1 AND period_number = $2 ORDER BY kind",
+        )
+        .bind(client_id)
+        .bind(period)
+        .fetch_all(self.pool()?)
+        .await?
+        .iter()
+        .map(alert_from)
+        .collect()
+    }
+}
+
+fn alert_from(row: &sqlx::any::AnyRow) -> Result<AlertRecord, StoreError> {
+    Ok(AlertRecord {
+        client_id: row.try_get(0)?,
+        period_number: row.try_get(1)?,
+        kind: row.try_get(2)?,
+        sent_at: time(row.try_get(3)?)?,
+        detail: row.try_get(4)?,
+    })
 }

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{
-    Admin, ApiError, ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, created, error,
-    from_b64, no_content, ok,
+    Admin, ApiError, ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Paging, created,
+    error, from_b64, no_content, ok,
 };
 use crate::server::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -69,6 +69,12 @@ pub(crate) struct SortQuery {
     #[serde(default)]
     #[param(value_type = Option<String>)]
     order: Option<SortOrder>,
+    /// The `next` of the page before (a profile id); absent: the first page.
+    #[serde(default)]
+    after: Option<String>,
+    /// At most this many (1 to 1000, default 100).
+    #[serde(default = "crate::api::default_limit")]
+    limit: i64,
 }
 
 /// *Make a Copy*.
@@ -164,9 +170,16 @@ async fn register_client(
     )
 }
 
-#[utoipa::path(get, path = "/admin/v1/clients", tag = "admin: clients", responses((status = 200, description = "Every client.", body = Vec<sam_service::ClientView>), crate::api::ApiErrors), security(("admin" = [])))]
-async fn clients(State(state): State<AppState>, _admin: Admin) -> ApiResult {
-    ok(state.service.clients().await?)
+#[utoipa::path(get, path = "/admin/v1/clients", tag = "admin: clients", params(Paging), responses((status = 200, description = "A page of the clients.", body = sam_service::ClientsPage), crate::api::ApiErrors), security(("admin" = [])))]
+async fn clients(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(paging): Query<Paging>,
+) -> ApiResult {
+    ok(state
+        .service
+        .clients(paging.after.as_deref(), paging.limit)
+        .await?)
 }
 
 #[utoipa::path(get, path = "/admin/v1/clients/{client_id}", tag = "admin: clients", params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The client.", body = sam_service::ClientView), crate::api::ApiErrors), security(("admin" = [])))]
@@ -217,7 +230,7 @@ async fn create_profile(
     created(state.service.create_profile(settings).await?)
 }
 
-#[utoipa::path(get, path = "/admin/v1/profiles", tag = "admin: profiles", params(SortQuery), responses((status = 200, description = "Every profile, sorted.", body = Vec<serde_json::Value>), crate::api::ApiErrors), security(("admin" = [])))]
+#[utoipa::path(get, path = "/admin/v1/profiles", tag = "admin: profiles", params(SortQuery), responses((status = 200, description = "A page of the profiles, sorted: {\"profiles\", \"next\"}.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn profiles(
     State(state): State<AppState>,
     _admin: Admin,
@@ -226,16 +239,21 @@ async fn profiles(
     ok(state.service.sorted_profiles(
         query.sort.unwrap_or(SortKey::Id),
         query.order.unwrap_or_default(),
-    ))
+        query.after.as_deref(),
+        query.limit,
+    )?)
 }
 
-#[utoipa::path(post, path = "/admin/v1/profiles/search", tag = "admin: profiles", request_body = serde_json::Value, responses((status = 200, description = "The matching profiles.", body = Vec<serde_json::Value>), crate::api::ApiErrors), security(("admin" = [])))]
+#[utoipa::path(post, path = "/admin/v1/profiles/search", tag = "admin: profiles", request_body = serde_json::Value, params(Paging), responses((status = 200, description = "A page of the matching profiles: {\"profiles\", \"next\"}.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn search_profiles(
     State(state): State<AppState>,
     _admin: Admin,
+    Query(paging): Query<Paging>,
     ApiJson(query): ApiJson<ProfileQuery>,
 ) -> ApiResult {
-    ok(state.service.search_profiles(&query)?)
+    ok(state
+        .service
+        .search_profiles(&query, paging.after.as_deref(), paging.limit)?)
 }
 
 #[utoipa::path(get, path = "/admin/v1/profiles/{profile_id}", tag = "admin: profiles", params(("profile_id" = u32, Path, description = "The profile.")), responses((status = 200, description = "The profile.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
@@ -287,9 +305,16 @@ async fn set_profile_status(
     ok(state.service.set_profile_status(id, body.status).await?)
 }
 
-#[utoipa::path(get, path = "/admin/v1/profiles/usage", tag = "admin: profiles", responses((status = 200, description = "Profile id to the clients that use it.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
-async fn usage_map(State(state): State<AppState>, _admin: Admin) -> ApiResult {
-    ok(state.service.profile_usage_map().await?)
+#[utoipa::path(get, path = "/admin/v1/profiles/usage", tag = "admin: profiles", params(Paging), responses((status = 200, description = "Every profile id to those of a page of clients that may use it; the pages merged give the whole map.", body = sam_service::UsageMapPage), crate::api::ApiErrors), security(("admin" = [])))]
+async fn usage_map(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(paging): Query<Paging>,
+) -> ApiResult {
+    ok(state
+        .service
+        .profile_usage_map(paging.after.as_deref(), paging.limit)
+        .await?)
 }
 
 #[utoipa::path(put, path = "/admin/v1/clients/{client_id}/plan", tag = "admin: plans", request_body = serde_json::Value, params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The current period.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
@@ -320,24 +345,17 @@ async fn renew_plan(
     ok(state.service.renew_plan(&client).await?)
 }
 
-#[utoipa::path(get, path = "/admin/v1/clients/{client_id}/plan/alerts", tag = "admin: plans", params(("client_id" = String, Path, description = "The client.")), responses((status = 200, description = "The alerts sent.", body = Vec<serde_json::Value>), crate::api::ApiErrors), security(("admin" = [])))]
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}/plan/alerts", tag = "admin: plans", params(("client_id" = String, Path, description = "The client."), Paging), responses((status = 200, description = "A page of the alerts sent, by period and kind.", body = sam_service::AlertsPage), crate::api::ApiErrors), security(("admin" = [])))]
 async fn plan_alerts(
     State(state): State<AppState>,
     _admin: Admin,
     Path(client): Path<String>,
+    Query(paging): Query<Paging>,
 ) -> ApiResult {
-    let alerts = state.service.plan_alerts(&client).await?;
-    ok(alerts
-        .into_iter()
-        .map(|a| {
-            serde_json::json!({
-                "period_number": a.period_number,
-                "kind": a.kind,
-                "sent_at": a.sent_at.to_string(),
-                "detail": a.detail,
-            })
-        })
-        .collect::<Vec<_>>())
+    ok(state
+        .service
+        .plan_alerts(&client, paging.after.as_deref(), paging.limit)
+        .await?)
 }
 
 #[utoipa::path(get, path = "/admin/v1/crypto-sources", tag = "admin: crypto sources", responses((status = 200, description = "Every crypto source.", body = Vec<sam_service::CryptoSourceStatus>), crate::api::ApiErrors), security(("admin" = [])))]

@@ -102,13 +102,17 @@ async fn register_device(
     created(device)
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{user_id}/devices", tag = "devices", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user's devices.", body = Vec<sam_service::DeviceView>), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/devices", tag = "devices", params(("user_id" = String, Path, description = "The user."), crate::api::Paging), responses((status = 200, description = "A page of the user's devices.", body = sam_service::DevicesPage), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_devices(
     State(state): State<AppState>,
     Client(ctx): Client,
     Path(user): Path<String>,
+    Query(paging): Query<Paging>,
 ) -> ApiResult {
-    ok(state.service.get_devices(&ctx, &user).await?)
+    ok(state
+        .service
+        .get_devices(&ctx, &user, paging.after.as_deref(), paging.limit)
+        .await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/devices/{device_id}", tag = "devices", params(("device_id" = String, Path, description = "The device.")), responses((status = 200, description = "The device.", body = sam_service::DeviceView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]

@@ -7,8 +7,8 @@ use sam_service::{CertificateView, KeyView};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ApiJson, ApiPath as Path, ApiResult, Client, OptionalJson, b64, created, error, from_b64,
-    no_content, ok,
+    ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, OptionalJson, Paging, b64,
+    created, error, from_b64, no_content, ok,
 };
 use crate::server::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -59,6 +59,15 @@ impl From<CertificateView> for CertificateBody {
             chain: c.chain.iter().map(|c| b64(c)).collect(),
         }
     }
+}
+
+/// One page of Get Certificates.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CertificatesBody {
+    /// In key id order.
+    certificates: Vec<CertificateBody>,
+    /// The key id to pass as `after` for the next page, when there may be one.
+    next: Option<String>,
 }
 
 /// A certification request.
@@ -118,17 +127,25 @@ async fn generate_key(
     created(KeyBody::from(key))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{user_id}/certificates", tag = "keys", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The certificates of the user's keys.", body = Vec<CertificateBody>), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/certificates", tag = "keys", params(("user_id" = String, Path, description = "The user."), crate::api::Paging), responses((status = 200, description = "A page of the certificates of the user's keys.", body = CertificatesBody), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn get_certificates(
     State(state): State<AppState>,
     Client(ctx): Client,
     Path(user): Path<String>,
+    Query(paging): Query<Paging>,
 ) -> ApiResult {
-    let certificates = state.service.get_certificates(&ctx, &user).await?;
-    ok(certificates
-        .into_iter()
-        .map(CertificateBody::from)
-        .collect::<Vec<_>>())
+    let page = state
+        .service
+        .get_certificates(&ctx, &user, paging.after.as_deref(), paging.limit)
+        .await?;
+    ok(CertificatesBody {
+        certificates: page
+            .certificates
+            .into_iter()
+            .map(CertificateBody::from)
+            .collect(),
+        next: page.next,
+    })
 }
 
 #[utoipa::path(delete, path = "/api/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path, description = "The key.")), responses((status = 204, description = "Deleted."), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]

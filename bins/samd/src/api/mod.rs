@@ -67,7 +67,7 @@ pub(crate) struct Paging {
     pub(crate) limit: i64,
 }
 
-fn default_limit() -> i64 {
+pub(crate) fn default_limit() -> i64 {
     100
 }
 
@@ -653,5 +653,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// docs/security.md says how many cargo-fuzz targets there are: as many as `fuzz/` has.
+    #[test]
+    fn the_security_document_counts_the_fuzz_targets() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let targets = std::fs::read_dir(root.join("fuzz/fuzz_targets"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "rs"))
+            })
+            .count();
+        let words = [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ];
+        let said = format!("cargo-fuzz targets ({},", words[targets]);
+        let security_md = std::fs::read_to_string(root.join("docs/security.md")).unwrap();
+        assert!(
+            security_md.contains(&said),
+            "docs/security.md should say \"{said}\": fuzz/fuzz_targets has {targets}"
+        );
     }
 }

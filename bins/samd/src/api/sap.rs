@@ -235,7 +235,7 @@ async fn authorise(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/authorisations", tag = "authorisations", params(ListQuery), responses((status = 200, description = "Pending requests.", body = Vec<sam_service::RequestState>), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorisations", tag = "authorisations", params(ListQuery), responses((status = 200, description = "A page of the client's pending requests.", body = sam_service::RequestsPage), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn list(
     State(state): State<AppState>,
     Client(ctx): Client,

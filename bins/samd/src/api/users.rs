@@ -189,13 +189,35 @@ async fn authenticate(
     no_content()
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{user_id}/profile", tag = "users", params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "The user, devices and keys.", body = sam_service::UserProfile), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
+/// Which page of the devices and keys Get User Profile gives.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfilePaging {
+    /// The `devices_next` of the answer before; absent: the first devices.
+    #[serde(default)]
+    devices_after: Option<String>,
+    /// The `keys_next` of the answer before; absent: the first keys.
+    #[serde(default)]
+    keys_after: Option<String>,
+    /// At most this many devices and this many keys (1 to 1000, default 100).
+    #[serde(default = "crate::api::default_limit")]
+    limit: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/profile", tag = "users", params(("user_id" = String, Path, description = "The user."), ProfilePaging), responses((status = 200, description = "The user, a page of their devices and a page of their keys.", body = sam_service::UserProfile), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
 async fn user_profile(
     State(state): State<AppState>,
     Client(ctx): Client,
     Path(user): Path<String>,
+    Query(paging): Query<ProfilePaging>,
 ) -> ApiResult {
-    ok(state.service.get_user_profile(&ctx, &user).await?)
+    let paging = sam_service::UserProfilePaging {
+        devices_after: paging.devices_after.as_deref(),
+        keys_after: paging.keys_after.as_deref(),
+        limit: paging.limit,
+    };
+    ok(state.service.get_user_profile(&ctx, &user, paging).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/password/recover", tag = "users", request_body = RecoverBody, params(("user_id" = String, Path, description = "The user.")), responses((status = 200, description = "A code was sent.", body = sam_service::CodeSent), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]

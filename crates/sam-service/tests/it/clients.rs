@@ -80,7 +80,7 @@ async fn access_selected_and_default_profiles_each_have_their_own_answer() {
         );
 
         // The usage map: profile 2 and 4 used by portal; every profile by the fixtures'.
-        let map = f.service.profile_usage_map().await.unwrap();
+        let map = f.service.profile_usage_map(None, 100).await.unwrap().usage;
         assert!(map[&2].contains(&"portal".to_owned()));
         assert!(!map[&1].contains(&"portal".to_owned()));
         assert!(map[&1].contains(&"client-a".to_owned()));

@@ -261,7 +261,11 @@ async fn email_and_mobile_change_only_when_the_new_address_confirms() {
             code(f.service.confirm_change_mobile(&ctx, "carol", late).await),
             "code_invalid"
         );
-        let profile = f.service.get_user_profile(&ctx, "carol").await.unwrap();
+        let profile = f
+            .service
+            .get_user_profile(&ctx, "carol", Default::default())
+            .await
+            .unwrap();
         assert_eq!(profile.user.email.as_deref(), Some("carol@new.example"));
         assert_eq!(profile.user.mobile.as_deref(), Some("+447700900123"));
         f.service.store().close().await;
@@ -276,7 +280,11 @@ async fn the_user_profile_lists_devices_and_keys_of_that_client_only() {
         let f = service(db).await;
         let ctx = client("client-a");
         let alice = crate::sap::alice(&f, &ctx).await;
-        let profile = f.service.get_user_profile(&ctx, "alice").await.unwrap();
+        let profile = f
+            .service
+            .get_user_profile(&ctx, "alice", Default::default())
+            .await
+            .unwrap();
         assert_eq!(profile.user.user_id, "alice");
         assert_eq!(
             profile
@@ -297,13 +305,17 @@ async fn the_user_profile_lists_devices_and_keys_of_that_client_only() {
         assert_eq!(
             code(
                 f.service
-                    .get_user_profile(&client("client-b"), "alice")
+                    .get_user_profile(&client("client-b"), "alice", Default::default())
                     .await
             ),
             "not_found"
         );
         assert_eq!(
-            code(f.service.get_user_profile(&ctx, "../etc/passwd").await),
+            code(
+                f.service
+                    .get_user_profile(&ctx, "../etc/passwd", Default::default())
+                    .await
+            ),
             "invalid_request"
         );
         f.service.store().close().await;

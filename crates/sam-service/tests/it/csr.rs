@@ -91,7 +91,7 @@ async fn a_csr_is_signed_once_under_a_sad_and_openssl_verifies_it() {
         assert_eq!(
             spki,
             f.service
-                .get_user_profile(&ctx, "alice")
+                .get_user_profile(&ctx, "alice", Default::default())
                 .await
                 .unwrap()
                 .keys[0]

@@ -147,7 +147,10 @@ async fn devices_prove_possession_and_follow_the_profile() {
             "not_found"
         );
         assert_eq!(code(f.service.get_device(&b, "phone").await), "not_found");
-        assert_eq!(code(f.service.get_devices(&b, "alice").await), "not_found");
+        assert_eq!(
+            code(f.service.get_devices(&b, "alice", None, 100).await),
+            "not_found"
+        );
         assert_eq!(
             code(f.service.delete_device(&b, "phone").await),
             "not_found"
@@ -181,13 +184,37 @@ async fn devices_prove_possession_and_follow_the_profile() {
 
         let listed: Vec<_> = f
             .service
-            .get_devices(&a, "alice")
+            .get_devices(&a, "alice", None, 100)
             .await
             .unwrap()
+            .devices
             .into_iter()
             .map(|d| d.device_id)
             .collect();
         assert_eq!(listed, ["phone", "tablet"]);
+        // A page of one says where the next begins; the last page says nothing.
+        let first = f.service.get_devices(&a, "alice", None, 1).await.unwrap();
+        assert_eq!(first.devices.len(), 1);
+        assert_eq!(first.next.as_deref(), Some("phone"));
+        let last = f
+            .service
+            .get_devices(&a, "alice", first.next.as_deref(), 1)
+            .await
+            .unwrap();
+        assert_eq!(last.devices[0].device_id, "tablet");
+        assert_eq!(last.next.as_deref(), Some("tablet"));
+        let after = f
+            .service
+            .get_devices(&a, "alice", Some("tablet"), 1)
+            .await
+            .unwrap();
+        assert!(after.devices.is_empty() && after.next.is_none());
+        for limit in [0, 1001] {
+            assert_eq!(
+                code(f.service.get_devices(&a, "alice", None, limit).await),
+                "invalid_request"
+            );
+        }
         f.service.delete_device(&a, "phone").await.unwrap();
         f.service
             .register_device(&a, enrol("client-a", "alice", "watch", &third, "ES256"))

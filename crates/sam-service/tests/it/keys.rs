@@ -61,7 +61,7 @@ async fn keys_come_from_the_pool_first_and_certificates_must_match() {
         assert_eq!(
             f.service
                 .store()
-                .keys("client-a", "alice")
+                .keys("client-a", "alice", None, 100)
                 .await
                 .unwrap()
                 .len(),
@@ -126,7 +126,12 @@ async fn keys_come_from_the_pool_first_and_certificates_must_match() {
             "not_found"
         );
         assert_eq!(
-            f.service.get_certificates(&a, "alice").await.unwrap().len(),
+            f.service
+                .get_certificates(&a, "alice", None, 100)
+                .await
+                .unwrap()
+                .certificates
+                .len(),
             1
         );
 

@@ -144,12 +144,21 @@ async fn type_limits_time_bounds_refusals_and_manual_renewal() {
             code(f.service.get_user(&ctx, "alice").await),
             "plan_request_type_limit_reached"
         );
-        f.service.get_devices(&ctx, "alice").await.unwrap();
-        f.service.get_devices(&ctx, "alice").await.unwrap();
-        f.service.get_devices(&ctx, "alice").await.unwrap();
+        f.service
+            .get_devices(&ctx, "alice", None, 100)
+            .await
+            .unwrap();
+        f.service
+            .get_devices(&ctx, "alice", None, 100)
+            .await
+            .unwrap();
+        f.service
+            .get_devices(&ctx, "alice", None, 100)
+            .await
+            .unwrap();
         // The overall limit.
         assert_eq!(
-            code(f.service.get_devices(&ctx, "alice").await),
+            code(f.service.get_devices(&ctx, "alice", None, 100).await),
             "plan_limit_reached"
         );
         let status = f.service.plan_status("client-a").await.unwrap();
@@ -227,14 +236,26 @@ async fn alerts_reach_clients_with_email_and_mobile_once_per_period() {
             f.service.get_sam_profile(&ctx, 1).await.unwrap();
         }
         assert!(f.mail().is_empty());
-        assert!(f.service.plan_alerts("client-a").await.unwrap().is_empty());
+        assert!(
+            f.service
+                .plan_alerts("client-a", None, 100)
+                .await
+                .unwrap()
+                .alerts
+                .is_empty()
+        );
         // With both: the alert is due (2 of 4 is 50 %), logged once, sent by e-mail and SMS.
         record.mobile = Some("+3212345678".into());
         f.service.store().put_client(&record).await.unwrap();
         for _ in 0..2 {
             f.service.get_sam_profile(&ctx, 1).await.unwrap();
         }
-        let log = f.service.plan_alerts("client-a").await.unwrap();
+        let log = f
+            .service
+            .plan_alerts("client-a", None, 100)
+            .await
+            .unwrap()
+            .alerts;
         assert_eq!(log.len(), 1);
         assert!(
             f.service

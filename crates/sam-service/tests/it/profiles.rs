@@ -156,18 +156,51 @@ async fn profile_administration_is_shared_by_the_nodes() {
         assert_eq!(two.profile(8).unwrap(), copy);
         assert_eq!(two.profile(1).unwrap().status(), ProfileStatus::Inactive);
         assert_eq!(
-            two.sorted_profiles(SortKey::Name, SortOrder::Descending)
+            two.sorted_profiles(SortKey::Name, SortOrder::Descending, None, 100)
+                .unwrap()
+                .profiles
                 .first()
                 .map(|p| p.name().to_string()),
             Some("Qualified copy".to_owned())
         );
         let inactive = two
-            .search_profiles(&ProfileQuery {
-                status: Some(ProfileStatus::Inactive),
-                ..Default::default()
-            })
-            .unwrap();
+            .search_profiles(
+                &ProfileQuery {
+                    status: Some(ProfileStatus::Inactive),
+                    ..Default::default()
+                },
+                None,
+                100,
+            )
+            .unwrap()
+            .profiles;
         assert_eq!(inactive.len(), 1);
+        // The table comes in pages in its order, each after the last profile of the one before.
+        let whole = two
+            .sorted_profiles(SortKey::Name, SortOrder::Descending, None, 100)
+            .unwrap();
+        assert!(whole.next.is_none() && whole.profiles.len() > 2);
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = two
+                .sorted_profiles(SortKey::Name, SortOrder::Descending, after.as_deref(), 2)
+                .unwrap();
+            paged.extend(page.profiles);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole.profiles);
+        for cursor in ["9999", "name"] {
+            assert_eq!(
+                two.sorted_profiles(SortKey::Id, SortOrder::Ascending, Some(cursor), 2)
+                    .unwrap_err()
+                    .code,
+                "invalid_request"
+            );
+        }
 
         // Edit: invalid settings change nothing; valid ones are stored.
         let mut edited = settings("Qualified");

@@ -202,7 +202,8 @@ async fn scal2_device_flow_signs_cades_that_openssl_accepts_and_only_once() {
             .service
             .pending_requests_list(&ctx, None, 10)
             .await
-            .unwrap();
+            .unwrap()
+            .requests;
         assert_eq!(
             listed
                 .iter()
@@ -215,6 +216,7 @@ async fn scal2_device_flow_signs_cades_that_openssl_accepts_and_only_once() {
                 .pending_requests_list(&client("client-b"), None, 10)
                 .await
                 .unwrap()
+                .requests
                 .is_empty()
         );
         assert_eq!(
@@ -632,6 +634,7 @@ async fn a_digest_of_another_algorithm_than_the_profiles_is_refused() {
                 .pending_requests_list(&ctx, None, 100)
                 .await
                 .unwrap()
+                .requests
                 .is_empty(),
             "nothing was stored"
         );

@@ -359,7 +359,7 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
         f.service.get_sam_profile(&ctx, 2).await.unwrap();
         let keys_before = f
             .service
-            .get_user_profile(&ctx, "alice")
+            .get_user_profile(&ctx, "alice", Default::default())
             .await
             .unwrap()
             .keys
@@ -388,7 +388,7 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
         );
         assert_eq!(
             f.service
-                .get_user_profile(&ctx, "alice")
+                .get_user_profile(&ctx, "alice", Default::default())
                 .await
                 .unwrap()
                 .keys

@@ -266,8 +266,35 @@ async fn a_renewal_happens_once_and_history_and_alerts_are_kept() {
                 .await
                 .unwrap()
         );
-        assert_eq!(store.plan_alerts("A").await.unwrap().len(), 3);
-        assert!(store.plan_alerts("B").await.unwrap().is_empty());
+        assert_eq!(store.plan_alerts("A", None, 100).await.unwrap().len(), 3);
+        assert!(store.plan_alerts("B", None, 100).await.unwrap().is_empty());
+        // Paged by period then kind, each page after the last (period, kind) of the one before.
+        let kinds = |alerts: Vec<sam_store::AlertRecord>| {
+            alerts
+                .into_iter()
+                .map(|a| (a.period_number, a.kind))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(store.plan_alerts("A", None, 2).await.unwrap()),
+            [
+                (3, "plan_expires_soon".to_owned()),
+                (3, "plan_usage_reached".to_owned())
+            ]
+        );
+        assert_eq!(
+            kinds(
+                store
+                    .plan_alerts("A", Some((3, "plan_usage_reached")), 2)
+                    .await
+                    .unwrap()
+            ),
+            [(4, "plan_usage_reached".to_owned())]
+        );
+        assert_eq!(
+            kinds(store.plan_alerts_of_period("A", 3).await.unwrap()).len(),
+            2
+        );
         for node in nodes.iter() {
             node.close().await;
         }

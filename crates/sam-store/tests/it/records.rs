@@ -244,7 +244,10 @@ async fn the_device_limit_holds_under_a_race_and_devices_are_per_client() {
             }
         }
         assert_eq!(added, 3, "{:?}", store.backend());
-        assert_eq!(store.devices("A", "alice").await.unwrap().len(), 3);
+        assert_eq!(
+            store.devices("A", "alice", None, 100).await.unwrap().len(),
+            3
+        );
 
         assert_eq!(
             store
@@ -260,7 +263,7 @@ async fn the_device_limit_holds_under_a_race_and_devices_are_per_client() {
                 .unwrap(),
             DeviceAdd::UnknownUser
         );
-        let existing = store.devices("A", "alice").await.unwrap()[0].clone();
+        let existing = store.devices("A", "alice", None, 100).await.unwrap()[0].clone();
         assert!(
             store
                 .device("B", &existing.device_id)
@@ -392,14 +395,14 @@ async fn the_per_client_device_migration_keeps_every_device() {
             ids
         };
         assert_eq!(
-            ids(store.devices("A", "alice").await.unwrap()),
+            ids(store.devices("A", "alice", None, 100).await.unwrap()),
             [
                 ("alice-phone".to_owned(), vec![0x30, 0x59, 1]),
                 ("alice-tablet".to_owned(), vec![0x30, 0x59, 2])
             ]
         );
         assert_eq!(
-            ids(store.devices("B", "bob").await.unwrap()),
+            ids(store.devices("B", "bob", None, 100).await.unwrap()),
             [("bob-phone".to_owned(), vec![0x30, 0x59, 3])]
         );
         assert_eq!(
@@ -465,7 +468,13 @@ async fn keys_and_certificates_belong_to_their_client() {
             Some(key("A", "alice", "k1"))
         );
         assert!(store.certificate("A", "k1").await.unwrap().is_none());
-        assert!(store.keys("A", "alice").await.unwrap().is_empty());
+        assert!(
+            store
+                .keys("A", "alice", None, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         store.close().await;
     }
     drop_databases(dbs).await;
@@ -797,7 +806,7 @@ async fn clients_and_profiles_are_stored_and_replaced() {
             .unwrap();
         assert_eq!(
             store
-                .clients()
+                .clients(None, 100)
                 .await
                 .unwrap()
                 .iter()
@@ -1034,6 +1043,119 @@ async fn a_users_pending_requests_come_in_pages_oldest_first() {
             page(Some("rb"), 2).await.is_empty(),
             "another client's cursor"
         );
+        store.close().await;
+    }
+    drop_databases(dbs).await;
+}
+
+/// Get Devices, the keys, Get Certificates and List Clients are paged in id order, each page
+/// after the last id of the one before, and never cross into another client or user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_keys_certificates_and_clients_come_in_pages() {
+    let dbs = databases("list_pages").await;
+    for db in &dbs {
+        let store = db.open().await.unwrap();
+        for client in ["c3", "c1", "c2"] {
+            store
+                .put_client(&ClientRecord::new(client, t(0)))
+                .await
+                .unwrap();
+        }
+        store.create_user(&user("A", "alice")).await.unwrap();
+        store.create_user(&user("A", "bob")).await.unwrap();
+        store.create_user(&user("B", "alice")).await.unwrap();
+        for id in ["d3", "d1", "d2"] {
+            store
+                .add_device(&device("A", "alice", id), 10)
+                .await
+                .unwrap();
+        }
+        store
+            .add_device(&device("A", "bob", "d0"), 10)
+            .await
+            .unwrap();
+        store
+            .add_device(&device("B", "alice", "d9"), 10)
+            .await
+            .unwrap();
+        for id in ["k3", "k1", "k2", "k4"] {
+            store.add_key(&key("A", "alice", id)).await.unwrap();
+        }
+        store.add_key(&key("A", "bob", "k0")).await.unwrap();
+        for id in ["k1", "k3", "k4", "k0"] {
+            let cert = CertificateRecord {
+                key_id: id.into(),
+                certificate: vec![0x30, 1],
+                chain: Vec::new(),
+                imported_at: t(3),
+            };
+            assert!(store.set_certificate("A", &cert).await.unwrap());
+        }
+
+        let devices = |after: Option<&'static str>, limit: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .devices("A", "alice", after, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.device_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(devices(None, 100).await, ["d1", "d2", "d3"]);
+        assert_eq!(devices(None, 2).await, ["d1", "d2"]);
+        assert_eq!(devices(Some("d2"), 2).await, ["d3"]);
+        assert!(devices(Some("d3"), 2).await.is_empty());
+
+        let keys: Vec<_> = store
+            .keys("A", "alice", Some("k1"), 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.key_id)
+            .collect();
+        assert_eq!(keys, ["k2", "k3"]);
+
+        let certificates = |after: Option<&'static str>, limit: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .certificates("A", "alice", after, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.key_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(certificates(None, 100).await, ["k1", "k3", "k4"]);
+        assert_eq!(certificates(None, 2).await, ["k1", "k3"]);
+        assert_eq!(certificates(Some("k3"), 2).await, ["k4"]);
+        assert!(
+            store
+                .certificates("B", "alice", None, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "another client's user of the same name"
+        );
+
+        let clients = |after: Option<&'static str>| {
+            let store = store.clone();
+            async move {
+                store
+                    .clients(after, 2)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.client_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(clients(None).await, ["c1", "c2"]);
+        assert_eq!(clients(Some("c2")).await, ["c3"]);
         store.close().await;
     }
     drop_databases(dbs).await;
