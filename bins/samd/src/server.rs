@@ -441,14 +441,11 @@ async fn within(
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({
-                    "error": "request_timeout",
-                    "message": format!("the request took longer than {} s", limit.as_secs()),
-                })),
-            )
-                .into_response()
+            crate::api::ApiError::from(sam_service::ServiceError::new(
+                sam_service::ErrorCode::RequestTimeout,
+                format!("the request took longer than {} s", limit.as_secs()),
+            ))
+            .into_response()
         }
     }
 }

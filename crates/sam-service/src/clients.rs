@@ -17,6 +17,7 @@
 //!   without TLS client authentication the option is disregarded and HTTP Basic alone
 //!   authenticates. Every failure is the same `client_authentication_failed`.
 
+use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 use sam_algorithms::HashAlgorithm;
@@ -137,7 +138,7 @@ pub fn fingerprint(der: &[u8]) -> String {
 
 fn authentication_failed() -> ServiceError {
     ServiceError::new(
-        "client_authentication_failed",
+        ErrorCode::ClientAuthenticationFailed,
         "the client could not be authenticated",
     )
 }
@@ -246,7 +247,7 @@ impl Service {
     ) -> Result<ClientView, ServiceError> {
         if self.store.client(&settings.client_id).await?.is_some() {
             return Err(ServiceError::new(
-                "client_exists",
+                ErrorCode::ClientExists,
                 format!("client {} exists", settings.client_id),
             ));
         }
@@ -426,7 +427,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let refused = || {
             ServiceError::new(
-                "admin_authentication_failed",
+                ErrorCode::AdminAuthenticationFailed,
                 "the admin credential is required",
             )
         };
@@ -495,14 +496,14 @@ impl Service {
         match self.store.client(ctx.id()).await? {
             Some(c) if c.sam_access => Ok(()),
             Some(_) => Err(ServiceError::new(
-                "client_access_denied",
+                ErrorCode::ClientAccessDenied,
                 format!(
                     "client {} is not allowed to access the SAM service",
                     ctx.id()
                 ),
             )),
             None => Err(ServiceError::new(
-                "client_access_denied",
+                ErrorCode::ClientAccessDenied,
                 format!("client {} is not registered for the SAM service", ctx.id()),
             )),
         }
@@ -525,7 +526,7 @@ impl Service {
             .and_then(|p| u32::try_from(p).ok())
             .ok_or_else(|| {
                 ServiceError::new(
-                    "no_profile",
+                    ErrorCode::NoProfile,
                     "the request names no SAM profile and the client has no default profile",
                 )
             })

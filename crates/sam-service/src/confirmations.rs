@@ -14,6 +14,7 @@
 //! with `confirmation_validity_secs` and `code_attempts` (docs/service.md); a new code
 //! replaces the previous one of the same purpose.
 
+use crate::ErrorCode;
 use sam_store::{CodeCheck, NewCode};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -195,11 +196,11 @@ impl Service {
         match check {
             CodeCheck::Confirmed { payload } => Ok(payload),
             CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
-                "code_invalid",
+                ErrorCode::CodeInvalid,
                 format!("wrong confirmation code; {attempts_left} attempts left"),
             )),
             CodeCheck::Unusable => Err(ServiceError::new(
-                "code_invalid",
+                ErrorCode::CodeInvalid,
                 "no usable confirmation code: request a new one",
             )),
         }

@@ -18,6 +18,7 @@
 //! A session acts only as its device: the service's device request types check that the
 //! request belongs to the device's user, so a session never sees another user's requests.
 
+use crate::ErrorCode;
 use sam_algorithms::{JwsAlgorithm, UnixTime};
 use sam_sad::DeviceId;
 use sam_store::{CodeCheck, NewCode};
@@ -72,7 +73,7 @@ pub use sam_sad::session_message;
 
 fn refused() -> ServiceError {
     ServiceError::new(
-        "device_authentication_failed",
+        ErrorCode::DeviceAuthenticationFailed,
         "the device session could not be opened or is not valid",
     )
 }
@@ -155,7 +156,7 @@ impl Service {
                 CodeCheck::Confirmed { .. } => {}
                 _ => {
                     return Err(ServiceError::new(
-                        "device_authentication_failed",
+                        ErrorCode::DeviceAuthenticationFailed,
                         "unknown, used or expired challenge",
                     ));
                 }
@@ -165,7 +166,7 @@ impl Service {
                 .device(ctx.id(), device_id)
                 .await?
                 .ok_or_else(|| {
-                    ServiceError::new("device_authentication_failed", "unknown device")
+                    ServiceError::new(ErrorCode::DeviceAuthenticationFailed, "unknown device")
                 })?;
             let algorithm: JwsAlgorithm = device
                 .algorithm
@@ -177,7 +178,7 @@ impl Service {
             crate::devices::check_proof(algorithm, spec, &device.public_key, &message, signature)
                 .map_err(|_| {
                 ServiceError::new(
-                    "device_authentication_failed",
+                    ErrorCode::DeviceAuthenticationFailed,
                     "the signature does not verify under the device's key",
                 )
             })?;
@@ -206,7 +207,7 @@ impl Service {
             .await;
         // One answer for every refusal; the audit keeps the reason.
         result.map_err(|e| {
-            if e.code == "device_authentication_failed" {
+            if e.code == crate::ErrorCode::DeviceAuthenticationFailed {
                 refused()
             } else {
                 e

@@ -7,6 +7,7 @@
 //! message). The profile's device rules apply: the authorisation key spec, biometric and
 //! secure-element requirements, and the maximum number of devices (exact under races).
 
+use crate::ErrorCode;
 use sam_algorithms::{JwsAlgorithm, KeySpec, SignatureAlgorithm};
 use sam_profile::ProfileId;
 use sam_sad::{DeviceId, UserId};
@@ -98,7 +99,7 @@ pub(crate) fn check_proof(
     };
     sam_keys::verify(spki, spec, padding, &input, proof).map_err(|_| {
         ServiceError::new(
-            "proof_of_possession_failed",
+            ErrorCode::ProofOfPossessionFailed,
             "the proof does not verify under the registered key",
         )
     })
@@ -133,7 +134,7 @@ impl Service {
                     .map_err(|e| ServiceError::invalid(format!("public key: {e}")))?;
                 if spec != rules.key {
                     return Err(ServiceError::new(
-                        "device_not_allowed",
+                        ErrorCode::DeviceNotAllowed,
                         format!("the profile's devices hold {} keys, not {spec}", rules.key),
                     ));
                 }
@@ -144,13 +145,13 @@ impl Service {
                 }
                 if rules.biometric_required && !request.biometric {
                     return Err(ServiceError::new(
-                        "device_not_allowed",
+                        ErrorCode::DeviceNotAllowed,
                         "the profile requires biometric unlock",
                     ));
                 }
                 if rules.secure_element_required && !request.secure_element {
                     return Err(ServiceError::new(
-                        "device_not_allowed",
+                        ErrorCode::DeviceNotAllowed,
                         "the profile requires a secure element",
                     ));
                 }
@@ -186,14 +187,14 @@ impl Service {
                     DeviceAdd::Added => Ok(view(record)),
                     DeviceAdd::UnknownUser => Err(ServiceError::not_found("user", user.as_str())),
                     DeviceAdd::LimitReached => Err(ServiceError::new(
-                        "device_limit_reached",
+                        ErrorCode::DeviceLimitReached,
                         format!(
                             "the profile allows {} devices per user",
                             rules.device_limit()
                         ),
                     )),
                     DeviceAdd::DuplicateId => Err(ServiceError::new(
-                        "device_exists",
+                        ErrorCode::DeviceExists,
                         format!("device {} is already registered", device.as_str()),
                     )),
                 }

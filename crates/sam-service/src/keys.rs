@@ -7,6 +7,7 @@
 //! at rest like any key) and generates one only when the pool is empty;
 //! [`Service::refill_key_pool`] tops the pool up and is what a server runs in the background.
 
+use crate::ErrorCode;
 use der::{Decode, Encode};
 use sam_algorithms::KeySpec;
 use sam_profile::ProfileId;
@@ -147,7 +148,7 @@ impl Service {
                     || !sam_keys::software_specs().contains(&spec)
                 {
                     return Err(ServiceError::new(
-                        "not_supported",
+                        ErrorCode::NotSupported,
                         format!(
                             "crypto source {token_name} cannot make {spec} keys that sam can \
                              sign with; edit the profile to a key spec the source holds"
@@ -301,7 +302,7 @@ impl Service {
                     .map_err(|e| ServiceError::invalid(format!("certificate: {e}")))?;
                 if spki != key.public_key {
                     return Err(ServiceError::new(
-                        "certificate_mismatch",
+                        ErrorCode::CertificateMismatch,
                         "the certificate does not certify this key's public key",
                     ));
                 }

@@ -13,6 +13,7 @@
 //! The admin operations (set, edit, renew, inspect, the alert log) are here too; `samd`'s
 //! admin API calls them.
 
+use crate::ErrorCode;
 use std::collections::BTreeMap;
 
 use sam_algorithms::UnixTime;
@@ -85,7 +86,7 @@ fn refusal(r: Refusal) -> ServiceError {
             )
         }
     };
-    ServiceError::new(r.code(), message)
+    ServiceError::new(r.into(), message)
 }
 
 /// A plan as the admin API shows it.
@@ -346,7 +347,7 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("plan of client", client))?;
         settings
             .manual_renewal()
-            .map_err(|e| ServiceError::new("plan_auto_renewed", e.to_string()))?;
+            .map_err(|e| ServiceError::new(ErrorCode::PlanAutoRenewed, e.to_string()))?;
         let now = self.now();
         let next = settings
             .renewed(&period, now)
@@ -363,7 +364,7 @@ impl Service {
             .await?
         {
             return Err(ServiceError::new(
-                "conflict",
+                ErrorCode::Conflict,
                 "the plan was renewed meanwhile; try again",
             ));
         }

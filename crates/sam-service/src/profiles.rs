@@ -7,6 +7,7 @@
 //! [`Service::reload_profiles`] (`samd` reloads on a timer). Ids are assigned through the
 //! store, so two nodes creating profiles at once never give two profiles one id.
 
+use crate::ErrorCode;
 use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
@@ -89,14 +90,14 @@ const CREATE_ATTEMPTS: usize = 16;
 fn profile_error(e: ProfileError) -> ServiceError {
     match e {
         ProfileError::NotFound(id) => ServiceError::not_found("profile", &id.to_string()),
-        ProfileError::NameTaken { .. } => ServiceError::new("conflict", e.to_string()),
+        ProfileError::NameTaken { .. } => ServiceError::new(ErrorCode::Conflict, e.to_string()),
         other => ServiceError::invalid(other.to_string()),
     }
 }
 
 fn store_conflict(e: sam_store::StoreError) -> ServiceError {
     match e {
-        sam_store::StoreError::Conflict(message) => ServiceError::new("conflict", message),
+        sam_store::StoreError::Conflict(message) => ServiceError::new(ErrorCode::Conflict, message),
         other => other.into(),
     }
 }
@@ -117,7 +118,7 @@ impl Service {
     fn profile_rules(&self) -> Result<ProfileRules, ServiceError> {
         let mut rules = self.profile_rules.clone().ok_or_else(|| {
             ServiceError::new(
-                "not_configured",
+                ErrorCode::NotConfigured,
                 "profile administration is not configured on this node",
             )
         })?;
@@ -191,7 +192,7 @@ impl Service {
                 }
             }
             Err(ServiceError::new(
-                "conflict",
+                ErrorCode::Conflict,
                 "other nodes kept taking the next profile id; try again",
             ))
         }

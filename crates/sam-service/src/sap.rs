@@ -17,6 +17,7 @@
 //! 4. **eSeals** ([`crate::seal`]): a seal request names no documents; its SAD allows a number
 //!    of signatures until it expires, each batch spending as many uses as it has hashes.
 
+use crate::ErrorCode;
 use std::sync::Arc;
 
 use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, SignatureAlgorithm, UnixTime};
@@ -226,12 +227,14 @@ pub(crate) fn transition_error(t: Transition, id: &str) -> ServiceError {
     match t {
         Transition::Done => ServiceError::internal("unexpected transition"),
         Transition::NotFound => ServiceError::not_found("request", id),
-        Transition::NotAllowed(RequestStatus::Expired) => {
-            ServiceError::new("request_expired", format!("request {id} has expired"))
-        }
-        Transition::NotAllowed(status) => {
-            ServiceError::new("request_not_pending", format!("request {id} is {status}"))
-        }
+        Transition::NotAllowed(RequestStatus::Expired) => ServiceError::new(
+            ErrorCode::RequestExpired,
+            format!("request {id} has expired"),
+        ),
+        Transition::NotAllowed(status) => ServiceError::new(
+            ErrorCode::RequestNotPending,
+            format!("request {id} is {status}"),
+        ),
     }
 }
 
@@ -284,7 +287,10 @@ impl Service {
             .active_profile(profile_id)
             .cloned()
             .map_err(|_| {
-                ServiceError::new("profile_inactive", format!("profile {id} is not active"))
+                ServiceError::new(
+                    ErrorCode::ProfileInactive,
+                    format!("profile {id} is not active"),
+                )
             })
     }
 
@@ -504,7 +510,7 @@ impl Service {
         let settings = &profile.settings().signing_key;
         if !self.signing()?.supports(format) {
             return Err(ServiceError::new(
-                "not_supported",
+                ErrorCode::NotSupported,
                 format!(
                     "{format} needs a time-stamp authority{}, which this service is not \
                      configured with",
@@ -524,7 +530,7 @@ impl Service {
             && count > limit as usize
         {
             return Err(ServiceError::new(
-                "too_many_hashes",
+                ErrorCode::TooManyHashes,
                 format!("the profile allows {limit} hashes per request"),
             ));
         }
@@ -540,7 +546,7 @@ impl Service {
                 .await?
                 .ok_or_else(|| {
                     ServiceError::new(
-                        "no_certificate",
+                        ErrorCode::NoCertificate,
                         format!("{format} output needs the key's certificate"),
                     )
                 })?;
@@ -878,7 +884,7 @@ impl Service {
             .ok_or_else(|| ServiceError::not_found("request", request))?;
         if record.status != RequestStatus::Authorised {
             return Err(ServiceError::new(
-                "request_not_authorised",
+                ErrorCode::RequestNotAuthorised,
                 format!("request {request} is {}", record.status),
             ));
         }
@@ -1023,14 +1029,14 @@ impl Service {
                     Ok(other) => {
                         self.plan_uncount(ctx, counted).await;
                         let e = transition_error(other, request_id);
-                        observe(e.code);
+                        observe(e.code.as_str());
                         Err(e)
                     }
                     // Not recorded, so not handed out; the request stays `signing` until
                     // `recover_interrupted_signings` gives it up.
                     Err(e) => {
                         let e = ServiceError::from(e);
-                        observe(e.code);
+                        observe(e.code.as_str());
                         Err(e)
                     }
                 }
@@ -1053,20 +1059,20 @@ impl Service {
             }
             (Err(e), Some(request_id)) => {
                 self.plan_uncount(ctx, counted).await;
-                observe(e.code);
+                observe(e.code.as_str());
                 // Best effort: if this cannot be written, the lease gives the request up.
                 let _ = self
                     .store
-                    .abandon_signing(ctx.id(), request_id, self.now(), &entry(e.code))
+                    .abandon_signing(ctx.id(), request_id, self.now(), &entry(e.code.as_str()))
                     .await;
                 Err(e)
             }
             (Err(e), None) => {
                 self.plan_uncount(ctx, counted).await;
-                observe(e.code);
+                observe(e.code.as_str());
                 let _ = self
                     .store
-                    .give_back_sad_uses(&spending.sad_id, spending.uses, &entry(e.code))
+                    .give_back_sad_uses(&spending.sad_id, spending.uses, &entry(e.code.as_str()))
                     .await;
                 Err(e)
             }
@@ -1115,7 +1121,7 @@ impl Service {
                     observer.outcome(OtherAction::SadSpent.into(), refusal.code());
                 }
                 Err(ServiceError::new(
-                    refusal.code(),
+                    refusal.into(),
                     format!("the request's SAD cannot be used: {}", refusal.code()),
                 ))
             }
@@ -1195,7 +1201,7 @@ impl Service {
             .map(|record| UsableKey { record, token })
             .map_err(|e| {
                 ServiceError::new(
-                    "key_unusable",
+                    ErrorCode::KeyUnusable,
                     format!("key {key_id} cannot sign now ({e}); the SAD was not spent"),
                 )
             })
@@ -1239,7 +1245,10 @@ impl Service {
                 .zip(signatures)
                 .map(|(state, signature)| {
                     sam_cms::complete(state, &signature, &services).map_err(|e| {
-                        ServiceError::new("output_failed", format!("completing the output: {e}"))
+                        ServiceError::new(
+                            ErrorCode::OutputFailed,
+                            format!("completing the output: {e}"),
+                        )
                     })
                 })
                 .collect()
@@ -1268,7 +1277,7 @@ impl Service {
             && !digests.iter().all(|d| sad.hashes.contains(d))
         {
             return Err(ServiceError::new(
-                "sad_invalid",
+                ErrorCode::SadInvalid,
                 "the SAD does not authorise every hash to sign",
             ));
         }

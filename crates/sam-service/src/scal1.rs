@@ -9,6 +9,7 @@
 //! (bound to purpose and request), with an expiry and a bounded number of attempts, and
 //! delivered through the [`Notifier`](crate::Notifier) — never returned to the client.
 
+use crate::ErrorCode;
 use std::fmt;
 use std::sync::Arc;
 
@@ -106,7 +107,7 @@ impl Service {
     pub(crate) fn code_key(&self) -> Result<&CodeKey, ServiceError> {
         self.settings.code_key.as_ref().ok_or_else(|| {
             ServiceError::new(
-                "not_configured",
+                ErrorCode::NotConfigured,
                 "no code key is configured for one-time codes",
             )
         })
@@ -116,14 +117,14 @@ impl Service {
     pub(crate) async fn deliver(&self, notification: Notification) -> Result<(), ServiceError> {
         let notifier = self.notifier.clone().ok_or_else(|| {
             ServiceError::new(
-                "not_configured",
+                ErrorCode::NotConfigured,
                 "no notifier is configured to deliver codes",
             )
         })?;
         tokio::task::spawn_blocking(move || notifier.notify(&notification))
             .await
             .map_err(|e| ServiceError::internal(format!("notification task: {e}")))?
-            .map_err(|e| ServiceError::new("notification_failed", e.to_string()))
+            .map_err(|e| ServiceError::new(ErrorCode::NotificationFailed, e.to_string()))
     }
 
     /// Generate OTP: sends a one-time password for the user's pending request by `channel`.
@@ -241,11 +242,11 @@ impl Service {
                         self.record_verified(ctx, request, "otp", now).await
                     }
                     CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
-                        "otp_invalid",
+                        ErrorCode::OtpInvalid,
                         format!("wrong OTP; {attempts_left} attempts left"),
                     )),
                     CodeCheck::Unusable => Err(ServiceError::new(
-                        "otp_invalid",
+                        ErrorCode::OtpInvalid,
                         "no usable OTP for this request: generate a new one",
                     )),
                 }

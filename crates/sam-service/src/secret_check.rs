@@ -23,6 +23,7 @@
 //! - A client whose secret was verified recently is not queued at all: the verified-secret
 //!   memory (`secret_cache`) answers before this pool is asked.
 
+use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -73,7 +74,7 @@ impl core::fmt::Debug for Argon2Pool {
 /// The refusal of a job the pool cannot take now.
 fn busy() -> ServiceError {
     ServiceError::new(
-        "busy",
+        ErrorCode::Busy,
         "too many credentials are being checked now; try again in a second",
     )
     .with_retry_after(1)
@@ -381,7 +382,7 @@ impl FailureBackoff {
     pub fn refusal(wait: Duration) -> ServiceError {
         let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         ServiceError::new(
-            "authentication_throttled",
+            ErrorCode::AuthenticationThrottled,
             format!("too many failed authentications; try again in {secs} s"),
         )
         .with_retry_after(secs)

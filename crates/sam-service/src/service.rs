@@ -1,5 +1,6 @@
 //! The service object, the calling client, and the audit of every request.
 
+use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -136,7 +137,7 @@ pub struct Service {
 /// The refusal of a crypto source whose key is not the one its stored keys were made under.
 fn key_mismatch(name: &str, domain: &str, recorded: &str) -> ServiceError {
     ServiceError::new(
-        "key_mismatch",
+        ErrorCode::KeyMismatch,
         format!(
             "crypto source {name}: its key ({domain}) is not the one the keys in this database \
              were made under ({recorded}). Is the master key file (or wrapping key) the right \
@@ -404,7 +405,7 @@ impl Service {
     ) -> Result<T, ServiceError> {
         let outcome = match &result {
             Ok(_) => "ok".to_owned(),
-            Err(e) => e.code.to_owned(),
+            Err(e) => e.code.as_str().to_owned(),
         };
         if let Some(observer) = &self.observer {
             observer.outcome(action, &outcome);

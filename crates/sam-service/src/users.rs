@@ -3,6 +3,7 @@
 //! the `argon2` crate's defaults: 19 MiB, 2 passes, 1 lane) and checked in constant time;
 //! hashing runs off the async threads.
 
+use crate::ErrorCode;
 use sam_sad::UserId;
 use sam_store::{NewUser, UserRecord};
 use serde::Serialize;
@@ -160,7 +161,7 @@ impl Service {
                     .await
                     .map_err(|e| match e {
                         sam_store::StoreError::Conflict(_) => ServiceError::new(
-                            "user_exists",
+                            ErrorCode::UserExists,
                             format!("user {} is already registered", id.as_str()),
                         ),
                         other => other.into(),
@@ -313,7 +314,7 @@ impl Service {
                 if !record.user.password_hash.is_empty() {
                     let current = current.ok_or_else(|| {
                         ServiceError::new(
-                            "authentication_failed",
+                            ErrorCode::AuthenticationFailed,
                             "the current password is required",
                         )
                     })?;
@@ -323,7 +324,7 @@ impl Service {
                         .await?
                     {
                         return Err(ServiceError::new(
-                            "authentication_failed",
+                            ErrorCode::AuthenticationFailed,
                             "the current password is wrong",
                         ));
                     }
@@ -385,7 +386,7 @@ impl Service {
             && now < until
         {
             return Err(ServiceError::new(
-                "user_locked",
+                ErrorCode::UserLocked,
                 format!("too many failed attempts; locked until {until}"),
             ));
         }
@@ -406,7 +407,7 @@ impl Service {
             )
             .await?;
         Err(ServiceError::new(
-            "authentication_failed",
+            ErrorCode::AuthenticationFailed,
             "wrong user or password",
         ))
     }

@@ -12,6 +12,7 @@
 //! Accepting a SAD registers it in the replay registry with its uses (1 for a transaction;
 //! the count of a seal) until `min(expires_at + tolerance, accepted + profile SAD expiry)`.
 
+use crate::ErrorCode;
 use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, UnixTime};
 use sam_profile::{AssertionType, SamProfile, UserIdSource};
 use sam_sad::{
@@ -26,7 +27,7 @@ use crate::sap::{mode_name, request_id, sad_scal, transition_error, user_id};
 use crate::service::{ClientContext, Service};
 
 fn sad_invalid(message: impl Into<String>) -> ServiceError {
-    ServiceError::new("sad_invalid", message)
+    ServiceError::new(ErrorCode::SadInvalid, message)
 }
 
 /// Whether `now` lies in the certificate's validity, widened by `tolerance` seconds.
@@ -128,7 +129,9 @@ impl Service {
         // profile's SAD expiry is (the replay registry's refusal); every other failed rule is
         // `sad_invalid`.
         let refused = |e: sam_sad::SadError| match e {
-            sam_sad::SadError::Expired { .. } => ServiceError::new("sad_expired", e.to_string()),
+            sam_sad::SadError::Expired { .. } => {
+                ServiceError::new(ErrorCode::SadExpired, e.to_string())
+            }
             other => sad_invalid(other.to_string()),
         };
         let profile = self.profile_by_number(record.request.profile_id)?;
@@ -221,7 +224,7 @@ impl Service {
                     })?;
                 if idp.assertion_type != AssertionType::Jwt {
                     return Err(ServiceError::new(
-                        "assertion_invalid",
+                        ErrorCode::AssertionInvalid,
                         sam_sad::AssertionError::SamlNotSupported.to_string(),
                     ));
                 }
@@ -242,7 +245,7 @@ impl Service {
                 let assertion = claims.assertion.as_deref().unwrap_or_default();
                 sam_sad::verify_idp_jwt(assertion, &trust, &claims.subject)
                     .map(|_| ())
-                    .map_err(|e| ServiceError::new("assertion_invalid", e.to_string()))
+                    .map_err(|e| ServiceError::new(ErrorCode::AssertionInvalid, e.to_string()))
             }
             AuthMethod::Renewal => {
                 let previous_id =
@@ -339,7 +342,7 @@ impl Service {
             .await
             .map_err(|e| match e {
                 sam_store::StoreError::Conflict(_) => {
-                    ServiceError::new("sad_replayed", "this SAD was already presented")
+                    ServiceError::new(ErrorCode::SadReplayed, "this SAD was already presented")
                 }
                 other => other.into(),
             })?;

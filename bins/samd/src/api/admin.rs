@@ -8,6 +8,7 @@ use axum::extract::State;
 use sam_plan::PlanSettings;
 use sam_profile::{Description, ProfileQuery, ProfileSettings, ProfileStatus, SortKey, SortOrder};
 use sam_service::ClientSettings;
+use sam_service::ErrorCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -200,7 +201,7 @@ async fn update_client(
 ) -> ApiResult {
     if body.client_id != client {
         return Err(error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "client_id in the body differs from the one in the path",
         ));
     }
@@ -285,11 +286,11 @@ async fn copy_profile(
     let name = body
         .name
         .parse()
-        .map_err(|e| error("invalid_request", format!("name: {e}")))?;
+        .map_err(|e| error(ErrorCode::InvalidRequest, format!("name: {e}")))?;
     let description: Description = match body.description {
         Some(d) => d
             .parse()
-            .map_err(|e| error("invalid_request", format!("description: {e}")))?,
+            .map_err(|e| error(ErrorCode::InvalidRequest, format!("description: {e}")))?,
         None => Description::default(),
     };
     created(state.service.copy_profile(id, name, description).await?)
@@ -371,7 +372,7 @@ async fn audit(
 ) -> ApiResult {
     if !(1..=10_000).contains(&query.limit) || query.from < 1 {
         return Err(error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "from is 1 or more; limit is 1 to 10000",
         ));
     }

@@ -3,6 +3,7 @@
 //! SAD, Decline Request.
 
 use axum::extract::State;
+use sam_service::ErrorCode;
 use sam_service::RegisterDevice;
 use serde::{Deserialize, Serialize};
 
@@ -177,7 +178,7 @@ async fn pending(
     if device != session.device_id {
         // A session acts only as its own device.
         return Err(error(
-            "not_found",
+            ErrorCode::NotFound,
             format!("device {device} does not exist"),
         ));
     }

@@ -3,6 +3,7 @@
 //! and Get Certificate.
 
 use axum::extract::State;
+use sam_service::ErrorCode;
 use sam_service::{CertificateView, KeyView};
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +185,7 @@ async fn csr(
             let csr = state.service.get_csr(&ctx, &request).await?;
             if csr.key_id != key {
                 return Err(error(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     format!("request {request} is for another key"),
                 ));
             }
@@ -194,7 +195,7 @@ async fn csr(
             })
         }
         _ => Err(error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "give user_id and subject to ask for the user's authorisation, or request_id to \
              get the authorised request",
         )),

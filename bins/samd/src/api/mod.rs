@@ -13,6 +13,7 @@ mod keys;
 mod sap;
 mod users;
 
+use sam_service::ErrorCode;
 use std::sync::Arc;
 
 use axum::Json;
@@ -51,7 +52,7 @@ fn b64(bytes: &[u8]) -> String {
 /// A binary field of a request body.
 fn from_b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     Base64::decode_vec(text.trim())
-        .map_err(|_| error("invalid_request", format!("{field} is not base64")))
+        .map_err(|_| error(ErrorCode::InvalidRequest, format!("{field} is not base64")))
 }
 
 /// Paging of list endpoints.
@@ -93,67 +94,21 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-fn error(code: &'static str, message: impl Into<String>) -> ApiError {
+fn error(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError(ServiceError::new(code, message))
 }
 
-/// The HTTP status of a stable error code.
-pub(crate) fn status_of(code: &str) -> StatusCode {
-    match code {
-        "invalid_request"
-        | "too_many_hashes"
-        | "sad_invalid"
-        | "assertion_invalid"
-        | "otp_invalid"
-        | "code_invalid"
-        | "no_profile"
-        | "proof_of_possession_failed"
-        | "device_not_allowed"
-        | "certificate_mismatch"
-        | "no_certificate" => StatusCode::BAD_REQUEST,
-        "client_authentication_failed"
-        | "authentication_failed"
-        | "device_authentication_failed"
-        | "admin_authentication_failed" => StatusCode::UNAUTHORIZED,
-        "client_access_denied" | "plan_expired" | "plan_not_started" | "profile_inactive" => {
-            StatusCode::FORBIDDEN
-        }
-        "not_found" => StatusCode::NOT_FOUND,
-        "user_exists"
-        | "device_exists"
-        | "client_exists"
-        | "conflict"
-        | "device_limit_reached"
-        | "request_expired"
-        | "request_not_pending"
-        | "request_not_authorised"
-        | "sad_replayed"
-        | "sad_expired"
-        | "sad_unknown"
-        | "plan_auto_renewed" => StatusCode::CONFLICT,
-        "user_locked" => StatusCode::LOCKED,
-        "plan_limit_reached" | "plan_request_type_limit_reached" | "authentication_throttled" => {
-            StatusCode::TOO_MANY_REQUESTS
-        }
-        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "not_supported" => StatusCode::NOT_IMPLEMENTED,
-        "not_configured"
-        | "notification_failed"
-        | "output_failed"
-        | "request_timeout"
-        | "busy"
-        | "key_unusable"
-        | "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// The HTTP status of a stable error code (its kind's, `ErrorCode::http_status`).
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(self.0.code);
-        let store_down = self.0.code == "store_unavailable";
+        let store_down = self.0.code == ErrorCode::StoreUnavailable;
         if status == StatusCode::INTERNAL_SERVER_ERROR || store_down {
-            tracing::error!(code = self.0.code, message = %self.0.message, "request failed");
+            tracing::error!(code = self.0.code.as_str(), message = %self.0.message, "request failed");
         }
         let message = if store_down {
             "the database cannot take writes now (nothing of this request was stored); the \
@@ -166,7 +121,7 @@ impl IntoResponse for ApiError {
         };
         let mut response = (
             status,
-            Json(serde_json::json!({"error": self.0.code, "message": message})),
+            Json(serde_json::json!({"error": self.0.code.as_str(), "message": message})),
         )
             .into_response();
         if let Some(secs) = self.0.retry_after_secs {
@@ -192,11 +147,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
                 Err(error(
-                    "payload_too_large",
+                    ErrorCode::PayloadTooLarge,
                     "the request body is over the limit",
                 ))
             }
-            Err(e) => Err(error("invalid_request", e.body_text())),
+            Err(e) => Err(error(ErrorCode::InvalidRequest, e.body_text())),
         }
     }
 }
@@ -212,9 +167,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
             .await
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    error("payload_too_large", "the request body is over the limit")
+                    error(
+                        ErrorCode::PayloadTooLarge,
+                        "the request body is over the limit",
+                    )
                 } else {
-                    error("invalid_request", e.body_text())
+                    error(ErrorCode::InvalidRequest, e.body_text())
                 }
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -222,7 +180,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         }
         serde_json::from_slice(&bytes)
             .map(|v| Self(Some(v)))
-            .map_err(|e| error("invalid_request", format!("malformed JSON body: {e}")))
+            .map_err(|e| {
+                error(
+                    ErrorCode::InvalidRequest,
+                    format!("malformed JSON body: {e}"),
+                )
+            })
     }
 }
 
@@ -236,7 +199,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|e| error("invalid_request", e.body_text()))
+            .map_err(|e| error(ErrorCode::InvalidRequest, e.body_text()))
     }
 }
 
@@ -250,7 +213,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e| error("invalid_request", e.body_text()))
+            .map_err(|e| error(ErrorCode::InvalidRequest, e.body_text()))
     }
 }
 
@@ -266,13 +229,13 @@ pub(crate) fn edge_refusal(request: &axum::extract::Request, max_body: usize) ->
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body as u64) {
         return Some(error(
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is over the limit of {max_body} bytes"),
         ));
     }
     if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
         return Some(error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "more than one Authorization header",
         ));
     }
@@ -336,7 +299,7 @@ impl FromRequestParts<AppState> for Admin {
     ) -> Result<Self, Self::Rejection> {
         let refused = || {
             error(
-                "admin_authentication_failed",
+                ErrorCode::AdminAuthenticationFailed,
                 "the admin credential is required",
             )
         };
@@ -363,7 +326,7 @@ impl FromRequestParts<AppState> for Device {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or_else(|| {
             error(
-                "device_authentication_failed",
+                ErrorCode::DeviceAuthenticationFailed,
                 "a device session token is required (Authorization: Bearer)",
             )
         })?;
@@ -522,7 +485,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use super::status_of;
+    use super::{ErrorCode, status_of};
 
     /// The `snake_case` words in backticks of a table cell.
     fn codes(cell: &str) -> Vec<&str> {
@@ -554,22 +517,6 @@ mod tests {
             .collect()
     }
 
-    /// Every string literal that is the first argument of `open` in `text`.
-    fn literals_after<'t>(text: &'t str, open: &str) -> Vec<&'t str> {
-        let mut found = Vec::new();
-        let mut rest = text;
-        while let Some(at) = rest.find(open) {
-            rest = &rest[at + open.len()..];
-            let trimmed = rest.trim_start();
-            if let Some(body) = trimmed.strip_prefix('"')
-                && let Some(end) = body.find('"')
-            {
-                found.push(&body[..end]);
-            }
-        }
-        found
-    }
-
     fn sources(dir: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -581,75 +528,65 @@ mod tests {
         }
     }
 
-    /// The codes the service, the store's refusals and samd produce.
-    fn produced() -> Vec<String> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut texts = Vec::new();
-        for dir in ["crates/sam-service/src", "bins/samd/src"] {
-            sources(&root.join(dir), &mut texts);
-        }
-        texts.push(std::fs::read_to_string(root.join("crates/sam-store/src/sads.rs")).unwrap());
-        let mut codes = Vec::new();
-        for text in &texts {
-            // The tests of this module name codes too: only the code before them counts.
-            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-            for open in ["ServiceError::new(", "error(", "code: "] {
-                codes.extend(literals_after(text, open).into_iter().map(str::to_owned));
-            }
-            for line in text.lines() {
-                if let Some(code) = line.trim().strip_prefix("Self::")
-                    && let Some((_, value)) = code.split_once("=> \"")
-                    && value.starts_with("sad_")
-                {
-                    codes.push(value.trim_end_matches(['"', ',']).to_owned());
-                }
-            }
-        }
-        codes.retain(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
-        codes.sort();
-        codes.dedup();
-        codes
-    }
-
     /// The table in docs/api.md is the one `status_of` applies, and every code the code can
     /// answer is in it: the two cannot drift apart.
     #[test]
     fn every_error_code_is_documented_with_the_status_it_gets() {
         let documented = documented();
         assert!(documented.len() > 40, "{documented:?}");
-        for (code, status) in &documented {
+        // Refused at start, never an HTTP answer (docs/configuration.md).
+        const AT_START_ONLY: &[ErrorCode] = &[ErrorCode::KeyMismatch];
+        for code in ErrorCode::ALL {
+            if AT_START_ONLY.contains(code) {
+                assert!(!documented.contains_key(code.as_str()), "{code}");
+                continue;
+            }
             assert_eq!(
-                status_of(code).as_u16(),
-                *status,
-                "docs/api.md gives {code} {status}"
+                documented.get(code.as_str()),
+                Some(&status_of(*code).as_u16()),
+                "docs/api.md should list {code} under {}",
+                status_of(*code).as_u16()
             );
         }
-        // Refused at start, never an HTTP answer (docs/configuration.md).
-        const AT_START_ONLY: &[&str] = &["key_mismatch"];
-        let produced = produced();
-        assert!(
-            produced.len() > 40,
-            "the source scan found too little: {produced:?}"
-        );
-        let missing: Vec<_> = produced
-            .into_iter()
-            .filter(|c| !documented.contains_key(c) && !AT_START_ONLY.contains(&c.as_str()))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "codes the server can answer that docs/api.md does not list: {missing:?}"
-        );
+        for code in documented.keys() {
+            assert!(
+                code.parse::<ErrorCode>().is_ok(),
+                "docs/api.md lists {code}, which is no ErrorCode"
+            );
+        }
+        // No code is written out as text beside ErrorCode: every error body is rendered from
+        // one (the `"error":` of an answer is only written in ApiError's rendering).
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut texts = Vec::new();
+        for dir in ["crates/sam-service/src", "bins/samd/src"] {
+            sources(&root.join(dir), &mut texts);
+        }
+        for text in &texts {
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                assert!(
+                    !line.contains(concat!("\"error\"", ": \""))
+                        && !line.contains(concat!("ServiceError::new", "(\"")),
+                    "an error code written out as text: {line}"
+                );
+            }
+        }
         // docs/service.md explains the service's codes: each is one of these.
         let service_md = include_str!("../../../../docs/service.md");
         let table = &service_md[service_md
             .find("## Error codes so far")
             .expect("docs/service.md has its error table")..];
-        for line in table.lines().skip(4).take_while(|l| l.starts_with('|')) {
+        for line in table
+            .lines()
+            .skip_while(|l| !l.starts_with("| code"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+        {
             let first = line.split('|').nth(1).unwrap_or_default();
             for code in codes(first) {
                 assert!(
-                    documented.contains_key(code) || AT_START_ONLY.contains(&code),
-                    "docs/service.md explains {code}, which docs/api.md does not list"
+                    code.parse::<ErrorCode>().is_ok(),
+                    "docs/service.md explains {code}, which is no ErrorCode"
                 );
             }
         }

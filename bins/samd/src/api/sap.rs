@@ -7,6 +7,7 @@ use axum::extract::State;
 use sam_algorithms::HashAlgorithm;
 use sam_cms::Format;
 use sam_plan::RequestType;
+use sam_service::ErrorCode;
 use sam_service::{Authorise, Channel, DocumentInput, SealSign};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -156,15 +157,19 @@ pub(crate) struct SignaturesBody {
 fn hash_algorithm(text: &str) -> Result<HashAlgorithm, ApiError> {
     text.parse().map_err(|_| {
         error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("unknown hash_algorithm {text:?}"),
         )
     })
 }
 
 fn format(text: &str) -> Result<Format, ApiError> {
-    text.parse()
-        .map_err(|_| error("invalid_request", format!("unknown format {text:?}")))
+    text.parse().map_err(|_| {
+        error(
+            ErrorCode::InvalidRequest,
+            format!("unknown format {text:?}"),
+        )
+    })
 }
 
 /// The documents, after the deployment's limit on hashes per request
@@ -177,7 +182,7 @@ async fn documents(
 ) -> Result<Vec<DocumentInput>, ApiError> {
     if bodies.len() > state.max_hashes_per_request {
         let refusal = sam_service::ServiceError::new(
-            "too_many_hashes",
+            ErrorCode::TooManyHashes,
             format!(
                 "{} documents in one request; this server takes at most {}",
                 bodies.len(),
@@ -203,7 +208,7 @@ async fn documents(
                 from_b64("documents.data", &data)?,
             )),
             _ => Err(error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "each document has either digest or data",
             )),
         })
@@ -243,7 +248,7 @@ async fn list(
 ) -> ApiResult {
     if query.status.as_deref().is_some_and(|s| s != "pending") {
         return Err(error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "only status=pending can be listed; ask for one request by its id",
         ));
     }
@@ -279,7 +284,7 @@ async fn submit_sad(
     let sad = match body.encoding.as_deref().unwrap_or(server_encoding) {
         given @ ("jws" | "der") if given != server_encoding => {
             return Err(error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!(
                     "this server takes {server_encoding} SADs (sad_format {}), not {given}",
                     state.sad_format
@@ -290,7 +295,7 @@ async fn submit_sad(
         "der" => from_b64("sad", &body.sad)?,
         other => {
             return Err(error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("encoding {other:?}: `jws` or `der`"),
             ));
         }
@@ -406,7 +411,7 @@ async fn sam_profile(
 ) -> ApiResult {
     let json = state.service.get_sam_profile(&ctx, id).await?;
     let value: serde_json::Value = serde_json::from_str(&json)
-        .map_err(|e| error("internal_error", format!("profile document: {e}")))?;
+        .map_err(|e| error(ErrorCode::InternalError, format!("profile document: {e}")))?;
     ok(value)
 }
 

@@ -348,7 +348,7 @@ async fn repeated_failures_are_slowed_per_client_and_peer_but_a_remembered_secre
             .await
             .unwrap_err();
         assert_eq!(
-            (refused.code, refused.retry_after_secs),
+            (refused.code.as_str(), refused.retry_after_secs),
             ("authentication_throttled", Some(1)),
             "the back-off doubles"
         );

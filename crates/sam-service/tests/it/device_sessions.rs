@@ -10,7 +10,7 @@ use crate::devices::enrol;
 use crate::fixtures::{client, databases, service};
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code
+    r.unwrap_err().code.as_str()
 }
 
 fn answer(key: &SigningKey, client: &str, device: &str, id: &str, challenge: &str) -> Vec<u8> {

@@ -8,7 +8,7 @@ use sam_service::{RegisterDevice, RegisterUser, ServiceError, registration_messa
 use crate::fixtures::{client, databases, service};
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code
+    r.unwrap_err().code.as_str()
 }
 
 /// A device key and its registration request, signed as a device app would.

@@ -7,7 +7,7 @@ use sam_service::{RegisterUser, ServiceError};
 use crate::fixtures::{certify, client, databases, service};
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code
+    r.unwrap_err().code.as_str()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

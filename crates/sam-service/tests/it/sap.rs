@@ -19,7 +19,7 @@ use crate::fixtures::{Fixture, INSTANCE, certify, client, databases, service};
 pub(crate) const CONTRACT: &[u8] = b"I, Alice, agree to the terms.\n";
 
 pub(crate) fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code
+    r.unwrap_err().code.as_str()
 }
 
 pub(crate) struct Alice {

@@ -317,7 +317,7 @@ async fn sixteen_racing_signs_of_one_authorised_request_make_one_signature_acros
             match racer.await.unwrap() {
                 Ok(outputs) => signed += outputs.len(),
                 Err(e) => assert!(
-                    ["sad_replayed", "request_not_authorised"].contains(&e.code),
+                    ["sad_replayed", "request_not_authorised"].contains(&e.code.as_str()),
                     "{}: {}",
                     e.code,
                     e.message
@@ -346,7 +346,10 @@ async fn a_profile_the_client_was_not_given_is_not_found_and_changes_nothing() {
         f.service.store().put_client(&record).await.unwrap();
         let unknown = f.service.get_sam_profile(&ctx, 99).await.unwrap_err();
         let not_given = f.service.get_sam_profile(&ctx, 1).await.unwrap_err();
-        assert_eq!((unknown.code, not_given.code), ("not_found", "not_found"));
+        assert_eq!(
+            (unknown.code.as_str(), not_given.code.as_str()),
+            ("not_found", "not_found")
+        );
         assert_eq!(
             not_given.message.replace(" 1 ", " 99 "),
             unknown.message,

@@ -12,7 +12,7 @@ fn pw(text: &str) -> Zeroizing<String> {
 }
 
 fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> &'static str {
-    r.unwrap_err().code
+    r.unwrap_err().code.as_str()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
