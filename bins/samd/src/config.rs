@@ -214,6 +214,17 @@ impl Default for SigningConfig {
     }
 }
 
+impl SigningConfig {
+    /// The SAD format, as the profile rules and the SAD verifier name it (`check` has
+    /// refused anything but `json` and `der`).
+    pub(crate) fn format(&self) -> sam_profile::SadFormat {
+        match self.sad_format.as_str() {
+            "der" => sam_profile::SadFormat::Der,
+            _ => sam_profile::SadFormat::Json,
+        }
+    }
+}
+
 fn default_sad_format() -> String {
     "json".into()
 }

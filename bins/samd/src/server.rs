@@ -75,7 +75,7 @@ pub(crate) struct AppState {
     /// This instance's id (the audience of SADs), for devices.
     pub(crate) instance_id: String,
     /// The SAD format devices answer in: `json` or `der`.
-    pub(crate) sad_format: String,
+    pub(crate) sad_format: SadFormat,
     /// The most documents (hashes) one request may carry.
     pub(crate) max_hashes_per_request: usize,
     /// The metrics, which the service also reports to.
@@ -95,7 +95,7 @@ impl AppState {
             metrics,
             admin_credential_hash,
             instance_id: config.instance_id.clone(),
-            sad_format: config.signing.sad_format.clone(),
+            sad_format: config.signing.format(),
             max_hashes_per_request: config.limits.max_hashes_per_request,
         }
     }
@@ -176,10 +176,9 @@ pub(crate) async fn build_service(
             issuer: Arc::new(issuer),
             instance: sam_sad::InstanceId::new(&config.instance_id)
                 .map_err(|e| ServerError::Setup(e.to_string()))?,
-            sad_encoding: if config.signing.sad_format == "der" {
-                sam_sad::SadEncoding::Der
-            } else {
-                sam_sad::SadEncoding::Json
+            sad_encoding: match config.signing.format() {
+                SadFormat::Der => sam_sad::SadEncoding::Der,
+                SadFormat::Json => sam_sad::SadEncoding::Json,
             },
             default_request_expiry_secs: config.signing.request_expiry_secs,
             time_stamp_authority: config.signing.tsa_url.as_ref().map(|url| {
@@ -192,11 +191,7 @@ pub(crate) async fn build_service(
         })
         .with_profile_rules(ProfileRules {
             crypto_sources: descriptors(config)?,
-            sad_format: if config.signing.sad_format == "der" {
-                SadFormat::Der
-            } else {
-                SadFormat::Json
-            },
+            sad_format: config.signing.format(),
             eseals_enabled: config.signing.eseals_enabled,
         });
     for source in &config.pkcs11_sources {

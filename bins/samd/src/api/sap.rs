@@ -276,10 +276,9 @@ async fn submit_sad(
 ) -> ApiResult {
     // `encoding` says how `sad` is written (JWS text, or DER in base64); the SAD itself must be
     // in this server's `sad_format`. Absent, it is the server's format.
-    let server_encoding = if state.sad_format == "der" {
-        "der"
-    } else {
-        "jws"
+    let server_encoding = match state.sad_format {
+        sam_profile::SadFormat::Der => "der",
+        sam_profile::SadFormat::Json => "jws",
     };
     let sad = match body.encoding.as_deref().unwrap_or(server_encoding) {
         given @ ("jws" | "der") if given != server_encoding => {
@@ -287,7 +286,7 @@ async fn submit_sad(
                 ErrorCode::InvalidRequest,
                 format!(
                     "this server takes {server_encoding} SADs (sad_format {}), not {given}",
-                    state.sad_format
+                    crate::api::devices::sad_format_name(state.sad_format)
                 ),
             ));
         }
