@@ -56,6 +56,11 @@ other_actions! {
     EditProfile => "edit_profile", "The operator edits a SAM profile.";
     SetProfileStatus => "set_profile_status", "The operator activates or deactivates a SAM profile.";
     CopyProfile => "copy_profile", "The operator copies a SAM profile.";
+    RegisterClient => "register_client", "The operator registers a client.";
+    EditClient => "edit_client", "The operator edits a client (access, profiles, certificates, contacts).";
+    SetClientSecret => "set_client_secret", "The operator sets a client's secret (never recorded).";
+    SetPlan => "set_plan", "The operator sets a client's service plan.";
+    RenewPlan => "renew_plan", "The operator renews a client's service plan by hand.";
 }
 
 /// What an audit record is about.

@@ -27,9 +27,9 @@ use serde::Serialize;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::ServiceError;
 use crate::service::{ClientContext, Service};
 use crate::users::{email, mobile};
+use crate::{OtherAction, ServiceError};
 
 /// A client as an operator registers or edits it.
 #[derive(Clone, Debug, Default)]
@@ -245,15 +245,21 @@ impl Service {
         &self,
         settings: &ClientSettings,
     ) -> Result<ClientView, ServiceError> {
-        if self.store.client(&settings.client_id).await?.is_some() {
-            return Err(ServiceError::new(
-                ErrorCode::ClientExists,
-                format!("client {} exists", settings.client_id),
-            ));
+        let result = async {
+            if self.store.client(&settings.client_id).await?.is_some() {
+                return Err(ServiceError::new(
+                    ErrorCode::ClientExists,
+                    format!("client {} exists", settings.client_id),
+                ));
+            }
+            let record = self.client_record(settings, None)?;
+            self.store.put_client(&record).await?;
+            Ok(view(&record, &self.all_profile_ids()))
         }
-        let record = self.client_record(settings, None)?;
-        self.store.put_client(&record).await?;
-        Ok(view(&record, &self.all_profile_ids()))
+        .await;
+        let detail = format!("client={}", settings.client_id);
+        self.admin_audited(OtherAction::RegisterClient, detail, result)
+            .await
     }
 
     /// Admin: edits a client (its secret stays).
@@ -261,14 +267,20 @@ impl Service {
         &self,
         settings: &ClientSettings,
     ) -> Result<ClientView, ServiceError> {
-        let existing = self
-            .store
-            .client(&settings.client_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("client", &settings.client_id))?;
-        let record = self.client_record(settings, Some(&existing))?;
-        self.store.put_client(&record).await?;
-        Ok(view(&record, &self.all_profile_ids()))
+        let result = async {
+            let existing = self
+                .store
+                .client(&settings.client_id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("client", &settings.client_id))?;
+            let record = self.client_record(settings, Some(&existing))?;
+            self.store.put_client(&record).await?;
+            Ok(view(&record, &self.all_profile_ids()))
+        }
+        .await;
+        let detail = format!("client={}", settings.client_id);
+        self.admin_audited(OtherAction::EditClient, detail, result)
+            .await
     }
 
     /// Admin: sets the client's secret (HTTP Basic), stored as Argon2id.
@@ -277,20 +289,29 @@ impl Service {
         client: &str,
         secret: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        if secret.chars().count() < 16 || secret.len() > 1024 {
-            return Err(ServiceError::invalid(
-                "a client secret has 16 to 1024 characters",
-            ));
+        let result = async {
+            if secret.chars().count() < 16 || secret.len() > 1024 {
+                return Err(ServiceError::invalid(
+                    "a client secret has 16 to 1024 characters",
+                ));
+            }
+            let mut record = self
+                .store
+                .client(client)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("client", client))?;
+            record.secret_hash = Some(self.secrets.hash(secret).await?);
+            record.updated_at = self.now();
+            self.store.put_client(&record).await?;
+            Ok(())
         }
-        let mut record = self
-            .store
-            .client(client)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("client", client))?;
-        record.secret_hash = Some(self.secrets.hash(secret).await?);
-        record.updated_at = self.now();
-        self.store.put_client(&record).await?;
-        Ok(())
+        .await;
+        self.admin_audited(
+            OtherAction::SetClientSecret,
+            format!("client={client}"),
+            result,
+        )
+        .await
     }
 
     /// Admin: one client.

@@ -227,8 +227,12 @@ impl Service {
         user: &str,
         channel: Channel,
     ) -> Result<CodeSent, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::RecoverPassword, async {
+        self.request(
+            ctx,
+            RequestType::RecoverPassword,
+            user,
+            format!("user={user} channel={channel:?}"),
+            async {
                 user_id(user)?;
                 let (email, mobile) = self.user_contact(ctx, user).await?;
                 let recipient = match channel {
@@ -253,14 +257,7 @@ impl Service {
                     String::new(),
                 )
                 .await
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::RecoverPassword,
-            user,
-            format!("user={user} channel={channel:?}"),
-            result,
+            },
         )
         .await
     }
@@ -273,8 +270,12 @@ impl Service {
         code: Zeroizing<String>,
         new_password: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::ConfirmRecoverPassword, async {
+        self.request(
+            ctx,
+            RequestType::ConfirmRecoverPassword,
+            user,
+            format!("user={user}"),
+            async {
                 user_id(user)?;
                 // Check the new password before the code, so a bad one does not spend the code.
                 check_password_rules(&new_password)?;
@@ -286,14 +287,7 @@ impl Service {
                 } else {
                     Err(ServiceError::not_found("user", user))
                 }
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::ConfirmRecoverPassword,
-            user,
-            format!("user={user}"),
-            result,
+            },
         )
         .await
     }
@@ -352,8 +346,12 @@ impl Service {
         purpose: Purpose,
         new: &str,
     ) -> Result<CodeSent, ServiceError> {
-        let result = self
-            .metered(ctx, purpose.request_types().0, async {
+        self.request(
+            ctx,
+            purpose.request_types().0,
+            user,
+            format!("user={user}"),
+            async {
                 user_id(user)?;
                 let (address, channel) = match purpose {
                     Purpose::ChangeMobile => (mobile(new)?, Channel::Sms),
@@ -362,14 +360,7 @@ impl Service {
                 self.user_contact(ctx, user).await?;
                 self.send_code(ctx, user, purpose, channel, address.clone(), address)
                     .await
-            })
-            .await;
-        self.audited(
-            ctx,
-            purpose.request_types().0,
-            user,
-            format!("user={user}"),
-            result,
+            },
         )
         .await
     }
@@ -382,8 +373,12 @@ impl Service {
         purpose: Purpose,
         code: Zeroizing<String>,
     ) -> Result<UserView, ServiceError> {
-        let result = self
-            .metered(ctx, purpose.request_types().1, async {
+        self.request(
+            ctx,
+            purpose.request_types().1,
+            user,
+            format!("user={user}"),
+            async {
                 user_id(user)?;
                 let address = self.confirm_code(ctx, user, purpose, &code).await?;
                 let (email, mobile) = match purpose {
@@ -394,14 +389,7 @@ impl Service {
                     .update_user_contact(ctx.id(), user, email, mobile)
                     .await?;
                 self.user_view(ctx, user).await
-            })
-            .await;
-        self.audited(
-            ctx,
-            purpose.request_types().1,
-            user,
-            format!("user={user}"),
-            result,
+            },
         )
         .await
     }
@@ -422,8 +410,12 @@ impl Service {
         user: &str,
         paging: UserProfilePaging<'_>,
     ) -> Result<UserProfile, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetUserProfile, async {
+        self.request(
+            ctx,
+            RequestType::GetUserProfile,
+            user,
+            format!("user={user}"),
+            async {
                 user_id(user)?;
                 let limit = crate::paging::checked_limit(paging.limit)?;
                 let view = self.user_view(ctx, user).await?;
@@ -450,14 +442,7 @@ impl Service {
                     keys_next: crate::paging::next_cursor(&keys, limit, |k| k.key_id.clone()),
                     keys,
                 })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetUserProfile,
-            user,
-            format!("user={user}"),
-            result,
+            },
         )
         .await
     }

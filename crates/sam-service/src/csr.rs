@@ -59,8 +59,13 @@ impl Service {
         key_id: &str,
         subject: &str,
     ) -> Result<AuthoriseResponse, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::Authorise, async {
+        self.request_as(
+            ctx,
+            RequestType::Authorise,
+            OtherAction::AuthoriseCsr,
+            user,
+            format!("user={user} key={key_id}"),
+            async {
                 let user = user_id(user)?;
                 if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
                     return Err(ServiceError::invalid(format!(
@@ -95,14 +100,7 @@ impl Service {
                     RequestKind::Csr(subject.to_owned()),
                 )
                 .await
-            })
-            .await;
-        self.audited(
-            ctx,
-            OtherAction::AuthoriseCsr,
-            user,
-            format!("user={user} key={key_id}"),
-            result,
+            },
         )
         .await
     }

@@ -117,91 +117,88 @@ impl Service {
             request.user_id, request.device_id, request.profile_id
         );
         let actor = request.user_id.clone();
-        let result = self
-            .metered(ctx, RequestType::RegisterDevice, async {
-                let user = UserId::new(&request.user_id)
-                    .map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let device = DeviceId::new(&request.device_id)
-                    .map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let profile_id = self.requested_profile(ctx, request.profile_id).await?;
-                ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let profile = self.client_profile(ctx, profile_id).await?;
-                let rules = &profile.settings().authorisation_key;
-                let algorithm: JwsAlgorithm = request.algorithm.parse().map_err(|_| {
-                    ServiceError::invalid(format!("unknown JOSE algorithm {:?}", request.algorithm))
-                })?;
-                let spec = sam_keys::public_key_spec(&request.public_key)
-                    .map_err(|e| ServiceError::invalid(format!("public key: {e}")))?;
-                if spec != rules.key {
-                    return Err(ServiceError::new(
-                        ErrorCode::DeviceNotAllowed,
-                        format!("the profile's devices hold {} keys, not {spec}", rules.key),
-                    ));
-                }
-                if !algorithm.fits_key(spec) {
-                    return Err(ServiceError::invalid(format!(
-                        "{algorithm} does not fit a {spec} key"
-                    )));
-                }
-                if rules.biometric_required && !request.biometric {
-                    return Err(ServiceError::new(
-                        ErrorCode::DeviceNotAllowed,
-                        "the profile requires biometric unlock",
-                    ));
-                }
-                if rules.secure_element_required && !request.secure_element {
-                    return Err(ServiceError::new(
-                        ErrorCode::DeviceNotAllowed,
-                        "the profile requires a secure element",
-                    ));
-                }
-                let message = registration_message(
-                    ctx.id(),
-                    user.as_str(),
-                    device.as_str(),
-                    &request.public_key,
-                );
-                check_proof(
-                    algorithm,
-                    spec,
-                    &request.public_key,
-                    &message,
-                    &request.proof,
-                )?;
+        self.request(ctx, RequestType::RegisterDevice, &actor, detail, async {
+            let user =
+                UserId::new(&request.user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let device = DeviceId::new(&request.device_id)
+                .map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile_id = self.requested_profile(ctx, request.profile_id).await?;
+            ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self.client_profile(ctx, profile_id).await?;
+            let rules = &profile.settings().authorisation_key;
+            let algorithm: JwsAlgorithm = request.algorithm.parse().map_err(|_| {
+                ServiceError::invalid(format!("unknown JOSE algorithm {:?}", request.algorithm))
+            })?;
+            let spec = sam_keys::public_key_spec(&request.public_key)
+                .map_err(|e| ServiceError::invalid(format!("public key: {e}")))?;
+            if spec != rules.key {
+                return Err(ServiceError::new(
+                    ErrorCode::DeviceNotAllowed,
+                    format!("the profile's devices hold {} keys, not {spec}", rules.key),
+                ));
+            }
+            if !algorithm.fits_key(spec) {
+                return Err(ServiceError::invalid(format!(
+                    "{algorithm} does not fit a {spec} key"
+                )));
+            }
+            if rules.biometric_required && !request.biometric {
+                return Err(ServiceError::new(
+                    ErrorCode::DeviceNotAllowed,
+                    "the profile requires biometric unlock",
+                ));
+            }
+            if rules.secure_element_required && !request.secure_element {
+                return Err(ServiceError::new(
+                    ErrorCode::DeviceNotAllowed,
+                    "the profile requires a secure element",
+                ));
+            }
+            let message = registration_message(
+                ctx.id(),
+                user.as_str(),
+                device.as_str(),
+                &request.public_key,
+            );
+            check_proof(
+                algorithm,
+                spec,
+                &request.public_key,
+                &message,
+                &request.proof,
+            )?;
 
-                let record = NewDevice {
-                    device_id: device.as_str().to_owned(),
-                    client_id: ctx.id().to_owned(),
-                    user_id: user.as_str().to_owned(),
-                    public_key: request.public_key.clone(),
-                    algorithm: algorithm.name().to_owned(),
-                    biometric: request.biometric,
-                    secure_element: request.secure_element,
-                    created_at: self.now(),
-                };
-                match self
-                    .store
-                    .add_device(&record, i64::from(rules.device_limit()))
-                    .await?
-                {
-                    DeviceAdd::Added => Ok(view(record)),
-                    DeviceAdd::UnknownUser => Err(ServiceError::not_found("user", user.as_str())),
-                    DeviceAdd::LimitReached => Err(ServiceError::new(
-                        ErrorCode::DeviceLimitReached,
-                        format!(
-                            "the profile allows {} devices per user",
-                            rules.device_limit()
-                        ),
-                    )),
-                    DeviceAdd::DuplicateId => Err(ServiceError::new(
-                        ErrorCode::DeviceExists,
-                        format!("device {} is already registered", device.as_str()),
-                    )),
-                }
-            })
-            .await;
-        self.audited(ctx, RequestType::RegisterDevice, &actor, detail, result)
-            .await
+            let record = NewDevice {
+                device_id: device.as_str().to_owned(),
+                client_id: ctx.id().to_owned(),
+                user_id: user.as_str().to_owned(),
+                public_key: request.public_key.clone(),
+                algorithm: algorithm.name().to_owned(),
+                biometric: request.biometric,
+                secure_element: request.secure_element,
+                created_at: self.now(),
+            };
+            match self
+                .store
+                .add_device(&record, i64::from(rules.device_limit()))
+                .await?
+            {
+                DeviceAdd::Added => Ok(view(record)),
+                DeviceAdd::UnknownUser => Err(ServiceError::not_found("user", user.as_str())),
+                DeviceAdd::LimitReached => Err(ServiceError::new(
+                    ErrorCode::DeviceLimitReached,
+                    format!(
+                        "the profile allows {} devices per user",
+                        rules.device_limit()
+                    ),
+                )),
+                DeviceAdd::DuplicateId => Err(ServiceError::new(
+                    ErrorCode::DeviceExists,
+                    format!("device {} is already registered", device.as_str()),
+                )),
+            }
+        })
+        .await
     }
 
     /// Get Device.
@@ -210,22 +207,19 @@ impl Service {
         ctx: &ClientContext,
         id: &str,
     ) -> Result<DeviceView, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetDevice, async {
+        self.request(
+            ctx,
+            RequestType::GetDevice,
+            "-",
+            format!("device={id}"),
+            async {
                 DeviceId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 self.store
                     .device(ctx.id(), id)
                     .await?
                     .map(view)
                     .ok_or_else(|| ServiceError::not_found("device", id))
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetDevice,
-            "-",
-            format!("device={id}"),
-            result,
+            },
         )
         .await
     }
@@ -239,8 +233,12 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<DevicesPage, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetDevices, async {
+        self.request(
+            ctx,
+            RequestType::GetDevices,
+            user_id,
+            format!("user={user_id}"),
+            async {
                 UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let limit = crate::paging::checked_limit(limit)?;
                 if self.store.user(ctx.id(), user_id).await?.is_none() {
@@ -255,36 +253,26 @@ impl Service {
                     .collect();
                 let next = crate::paging::next_cursor(&devices, limit, |d| d.device_id.clone());
                 Ok(DevicesPage { devices, next })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetDevices,
-            user_id,
-            format!("user={user_id}"),
-            result,
+            },
         )
         .await
     }
 
     /// Delete Device: SADs it signs are refused from now on (its key is gone).
     pub async fn delete_device(&self, ctx: &ClientContext, id: &str) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::DeleteDevice, async {
+        self.request(
+            ctx,
+            RequestType::DeleteDevice,
+            "-",
+            format!("device={id}"),
+            async {
                 DeviceId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 if self.store.delete_device(ctx.id(), id).await? {
                     Ok(())
                 } else {
                     Err(ServiceError::not_found("device", id))
                 }
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::DeleteDevice,
-            "-",
-            format!("device={id}"),
-            result,
+            },
         )
         .await
     }

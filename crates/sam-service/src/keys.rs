@@ -124,87 +124,83 @@ impl Service {
     ) -> Result<KeyView, ServiceError> {
         let named: Option<u32> = profile_id.into();
         let detail = format!("user={user_id} profile={named:?}");
-        let result = self
-            .metered(ctx, RequestType::KeyGeneration, async {
-                UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let profile_id = self.requested_profile(ctx, named).await?;
-                ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
-                let profile = self.client_profile(ctx, profile_id).await?;
-                if self.store.user(ctx.id(), user_id).await?.is_none() {
-                    return Err(ServiceError::not_found("user", user_id));
-                }
-                let signing = &profile.settings().signing_key;
-                let token_name = signing
-                    .crypto_profiles
-                    .first()
-                    .ok_or_else(|| ServiceError::internal("the profile names no crypto source"))?
-                    .as_str()
-                    .to_owned();
-                let token = self.token(&token_name)?.clone();
-                let spec = signing.key;
-                // Profile validation refuses these now; a profile stored before it did is
-                // refused here, before any key is made, rather than failing inside the token.
-                if !token.capabilities().supports(spec)
-                    || !sam_keys::software_specs().contains(&spec)
-                {
-                    return Err(ServiceError::new(
-                        ErrorCode::NotSupported,
-                        format!(
-                            "crypto source {token_name} cannot make {spec} keys that sam can \
+        self.request(ctx, RequestType::KeyGeneration, user_id, detail, async {
+            UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile_id = self.requested_profile(ctx, named).await?;
+            ProfileId::new(profile_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let profile = self.client_profile(ctx, profile_id).await?;
+            if self.store.user(ctx.id(), user_id).await?.is_none() {
+                return Err(ServiceError::not_found("user", user_id));
+            }
+            let signing = &profile.settings().signing_key;
+            let token_name = signing
+                .crypto_profiles
+                .first()
+                .ok_or_else(|| ServiceError::internal("the profile names no crypto source"))?
+                .as_str()
+                .to_owned();
+            let token = self.token(&token_name)?.clone();
+            let spec = signing.key;
+            // Profile validation refuses these now; a profile stored before it did is
+            // refused here, before any key is made, rather than failing inside the token.
+            if !token.capabilities().supports(spec) || !sam_keys::software_specs().contains(&spec) {
+                return Err(ServiceError::new(
+                    ErrorCode::NotSupported,
+                    format!(
+                        "crypto source {token_name} cannot make {spec} keys that sam can \
                              sign with; edit the profile to a key spec the source holds"
-                        ),
-                    ));
-                }
-                let location = match signing.location {
-                    sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
-                    sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
-                };
-
-                // Pooled keys are generated in the default location: a profile that keeps its
-                // keys in the signature slot (seed 004) never gets one.
-                let pooled = if location == sam_token::KeyLocation::Default {
-                    self.store
-                        .take_pooled_key(&token_name, &spec.to_string())
-                        .await?
-                } else {
-                    None
-                };
-                let (record, from_pool) = match pooled {
-                    Some(der) => (
-                        KeyRecord::from_der(&der)
-                            .map_err(|e| ServiceError::internal(format!("pooled key: {e}")))?,
-                        true,
                     ),
-                    None => {
-                        let key_id = new_key_id()?;
-                        let record = tokio::task::spawn_blocking(move || {
-                            token.generate(key_id, spec, location)
-                        })
-                        .await
-                        .map_err(|e| ServiceError::internal(format!("key generation task: {e}")))?
-                        .map_err(|e| ServiceError::internal(format!("key generation: {e}")))?;
-                        (record, false)
-                    }
-                };
-                let key = NewKey {
-                    key_id: record.key_id.as_str().to_owned(),
-                    client_id: ctx.id().to_owned(),
-                    user_id: user_id.to_owned(),
-                    profile_id: i64::from(profile_id),
-                    token: token_name,
-                    spec: spec.to_string(),
-                    reference: record
-                        .to_der()
-                        .map_err(|e| ServiceError::internal(e.to_string()))?,
-                    public_key: record.public_key_der.clone(),
-                    created_at: self.now(),
-                };
-                self.store.add_key(&key).await?;
-                Ok(view(&key, from_pool))
-            })
-            .await;
-        self.audited(ctx, RequestType::KeyGeneration, user_id, detail, result)
-            .await
+                ));
+            }
+            let location = match signing.location {
+                sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
+                sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
+            };
+
+            // Pooled keys are generated in the default location: a profile that keeps its
+            // keys in the signature slot (seed 004) never gets one.
+            let pooled = if location == sam_token::KeyLocation::Default {
+                self.store
+                    .take_pooled_key(&token_name, &spec.to_string())
+                    .await?
+            } else {
+                None
+            };
+            let (record, from_pool) = match pooled {
+                Some(der) => (
+                    KeyRecord::from_der(&der)
+                        .map_err(|e| ServiceError::internal(format!("pooled key: {e}")))?,
+                    true,
+                ),
+                None => {
+                    let key_id = new_key_id()?;
+                    let record =
+                        tokio::task::spawn_blocking(move || token.generate(key_id, spec, location))
+                            .await
+                            .map_err(|e| {
+                                ServiceError::internal(format!("key generation task: {e}"))
+                            })?
+                            .map_err(|e| ServiceError::internal(format!("key generation: {e}")))?;
+                    (record, false)
+                }
+            };
+            let key = NewKey {
+                key_id: record.key_id.as_str().to_owned(),
+                client_id: ctx.id().to_owned(),
+                user_id: user_id.to_owned(),
+                profile_id: i64::from(profile_id),
+                token: token_name,
+                spec: spec.to_string(),
+                reference: record
+                    .to_der()
+                    .map_err(|e| ServiceError::internal(e.to_string()))?,
+                public_key: record.public_key_der.clone(),
+                created_at: self.now(),
+            };
+            self.store.add_key(&key).await?;
+            Ok(view(&key, from_pool))
+        })
+        .await
     }
 
     /// Generates keys of `spec` in `token` until the pool holds `target` of them; returns how
@@ -249,8 +245,12 @@ impl Service {
 
     /// Key Delete: removes the key from its token and from the store.
     pub async fn delete_key(&self, ctx: &ClientContext, key_id: &str) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::KeyDelete, async {
+        self.request(
+            ctx,
+            RequestType::KeyDelete,
+            "-",
+            format!("key={key_id}"),
+            async {
                 KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let (record, token) = self.key_and_token(ctx, key_id).await?;
                 tokio::task::spawn_blocking(move || token.delete(&record))
@@ -259,14 +259,7 @@ impl Service {
                     .map_err(|e| ServiceError::internal(format!("key deletion: {e}")))?;
                 self.store.delete_key(ctx.id(), key_id).await?;
                 Ok(())
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::KeyDelete,
-            "-",
-            format!("key={key_id}"),
-            result,
+            },
         )
         .await
     }
@@ -280,8 +273,12 @@ impl Service {
         certificate: &[u8],
         chain: &[Vec<u8>],
     ) -> Result<CertificateView, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::ImportCertificate, async {
+        self.request(
+            ctx,
+            RequestType::ImportCertificate,
+            "-",
+            format!("key={key_id}"),
+            async {
                 KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 if chain.len() > MAX_CHAIN {
                     return Err(ServiceError::invalid(format!(
@@ -331,14 +328,7 @@ impl Service {
                     certificate: record.certificate,
                     chain: chain.to_vec(),
                 })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::ImportCertificate,
-            "-",
-            format!("key={key_id}"),
-            result,
+            },
         )
         .await
     }
@@ -349,8 +339,12 @@ impl Service {
         ctx: &ClientContext,
         key_id: &str,
     ) -> Result<CertificateView, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetCertificate, async {
+        self.request(
+            ctx,
+            RequestType::GetCertificate,
+            "-",
+            format!("key={key_id}"),
+            async {
                 KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let record = self
                     .store
@@ -362,14 +356,7 @@ impl Service {
                     certificate: record.certificate,
                     chain: split_chain(&record.chain)?,
                 })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetCertificate,
-            "-",
-            format!("key={key_id}"),
-            result,
+            },
         )
         .await
     }
@@ -383,8 +370,12 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<CertificatesPage, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetCertificates, async {
+        self.request(
+            ctx,
+            RequestType::GetCertificates,
+            user_id,
+            format!("user={user_id}"),
+            async {
                 UserId::new(user_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let limit = crate::paging::checked_limit(limit)?;
                 if self.store.user(ctx.id(), user_id).await?.is_none() {
@@ -405,14 +396,7 @@ impl Service {
                     .collect::<Result<Vec<_>, ServiceError>>()?;
                 let next = crate::paging::next_cursor(&certificates, limit, |c| c.key_id.clone());
                 Ok(CertificatesPage { certificates, next })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetCertificates,
-            user_id,
-            format!("user={user_id}"),
-            result,
+            },
         )
         .await
     }

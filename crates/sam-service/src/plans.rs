@@ -21,9 +21,9 @@ use sam_plan::{AlertKind, AlertTrigger, PlanPeriod, PlanSettings, Refusal, Reque
 use sam_store::{AlertRecord, PlanCount, PlanHold, StoredPeriod};
 use serde::Serialize;
 
-use crate::ServiceError;
 use crate::notify::{Channel, Notification, NotificationKind};
 use crate::service::{ClientContext, Service};
+use crate::{OtherAction, ServiceError};
 
 /// One entry of the plan alert log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -324,51 +324,61 @@ impl Service {
         client: &str,
         settings: &PlanSettings,
     ) -> Result<PlanPeriod, ServiceError> {
-        settings
-            .validate()
-            .map_err(|e| ServiceError::invalid(e.to_string()))?;
-        let first = settings
-            .first_period()
-            .map_err(|e| ServiceError::invalid(e.to_string()))?;
-        let json =
-            serde_json::to_string(settings).map_err(|e| ServiceError::internal(e.to_string()))?;
-        let stored = self
-            .store
-            .set_plan(client, &json, to_stored(first)?, self.now())
-            .await?;
-        from_stored(stored)
+        let result = async {
+            settings
+                .validate()
+                .map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let first = settings
+                .first_period()
+                .map_err(|e| ServiceError::invalid(e.to_string()))?;
+            let json = serde_json::to_string(settings)
+                .map_err(|e| ServiceError::internal(e.to_string()))?;
+            let stored = self
+                .store
+                .set_plan(client, &json, to_stored(first)?, self.now())
+                .await?;
+            from_stored(stored)
+        }
+        .await;
+        self.admin_audited(OtherAction::SetPlan, format!("client={client}"), result)
+            .await
     }
 
     /// Admin: *Renew Service Plan*, refused while an auto-renewal option is on.
     pub async fn renew_plan(&self, client: &str) -> Result<PlanPeriod, ServiceError> {
-        let (settings, period) = self
-            .stored_plan(client)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("plan of client", client))?;
-        settings
-            .manual_renewal()
-            .map_err(|e| ServiceError::new(ErrorCode::PlanAutoRenewed, e.to_string()))?;
-        let now = self.now();
-        let next = settings
-            .renewed(&period, now)
-            .map_err(|e| ServiceError::invalid(e.to_string()))?;
-        if !self
-            .store
-            .renew_plan(
-                client,
-                to_stored(period)?.number,
-                to_stored(next)?,
-                "manual",
-                now,
-            )
-            .await?
-        {
-            return Err(ServiceError::new(
-                ErrorCode::Conflict,
-                "the plan was renewed meanwhile; try again",
-            ));
+        let result = async {
+            let (settings, period) = self
+                .stored_plan(client)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("plan of client", client))?;
+            settings
+                .manual_renewal()
+                .map_err(|e| ServiceError::new(ErrorCode::PlanAutoRenewed, e.to_string()))?;
+            let now = self.now();
+            let next = settings
+                .renewed(&period, now)
+                .map_err(|e| ServiceError::invalid(e.to_string()))?;
+            if !self
+                .store
+                .renew_plan(
+                    client,
+                    to_stored(period)?.number,
+                    to_stored(next)?,
+                    "manual",
+                    now,
+                )
+                .await?
+            {
+                return Err(ServiceError::new(
+                    ErrorCode::Conflict,
+                    "the plan was renewed meanwhile; try again",
+                ));
+            }
+            Ok(next)
         }
-        Ok(next)
+        .await;
+        self.admin_audited(OtherAction::RenewPlan, format!("client={client}"), result)
+            .await
     }
 
     /// Admin: the plan, its current period (after the renewals due) and its usage.

@@ -147,17 +147,6 @@ impl Service {
         Ok(())
     }
 
-    /// Audits an operator's action (no client; actor `admin`).
-    async fn admin_audited<T>(
-        &self,
-        action: OtherAction,
-        detail: String,
-        result: Result<T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        self.record("", action.into(), "admin", detail, result)
-            .await
-    }
-
     /// Creates a profile (seed 001 *Add New SAM Profile*) with the next free id, valid for this
     /// deployment. Every node on the database agrees on ids: the id is taken in the store,
     /// and a node that finds it taken reloads and takes the next.

@@ -325,15 +325,14 @@ impl Service {
             request.signatures
         );
         let actor = request.user_id.clone();
-        let result = self
-            .metered(
-                ctx,
-                RequestType::Authorise,
-                self.authorise_inner(ctx, request),
-            )
-            .await;
-        self.audited(ctx, RequestType::Authorise, &actor, detail, result)
-            .await
+        self.request(
+            ctx,
+            RequestType::Authorise,
+            &actor,
+            detail,
+            self.authorise_inner(ctx, request),
+        )
+        .await
     }
 
     async fn authorise_inner(
@@ -656,8 +655,12 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PendingRequest>, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetPendingRequests, async {
+        self.request(
+            ctx,
+            RequestType::GetPendingRequests,
+            device_id,
+            format!("device={device_id}"),
+            async {
                 let limit = crate::paging::checked_limit(limit)?;
                 let device = self
                     .store
@@ -675,14 +678,7 @@ impl Service {
                         documents: r.request.documents,
                     })
                     .collect())
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetPendingRequests,
-            device_id,
-            format!("device={device_id}"),
-            result,
+            },
         )
         .await
     }
@@ -695,8 +691,12 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<RequestsPage, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetPendingRequestsList, async {
+        self.request(
+            ctx,
+            RequestType::GetPendingRequestsList,
+            "-",
+            format!("limit={limit}"),
+            async {
                 let limit = crate::paging::checked_limit(limit)?;
                 let requests: Vec<RequestState> = self
                     .store
@@ -712,14 +712,7 @@ impl Service {
                     .collect();
                 let next = crate::paging::next_cursor(&requests, limit, |r| r.request_id.clone());
                 Ok(RequestsPage { requests, next })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetPendingRequestsList,
-            "-",
-            format!("limit={limit}"),
-            result,
+            },
         )
         .await
     }
@@ -731,22 +724,19 @@ impl Service {
         ctx: &ClientContext,
         id: u32,
     ) -> Result<String, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetSamProfile, async {
+        self.request(
+            ctx,
+            RequestType::GetSamProfile,
+            "-",
+            format!("profile={id}"),
+            async {
                 ProfileId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
                 let profile = self.client_profile(ctx, id).await?;
                 profile
                     .settings()
                     .to_json()
                     .map_err(|e| ServiceError::internal(e.to_string()))
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetSamProfile,
-            "-",
-            format!("profile={id}"),
-            result,
+            },
         )
         .await
     }
@@ -807,8 +797,12 @@ impl Service {
         device_id: &str,
         request: &str,
     ) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::DeclineRequest, async {
+        self.request(
+            ctx,
+            RequestType::DeclineRequest,
+            device_id,
+            format!("request={request}"),
+            async {
                 request_id(request)?;
                 let now = self.now();
                 let record = self
@@ -825,14 +819,7 @@ impl Service {
                     Transition::Done => Ok(()),
                     other => Err(transition_error(other, request)),
                 }
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::DeclineRequest,
-            device_id,
-            format!("request={request}"),
-            result,
+            },
         )
         .await
     }
@@ -843,8 +830,12 @@ impl Service {
         ctx: &ClientContext,
         request: &str,
     ) -> Result<RequestState, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::Status, async {
+        self.request(
+            ctx,
+            RequestType::Status,
+            "-",
+            format!("request={request}"),
+            async {
                 request_id(request)?;
                 let record = self
                     .store
@@ -857,14 +848,7 @@ impl Service {
                     expires_at: record.request.expires_at.to_string(),
                     unsigned_spends: record.unsigned_spends,
                 })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::Status,
-            "-",
-            format!("request={request}"),
-            result,
+            },
         )
         .await
     }

@@ -136,8 +136,12 @@ impl Service {
         request: &str,
         channel: Channel,
     ) -> Result<OtpSent, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GenerateOtp, async {
+        self.request(
+            ctx,
+            RequestType::GenerateOtp,
+            user,
+            format!("request={request} channel={channel:?}"),
+            async {
                 user_id(user)?;
                 request_id(request)?;
                 let record = self.pending_record(ctx, request).await?;
@@ -200,14 +204,7 @@ impl Service {
                     expires_at: expires_at.to_string(),
                     attempts: self.settings.code_attempts,
                 })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GenerateOtp,
-            user,
-            format!("request={request} channel={channel:?}"),
-            result,
+            },
         )
         .await
     }
@@ -221,8 +218,12 @@ impl Service {
         request: &str,
         otp: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::VerifyOtp, async {
+        self.request(
+            ctx,
+            RequestType::VerifyOtp,
+            user,
+            format!("request={request}"),
+            async {
                 user_id(user)?;
                 request_id(request)?;
                 let now = self.now();
@@ -250,14 +251,7 @@ impl Service {
                         "no usable OTP for this request: generate a new one",
                     )),
                 }
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::VerifyOtp,
-            user,
-            format!("request={request}"),
-            result,
+            },
         )
         .await
     }
@@ -272,8 +266,13 @@ impl Service {
         request: &str,
         pin: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::Authenticate, async {
+        self.request_as(
+            ctx,
+            RequestType::Authenticate,
+            OtherAction::VerifyPin,
+            user,
+            format!("request={request}"),
+            async {
                 user_id(user)?;
                 request_id(request)?;
                 let record = self.pending_record(ctx, request).await?;
@@ -282,14 +281,7 @@ impl Service {
                 }
                 self.check_password(ctx, user, pin).await?;
                 self.record_verified(ctx, request, "pin", self.now()).await
-            })
-            .await;
-        self.audited(
-            ctx,
-            OtherAction::VerifyPin,
-            user,
-            format!("request={request}"),
-            result,
+            },
         )
         .await
     }

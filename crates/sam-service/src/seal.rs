@@ -112,8 +112,13 @@ impl Service {
         ctx: &ClientContext,
         previous: &str,
     ) -> Result<AuthoriseResponse, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::Authorise, async {
+        self.request_as(
+            ctx,
+            RequestType::Authorise,
+            OtherAction::RenewSeal,
+            "client",
+            format!("renews={previous}"),
+            async {
                 request_id(previous)?;
                 let now = self.now();
                 let record = self
@@ -156,14 +161,7 @@ impl Service {
                     RequestKind::Sign,
                 )
                 .await
-            })
-            .await;
-        self.audited(
-            ctx,
-            OtherAction::RenewSeal,
-            "client",
-            format!("renews={previous}"),
-            result,
+            },
         )
         .await
     }

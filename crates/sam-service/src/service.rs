@@ -376,6 +376,47 @@ impl Service {
             .await
     }
 
+    /// Audits an operator's action (no client; actor `admin`).
+    pub(crate) async fn admin_audited<T>(
+        &self,
+        action: crate::OtherAction,
+        detail: String,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.record("", action.into(), "admin", detail, result)
+            .await
+    }
+
+    /// The envelope of a request type: the client's access and plan first (counted before the
+    /// effect, given back if it fails: [`Self::metered`]), then exactly one audit record whose
+    /// action is the request type, with `actor`, `detail` and the outcome.
+    pub(crate) async fn request<T>(
+        &self,
+        ctx: &ClientContext,
+        request_type: sam_plan::RequestType,
+        actor: &str,
+        detail: String,
+        effect: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        self.request_as(ctx, request_type, request_type, actor, detail, effect)
+            .await
+    }
+
+    /// [`Self::request`] for a step counted as `request_type` whose audit record names another
+    /// action (a CSR authorisation counted as Authorise, a PIN check as Authenticate).
+    pub(crate) async fn request_as<T>(
+        &self,
+        ctx: &ClientContext,
+        request_type: sam_plan::RequestType,
+        action: impl Into<AuditAction>,
+        actor: &str,
+        detail: String,
+        effect: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        let result = self.metered(ctx, request_type, effect).await;
+        self.audited(ctx, action, actor, detail, result).await
+    }
+
     /// Audits a request the transport refused before it reached a request type (e.g. more
     /// hashes than the server takes): SECURITY.md invariant 7 wants every refusal in the log.
     pub async fn audit_refusal(

@@ -136,8 +136,12 @@ impl Service {
         request: RegisterUser,
     ) -> Result<UserView, ServiceError> {
         let detail = format!("user={}", request.user_id);
-        let result = self
-            .metered(ctx, RequestType::RegisterUser, async {
+        self.request(
+            ctx,
+            RequestType::RegisterUser,
+            &request.user_id,
+            detail,
+            async {
                 let id = user_id(&request.user_id)?;
                 let email = request.email.as_deref().map(email).transpose()?;
                 let mobile = request.mobile.as_deref().map(mobile).transpose()?;
@@ -167,14 +171,7 @@ impl Service {
                         other => other.into(),
                     })?;
                 self.get_user_record(ctx, id.as_str()).await
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::RegisterUser,
-            &request.user_id,
-            detail,
-            result,
+            },
         )
         .await
     }
@@ -194,14 +191,11 @@ impl Service {
 
     /// Get User.
     pub async fn get_user(&self, ctx: &ClientContext, id: &str) -> Result<UserView, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetUser, async {
-                user_id(id)?;
-                self.get_user_record(ctx, id).await
-            })
-            .await;
-        self.audited(ctx, RequestType::GetUser, id, format!("user={id}"), result)
-            .await
+        self.request(ctx, RequestType::GetUser, id, format!("user={id}"), async {
+            user_id(id)?;
+            self.get_user_record(ctx, id).await
+        })
+        .await
     }
 
     /// Get Users: a page of at most `limit` (1 to 1000) users after `after`.
@@ -211,8 +205,12 @@ impl Service {
         after: Option<&str>,
         limit: i64,
     ) -> Result<UsersPage, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::GetUsers, async {
+        self.request(
+            ctx,
+            RequestType::GetUsers,
+            "-",
+            format!("limit={limit}"),
+            async {
                 let limit = crate::paging::checked_limit(limit)?;
                 let records = self.store.users(ctx.id(), after, limit).await?;
                 let now = self.now();
@@ -221,14 +219,7 @@ impl Service {
                     users: records.into_iter().map(|r| view(r, now)).collect(),
                     next,
                 })
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::GetUsers,
-            "-",
-            format!("limit={limit}"),
-            result,
+            },
         )
         .await
     }
@@ -242,8 +233,12 @@ impl Service {
         new_email: Option<&str>,
         new_mobile: Option<&str>,
     ) -> Result<UserView, ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::UpdateUser, async {
+        self.request(
+            ctx,
+            RequestType::UpdateUser,
+            id,
+            format!("user={id}"),
+            async {
                 user_id(id)?;
                 let e = new_email.map(email).transpose()?;
                 let m = new_mobile.map(mobile).transpose()?;
@@ -260,36 +255,26 @@ impl Service {
                     return Err(ServiceError::not_found("user", id));
                 }
                 self.get_user_record(ctx, id).await
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::UpdateUser,
-            id,
-            format!("user={id}"),
-            result,
+            },
         )
         .await
     }
 
     /// Delete User, with their devices, keys and certificates.
     pub async fn delete_user(&self, ctx: &ClientContext, id: &str) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::DeleteUser, async {
+        self.request(
+            ctx,
+            RequestType::DeleteUser,
+            id,
+            format!("user={id}"),
+            async {
                 user_id(id)?;
                 if self.store.delete_user(ctx.id(), id).await? {
                     Ok(())
                 } else {
                     Err(ServiceError::not_found("user", id))
                 }
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::DeleteUser,
-            id,
-            format!("user={id}"),
-            result,
+            },
         )
         .await
     }
@@ -302,8 +287,12 @@ impl Service {
         current: Option<Zeroizing<String>>,
         new: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::ChangePassword, async {
+        self.request(
+            ctx,
+            RequestType::ChangePassword,
+            id,
+            format!("user={id}"),
+            async {
                 user_id(id)?;
                 check_password_rules(&new)?;
                 let record = self
@@ -335,14 +324,7 @@ impl Service {
                 } else {
                     Err(ServiceError::not_found("user", id))
                 }
-            })
-            .await;
-        self.audited(
-            ctx,
-            RequestType::ChangePassword,
-            id,
-            format!("user={id}"),
-            result,
+            },
         )
         .await
     }
@@ -357,18 +339,15 @@ impl Service {
         id: &str,
         password: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        let result = self
-            .metered(ctx, RequestType::Authenticate, async {
-                user_id(id)?;
-                self.check_password(ctx, id, password).await
-            })
-            .await;
-        self.audited(
+        self.request(
             ctx,
             RequestType::Authenticate,
             id,
             format!("user={id}"),
-            result,
+            async {
+                user_id(id)?;
+                self.check_password(ctx, id, password).await
+            },
         )
         .await
     }

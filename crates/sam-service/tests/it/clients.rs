@@ -386,3 +386,68 @@ async fn repeated_failures_are_slowed_per_client_and_peer_but_a_remembered_secre
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// Each operator change to a client and its plan is one audit record with its typed action
+/// (no client id, actor `admin`), refused or not, and the secret is never in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operator_change_of_a_client_is_audited_once() {
+    let dbs = databases("svc_admin_audit").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let before = f
+            .service
+            .store()
+            .audit_records(1, 10_000)
+            .await
+            .unwrap()
+            .len();
+        f.service
+            .register_client(&settings("ledger"))
+            .await
+            .unwrap();
+        f.service
+            .register_client(&settings("ledger"))
+            .await
+            .unwrap_err();
+        f.service.update_client(&settings("ledger")).await.unwrap();
+        f.service
+            .set_client_secret("ledger", Zeroizing::new("a secret of the ledger".into()))
+            .await
+            .unwrap();
+        let plan =
+            sam_plan::PlanSettings::new(sam_plan::TransactionLimit::new(10).unwrap(), f.now());
+        f.service.set_plan("ledger", &plan).await.unwrap();
+        f.service.renew_plan("ledger").await.unwrap();
+        let records = f.service.store().audit_records(1, 10_000).await.unwrap();
+        let ours: Vec<(&str, &str, &str, &str)> = records[before..]
+            .iter()
+            .map(|r| {
+                (
+                    r.entry.action.as_str(),
+                    r.entry.outcome.as_str(),
+                    r.entry.client_id.as_str(),
+                    r.entry.actor.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ours,
+            [
+                ("register_client", "ok", "", "admin"),
+                ("register_client", "client_exists", "", "admin"),
+                ("edit_client", "ok", "", "admin"),
+                ("set_client_secret", "ok", "", "admin"),
+                ("set_plan", "ok", "", "admin"),
+                ("renew_plan", "ok", "", "admin"),
+            ]
+        );
+        assert!(
+            records[before..]
+                .iter()
+                .all(|r| r.entry.detail == "client=ledger"
+                    && !r.entry.detail.contains("a secret of the ledger"))
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
