@@ -9,6 +9,7 @@ mod config;
 mod dev;
 mod metrics;
 mod server;
+mod state;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -160,7 +161,7 @@ async fn main() -> ExitCode {
     server::recover_interrupted_signings(service.clone(), config.signing.signing_lease_secs);
     server::refill_key_pools(service.clone(), &config);
     let router = server::router(
-        server::AppState::new(service, metrics, admin_credential_hash, &config),
+        state::AppState::new(service, metrics, admin_credential_hash, &config),
         &config,
     );
     say(&format!("samd: listening on https://{address}"));

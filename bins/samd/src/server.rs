@@ -29,6 +29,7 @@ use tokio_rustls::TlsAcceptor;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
+use crate::state::AppState;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -63,42 +64,6 @@ pub(crate) enum ServerError {
         /// Why.
         source: std::io::Error,
     },
-}
-
-/// What the handlers share.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    /// The SAM service.
-    pub(crate) service: Arc<Service>,
-    /// The Argon2id hash of the admin credential; `None`: the admin API is closed.
-    pub(crate) admin_credential_hash: Option<String>,
-    /// This instance's id (the audience of SADs), for devices.
-    pub(crate) instance_id: String,
-    /// The SAD format devices answer in: `json` or `der`.
-    pub(crate) sad_format: SadFormat,
-    /// The most documents (hashes) one request may carry.
-    pub(crate) max_hashes_per_request: usize,
-    /// The metrics, which the service also reports to.
-    pub(crate) metrics: Arc<crate::metrics::Metrics>,
-}
-
-impl AppState {
-    /// The state for `service` under `config`.
-    pub(crate) fn new(
-        service: Arc<Service>,
-        metrics: Arc<crate::metrics::Metrics>,
-        admin_credential_hash: Option<String>,
-        config: &Config,
-    ) -> Self {
-        Self {
-            service,
-            metrics,
-            admin_credential_hash,
-            instance_id: config.instance_id.clone(),
-            sad_format: config.signing.format(),
-            max_hashes_per_request: config.limits.max_hashes_per_request,
-        }
-    }
 }
 
 fn file_error(what: &'static str, path: &std::path::Path, message: impl ToString) -> ServerError {

@@ -131,6 +131,32 @@ impl FromStr for AuditAction {
     }
 }
 
+/// The most records one Audit Export page gives.
+pub const MAX_EXPORT_PAGE: i64 = 10_000;
+
+impl crate::Service {
+    /// Admin: *Audit Export* — the records with `seq` ≥ `from` (1 or more), at most `limit`
+    /// (1 to [`MAX_EXPORT_PAGE`]), in order; page on with `from` = last `seq` + 1.
+    pub async fn audit_export(
+        &self,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<sam_store::AuditRecord>, crate::ServiceError> {
+        if !(1..=MAX_EXPORT_PAGE).contains(&limit) || from < 1 {
+            return Err(crate::ServiceError::invalid(format!(
+                "from is 1 or more; limit is 1 to {MAX_EXPORT_PAGE}"
+            )));
+        }
+        Ok(self.store.audit_records(from, limit).await?)
+    }
+
+    /// Admin: checks the audit log's hash chain from its first record: intact, or where and
+    /// why it breaks.
+    pub async fn audit_verify(&self) -> Result<sam_store::ChainReport, crate::ServiceError> {
+        Ok(self.store.verify_audit_chain().await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

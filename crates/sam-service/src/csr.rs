@@ -36,7 +36,7 @@ pub struct CsrView {
 impl Service {
     fn prepare_key_csr(
         &self,
-        key: &sam_store::NewKey,
+        key: &sam_store::StoredKey,
         subject: &str,
     ) -> Result<PreparedCsr, ServiceError> {
         let profile = self.profile_by_number(key.profile_id)?;

@@ -11,7 +11,7 @@ use crate::ErrorCode;
 use sam_algorithms::{JwsAlgorithm, KeySpec, SignatureAlgorithm};
 use sam_profile::ProfileId;
 use sam_sad::{DeviceId, UserId};
-use sam_store::{DeviceAdd, NewDevice};
+use sam_store::{DeviceAdd, StoredDevice};
 use serde::Serialize;
 
 use crate::ServiceError;
@@ -69,7 +69,7 @@ pub struct DeviceView {
 
 pub use sam_sad::registration_message;
 
-pub(crate) fn view(d: NewDevice) -> DeviceView {
+pub(crate) fn view(d: StoredDevice) -> DeviceView {
     DeviceView {
         device_id: d.device_id,
         user_id: d.user_id,
@@ -168,7 +168,7 @@ impl Service {
                 &request.proof,
             )?;
 
-            let record = NewDevice {
+            let record = StoredDevice {
                 device_id: device.as_str().to_owned(),
                 client_id: ctx.id().to_owned(),
                 user_id: user.as_str().to_owned(),

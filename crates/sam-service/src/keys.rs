@@ -12,7 +12,7 @@ use der::{Decode, Encode};
 use sam_algorithms::KeySpec;
 use sam_profile::ProfileId;
 use sam_sad::UserId;
-use sam_store::{CertificateRecord, NewKey, PooledKey};
+use sam_store::{CertificateRecord, PooledKey, StoredKey};
 use sam_token::{KeyId, KeyRecord};
 use serde::Serialize;
 use x509_cert::Certificate;
@@ -83,7 +83,7 @@ fn new_key_id() -> Result<KeyId, ServiceError> {
     KeyId::new(format!("k{hex}")).map_err(|e| ServiceError::internal(e.to_string()))
 }
 
-pub(crate) fn view(key: &NewKey, from_pool: bool) -> KeyView {
+pub(crate) fn view(key: &StoredKey, from_pool: bool) -> KeyView {
     KeyView {
         key_id: key.key_id.clone(),
         user_id: key.user_id.clone(),
@@ -184,7 +184,7 @@ impl Service {
                     (record, false)
                 }
             };
-            let key = NewKey {
+            let key = StoredKey {
                 key_id: record.key_id.as_str().to_owned(),
                 client_id: ctx.id().to_owned(),
                 user_id: user_id.to_owned(),

@@ -26,7 +26,7 @@ use sam_profile::{AuthorisationMode, ProfileId, SamProfile};
 use sam_sad::{
     AuthorisationRequest, DocumentToSign, Id128, KeyRef, SadEncoding, SadMode, UserId, VerifiedSad,
 };
-use sam_store::{NewKey, NewRequest, RequestRecord, RequestStatus, Spend, Transition};
+use sam_store::{NewRequest, RequestRecord, RequestStatus, Spend, StoredKey, Transition};
 use sam_token::{ActivationIssuer, CryptoToken, KeyId, KeyRecord};
 use serde::Serialize;
 use x509_cert::Certificate;
@@ -300,7 +300,7 @@ impl Service {
         ctx: &ClientContext,
         user: &UserId,
         key_id: &str,
-    ) -> Result<NewKey, ServiceError> {
+    ) -> Result<StoredKey, ServiceError> {
         KeyId::new(key_id).map_err(|e| ServiceError::invalid(e.to_string()))?;
         self.store
             .key(ctx.id(), key_id)
@@ -417,7 +417,7 @@ impl Service {
     pub(crate) async fn create_pending(
         &self,
         ctx: &ClientContext,
-        key: &NewKey,
+        key: &StoredKey,
         profile: &SamProfile,
         prepared: PreparedDocuments,
         num_signatures: u32,
@@ -499,7 +499,7 @@ impl Service {
     pub(crate) async fn prepare_documents(
         &self,
         ctx: &ClientContext,
-        key: &NewKey,
+        key: &StoredKey,
         profile: &SamProfile,
         hash_algorithm: HashAlgorithm,
         input: &[DocumentInput],

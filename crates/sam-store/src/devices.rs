@@ -13,7 +13,7 @@ use crate::{Store, StoreError};
 
 /// A device as registered.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewDevice {
+pub struct StoredDevice {
     /// The device's id.
     pub device_id: String,
     /// The client.
@@ -48,10 +48,10 @@ pub enum DeviceAdd {
 const DEVICE_COLUMNS: &str =
     "device_id, client_id, user_id, public_key, algorithm, biometric, secure_element, created_at";
 
-fn device_from(row: &AnyRow) -> Result<NewDevice, StoreError> {
+fn device_from(row: &AnyRow) -> Result<StoredDevice, StoreError> {
     let biometric: i64 = row.try_get(5)?;
     let secure_element: i64 = row.try_get(6)?;
-    Ok(NewDevice {
+    Ok(StoredDevice {
         device_id: row.try_get(0)?,
         client_id: row.try_get(1)?,
         user_id: row.try_get(2)?,
@@ -67,7 +67,7 @@ impl Store {
     /// Adds a device if the user has fewer than `max_devices`.
     pub async fn add_device(
         &self,
-        device: &NewDevice,
+        device: &StoredDevice,
         max_devices: i64,
     ) -> Result<DeviceAdd, StoreError> {
         let mut tx = Tx::begin(self).await?;
@@ -126,7 +126,7 @@ impl Store {
         &self,
         client_id: &str,
         device_id: &str,
-    ) -> Result<Option<NewDevice>, StoreError> {
+    ) -> Result<Option<StoredDevice>, StoreError> {
         let sql =
             format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE client_id = $1 AND device_id = $2");
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -147,7 +147,7 @@ impl Store {
         user_id: &str,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<NewDevice>, StoreError> {
+    ) -> Result<Vec<StoredDevice>, StoreError> {
         let sql = format!(
             "SELECT {DEVICE_COLUMNS} FROM devices
              WHERE client_id = $1 AND user_id = $2 AND device_id > $3

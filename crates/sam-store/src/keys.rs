@@ -12,7 +12,7 @@ use crate::{Store, StoreError};
 
 /// A key as generated.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewKey {
+pub struct StoredKey {
     /// The key's id.
     pub key_id: String,
     /// The client.
@@ -49,8 +49,8 @@ pub struct CertificateRecord {
 const KEY_COLUMNS: &str =
     "key_id, client_id, user_id, profile_id, token, spec, reference, public_key, created_at";
 
-fn key_from(row: &AnyRow) -> Result<NewKey, StoreError> {
-    Ok(NewKey {
+fn key_from(row: &AnyRow) -> Result<StoredKey, StoreError> {
+    Ok(StoredKey {
         key_id: row.try_get(0)?,
         client_id: row.try_get(1)?,
         user_id: row.try_get(2)?,
@@ -66,7 +66,7 @@ fn key_from(row: &AnyRow) -> Result<NewKey, StoreError> {
 impl Store {
     /// Records a key of one of the client's users: `Invalid` for an unknown user,
     /// `Conflict` for an existing key id.
-    pub async fn add_key(&self, key: &NewKey) -> Result<(), StoreError> {
+    pub async fn add_key(&self, key: &StoredKey) -> Result<(), StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO keys (key_id, client_id, user_id, profile_id, token, spec, reference,
                  public_key, created_at)
@@ -95,7 +95,11 @@ impl Store {
     }
 
     /// The key, if it belongs to one of the client's users.
-    pub async fn key(&self, client_id: &str, key_id: &str) -> Result<Option<NewKey>, StoreError> {
+    pub async fn key(
+        &self,
+        client_id: &str,
+        key_id: &str,
+    ) -> Result<Option<StoredKey>, StoreError> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM keys WHERE client_id = $1 AND key_id = $2");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
@@ -114,7 +118,7 @@ impl Store {
         user_id: &str,
         after: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<NewKey>, StoreError> {
+    ) -> Result<Vec<StoredKey>, StoreError> {
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM keys
              WHERE client_id = $1 AND user_id = $2 AND key_id > $3
@@ -138,7 +142,7 @@ impl Store {
         &self,
         client_id: &str,
         key_id: &str,
-    ) -> Result<Option<NewKey>, StoreError> {
+    ) -> Result<Option<StoredKey>, StoreError> {
         let sql = format!(
             "DELETE FROM keys WHERE client_id = $1 AND key_id = $2 RETURNING {KEY_COLUMNS}"
         );

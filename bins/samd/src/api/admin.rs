@@ -16,7 +16,7 @@ use super::{
     Admin, ApiError, ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Paging, created,
     error, from_b64, no_content, ok,
 };
-use crate::server::AppState;
+use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -370,18 +370,7 @@ async fn audit(
     _admin: Admin,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult {
-    if !(1..=10_000).contains(&query.limit) || query.from < 1 {
-        return Err(error(
-            ErrorCode::InvalidRequest,
-            "from is 1 or more; limit is 1 to 10000",
-        ));
-    }
-    let records = state
-        .service
-        .store()
-        .audit_records(query.from, query.limit)
-        .await
-        .map_err(sam_service::ServiceError::from)?;
+    let records = state.service.audit_export(query.from, query.limit).await?;
     ok(records
         .into_iter()
         .map(|r| AuditBody {
@@ -400,12 +389,7 @@ async fn audit(
 
 #[utoipa::path(get, path = "/admin/v1/audit/verify", tag = "admin: audit", responses((status = 200, description = "Whether the hash chain is intact, or where it breaks.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn verify_audit(State(state): State<AppState>, _admin: Admin) -> ApiResult {
-    let report = state
-        .service
-        .store()
-        .verify_audit_chain()
-        .await
-        .map_err(sam_service::ServiceError::from)?;
+    let report = state.service.audit_verify().await?;
     ok(match report {
         sam_store::ChainReport::Intact { records } => {
             serde_json::json!({"intact": true, "records": records})

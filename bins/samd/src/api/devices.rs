@@ -11,7 +11,7 @@ use super::{
     ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, Device, Paging, created, error,
     from_b64, no_content, ok,
 };
-use crate::server::AppState;
+use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 type ApiResult = Result<Response, ApiError>;
 

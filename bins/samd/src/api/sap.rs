@@ -16,7 +16,7 @@ use super::{
     ApiError, ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Caller, Client, Device, b64,
     created, error, from_b64, no_content, ok,
 };
-use crate::server::AppState;
+use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

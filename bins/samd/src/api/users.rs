@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::{
     ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, Paging, created, no_content, ok,
 };
-use crate::server::AppState;
+use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use sam_algorithms::UnixTime;
 use sam_store::{
-    AuditEntry, CertificateRecord, ChainReport, ClientRecord, DeviceAdd, NewDevice, NewKey,
-    NewRequest, NewSad, NewUser, ProfileRecord, RequestStatus, Spend, StoreError, Transition,
+    AuditEntry, CertificateRecord, ChainReport, ClientRecord, DeviceAdd, NewRequest, NewSad,
+    NewUser, ProfileRecord, RequestStatus, Spend, StoreError, StoredDevice, StoredKey, Transition,
 };
 
 use crate::backends::{databases, drop_databases};
@@ -27,8 +27,8 @@ fn user(client: &str, id: &str) -> NewUser {
     }
 }
 
-fn device(client: &str, user: &str, id: &str) -> NewDevice {
-    NewDevice {
+fn device(client: &str, user: &str, id: &str) -> StoredDevice {
+    StoredDevice {
         device_id: id.into(),
         client_id: client.into(),
         user_id: user.into(),
@@ -40,8 +40,8 @@ fn device(client: &str, user: &str, id: &str) -> NewDevice {
     }
 }
 
-fn key(client: &str, user: &str, id: &str) -> NewKey {
-    NewKey {
+fn key(client: &str, user: &str, id: &str) -> StoredKey {
+    StoredKey {
         key_id: id.into(),
         client_id: client.into(),
         user_id: user.into(),
@@ -386,7 +386,7 @@ async fn the_per_client_device_migration_keeps_every_device() {
         raw.close().await;
 
         let store = db.open().await.unwrap();
-        let ids = |devices: Vec<NewDevice>| {
+        let ids = |devices: Vec<StoredDevice>| {
             let mut ids: Vec<_> = devices
                 .into_iter()
                 .map(|d| (d.device_id, d.public_key))
