@@ -127,6 +127,7 @@ pub(crate) async fn build_service(
         secret_check_queue,
         auth_free_failures: config.limits.auth_free_failures,
         auth_max_backoff_secs: config.limits.auth_max_backoff_secs,
+        max_hashes_per_request: config.limits.max_hashes_per_request,
         ..ServiceSettings::default()
     };
     let issuer = ActivationIssuer::take()

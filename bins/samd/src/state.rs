@@ -20,8 +20,6 @@ pub(crate) struct AppState {
     pub(crate) instance_id: String,
     /// The SAD format devices answer in: `json` or `der`.
     pub(crate) sad_format: SadFormat,
-    /// The most documents (hashes) one request may carry.
-    pub(crate) max_hashes_per_request: usize,
     /// The metrics, which the service also reports to.
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
@@ -40,7 +38,6 @@ impl AppState {
             admin_credential_hash,
             instance_id: config.instance_id.clone(),
             sad_format: config.signing.format(),
-            max_hashes_per_request: config.limits.max_hashes_per_request,
         }
     }
 }

@@ -507,6 +507,17 @@ impl Service {
         now: UnixTime,
     ) -> Result<PreparedDocuments, ServiceError> {
         let settings = &profile.settings().signing_key;
+        // The one home of the hash-count limits: this deployment's, then the profile's.
+        let deployment_limit = self.settings.max_hashes_per_request;
+        if input.len() > deployment_limit {
+            return Err(ServiceError::new(
+                ErrorCode::TooManyHashes,
+                format!(
+                    "{} documents in one request; this server takes at most {deployment_limit}",
+                    input.len()
+                ),
+            ));
+        }
         if !self.signing()?.supports(format) {
             return Err(ServiceError::new(
                 ErrorCode::NotSupported,

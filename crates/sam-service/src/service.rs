@@ -80,6 +80,9 @@ pub struct ServiceSettings {
     pub auth_free_failures: u32,
     /// The longest back-off after repeated failures, seconds (0: never slowed).
     pub auth_max_backoff_secs: u64,
+    /// The most documents (hashes) one Authorise or seal batch may carry on this
+    /// deployment, 1 to `sam_sad::sad::MAX_HASHES` (a profile may allow fewer).
+    pub max_hashes_per_request: usize,
 }
 
 /// The default Argon2id workers: one per core but one, which is kept for everything else (a
@@ -107,6 +110,7 @@ impl Default for ServiceSettings {
             secret_check_queue: 4 * default_secret_check_workers(),
             auth_free_failures: 5,
             auth_max_backoff_secs: 60,
+            max_hashes_per_request: sam_sad::sad::MAX_HASHES,
         }
     }
 }
@@ -415,24 +419,6 @@ impl Service {
     ) -> Result<T, ServiceError> {
         let result = self.metered(ctx, request_type, effect).await;
         self.audited(ctx, action, actor, detail, result).await
-    }
-
-    /// Audits a request the transport refused before it reached a request type (e.g. more
-    /// hashes than the server takes): SECURITY.md invariant 7 wants every refusal in the log.
-    pub async fn audit_refusal(
-        &self,
-        ctx: &ClientContext,
-        action: impl Into<AuditAction>,
-        detail: String,
-        error: ServiceError,
-    ) -> ServiceError {
-        match self
-            .audited::<()>(ctx, action, "-", detail, Err(error))
-            .await
-        {
-            Err(e) => e,
-            Ok(()) => ServiceError::internal("a refusal was recorded as a success"),
-        }
     }
 
     /// [`Self::audited`] for any client id (empty for the operator's actions).

@@ -6,7 +6,6 @@
 use axum::extract::State;
 use sam_algorithms::HashAlgorithm;
 use sam_cms::Format;
-use sam_plan::RequestType;
 use sam_service::ErrorCode;
 use sam_service::{Authorise, Channel, DocumentInput, SealSign};
 use serde::Deserialize;
@@ -172,30 +171,9 @@ fn format(text: &str) -> Result<Format, ApiError> {
     })
 }
 
-/// The documents, after the deployment's limit on hashes per request
-/// (docs/configuration.md `limits.max_hashes_per_request`).
-async fn documents(
-    state: &AppState,
-    ctx: &sam_service::ClientContext,
-    request_type: RequestType,
-    bodies: Vec<DocumentBody>,
-) -> Result<Vec<DocumentInput>, ApiError> {
-    if bodies.len() > state.max_hashes_per_request {
-        let refusal = sam_service::ServiceError::new(
-            ErrorCode::TooManyHashes,
-            format!(
-                "{} documents in one request; this server takes at most {}",
-                bodies.len(),
-                state.max_hashes_per_request
-            ),
-        );
-        let detail = format!("documents={}", bodies.len());
-        return Err(state
-            .service
-            .audit_refusal(ctx, request_type, detail, refusal)
-            .await
-            .into());
-    }
+/// The documents as the service takes them (the deployment's and the profile's limits on
+/// hashes per request are the service's to check).
+fn documents(bodies: Vec<DocumentBody>) -> Result<Vec<DocumentInput>, ApiError> {
     bodies
         .into_iter()
         .map(|d| match (d.digest, d.data) {
@@ -232,7 +210,7 @@ async fn authorise(
         key_id: body.key_id,
         hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
         format: format(&body.format)?,
-        documents: documents(&state, &ctx, RequestType::Authorise, body.documents).await?,
+        documents: documents(body.documents)?,
         signatures: body.signatures,
     };
     created(AuthorisedBody::from(
@@ -348,7 +326,7 @@ async fn seal_sign(
         request_id: body.request_id,
         hash_algorithm: hash_algorithm(&body.hash_algorithm)?,
         format: format(&body.format)?,
-        documents: documents(&state, &ctx, RequestType::Sign, body.documents).await?,
+        documents: documents(body.documents)?,
     };
     signatures(state.service.seal_sign(&ctx, batch).await?)
 }
