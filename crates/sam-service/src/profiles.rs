@@ -122,20 +122,30 @@ impl Service {
                 "profile administration is not configured on this node",
             )
         })?;
+        // What an opened source can do is what its token reports, not what the configuration
+        // says: the key specs (those sam can also verify), SHA-3 prehashes, secp256k1 and
+        // whether its keys need a KAK.
         let verifiable = sam_keys::software_specs();
         for source in &mut rules.crypto_sources {
-            if source.key_specs.is_none()
-                && let Some(token) = self.tokens.get(source.name.as_str())
-            {
-                let specs = &token.capabilities().key_specs;
+            let Some(token) = self.tokens.get(source.name.as_str()) else {
+                continue;
+            };
+            let capabilities = token.capabilities();
+            if source.key_specs.is_none() {
                 source.key_specs = Some(
-                    specs
+                    capabilities
+                        .key_specs
                         .iter()
                         .copied()
                         .filter(|spec| verifiable.contains(spec))
                         .collect(),
                 );
             }
+            source.supports_sha3 = capabilities.sha3_prehash;
+            source.supports_secp256k1 = capabilities.supports(sam_algorithms::KeySpec::Ecdsa(
+                sam_algorithms::EcCurve::Secp256k1,
+            ));
+            source.requires_kak = capabilities.needs_kak;
         }
         Ok(rules)
     }

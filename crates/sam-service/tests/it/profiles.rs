@@ -326,3 +326,48 @@ async fn a_profile_asking_for_keys_its_source_cannot_hold_is_refused_when_made()
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+/// What an opened source can do is what its token reports: a source configured as a plain
+/// one (no KAK) whose token gates its keys with a KAK gets profiles without a KAK refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sources_rules_follow_its_token_not_its_configuration() {
+    use sam_algorithms::RsaKeySize;
+    use sam_profile::{CryptoSourceDescriptor, ProfileSettings, SadFormat};
+    use sam_service::ProfileRules;
+    use sam_token::{KakGate, MasterKey, SoftwareToken, SystemClock};
+
+    // The configuration says nothing of a KAK.
+    let rules = ProfileRules {
+        crypto_sources: vec![CryptoSourceDescriptor::software("gated".parse().unwrap())],
+        sad_format: SadFormat::Json,
+        eseals_enabled: false,
+    };
+    let dbs = databases("svc_profile_token_rules").await;
+    for db in &dbs {
+        let gate = KakGate::new(
+            SoftwareToken::new("gated", MasterKey::generate().unwrap()),
+            MasterKey::generate().unwrap(),
+            RsaKeySize::Bits2048,
+            Box::new(SystemClock),
+        );
+        let node = Service::from_store(
+            db.open().await.unwrap(),
+            Arc::new(TestClock::default()),
+            ServiceSettings::default(),
+        )
+        .await
+        .unwrap()
+        .with_token(Arc::new(gate))
+        .with_profile_rules(rules.clone());
+        let settings =
+            ProfileSettings::with_defaults("plain".parse().unwrap(), "gated".parse().unwrap());
+        let e = node.create_profile(settings.clone()).await.unwrap_err();
+        assert_eq!(e.code, "invalid_request", "{e}");
+        assert!(e.message.contains("activates user keys with a KAK"), "{e}");
+        let mut with_kak = settings;
+        with_kak.signing_key.kak = Some(sam_profile::KakSettings::default());
+        node.create_profile(with_kak).await.unwrap();
+        node.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
