@@ -232,11 +232,22 @@ pub fn verify_sad(
             tolerance_secs: expect.clock_tolerance_secs,
         });
     }
-    // Rule 4: under SCAL2 every hash to be signed is in the SAD (constant-time comparisons,
-    // every authorised hash compared whatever matches).
-    if sad.scal == Scal::Scal2 {
-        for (index, wanted) in expect.hashes_to_sign.iter().enumerate() {
-            let found = sad
+    sad.authorises(expect.hashes_to_sign)?;
+    Ok(VerifiedSad { sad: sad.clone() })
+}
+
+impl Sad {
+    /// Rule 4, the one home of the hash binding: under SCAL2 — and whenever the SAD names
+    /// hashes at all, so that a SCAL1 SAD cannot name something else — every one of `hashes`
+    /// is one the SAD names (constant-time comparisons, every named hash compared whatever
+    /// matches). A SCAL1 SAD that names none (a seal, an IdP or PIN authorisation of the
+    /// request as a whole) binds no hash here.
+    pub fn authorises(&self, hashes: &[Digest]) -> Result<(), SadError> {
+        if self.scal != Scal::Scal2 && self.hashes.is_empty() {
+            return Ok(());
+        }
+        for (index, wanted) in hashes.iter().enumerate() {
+            let found = self
                 .hashes
                 .iter()
                 .fold(subtle::Choice::from(0), |acc, h| acc | h.ct_eq(wanted));
@@ -244,6 +255,6 @@ pub fn verify_sad(
                 return Err(SadError::HashNotAuthorised { index });
             }
         }
+        Ok(())
     }
-    Ok(VerifiedSad { sad: sad.clone() })
 }

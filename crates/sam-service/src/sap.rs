@@ -1267,15 +1267,12 @@ impl Service {
             token,
         } = key;
         let digests: Vec<Digest> = inputs.iter().map(sam_cms::ToBeSigned::digest).collect();
-        let sad = verified.sad();
-        if (sad.scal == sam_sad::Scal::Scal2 || !sad.hashes.is_empty())
-            && !digests.iter().all(|d| sad.hashes.contains(d))
-        {
-            return Err(ServiceError::new(
+        verified.sad().authorises(&digests).map_err(|e| {
+            ServiceError::new(
                 ErrorCode::SadInvalid,
-                "the SAD does not authorise every hash to sign",
-            ));
-        }
+                format!("the SAD does not authorise every hash to sign: {e}"),
+            )
+        })?;
         let activation = signing.issuer.activate(key_record.key_id.clone(), digests);
         let key_spec = key_record.spec;
         let count = inputs.len();

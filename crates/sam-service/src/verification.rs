@@ -167,13 +167,7 @@ impl Service {
         };
         let verified = sam_sad::verify_sad(sad, encoding, &key, &expectations).map_err(refused)?;
         let claims = verified.sad();
-        // Rule 4 binds SCAL2 SADs; a SCAL1 SAD need not name hashes, but one that does names
-        // every hash of the request — it cannot authorise something else.
-        if !claims.hashes.is_empty() && !hashes.iter().all(|h| claims.hashes.contains(h)) {
-            return Err(sad_invalid(
-                "the SAD names hashes that are not the request's",
-            ));
-        }
+        // Rule 4, the hash binding, was checked by `verify_sad` (`Sad::authorises`).
         if mode_name(claims.mode) != record.request.mode {
             return Err(sad_invalid(format!(
                 "the SAD is for {} mode; the request is {}",

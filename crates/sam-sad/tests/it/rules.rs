@@ -355,3 +355,31 @@ fn structural_rules_hold_when_signing() {
     s.issued_at = UnixTime::from_secs(-1).unwrap();
     assert!(signer.sign_der(&s).is_err());
 }
+
+/// The hash binding has one home, `Sad::authorises`: SCAL2 always binds; a SCAL1 SAD binds
+/// exactly when it names hashes (then it cannot name something else); one that names none
+/// binds nothing (a seal, or a request authorised as a whole).
+#[test]
+fn the_hash_binding_is_one_rule_for_both_scals() {
+    let named = crate::fixtures::hashes();
+    let other = [HashAlgorithm::Sha256.digest(b"something else")];
+    let mut scal2 = sad();
+    assert!(scal2.authorises(&named).is_ok());
+    assert!(matches!(
+        scal2.authorises(&other),
+        Err(SadError::HashNotAuthorised { index: 0 })
+    ));
+    scal2.hashes.clear();
+    assert!(scal2.authorises(&named).is_err(), "SCAL2 without hashes");
+    let mut scal1 = sad();
+    scal1.scal = Scal::Scal1;
+    scal1.auth_method = AuthMethod::Pin;
+    assert!(scal1.authorises(&named).is_ok());
+    assert!(
+        scal1.authorises(&other).is_err(),
+        "a SCAL1 SAD naming hashes binds them"
+    );
+    scal1.hashes.clear();
+    assert!(scal1.authorises(&other).is_ok(), "names none: binds none");
+    assert!(scal1.authorises(&[]).is_ok());
+}
