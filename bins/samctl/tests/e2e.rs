@@ -696,27 +696,15 @@ fn the_api_keeps_to_its_openapi_document() {
 /// on the device, and `openssl pkeyutl -verify` accepting it under the key's public key.
 #[test]
 fn an_hsm_source_signs_in_its_signature_slot() {
-    assert!(
-        std::env::var_os("SOFTHSM2_CONF").is_some(),
-        "SOFTHSM2_CONF is not set: run this through scripts/test, which makes the SoftHSM tokens"
-    );
-    let module = std::env::var("SAM_TEST_SOFTHSM_MODULE").expect("SAM_TEST_SOFTHSM_MODULE");
+    let source = softhsm_source("hsm");
     let dir = scratch("hsm");
     let hsm = move |text: String| {
         format!(
-            "{text}\n[[pkcs11_sources]]\nname = \"hsm\"\nmodule = \"{module}\"\n\
-             slot_label = \"samd-hsm\"\npin_env = \"SAMD_TEST_HSM_PIN\"\n\
-             signature_slot_label = \"samd-hsm-sign\"\nsign_pin_env = \"SAMD_TEST_HSM_SIGN_PIN\"\n\
-             model = \"SoftHSM 2\"\n\n[[key_pools]]\nsource = \"hsm\"\nsize = 2\nrefill_secs = 1\n\
+            "{text}{source}\n[[key_pools]]\nsource = \"hsm\"\nsize = 2\nrefill_secs = 1\n\
              key = {{ algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }}\n"
         )
     };
-    // samd reads the PINs from its environment.
-    let pins = [
-        ("SAMD_TEST_HSM_PIN", "samd-hsm-pin-4242"),
-        ("SAMD_TEST_HSM_SIGN_PIN", "samd-sign-pin-5353"),
-    ];
-    let server = start_samd_with(&dir, Some(&hsm), &pins);
+    let server = start_samd_with(&dir, Some(&hsm), &SOFTHSM_PINS);
     let client = [
         ("SAM_CLIENT_ID", "bank"),
         ("SAM_CLIENT_SECRET", "a-secret-of-the-bank"),
@@ -872,8 +860,8 @@ fn an_hsm_source_signs_in_its_signature_slot() {
     assert_no_secret_in_logs(
         &server,
         &[
-            "samd-hsm-pin-4242",
-            "samd-sign-pin-5353",
+            SOFTHSM_PINS[0].1,
+            SOFTHSM_PINS[1].1,
             "a-secret-of-the-bank",
             server.admin_token.as_str(),
         ],

@@ -262,11 +262,7 @@ fn openssl_verifies(
 
 #[test]
 fn the_documented_profiles_sign_as_written() {
-    assert!(
-        std::env::var_os("SOFTHSM2_CONF").is_some(),
-        "SOFTHSM2_CONF is not set: run this through scripts/test, which makes the SoftHSM tokens"
-    );
-    let module = std::env::var("SAM_TEST_SOFTHSM_MODULE").expect("SAM_TEST_SOFTHSM_MODULE");
+    let source = softhsm_source("hsm-a");
     let dir = scratch("documented-profiles");
     // The business application's authorisation key (RSA: a JWS under any SAD hash) and the
     // IdP's, each with a self-signed certificate.
@@ -275,19 +271,8 @@ fn the_documented_profiles_sign_as_written() {
     let (idp_key, idp_pem, _) = certified(&dir, "example-idp", &["-newkey", "rsa:2048"]);
 
     // The page's crypto sources: the software one, and hsm-a with its signature slot.
-    let hsm = move |text: String| {
-        format!(
-            "{text}\n[[pkcs11_sources]]\nname = \"hsm-a\"\nmodule = \"{module}\"\n\
-             slot_label = \"samd-hsm\"\npin_env = \"SAMD_TEST_HSM_PIN\"\n\
-             signature_slot_label = \"samd-hsm-sign\"\nsign_pin_env = \"SAMD_TEST_HSM_SIGN_PIN\"\n\
-             model = \"SoftHSM 2\"\n"
-        )
-    };
-    let pins = [
-        ("SAMD_TEST_HSM_PIN", "samd-hsm-pin-4242"),
-        ("SAMD_TEST_HSM_SIGN_PIN", "samd-sign-pin-5353"),
-    ];
-    let server = start_samd_with(&dir, Some(&hsm), &pins);
+    let hsm = move |text: String| format!("{text}{source}");
+    let server = start_samd_with(&dir, Some(&hsm), &SOFTHSM_PINS);
 
     let examples = examples();
     assert_eq!(
@@ -554,8 +539,8 @@ fn the_documented_profiles_sign_as_written() {
     assert_no_secret_in_logs(
         &server,
         &[
-            "samd-hsm-pin-4242",
-            "samd-sign-pin-5353",
+            SOFTHSM_PINS[0].1,
+            SOFTHSM_PINS[1].1,
             "a-secret-of-the-tsp",
             PASSWORD,
         ],

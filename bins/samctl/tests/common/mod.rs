@@ -406,3 +406,27 @@ impl Drop for PostgresDatabase {
         );
     }
 }
+
+/// The PINs samd reads from its environment for [`softhsm_source`]'s tokens (scripts/test
+/// makes them with these).
+pub(crate) const SOFTHSM_PINS: [(&str, &str); 2] = [
+    ("SAMD_TEST_HSM_PIN", "samd-hsm-pin-4242"),
+    ("SAMD_TEST_HSM_SIGN_PIN", "samd-sign-pin-5353"),
+];
+
+/// A `[[pkcs11_sources]]` entry named `name` on the SoftHSM tokens scripts/test makes (the
+/// default slot and the separate signature slot), to append to samd's configuration.
+pub(crate) fn softhsm_source(name: &str) -> String {
+    assert!(
+        std::env::var_os("SOFTHSM2_CONF").is_some(),
+        "SOFTHSM2_CONF is not set: run this through scripts/test, which makes the SoftHSM tokens"
+    );
+    let module = std::env::var("SAM_TEST_SOFTHSM_MODULE").expect("SAM_TEST_SOFTHSM_MODULE");
+    format!(
+        "\n[[pkcs11_sources]]\nname = \"{name}\"\nmodule = \"{module}\"\n\
+         slot_label = \"samd-hsm\"\npin_env = \"{}\"\n\
+         signature_slot_label = \"samd-hsm-sign\"\nsign_pin_env = \"{}\"\n\
+         model = \"SoftHSM 2\"\n",
+        SOFTHSM_PINS[0].0, SOFTHSM_PINS[1].0
+    )
+}

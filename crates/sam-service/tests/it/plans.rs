@@ -257,6 +257,22 @@ async fn alerts_reach_clients_with_email_and_mobile_once_per_period() {
             .unwrap()
             .alerts;
         assert_eq!(log.len(), 1);
+        // The log is paged by period and kind; a cursor that is not a page's next is refused.
+        let page = f.service.plan_alerts("client-a", None, 1).await.unwrap();
+        let next = page.next.expect("a full page has a next");
+        assert_eq!(next, format!("{}/plan_usage_reached", log[0].period_number));
+        let rest = f
+            .service
+            .plan_alerts("client-a", Some(&next), 1)
+            .await
+            .unwrap();
+        assert!(rest.alerts.is_empty() && rest.next.is_none());
+        for cursor in ["plan_usage_reached", "x/plan_usage_reached"] {
+            assert_eq!(
+                code(f.service.plan_alerts("client-a", Some(cursor), 1).await),
+                "invalid_request"
+            );
+        }
         assert!(
             f.service
                 .plan_status("client-a")
