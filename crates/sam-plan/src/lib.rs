@@ -38,7 +38,7 @@ mod request_type;
 mod settings;
 
 pub use error::PlanError;
-pub use plan::{AlertKind, AlertTrigger, PlanPeriod, Refusal, Usage};
+pub use plan::{AlertKind, AlertTrigger, PlanPeriod, Quota, Refusal, Usage};
 pub use request_type::RequestType;
 pub use settings::{
     AlertSettings, AutoRenewSettings, DurationUnit, LeadUnit, Percent, PlanDuration, PlanSettings,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use sam_algorithms::UnixTime;
 use serde::{Deserialize, Serialize};
 
-use crate::{PlanError, PlanSettings, RequestType};
+use crate::{PlanError, PlanSettings, RequestType, TransactionLimit};
 
 /// One period of a plan: numbered from 1, from `start` (inclusive) to `end` (exclusive;
 /// `None`: it does not expire).
@@ -35,6 +35,35 @@ impl Usage {
     /// The count of `request_type`.
     pub fn of(&self, request_type: RequestType) -> i64 {
         self.by_type.get(&request_type).copied().unwrap_or(0)
+    }
+}
+
+/// The limits one more request of a type is counted against: the plan's transaction limit
+/// over every type, and the type's own limit if it has one ([`PlanSettings::admit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// The request type counted.
+    pub request_type: RequestType,
+    /// The most requests of every type the period counts.
+    pub total: i64,
+    /// The most requests of this type the period counts, if the plan limits it.
+    pub of_type: Option<i64>,
+}
+
+impl Quota {
+    /// Whether one more request may be counted on top of `usage`: the overall limit first,
+    /// then the type's. A count that has reached a limit is refused; one below passes.
+    pub fn admits(&self, usage: &Usage) -> Result<(), Refusal> {
+        if usage.total >= self.total {
+            return Err(Refusal::LimitReached);
+        }
+        if self
+            .of_type
+            .is_some_and(|limit| usage.of(self.request_type) >= limit)
+        {
+            return Err(Refusal::RequestTypeLimitReached(self.request_type));
+        }
+        Ok(())
     }
 }
 
@@ -82,17 +111,23 @@ impl PlanSettings {
         Ok(PlanPeriod { number, start, end })
     }
 
-    /// Whether one more request of `request_type` may be counted in `period` with `usage`,
-    /// at `now`. A disabled plan admits everything.
+    /// Admits a request of `request_type` in `period` at `now` by time (the plan has started
+    /// and not expired) and gives the [`Quota`] its count must stay within. The count itself
+    /// is the store's: one atomic conditional update per limit, so that concurrent requests
+    /// on any number of nodes never pass it; [`Quota::admits`] is that rule, and a service
+    /// test holds the store to it. A disabled plan admits everything, without a limit.
     pub fn admit(
         &self,
         period: &PlanPeriod,
-        usage: &Usage,
         request_type: RequestType,
         now: UnixTime,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Quota, Refusal> {
         if !self.enabled {
-            return Ok(());
+            return Ok(Quota {
+                request_type,
+                total: i64::MAX,
+                of_type: None,
+            });
         }
         if now < period.start {
             return Err(Refusal::NotStarted);
@@ -100,15 +135,11 @@ impl PlanSettings {
         if period.end.is_some_and(|end| now >= end) {
             return Err(Refusal::Expired);
         }
-        if usage.total >= self.transaction_limit.get() {
-            return Err(Refusal::LimitReached);
-        }
-        if let Some(limit) = self.limit_for(request_type)
-            && usage.of(request_type) >= limit.get()
-        {
-            return Err(Refusal::RequestTypeLimitReached(request_type));
-        }
-        Ok(())
+        Ok(Quota {
+            request_type,
+            total: self.transaction_limit.get(),
+            of_type: self.limit_for(request_type).map(TransactionLimit::get),
+        })
     }
 
     /// When *Auto-Renew before expiry* renews `period`: its end minus the lead. The same

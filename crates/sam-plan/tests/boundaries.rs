@@ -13,6 +13,18 @@ use sam_plan::{
     Refusal, RenewalLead, RequestType, TransactionLimit, Usage,
 };
 
+/// The whole admission of one request: by time and the quota, then by the usage so far (the
+/// store applies the second part atomically; `Quota::admits` is its rule).
+fn admit(
+    plan: &PlanSettings,
+    period: &PlanPeriod,
+    usage: &Usage,
+    request_type: RequestType,
+    now: UnixTime,
+) -> Result<(), Refusal> {
+    plan.admit(period, request_type, now)?.admits(usage)
+}
+
 fn t(text: &str) -> UnixTime {
     UnixTime::parse_rfc3339(text).unwrap()
 }
@@ -52,16 +64,17 @@ fn limits_are_1_to_i64_max_and_0_is_refused() {
     let one = plan(1);
     let period = one.first_period().unwrap();
     assert_eq!(
-        one.admit(&period, &usage(0, &[]), RequestType::Sign, t(NOW)),
+        admit(&one, &period, &usage(0, &[]), RequestType::Sign, t(NOW)),
         Ok(())
     );
     assert_eq!(
-        one.admit(&period, &usage(1, &[]), RequestType::Sign, t(NOW)),
+        admit(&one, &period, &usage(1, &[]), RequestType::Sign, t(NOW)),
         Err(Refusal::LimitReached)
     );
     let max = plan(i64::MAX);
     assert_eq!(
-        max.admit(
+        admit(
+            &max,
             &period,
             &usage(i64::MAX - 1, &[]),
             RequestType::Sign,
@@ -70,7 +83,13 @@ fn limits_are_1_to_i64_max_and_0_is_refused() {
         Ok(())
     );
     assert_eq!(
-        max.admit(&period, &usage(i64::MAX, &[]), RequestType::Sign, t(NOW)),
+        admit(
+            &max,
+            &period,
+            &usage(i64::MAX, &[]),
+            RequestType::Sign,
+            t(NOW)
+        ),
         Err(Refusal::LimitReached)
     );
     // Percentages near i64::MAX do not overflow.
@@ -93,7 +112,8 @@ fn a_type_limit_and_the_overall_limit_each_refuse_on_their_own() {
     let period = p.first_period().unwrap();
     // The type's limit is reached while the overall one is not.
     assert_eq!(
-        p.admit(
+        admit(
+            &p,
             &period,
             &usage(3, &[(RequestType::Sign, 3)]),
             RequestType::Sign,
@@ -107,7 +127,8 @@ fn a_type_limit_and_the_overall_limit_each_refuse_on_their_own() {
     );
     // Other types still pass.
     assert_eq!(
-        p.admit(
+        admit(
+            &p,
             &period,
             &usage(3, &[(RequestType::Sign, 3)]),
             RequestType::Status,
@@ -117,7 +138,8 @@ fn a_type_limit_and_the_overall_limit_each_refuse_on_their_own() {
     );
     // The overall limit is reached while the type's is not.
     assert_eq!(
-        p.admit(
+        admit(
+            &p,
             &period,
             &usage(10, &[(RequestType::Sign, 2)]),
             RequestType::Sign,
@@ -132,7 +154,8 @@ fn a_type_limit_and_the_overall_limit_each_refuse_on_their_own() {
 fn before_the_start_nothing_passes_and_at_it_everything_does() {
     let p = PlanSettings::new(limit(5), t("2027-03-01T00:00:00Z"));
     let period = p.first_period().unwrap();
-    let refused = p.admit(
+    let refused = admit(
+        &p,
         &period,
         &Usage::default(),
         RequestType::GetUser,
@@ -141,7 +164,8 @@ fn before_the_start_nothing_passes_and_at_it_everything_does() {
     assert_eq!(refused, Err(Refusal::NotStarted));
     assert_eq!(Refusal::NotStarted.code(), "plan_not_started");
     assert_eq!(
-        p.admit(
+        admit(
+            &p,
             &period,
             &Usage::default(),
             RequestType::GetUser,
@@ -153,7 +177,8 @@ fn before_the_start_nothing_passes_and_at_it_everything_does() {
     let mut off = p.clone();
     off.enabled = false;
     assert_eq!(
-        off.admit(
+        admit(
+            &off,
             &period,
             &usage(99, &[]),
             RequestType::Sign,
@@ -190,7 +215,8 @@ fn expiry_follows_the_calendar_at_month_ends_and_leap_days() {
     assert_eq!(period.end, Some(t("2029-02-28T00:00:00Z")));
     // The end is exclusive.
     assert_eq!(
-        year.admit(
+        admit(
+            &year,
             &period,
             &Usage::default(),
             RequestType::Sign,
@@ -199,7 +225,8 @@ fn expiry_follows_the_calendar_at_month_ends_and_leap_days() {
         Ok(())
     );
     assert_eq!(
-        year.admit(
+        admit(
+            &year,
             &period,
             &Usage::default(),
             RequestType::Sign,
@@ -423,8 +450,7 @@ proptest! {
         let mut p = plan(limit_total);
         p.limits_by_type.insert(RequestType::Sign, limit(limit_sign));
         let period = p.first_period().unwrap();
-        let admitted = p
-            .admit(&period, &usage(total, &[(RequestType::Sign, signs)]), RequestType::Sign, t(NOW))
+        let admitted = admit(&p, &period, &usage(total, &[(RequestType::Sign, signs)]), RequestType::Sign, t(NOW))
             .is_ok();
         prop_assert_eq!(admitted, total < limit_total && signs < limit_sign);
     }

@@ -61,6 +61,8 @@ other_actions! {
     SetClientSecret => "set_client_secret", "The operator sets a client's secret (never recorded).";
     SetPlan => "set_plan", "The operator sets a client's service plan.";
     RenewPlan => "renew_plan", "The operator renews a client's service plan by hand.";
+    ClientAuthentication => "client_authentication", "A connection's client credentials (TLS client certificate, HTTP Basic) were checked and refused; the detail names the peer and the method. An accepted one is recorded by the request that follows; one turned away unchecked (`authentication_throttled`, `busy`) is not recorded.";
+    AdminAuthentication => "admin_authentication", "The operator's credential was checked and refused; the detail names the peer.";
 }
 
 /// What an audit record is about.

@@ -1,7 +1,8 @@
 //! The client manager (seed 002): which business applications may use the SAM service, with
 //! which profiles, how they authenticate, and where their alerts go.
 //!
-//! - **Access.** Every request of a client passes [`Service::metered`]'s access check first:
+//! - **Access.** Every request of a client passes the request envelope's access check first
+//!   (`Service::admit`):
 //!   an unregistered client, or one without *Allow this client to access the SAM Service*,
 //!   gets `client_access_denied` and nothing happens (the refusal is audited).
 //! - **Profiles.** *Selected SAM Profiles* are, by default, every profile that exists when the
@@ -134,6 +135,11 @@ impl core::fmt::Debug for ClientCredentials {
 /// The SHA-256 fingerprint (lowercase hex) of a DER certificate.
 pub fn fingerprint(der: &[u8]) -> String {
     crate::sap::hex(HashAlgorithm::Sha256.digest(der).as_bytes())
+}
+
+/// A peer address for an audit record (`-` when the transport gave none).
+fn peer_text(peer: Option<std::net::IpAddr>) -> String {
+    peer.map_or_else(|| "-".to_owned(), |p| p.to_string())
 }
 
 fn authentication_failed() -> ServiceError {
@@ -371,7 +377,45 @@ impl Service {
 
     /// Identifies the client of a connection (seed 002 *EST client authentication*; see the
     /// module documentation). The answer for any failure is `client_authentication_failed`.
+    ///
+    /// A refusal after the credentials were checked is audited (`client_authentication`,
+    /// under the client id claimed if it is one, with the peer and the method); one turned
+    /// away before any check (`authentication_throttled`, `busy`) is not, so a flood cannot
+    /// make the audit log grow faster than the bounded checks run.
     pub async fn authenticate_client(
+        &self,
+        credentials: &ClientCredentials,
+    ) -> Result<ClientContext, ServiceError> {
+        let result = self.check_client_credentials(credentials).await;
+        match result {
+            Err(e) if e.code == ErrorCode::ClientAuthenticationFailed => {
+                let claimed = credentials
+                    .basic
+                    .as_ref()
+                    .map(|(id, _)| id.as_str())
+                    .filter(|id| ClientId::new(*id).is_ok())
+                    .unwrap_or("");
+                let method = match (&credentials.tls_certificate, &credentials.basic) {
+                    (Some(der), Some(_)) => format!("certificate={} and basic", fingerprint(der)),
+                    (Some(der), None) => format!("certificate={}", fingerprint(der)),
+                    (None, Some(_)) => "basic".to_owned(),
+                    (None, None) => "none".to_owned(),
+                };
+                let detail = format!("peer={} method={method}", peer_text(credentials.peer));
+                self.record(
+                    claimed,
+                    OtherAction::ClientAuthentication.into(),
+                    "-",
+                    detail,
+                    Err(e),
+                )
+                .await
+            }
+            other => other,
+        }
+    }
+
+    async fn check_client_credentials(
         &self,
         credentials: &ClientCredentials,
     ) -> Result<ClientContext, ServiceError> {
@@ -465,7 +509,15 @@ impl Service {
         {
             Ok(())
         } else {
-            Err(refused())
+            // Checked and refused: audited (a throttled or queued-out attempt returned above).
+            self.record(
+                "",
+                OtherAction::AdminAuthentication.into(),
+                "-",
+                format!("peer={}", peer_text(peer)),
+                Err(refused()),
+            )
+            .await
         }
     }
 

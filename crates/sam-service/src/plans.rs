@@ -172,9 +172,10 @@ impl Service {
         }
         let now = self.now();
         let period = self.current_period(client, &settings, stored, now).await?;
-        // Time first (not started, expired), with an empty usage; the store counts.
-        settings
-            .admit(&period, &Usage::default(), request_type, now)
+        // Time here (not started, expired); the quota is counted by the store in one atomic
+        // step per limit (`Quota::admits` is its rule).
+        let quota = settings
+            .admit(&period, request_type, now)
             .map_err(refusal)?;
         let number = to_stored(period)?.number;
         let hold = PlanHold {
@@ -191,8 +192,8 @@ impl Service {
                 client,
                 number,
                 request_type.code(),
-                settings.transaction_limit.get(),
-                settings.limit_for(request_type).map(|l| l.get()),
+                quota.total,
+                quota.of_type,
                 &hold,
             )
             .await?
@@ -232,24 +233,6 @@ impl Service {
             // given back — the one case where a count can be lost (never one too many).
             let _ = self.store.confirm_plan_use(&c.hold).await;
         }
-    }
-
-    /// Runs `effect` as a request of `request_type`: admitted and counted first, given back
-    /// if the effect fails.
-    pub(crate) async fn metered<T>(
-        &self,
-        ctx: &ClientContext,
-        request_type: RequestType,
-        effect: impl Future<Output = Result<T, ServiceError>>,
-    ) -> Result<T, ServiceError> {
-        let counted = self.plan_count(ctx, request_type).await?;
-        let result = effect.await;
-        if result.is_err() {
-            self.plan_uncount(ctx, counted).await;
-        } else {
-            self.plan_confirm(counted).await;
-        }
-        result
     }
 
     /// Logs and sends the alerts due (seed 002: only to a client with both an e-mail address

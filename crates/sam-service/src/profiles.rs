@@ -165,39 +165,45 @@ impl Service {
         settings: ProfileSettings,
     ) -> Result<SamProfile, ServiceError> {
         let detail = format!("name={}", settings.name);
-        let result = async {
-            let rules = self.profile_rules()?;
-            let _one_change_at_a_time = self.profile_changes.lock().await;
-            for _ in 0..CREATE_ATTEMPTS {
-                let mut catalogue = load_profiles(&self.store).await?;
-                let ctx = ValidationContext {
-                    crypto_sources: &rules.crypto_sources,
-                    sad_format: rules.sad_format,
-                    eseals_enabled: rules.eseals_enabled,
-                    now: self.now(),
-                };
-                let id = catalogue
-                    .create(settings.clone(), &ctx)
-                    .map_err(profile_error)?;
-                let profile = catalogue.profile(id).map_err(profile_error)?.clone();
-                if self
-                    .store
-                    .insert_profile(&record(&profile, self.now())?)
-                    .await
-                    .map_err(store_conflict)?
-                {
-                    self.replace_catalogue(catalogue);
-                    return Ok(profile);
-                }
-            }
-            Err(ServiceError::new(
-                ErrorCode::Conflict,
-                "other nodes kept taking the next profile id; try again",
-            ))
-        }
-        .await;
+        let result = self.insert_new_profile(settings).await;
         self.admin_audited(OtherAction::CreateProfile, detail, result)
             .await
+    }
+
+    /// Stores `settings` as a new profile with the next free id (the effect of Create and
+    /// of Make a Copy, each audited as itself).
+    async fn insert_new_profile(
+        &self,
+        settings: ProfileSettings,
+    ) -> Result<SamProfile, ServiceError> {
+        let rules = self.profile_rules()?;
+        let _one_change_at_a_time = self.profile_changes.lock().await;
+        for _ in 0..CREATE_ATTEMPTS {
+            let mut catalogue = load_profiles(&self.store).await?;
+            let ctx = ValidationContext {
+                crypto_sources: &rules.crypto_sources,
+                sad_format: rules.sad_format,
+                eseals_enabled: rules.eseals_enabled,
+                now: self.now(),
+            };
+            let id = catalogue
+                .create(settings.clone(), &ctx)
+                .map_err(profile_error)?;
+            let profile = catalogue.profile(id).map_err(profile_error)?.clone();
+            if self
+                .store
+                .insert_profile(&record(&profile, self.now())?)
+                .await
+                .map_err(store_conflict)?
+            {
+                self.replace_catalogue(catalogue);
+                return Ok(profile);
+            }
+        }
+        Err(ServiceError::new(
+            ErrorCode::Conflict,
+            "other nodes kept taking the next profile id; try again",
+        ))
     }
 
     /// Replaces profile `id`'s settings (seed 001 *Edit*); nothing changes if they are
@@ -254,18 +260,15 @@ impl Service {
         name: ProfileName,
         description: Description,
     ) -> Result<SamProfile, ServiceError> {
-        let copy = async {
+        let detail = format!("profile={id} name={name}");
+        let result = async {
             let pid = profile_id(id)?;
-            self.catalogue().make_copy(pid).map_err(profile_error)
+            let copy = self.catalogue().make_copy(pid).map_err(profile_error)?;
+            self.insert_new_profile(copy.named(name, description)).await
         }
         .await;
-        match copy {
-            Ok(copy) => self.create_profile(copy.named(name, description)).await,
-            Err(e) => {
-                self.admin_audited(OtherAction::CopyProfile, format!("profile={id}"), Err(e))
-                    .await
-            }
-        }
+        self.admin_audited(OtherAction::CopyProfile, detail, result)
+            .await
     }
 
     /// Applies `change` to the stored catalogue and stores the profile it names.

@@ -151,6 +151,36 @@ fn key_mismatch(name: &str, domain: &str, recorded: &str) -> ServiceError {
     )
 }
 
+/// A request past the first half of its envelope ([`Service::admit`]): admitted, counted,
+/// not yet recorded. What its record will say can be refined while it runs ([`Self::describe`]).
+#[must_use = "an admitted request ends in Service::finish or Service::finished_in_store"]
+pub(crate) struct Admitted {
+    counted: Option<crate::plans::Counted>,
+    action: AuditAction,
+    actor: String,
+    detail: String,
+}
+
+impl Admitted {
+    /// The action its record names.
+    pub(crate) fn action(&self) -> AuditAction {
+        self.action
+    }
+
+    /// Its record's actor and detail, once the request knows them (the user whose SAD it
+    /// spends, what it signs).
+    pub(crate) fn describe(&mut self, actor: &str, detail: &str) {
+        actor.clone_into(&mut self.actor);
+        detail.clone_into(&mut self.detail);
+    }
+
+    /// The plan hold its count is kept under, for a store transaction that confirms it with
+    /// the effect (none: the client has no plan).
+    pub(crate) fn hold(&self) -> Option<&str> {
+        self.counted.as_ref().map(|c| c.hold.as_str())
+    }
+}
+
 /// Sees what the service does, for metrics: the outcome of every audited request and every
 /// signature made. Called inline: keep it cheap and never block.
 pub trait Observer: Send + Sync {
@@ -392,8 +422,8 @@ impl Service {
     }
 
     /// The envelope of a request type: the client's access and plan first (counted before the
-    /// effect, given back if it fails: [`Self::metered`]), then exactly one audit record whose
-    /// action is the request type, with `actor`, `detail` and the outcome.
+    /// effect, given back if it fails), then exactly one audit record whose action is the
+    /// request type, with `actor`, `detail` and the outcome.
     pub(crate) async fn request<T>(
         &self,
         ctx: &ClientContext,
@@ -417,8 +447,77 @@ impl Service {
         detail: String,
         effect: impl std::future::Future<Output = Result<T, ServiceError>>,
     ) -> Result<T, ServiceError> {
-        let result = self.metered(ctx, request_type, effect).await;
-        self.audited(ctx, action, actor, detail, result).await
+        let admitted = self
+            .admit(ctx, request_type, action, actor.to_owned(), detail)
+            .await?;
+        let result = effect.await;
+        self.finish(ctx, admitted, result).await
+    }
+
+    /// The first half of the envelope: checks the client's access and counts one request of
+    /// `request_type` against its plan (held until the request ends). A refusal here is the
+    /// request's one audit record. Every [`Admitted`] ends in [`Self::finish`] or
+    /// [`Self::finished_in_store`].
+    pub(crate) async fn admit(
+        &self,
+        ctx: &ClientContext,
+        request_type: sam_plan::RequestType,
+        action: impl Into<AuditAction>,
+        actor: String,
+        detail: String,
+    ) -> Result<Admitted, ServiceError> {
+        let action = action.into();
+        match self.plan_count(ctx, request_type).await {
+            Ok(counted) => Ok(Admitted {
+                counted,
+                action,
+                actor,
+                detail,
+            }),
+            Err(e) => self.audited(ctx, action, &actor, detail, Err(e)).await,
+        }
+    }
+
+    /// The second half of the envelope: the request's one audit record with its outcome, then
+    /// its plan count kept if it succeeded and was recorded, given back otherwise.
+    pub(crate) async fn finish<T>(
+        &self,
+        ctx: &ClientContext,
+        admitted: Admitted,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let Admitted {
+            counted,
+            action,
+            actor,
+            detail,
+        } = admitted;
+        let recorded = self.audited(ctx, action, &actor, detail, result).await;
+        if recorded.is_ok() {
+            self.plan_confirm(counted).await;
+        } else {
+            self.plan_uncount(ctx, counted).await;
+        }
+        recorded
+    }
+
+    /// Ends a request whose audit record the store wrote in the transaction of its effect (a
+    /// signature's completion, its abandonment, a seal batch's uses given back): reports the
+    /// outcome; the plan count is given back unless `kept` (a count the store confirmed in
+    /// that transaction, under [`Admitted::hold`], stays confirmed).
+    pub(crate) async fn finished_in_store(
+        &self,
+        ctx: &ClientContext,
+        admitted: Admitted,
+        outcome: &str,
+        kept: bool,
+    ) {
+        if let Some(observer) = &self.observer {
+            observer.outcome(admitted.action, outcome);
+        }
+        if !kept {
+            self.plan_uncount(ctx, admitted.counted).await;
+        }
     }
 
     /// [`Self::audited`] for any client id (empty for the operator's actions).

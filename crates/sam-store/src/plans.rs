@@ -327,7 +327,9 @@ impl Store {
 
     /// Counts one request of `request_type` in period `period` of the client's plan, if the
     /// overall count is below `total_limit` and the type's count below `type_limit` (when it
-    /// has one); otherwise counts nothing. The count is held under `hold` in the same
+    /// has one); otherwise counts nothing. This is `sam_plan::Quota::admits` applied
+    /// atomically, one conditional update per limit (a service test holds the two to one
+    /// rule); the limits are the plan's `Quota`. The count is held under `hold` in the same
     /// transaction: [`Store::confirm_plan_use`] keeps it once the effect happened,
     /// [`Store::release_plan_use`] gives it back, and [`Store::release_expired_plan_holds`]
     /// gives back the holds of nodes that died before either.

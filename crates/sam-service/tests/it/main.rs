@@ -8,6 +8,7 @@ mod confirmations;
 mod csr;
 mod device_sessions;
 mod devices;
+mod envelope;
 mod fixtures;
 mod keys;
 mod long_term;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sam_algorithms::{HashAlgorithm, UnixTime};
 use sam_cms::Format;
 use sam_plan::{
-    DurationUnit, LeadUnit, Percent, PlanDuration, PlanSettings, RenewalLead, RequestType,
+    DurationUnit, LeadUnit, Percent, PlanDuration, PlanSettings, Refusal, RenewalLead, RequestType,
     TransactionLimit,
 };
 use sam_service::{SealSign, Service};
@@ -330,4 +330,70 @@ async fn reaching_the_auto_renewal_share_starts_a_fresh_period() {
         f.service.store().close().await;
     }
     sam_store::testing::drop_databases(dbs).await;
+}
+
+/// The plan's limits have one rule, `sam_plan::Quota::admits`, and the store's atomic count
+/// applies exactly it: walked over every usage up to past both limits, with and without a
+/// type limit, each count the store makes or refuses is the one the rule says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_counts_exactly_what_the_plans_quota_admits() {
+    let dbs = databases("svc_plan_quota").await;
+    for db in &dbs {
+        let f = service(db).await;
+        f.service
+            .set_plan("client-a", &PlanSettings::new(limit(1000), f.now()))
+            .await
+            .unwrap();
+        let store = f.service.store();
+        let mut period = 1;
+        for (total, of_type) in [(3, None), (5, Some(2)), (2, Some(4))] {
+            period += 1;
+            let mut plan = PlanSettings::new(limit(total), f.now());
+            if let Some(n) = of_type {
+                plan.limits_by_type.insert(RequestType::Sign, limit(n));
+            }
+            let current = plan.first_period().unwrap();
+            let mut usage = sam_plan::Usage::default();
+            for step in 0..8 {
+                let request_type = if step % 3 == 2 {
+                    RequestType::Status
+                } else {
+                    RequestType::Sign
+                };
+                let quota = plan.admit(&current, request_type, f.now()).unwrap();
+                let hold = sam_store::plans::PlanHold {
+                    id: format!("quota-{period}-{step}"),
+                    deadline: f.now().checked_add_secs(60).unwrap(),
+                };
+                let counted = store
+                    .count_plan_use(
+                        "client-a",
+                        period,
+                        request_type.code(),
+                        quota.total,
+                        quota.of_type,
+                        &hold,
+                    )
+                    .await
+                    .unwrap();
+                let expected = quota.admits(&usage);
+                match (&counted, expected) {
+                    (sam_store::plans::PlanCount::Counted { total, of_type }, Ok(())) => {
+                        usage.total += 1;
+                        *usage.by_type.entry(request_type).or_default() += 1;
+                        assert_eq!((*total, *of_type), (usage.total, usage.of(request_type)));
+                    }
+                    (sam_store::plans::PlanCount::LimitReached, Err(Refusal::LimitReached))
+                    | (
+                        sam_store::plans::PlanCount::TypeLimitReached,
+                        Err(Refusal::RequestTypeLimitReached(_)),
+                    ) => {}
+                    (got, want) => panic!(
+                        "step {step} of quota {quota:?} at {usage:?}: the store {got:?}, the rule \
+                         {want:?}"
+                    ),
+                }
+            }
+        }
+    }
 }
