@@ -28,7 +28,7 @@ pub use confirmations::{CodeSent, UserProfile, UserProfilePaging};
 pub use csr::CsrView;
 pub use device_sessions::{DeviceChallenge, DeviceSession, DeviceSessionToken, session_message};
 pub use devices::{DeviceView, DevicesPage, RegisterDevice, registration_message};
-pub use error::{ErrorCode, ErrorKind, ServiceError};
+pub use error::{ErrorCode, ErrorKind, ServiceError, UnknownErrorCode};
 pub use keys::{CertificateView, CertificatesPage, KeyView};
 pub use notify::{
     Channel, FileMailbox, Notification, NotificationKind, Notifier, NotifyError, Router, Webhook,

@@ -86,7 +86,7 @@ fn refusal(r: Refusal) -> ServiceError {
             )
         }
     };
-    ServiceError::new(r.into(), message)
+    ServiceError::new(crate::error::plan_refusal_code(r), message)
 }
 
 /// A plan as the admin API shows it.

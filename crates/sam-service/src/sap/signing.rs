@@ -228,7 +228,7 @@ impl Service {
                     observer.outcome(OtherAction::SadSpent.into(), refusal.code());
                 }
                 Err(ServiceError::new(
-                    refusal.into(),
+                    crate::error::spend_refusal_code(refusal),
                     format!("the request's SAD cannot be used: {}", refusal.code()),
                 ))
             }
