@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = settings.validate();
     if let Ok(period) = settings.first_period() {
         let _ = settings.alert_schedule(&period);
-        let _ = settings.admit(&period, &Usage::default(), RequestType::Sign, settings.start);
+        if let Ok(quota) = settings.admit(&period, RequestType::Sign, settings.start) {
+            let _ = quota.admits(&Usage::default());
+        }
         let _ = settings.period_at(period, settings.start);
     }
 });

@@ -165,16 +165,27 @@ pub(crate) fn spawn(env: &[(&str, &str)], args: &[&str]) -> Server {
 
 /// Runs samctl against `server` in `dir` with `env`.
 pub(crate) fn run(server: &Server, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let ca = server.data.join("dev-ca/ca.pem");
-    Command::new(samctl())
+    command(&samctl(), server, dir, env, args).output().unwrap()
+}
+
+/// `program` with `args` in `dir`, set up for `server` as samctl reads it (`SAM_SERVER`,
+/// `SAM_CA` the development CA, `SAM_ADMIN_TOKEN`) and `env`: to run in the background.
+pub(crate) fn command(
+    program: &Path,
+    server: &Server,
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Command {
+    let mut command = Command::new(program);
+    command
         .current_dir(dir)
         .args(args)
         .env("SAM_SERVER", format!("https://{}", server.address))
-        .env("SAM_CA", &ca)
+        .env("SAM_CA", server.data.join("dev-ca/ca.pem"))
         .env("SAM_ADMIN_TOKEN", &server.admin_token)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
+        .envs(env.iter().copied());
+    command
 }
 
 pub(crate) fn ok(out: Output) -> String {
