@@ -8,13 +8,15 @@ use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding};
 use sam_algorithms::{EcCurve, HashAlgorithm, JwsAlgorithm, KeySpec, MlDsaLevel, RsaPadding};
+use sam_client::{DeviceSession, NewDevice, PendingRequest, SadEncoding, SamClient, all_pages};
 use sam_keys::{Input, SigningKey};
 use sam_sad::{AuthorisationRequest, DeviceId, Id128, InstanceId, Issuer, SadSigner};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::http::{Api, Auth, field_str};
+use crate::out::json;
+use crate::remote::Remote;
 use crate::{CliError, Out, now};
 
 /// What the device keeps in its key file.
@@ -98,32 +100,15 @@ impl DeviceFile {
     }
 
     /// Opens a device session: signs a fresh challenge.
-    fn session(&self, api: &Api) -> Result<Auth, CliError> {
-        let challenge = api.call(
-            &Auth::None,
-            "POST",
-            "/api/v1/device-sessions/challenge",
-            Some(&json!({"client_id": self.client_id, "device_id": self.device_id})),
-        )?;
-        let id = field_str(&challenge, "challenge_id")?;
-        let bytes = field_str(&challenge, "challenge")?;
-        let message = sam_sad::session_message(&self.client_id, &self.device_id, id, bytes);
-        let signature = sign_message(&self.key()?, self.algorithm()?, &message)?;
-        let session = api.call(
-            &Auth::None,
-            "POST",
-            "/api/v1/device-sessions",
-            Some(&json!({
-                "client_id": self.client_id,
-                "device_id": self.device_id,
-                "challenge_id": id,
-                "challenge": bytes,
-                "signature": Base64::encode_string(&signature),
-            })),
-        )?;
-        Ok(Auth::Device(Zeroizing::new(
-            field_str(&session, "token")?.to_owned(),
-        )))
+    fn session(&self, remote: &Remote) -> Result<DeviceSession, CliError> {
+        let key = self.key()?;
+        let algorithm = self.algorithm()?;
+        remote.run(DeviceSession::open(
+            remote.connection(),
+            &self.client_id,
+            &self.device_id,
+            |message| sign_message(&key, algorithm, message),
+        ))
     }
 }
 
@@ -171,8 +156,8 @@ pub(crate) struct DeviceClaims {
 /// `samctl device enroll`: makes the key, registers it with proof of possession, and writes
 /// the key file only once the server accepted it.
 pub(crate) fn enroll(
-    api: &Api,
-    client: &Auth,
+    remote: &Remote,
+    client: &SamClient,
     enrolment: &Enrolment<'_>,
     out: &Out,
 ) -> Result<(), CliError> {
@@ -198,23 +183,18 @@ pub(crate) fn enroll(
     let spki = key.public_key_der().map_err(crypto)?;
     let message = sam_sad::registration_message(client_id, user, device, &spki);
     let proof = sign_message(&key, algorithm, &message)?;
-    let mut body = json!({
-        "device_id": device,
-        "public_key": Base64::encode_string(&spki),
-        "algorithm": algorithm.name(),
-        "proof": Base64::encode_string(&proof),
-        "biometric": claims.biometric,
-        "secure_element": claims.secure_element,
-    });
-    if let Some(p) = profile {
-        body["profile_id"] = json!(p);
-    }
-    let answer = api.call(
-        client,
-        "POST",
-        &format!("/api/v1/users/{user}/devices"),
-        Some(&body),
-    )?;
+    let answer = remote.run(client.register_device(
+        user,
+        &NewDevice {
+            device_id: device.to_owned(),
+            profile_id: profile,
+            public_key: spki,
+            algorithm: algorithm.name().to_owned(),
+            biometric: claims.biometric,
+            secure_element: claims.secure_element,
+            proof,
+        },
+    ))?;
     let file = DeviceFile {
         client_id: client_id.to_owned(),
         user_id: user.to_owned(),
@@ -226,7 +206,7 @@ pub(crate) fn enroll(
         serde_json::to_string_pretty(&file).map_err(|e| CliError::Usage(e.to_string()))?,
     );
     write_secret(key_file, text.as_bytes())?;
-    out.show(&answer, || {
+    out.show(&json(&answer), || {
         format!(
             "device {device} enrolled for {user} ({}); its key is in {} (keep it private)",
             algorithm.name(),
@@ -236,52 +216,53 @@ pub(crate) fn enroll(
     Ok(())
 }
 
-/// The device's pending requests, in `session`: every page (docs/api.md), in one list.
-fn pending(api: &Api, file: &DeviceFile, session: &Auth) -> Result<Value, CliError> {
-    const PAGE: usize = 1000;
-    let path = |after: Option<&str>| {
-        let base = format!("/api/v1/devices/{}/pending?limit={PAGE}", file.device_id);
-        match after {
-            Some(id) => format!("{base}&after={id}"),
-            None => base,
-        }
-    };
-    let mut list = api.call(session, "GET", &path(None), None)?;
-    let mut next = list.get("next").and_then(Value::as_str).map(str::to_owned);
-    while let Some(after) = next {
-        let page = api.call(session, "GET", &path(Some(&after)), None)?;
-        next = page.get("next").and_then(Value::as_str).map(str::to_owned);
-        let more = page
-            .get("requests")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if more.is_empty() {
-            break;
-        }
-        if let Some(all) = list.get_mut("requests").and_then(Value::as_array_mut) {
-            all.extend(more);
-        }
-    }
-    Ok(list)
+/// What a device is asked to approve: the audience and format of its SADs, and every
+/// pending request (every page, docs/api.md).
+struct Pending {
+    instance_id: String,
+    sad_format: String,
+    requests: Vec<PendingRequest>,
 }
 
-fn requests(list: &Value) -> &[Value] {
-    list.get("requests")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+impl Pending {
+    /// As samctl shows it (the server's page, all pages in one).
+    fn to_json(&self) -> Value {
+        json!({
+            "instance_id": self.instance_id,
+            "sad_format": self.sad_format,
+            "requests": self.requests.iter().map(json).collect::<Vec<_>>(),
+            "next": null,
+        })
+    }
+}
+
+/// The device's pending requests, in `session`.
+fn pending(remote: &Remote, session: &DeviceSession) -> Result<Pending, CliError> {
+    let first = remote.run(session.pending(None, 1000))?;
+    let mut requests = first.requests.items;
+    if let Some(next) = first.requests.next {
+        let more = remote.run(all_pages(|after| {
+            let after = after.unwrap_or_else(|| next.clone());
+            async move {
+                session
+                    .pending(Some(&after), 1000)
+                    .await
+                    .map(|p| p.requests)
+            }
+        }))?;
+        requests.extend(more);
+    }
+    Ok(Pending {
+        instance_id: first.instance_id,
+        sad_format: first.sad_format,
+        requests,
+    })
 }
 
 /// What the user is shown of one request.
-fn describe(request: &Value) -> String {
-    let mut text = format!(
-        "request {}\n",
-        request
-            .get("request_id")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-    );
-    if let Some(documents) = request.get("documents").and_then(Value::as_array) {
+fn describe(request: &PendingRequest) -> String {
+    let mut text = format!("request {}\n", request.request_id);
+    if let Some(documents) = request.documents.as_array() {
         for d in documents {
             let label = d.get("label").and_then(Value::as_str).unwrap_or("?");
             match d.get("document_digest").and_then(Value::as_str) {
@@ -297,27 +278,30 @@ fn describe(request: &Value) -> String {
 }
 
 /// `samctl device session`.
-pub(crate) fn open_session(api: &Api, key_file: &Path, out: &Out) -> Result<(), CliError> {
+pub(crate) fn open_session(remote: &Remote, key_file: &Path, out: &Out) -> Result<(), CliError> {
     let file = DeviceFile::load(key_file)?;
-    let Auth::Device(token) = file.session(api)? else {
-        return Err(CliError::Protocol("no session token".into()));
-    };
-    out.show(&json!({"token": token.as_str()}), || {
-        token.as_str().to_owned()
-    });
+    let session = file.session(remote)?;
+    let token = session.bearer_token();
+    out.show(
+        &json!({"token": token, "expires_at": session.expires_at()}),
+        || token.to_owned(),
+    );
     Ok(())
 }
 
 /// `samctl device pending`.
-pub(crate) fn list_pending(api: &Api, key_file: &Path, out: &Out) -> Result<(), CliError> {
+pub(crate) fn list_pending(remote: &Remote, key_file: &Path, out: &Out) -> Result<(), CliError> {
     let file = DeviceFile::load(key_file)?;
-    let list = pending(api, &file, &file.session(api)?)?;
-    out.show(&list, || {
-        let requests = requests(&list);
-        if requests.is_empty() {
+    let list = pending(remote, &file.session(remote)?)?;
+    out.show(&list.to_json(), || {
+        if list.requests.is_empty() {
             "no pending requests".to_owned()
         } else {
-            requests.iter().map(describe).collect::<Vec<_>>().join("")
+            list.requests
+                .iter()
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join("")
         }
     });
     Ok(())
@@ -344,7 +328,7 @@ fn confirm(prompt: &str) -> Result<bool, CliError> {
 /// `samctl device approve`: answers the named request (or every pending one) with a SAD, after
 /// showing what is signed.
 pub(crate) fn approve(
-    api: &Api,
+    remote: &Remote,
     key_file: &Path,
     request: Option<&str>,
     yes: bool,
@@ -353,25 +337,22 @@ pub(crate) fn approve(
 ) -> Result<(), CliError> {
     let file = DeviceFile::load(key_file)?;
     let started = std::time::Instant::now();
-    let session = file.session(api)?;
+    let session = file.session(remote)?;
+    let wanted = |r: &PendingRequest| request.is_none_or(|id| r.request_id == id);
     let list = loop {
-        let list = pending(api, &file, &session)?;
-        let arrived = requests(&list).iter().any(|r| {
-            request.is_none_or(|id| r.get("request_id").and_then(Value::as_str) == Some(id))
-        });
-        if arrived || started.elapsed() >= wait {
+        let list = pending(remote, &session)?;
+        if list.requests.iter().any(wanted) || started.elapsed() >= wait {
             break list;
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
     };
-    let instance = InstanceId::new(field_str(&list, "instance_id")?).map_err(crypto)?;
-    let der_format = field_str(&list, "sad_format")? == "der";
-    let chosen: Vec<&Value> = requests(&list)
-        .iter()
-        .filter(|r| {
-            request.is_none_or(|id| r.get("request_id").and_then(Value::as_str) == Some(id))
-        })
-        .collect();
+    let instance = InstanceId::new(&list.instance_id).map_err(crypto)?;
+    let encoding = if list.sad_format == "der" {
+        SadEncoding::Der
+    } else {
+        SadEncoding::Jws
+    };
+    let chosen: Vec<&PendingRequest> = list.requests.iter().filter(|r| wanted(r)).collect();
     if chosen.is_empty() {
         return Err(CliError::Refused(match request {
             Some(id) => format!("request {id} is not pending for this device"),
@@ -390,14 +371,13 @@ pub(crate) fn approve(
     );
     let mut approved = Vec::new();
     for r in chosen {
-        let id = field_str(r, "request_id")?;
+        let id = r.request_id.as_str();
         out.note(&describe(r));
         if !yes && !confirm(&format!("approve request {id}?"))? {
             out.note(&format!("request {id} left pending"));
             continue;
         }
-        let message = crate::http::field_b64(r, "message")?;
-        let shown = AuthorisationRequest::from_der(&message).map_err(crypto)?;
+        let shown = AuthorisationRequest::from_der(&r.message).map_err(crypto)?;
         if shown.request_id.to_string() != id {
             return Err(CliError::Protocol(format!(
                 "request {id} carries the message of request {}",
@@ -415,17 +395,11 @@ pub(crate) fn approve(
                 validity,
             )
             .map_err(crypto)?;
-        let body = if der_format {
-            json!({"sad": Base64::encode_string(&signer.sign_der(&sad).map_err(crypto)?), "encoding": "der"})
-        } else {
-            json!({"sad": signer.sign_jws(&sad).map_err(crypto)?})
+        let signed = match encoding {
+            SadEncoding::Der => signer.sign_der(&sad).map_err(crypto)?,
+            SadEncoding::Jws => signer.sign_jws(&sad).map_err(crypto)?.into_bytes(),
         };
-        api.call(
-            &session,
-            "POST",
-            &format!("/api/v1/authorisations/{id}/sad"),
-            Some(&body),
-        )?;
+        remote.run(session.submit_sad(id, &signed, encoding))?;
         approved.push(id.to_owned());
     }
     let answer = json!({ "approved": approved });
@@ -441,19 +415,14 @@ pub(crate) fn approve(
 
 /// `samctl device decline`.
 pub(crate) fn decline(
-    api: &Api,
+    remote: &Remote,
     key_file: &Path,
     request: &str,
     out: &Out,
 ) -> Result<(), CliError> {
     let file = DeviceFile::load(key_file)?;
-    let session = file.session(api)?;
-    api.call(
-        &session,
-        "POST",
-        &format!("/api/v1/authorisations/{request}/decline"),
-        None,
-    )?;
+    let session = file.session(remote)?;
+    remote.run(session.decline(request))?;
     out.show(&json!({"declined": request}), || {
         format!("request {request} declined")
     });

@@ -8,13 +8,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64ct::{Base64, Encoding};
 use indicatif::{ProgressBar, ProgressStyle};
 use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, SignatureAlgorithm};
+use sam_client::{Authorisation, Authorised, Document, SamClient};
 use sam_cms::Detached;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::http::{Api, Auth, field_str};
+use crate::out::json;
+use crate::remote::Remote;
 use crate::{CliError, Out};
 
 fn file_error(what: &str, path: &Path, e: impl std::fmt::Display) -> CliError {
@@ -57,8 +58,8 @@ fn hash_files(files: &[PathBuf], hash: HashAlgorithm, out: &Out) -> Result<Vec<D
 
 /// Waits until request `id` is authorised; declined, expired or failed requests end the wait.
 pub(crate) fn wait_for_approval(
-    api: &Api,
-    client: &Auth,
+    remote: &Remote,
+    client: &SamClient,
     id: &str,
     timeout: Duration,
     out: &Out,
@@ -68,8 +69,14 @@ pub(crate) fn wait_for_approval(
     ));
     let started = Instant::now();
     loop {
-        let state = api.call(client, "GET", &format!("/api/v1/authorisations/{id}"), None)?;
-        match field_str(&state, "status")? {
+        let state = match remote.run(client.status(id)) {
+            Ok(state) => state,
+            Err(e) => {
+                spinner.finish_and_clear();
+                return Err(e);
+            }
+        };
+        match state.status.as_str() {
             "authorised" => {
                 spinner.finish_and_clear();
                 return Ok(());
@@ -124,40 +131,39 @@ fn outputs(files: &[PathBuf], overwrite: bool) -> Result<Vec<PathBuf>, CliError>
     Ok(outputs)
 }
 
-/// Hashes the files and asks for one authorisation of all of them; the request id.
+/// Hashes the files and asks for one authorisation of all of them.
 fn authorise_files(
-    api: &Api,
-    client: &Auth,
+    remote: &Remote,
+    client: &SamClient,
     job: &SignJob<'_>,
     out: &Out,
-) -> Result<Value, CliError> {
+) -> Result<Authorised, CliError> {
     let digests = hash_files(job.files, job.hash, out)?;
-    let documents: Vec<Value> = job
+    let documents: Vec<Document> = job
         .files
         .iter()
         .zip(&digests)
         .map(|(f, d)| {
-            json!({
-                "label": f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned()),
-                "digest": Base64::encode_string(d.as_bytes()),
-            })
+            Document::digest(
+                f.file_name().map_or_else(
+                    || f.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
+                d.as_bytes().to_vec(),
+            )
         })
         .collect();
-    let authorised = api.call(
-        client,
-        "POST",
-        "/api/v1/authorisations",
-        Some(&json!({
-            "user_id": job.user,
-            "key_id": job.key,
-            "hash_algorithm": job.hash.name(),
-            "format": job.format,
-            "documents": documents,
-        })),
-    )?;
+    let authorised = remote.run(client.authorise(&Authorisation {
+        user_id: job.user.to_owned(),
+        key_id: job.key.to_owned(),
+        hash_algorithm: job.hash.name().to_owned(),
+        format: job.format.to_owned(),
+        documents,
+        signatures: None,
+    }))?;
     out.note(&format!(
         "request {}: {} document(s) to approve on the user's device",
-        field_str(&authorised, "request_id")?,
+        authorised.request_id,
         job.files.len()
     ));
     Ok(authorised)
@@ -165,15 +171,14 @@ fn authorise_files(
 
 /// `samctl authorise`: the authorisation only; `samctl sign --request` finishes it.
 pub(crate) fn authorise(
-    api: &Api,
-    client: &Auth,
+    remote: &Remote,
+    client: &SamClient,
     job: &SignJob<'_>,
     out: &Out,
 ) -> Result<(), CliError> {
     outputs(job.files, job.overwrite)?;
-    let authorised = authorise_files(api, client, job, out)?;
-    let id = field_str(&authorised, "request_id")?.to_owned();
-    out.show(&authorised, || id.clone());
+    let authorised = authorise_files(remote, client, job, out)?;
+    out.show(&json(&authorised), || authorised.request_id.clone());
     Ok(())
 }
 
@@ -181,8 +186,8 @@ pub(crate) fn authorise(
 /// files), waits for the approval, signs, checks each CMS/CAdES output against its file, and
 /// writes FILE.p7s.
 pub(crate) fn sign(
-    api: &Api,
-    client: &Auth,
+    remote: &Remote,
+    client: &SamClient,
     job: &SignJob<'_>,
     request: Option<&str>,
     out: &Out,
@@ -190,19 +195,10 @@ pub(crate) fn sign(
     let outputs = outputs(job.files, job.overwrite)?;
     let id = match request {
         Some(id) => id.to_owned(),
-        None => field_str(&authorise_files(api, client, job, out)?, "request_id")?.to_owned(),
+        None => authorise_files(remote, client, job, out)?.request_id,
     };
-    wait_for_approval(api, client, &id, job.wait, out)?;
-    let signed = api.call(
-        client,
-        "POST",
-        "/api/v1/sign",
-        Some(&json!({ "request_id": id })),
-    )?;
-    let signatures = signed
-        .get("signatures")
-        .and_then(Value::as_array)
-        .ok_or_else(|| CliError::Protocol("the answer has no signatures".into()))?;
+    wait_for_approval(remote, client, &id, job.wait, out)?;
+    let signatures = remote.run(client.sign(&id))?;
     if signatures.len() != outputs.len() {
         return Err(CliError::Usage(format!(
             "request {id} signed {} documents, and {} files were named: name the files of the \
@@ -212,11 +208,7 @@ pub(crate) fn sign(
         )));
     }
     let bar = out.progress(outputs.len() as u64, "writing");
-    for ((file, path), signature) in job.files.iter().zip(&outputs).zip(signatures) {
-        let bytes = signature
-            .as_str()
-            .and_then(|s| Base64::decode_vec(s).ok())
-            .ok_or_else(|| CliError::Protocol("a signature is not base64".into()))?;
+    for ((file, path), bytes) in job.files.iter().zip(&outputs).zip(signatures) {
         // A CMS or CAdES signature must be of this file (with --request, the files named may
         // not be the ones authorised); a raw signature value carries nothing to compare.
         if job.format != "raw" {

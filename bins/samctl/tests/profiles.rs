@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+use base64ct::{Base64UrlUnpadded, Encoding};
 use sam_algorithms::{HashAlgorithm, KeySpec, RsaKeySize, RsaPadding, UnixTime};
 use sam_keys::{Input, SigningKey};
 use sam_sad::{
@@ -21,6 +21,7 @@ use sam_sad::{
 };
 
 use common::*;
+use sam_client::{Authorisation, ClientSettings, Document, ErrorCode, NewUser, SadEncoding};
 
 const PROFILES_MD: &str = include_str!("../../../docs/profiles.md");
 const CLIENT: &str = "tsp:a-secret-of-the-tsp";
@@ -105,59 +106,33 @@ fn now() -> i64 {
     .unwrap()
 }
 
-/// `method path` with the admin credential and a JSON body.
-fn admin(server: &Server, method: &str, path: &str, body: &str) -> (u16, String) {
-    let bearer = format!("Authorization: Bearer {}", server.admin_token.as_str());
-    curl(
-        server,
-        &[
-            "-X",
-            method,
-            "-H",
-            &bearer,
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            body,
-        ],
-        path,
-    )
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-fn post(server: &Server, path: &str, body: &serde_json::Value) -> serde_json::Value {
-    let (status, text) = post_json(server, CLIENT, path, &body.to_string());
-    assert!((200..300).contains(&status), "{path}: {status} {text}");
-    if text.is_empty() {
-        serde_json::Value::Null
-    } else {
-        json(&text)
-    }
-}
-
 /// Key Generation under `profile`: the key id and its public key (SPKI DER).
-fn generate(server: &Server, profile: &str) -> (String, Vec<u8>) {
-    let key = post(
-        server,
-        &format!("/api/v1/users/{USER}/keys"),
-        &serde_json::json!({ "profile_id": profile.parse::<u32>().unwrap() }),
+fn generate(sam: &Sam, profile: &str) -> (String, Vec<u8>) {
+    let key = sam.run(
+        sam.client
+            .generate_key(USER, Some(profile.parse::<u32>().unwrap())),
     );
-    (
-        key["key_id"].as_str().unwrap().to_owned(),
-        Base64::decode_vec(key["public_key"].as_str().unwrap()).unwrap(),
-    )
+    (key.key_id, key.public_key)
 }
 
-/// Authorise: the request id and its message (the DER authorisation request).
-fn authorise(server: &Server, body: serde_json::Value) -> (String, Vec<u8>) {
-    let answer = post(server, "/api/v1/authorisations", &body);
-    (
-        answer["request_id"].as_str().unwrap().to_owned(),
-        Base64::decode_vec(answer["message"].as_str().unwrap()).unwrap(),
-    )
+/// Authorise `documents` (or a seal of `signatures`): the request id and its message (the
+/// DER authorisation request).
+fn authorise(
+    sam: &Sam,
+    key: &str,
+    hash: &str,
+    documents: Vec<Document>,
+    signatures: Option<u32>,
+) -> (String, Vec<u8>) {
+    let answer = sam.run(sam.client.authorise(&Authorisation {
+        user_id: USER.into(),
+        key_id: key.into(),
+        hash_algorithm: hash.into(),
+        format: "raw".into(),
+        documents,
+        signatures,
+    }));
+    (answer.request_id, answer.message)
 }
 
 /// The business application's SCAL1 SAD for `message` (its authorisation key signs it, a JWS
@@ -220,16 +195,6 @@ fn id_token(idp_key: &[u8]) -> String {
         )
         .unwrap();
     format!("{input}.{}", b64(&signature))
-}
-
-/// The signatures of a Sign answer.
-fn signatures(answer: &serde_json::Value) -> Vec<Vec<u8>> {
-    answer["signatures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| Base64::decode_vec(s.as_str().unwrap()).unwrap())
-        .collect()
 }
 
 /// `openssl pkeyutl -verify` of `signature` over `digest` under `public_key`, with `options`.
@@ -304,51 +269,38 @@ fn the_documented_profiles_sign_as_written() {
     };
 
     // The business application, with its authorisation certificate, may use all four.
-    let (status, text) = admin(
-        &server,
-        "POST",
-        "/admin/v1/clients",
-        &serde_json::json!({
-            "client_id": "tsp",
-            "selected_profiles": ids.iter().map(|id| id.parse::<u32>().unwrap()).collect::<Vec<_>>(),
-            "default_profile": rsa.parse::<u32>().unwrap(),
-            "authorisation_certificate": Base64::encode_string(&client_cert),
-        })
-        .to_string(),
-    );
-    assert_eq!(status, 201, "{text}");
-    let (status, text) = admin(
-        &server,
-        "PUT",
-        "/admin/v1/clients/tsp/secret",
-        r#"{"secret":"a-secret-of-the-tsp"}"#,
-    );
-    assert_eq!(status, 204, "{text}");
-    post(
-        &server,
-        "/api/v1/users",
-        &serde_json::json!({ "user_id": USER, "email": USER, "password": PASSWORD }),
-    );
+    let sam = Sam::new(&server, CLIENT);
+    sam.run(sam.admin.register_client(&ClientSettings {
+        client_id: "tsp".into(),
+        selected_profiles: Some(ids.iter().map(|id| id.parse::<u32>().unwrap()).collect()),
+        default_profile: Some(rsa.parse::<u32>().unwrap()),
+        authorisation_certificate: Some(client_cert),
+        ..ClientSettings::default()
+    }));
+    sam.run(sam.admin.set_client_secret("tsp", "a-secret-of-the-tsp"));
+    sam.run(sam.client.register_user(&NewUser {
+        user_id: USER.into(),
+        email: Some(USER.into()),
+        mobile: None,
+        password: Some(PASSWORD.into()),
+    }));
     // The lists come in pages (docs/api.md, Paging); samctl follows them.
-    let (status, text) = admin(&server, "GET", "/admin/v1/profiles?limit=3&sort=name", "");
-    assert_eq!(status, 200, "{text}");
-    let page = json(&text);
-    assert_eq!(page["profiles"].as_array().unwrap().len(), 3, "{page}");
-    let next = page["next"].as_str().unwrap().to_owned();
-    let (_, text) = admin(
-        &server,
-        "GET",
-        &format!("/admin/v1/profiles?limit=3&sort=name&after={next}"),
-        "",
+    let page = sam.run(sam.admin.profiles(Some("name"), None, None, 3));
+    assert_eq!(page.items.len(), 3, "{page:?}");
+    let rest = sam.run(
+        sam.admin
+            .profiles(Some("name"), None, page.next.as_deref(), 3),
     );
-    let rest = json(&text);
-    assert_eq!(rest["profiles"].as_array().unwrap().len(), 1, "{rest}");
-    assert!(rest["next"].is_null(), "{rest}");
+    assert_eq!(rest.items.len(), 1, "{rest:?}");
+    assert!(rest.next.is_none(), "{rest:?}");
     let listed = ok(run(&server, &dir, &[], &["admin", "profile", "list"]));
     assert_eq!(listed.lines().count(), 4, "{listed}");
-    let (status, text) = curl(&server, &["-u", CLIENT], "/api/v1/users?limit=0");
-    assert_eq!(status, 400, "{text}");
-    assert!(text.contains("invalid_request"), "{text}");
+    let refused = sam.try_run(sam.client.users(None, 0)).unwrap_err();
+    assert_eq!(
+        (refused.status(), refused.code()),
+        (Some(400), Some(ErrorCode::InvalidRequest)),
+        "{refused}"
+    );
     // Her phone: a secure element and a biometric, as example 1 requires.
     let client_env = [
         ("SAM_CLIENT_ID", "tsp"),
@@ -386,26 +338,20 @@ fn the_documented_profiles_sign_as_written() {
             ],
         ));
     };
-    let sign = |request: &str| {
-        post(
-            &server,
-            "/api/v1/sign",
-            &serde_json::json!({ "request_id": request }),
-        )
-    };
+    let sign = |request: &str| sam.run(sam.client.sign(request));
 
     // 1. RSA-3072 PSS in hsm-a's signature slot, approved on the phone.
     let digest = HashAlgorithm::Sha256.digest(b"a qualified contract");
-    let (key, public_key) = generate(&server, rsa);
+    let (key, public_key) = generate(&sam, rsa);
     let (request, _) = authorise(
-        &server,
-        serde_json::json!({
-            "user_id": USER, "key_id": key, "hash_algorithm": "sha-256", "format": "raw",
-            "documents": [{ "label": "contract.pdf", "digest": Base64::encode_string(digest.as_bytes()) }],
-        }),
+        &sam,
+        &key,
+        "sha-256",
+        vec![Document::digest("contract.pdf", digest.as_bytes().to_vec())],
+        None,
     );
     approve(&request);
-    let signature = &signatures(&sign(&request))[0];
+    let signature = &sign(&request)[0];
     assert_eq!(signature.len(), 384, "an RSA-3072 signature");
     openssl_verifies(
         &dir,
@@ -425,13 +371,13 @@ fn the_documented_profiles_sign_as_written() {
     // 2. ECDSA P-256 in software, SCAL1: the application hands in the IdP's ID token in its
     // SAD; sam hashes the document itself.
     let document = b"an advanced contract";
-    let (key, public_key) = generate(&server, idp);
+    let (key, public_key) = generate(&sam, idp);
     let (request, message) = authorise(
-        &server,
-        serde_json::json!({
-            "user_id": USER, "key_id": key, "hash_algorithm": "sha-256", "format": "raw",
-            "documents": [{ "label": "offer.txt", "data": Base64::encode_string(document) }],
-        }),
+        &sam,
+        &key,
+        "sha-256",
+        vec![Document::data("offer.txt", document.to_vec())],
+        None,
     );
     let sad = client_sad(
         &client_key,
@@ -440,12 +386,11 @@ fn the_documented_profiles_sign_as_written() {
         AuthMethod::Idp,
         Some(id_token(&idp_key)),
     );
-    post(
-        &server,
-        &format!("/api/v1/authorisations/{request}/sad"),
-        &serde_json::json!({ "sad": sad }),
+    sam.run(
+        sam.client
+            .submit_sad(&request, sad.as_bytes(), SadEncoding::Jws),
     );
-    let signature = &signatures(&sign(&request))[0];
+    let signature = &sign(&request)[0];
     openssl_verifies(
         &dir,
         &public_key,
@@ -455,17 +400,17 @@ fn the_documented_profiles_sign_as_written() {
     );
 
     // 3. ML-DSA-65 in software; the profile's default hash follows the level (SHA-384).
-    let (key, public_key) = generate(&server, ml_dsa);
+    let (key, public_key) = generate(&sam, ml_dsa);
     let digest = HashAlgorithm::Sha384.digest(b"a post-quantum document");
     let (request, _) = authorise(
-        &server,
-        serde_json::json!({
-            "user_id": USER, "key_id": key, "hash_algorithm": "sha-384", "format": "raw",
-            "documents": [{ "label": "report.pdf", "digest": Base64::encode_string(digest.as_bytes()) }],
-        }),
+        &sam,
+        &key,
+        "sha-384",
+        vec![Document::digest("report.pdf", digest.as_bytes().to_vec())],
+        None,
     );
     approve(&request);
-    let signature = &signatures(&sign(&request))[0];
+    let signature = &sign(&request)[0];
     std::fs::write(dir.join("ml-dsa.key.der"), &public_key).unwrap();
     std::fs::write(dir.join("ml-dsa.sig"), signature).unwrap();
     std::fs::write(dir.join("ml-dsa.msg"), digest.as_bytes()).unwrap();
@@ -493,19 +438,9 @@ fn the_documented_profiles_sign_as_written() {
 
     // 4. The eSeal: one authorisation (the user's PIN, the application's SAD) for several
     // signatures, by a P-384 key in hsm-a.
-    let (key, public_key) = generate(&server, seal);
-    let (request, message) = authorise(
-        &server,
-        serde_json::json!({
-            "user_id": USER, "key_id": key, "hash_algorithm": "sha-384", "format": "raw",
-            "signatures": 3,
-        }),
-    );
-    post(
-        &server,
-        "/api/v1/pin/verify",
-        &serde_json::json!({ "user_id": USER, "request_id": request, "pin": PASSWORD }),
-    );
+    let (key, public_key) = generate(&sam, seal);
+    let (request, message) = authorise(&sam, &key, "sha-384", Vec::new(), Some(3));
+    sam.run(sam.client.verify_pin(USER, &request, PASSWORD));
     let sad = client_sad(
         &client_key,
         HashAlgorithm::Sha384,
@@ -513,28 +448,19 @@ fn the_documented_profiles_sign_as_written() {
         AuthMethod::Pin,
         None,
     );
-    post(
-        &server,
-        &format!("/api/v1/authorisations/{request}/sad"),
-        &serde_json::json!({ "sad": sad }),
+    sam.run(
+        sam.client
+            .submit_sad(&request, sad.as_bytes(), SadEncoding::Jws),
     );
     for invoice in ["invoice 1", "invoice 2"] {
         let digest = HashAlgorithm::Sha384.digest(invoice.as_bytes());
-        let answer = post(
-            &server,
-            "/api/v1/seal/sign",
-            &serde_json::json!({
-                "request_id": request, "hash_algorithm": "sha-384", "format": "raw",
-                "documents": [{ "label": invoice, "digest": Base64::encode_string(digest.as_bytes()) }],
-            }),
-        );
-        openssl_verifies(
-            &dir,
-            &public_key,
-            digest.as_bytes(),
-            &signatures(&answer)[0],
-            &[],
-        );
+        let signatures = sam.run(sam.client.seal_sign(
+            &request,
+            "sha-384",
+            "raw",
+            &[Document::digest(invoice, digest.as_bytes().to_vec())],
+        ));
+        openssl_verifies(&dir, &public_key, digest.as_bytes(), &signatures[0], &[]);
     }
     assert_no_secret_in_logs(
         &server,

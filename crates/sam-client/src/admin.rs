@@ -21,6 +21,15 @@ pub struct CryptoSource {
     pub reason: Option<String>,
 }
 
+/// One page of the Usage Map: profile id → the clients (of this page) that may use it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct UsagePage {
+    /// Profile id (as text) → client ids.
+    pub usage: std::collections::BTreeMap<String, Vec<String>>,
+    /// The cursor of the next page of clients.
+    pub next: Option<String>,
+}
+
 /// One record of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -299,8 +308,9 @@ impl AdminClient {
         .await
     }
 
-    /// Usage Map: which clients may use each profile, over a page of clients.
-    pub async fn usage_map(&self, after: Option<&str>, limit: u32) -> Result<Value, Error> {
+    /// Usage Map: which clients may use each profile, over a page of clients (every profile
+    /// is a key of every page; the pages merged give the whole map).
+    pub async fn usage_map(&self, after: Option<&str>, limit: u32) -> Result<UsagePage, Error> {
         let path = format!(
             "/admin/v1/profiles/usage{}",
             query(&[("after", after), ("limit", Some(&limit.to_string()))])

@@ -145,6 +145,15 @@ pub(crate) fn query(pairs: &[(&str, Option<&str>)]) -> String {
 
 /// Reads every page of a list: `page` is called with `None`, then with each page's `next`
 /// until there is none. A server that gives the same cursor twice is an error, not a loop.
+///
+/// ```no_run
+/// # async fn users(client: &sam_client::SamClient) -> Result<(), sam_client::Error> {
+/// let everyone = sam_client::all_pages(|after| async move {
+///     client.users(after.as_deref(), 1000).await
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 pub async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, Error>
 where
     F: FnMut(Option<String>) -> Fut,

@@ -93,6 +93,14 @@ impl DeviceSession {
         })
     }
 
+    /// The session's bearer token (a secret until it expires: for scripts that call the
+    /// device endpoints themselves).
+    pub fn bearer_token(&self) -> &str {
+        self.authorization
+            .strip_prefix("Bearer ")
+            .unwrap_or(self.authorization.as_str())
+    }
+
     /// When the session ends (RFC 3339).
     pub fn expires_at(&self) -> &str {
         &self.expires_at

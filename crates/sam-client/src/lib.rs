@@ -56,7 +56,7 @@ mod error;
 mod transport;
 mod types;
 
-pub use admin::{AdminClient, AuditRecord, CryptoSource};
+pub use admin::{AdminClient, AuditRecord, CryptoSource, UsagePage};
 pub use client::{Channel, ClientAuth, CodeSent, SadEncoding, SamClient, UserProfile};
 pub use connection::{Connection, DEFAULT_TIMEOUT, all_pages};
 pub use device::DeviceSession;

@@ -240,17 +240,20 @@ pub(crate) fn authorise_raw(
     key: &str,
     label: &str,
 ) -> String {
-    let (status, text) = post_json(
-        server,
-        credentials,
-        "/api/v1/authorisations",
-        &format!(
-            r#"{{"user_id":"{user}","key_id":"{key}","hash_algorithm":"sha-256","format":"raw","documents":[{{"label":"{label}","digest":"{DIGEST_B64}"}}]}}"#
-        ),
-    );
-    assert_eq!(status, 201, "{text}");
-    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
-    answer["request_id"].as_str().unwrap().to_owned()
+    use base64ct::Encoding;
+    let sam = Sam::new(server, credentials);
+    sam.run(sam.client.authorise(&sam_client::Authorisation {
+        user_id: user.into(),
+        key_id: key.into(),
+        hash_algorithm: "sha-256".into(),
+        format: "raw".into(),
+        documents: vec![sam_client::Document::digest(
+            label,
+            base64ct::Base64::decode_vec(DIGEST_B64).unwrap(),
+        )],
+        signatures: None,
+    }))
+    .request_id
 }
 
 pub(crate) fn curl(server: &Server, args: &[&str], path: &str) -> (u16, String) {
@@ -440,4 +443,61 @@ pub(crate) fn softhsm_source(name: &str) -> String {
          model = \"SoftHSM 2\"\n",
         SOFTHSM_PINS[0].0, SOFTHSM_PINS[1].0
     )
+}
+
+/// `sam-client` against a test server: the business application `client` (HTTP Basic) and
+/// the operator, each call run to its end on a runtime of the test's own.
+pub(crate) struct Sam {
+    runtime: tokio::runtime::Runtime,
+    /// The business application.
+    pub(crate) client: sam_client::SamClient,
+    /// The operator.
+    pub(crate) admin: sam_client::AdminClient,
+    /// The connection, for device sessions.
+    pub(crate) connection: sam_client::Connection,
+}
+
+impl Sam {
+    /// Clients of `server` trusting its development CA; the business application is
+    /// `credentials` (`id:secret`).
+    pub(crate) fn new(server: &Server, credentials: &str) -> Self {
+        let ca = std::fs::read(server.data.join("dev-ca/ca.pem")).unwrap();
+        let endpoint =
+            sam_client::Endpoint::new(&format!("https://{}", server.address), &ca).unwrap();
+        let connection = sam_client::Connection::new(endpoint);
+        let (id, secret) = credentials.split_once(':').unwrap();
+        Self {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: sam_client::SamClient::new(
+                connection.clone(),
+                sam_client::ClientAuth::Basic {
+                    client_id: id.to_owned(),
+                    secret: secret.to_owned().into(),
+                },
+            ),
+            admin: sam_client::AdminClient::new(connection.clone(), &server.admin_token),
+            connection,
+        }
+    }
+
+    /// Runs `call`; a refusal fails the test with samd's reason.
+    pub(crate) fn run<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, sam_client::Error>>,
+    ) -> T {
+        self.runtime
+            .block_on(call)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs `call` and gives its outcome, a refusal included.
+    pub(crate) fn try_run<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, sam_client::Error>>,
+    ) -> Result<T, sam_client::Error> {
+        self.runtime.block_on(call)
+    }
 }
