@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sam_sad::{SadEncoding, peek_issuer};
+use sam_sad::{SadFormat, peek_issuer};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = peek_issuer(data, SadEncoding::Der);
+    let _ = peek_issuer(data, SadFormat::Der);
 });

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding};
 use sam_algorithms::{EcCurve, HashAlgorithm, JwsAlgorithm, KeySpec, MlDsaLevel, RsaPadding};
-use sam_client::{DeviceSession, NewDevice, PendingRequest, SadEncoding, SamClient, all_pages};
+use sam_client::{DeviceSession, NewDevice, PendingRequest, SadFormat, SamClient, all_pages};
 use sam_keys::{Input, SigningKey};
 use sam_sad::{AuthorisationRequest, DeviceId, Id128, InstanceId, Issuer, SadSigner};
 use serde::{Deserialize, Serialize};
@@ -220,7 +220,7 @@ pub(crate) fn enroll(
 /// pending request (every page, docs/api.md).
 struct Pending {
     instance_id: String,
-    sad_format: String,
+    sad_format: SadFormat,
     requests: Vec<PendingRequest>,
 }
 
@@ -347,11 +347,7 @@ pub(crate) fn approve(
         std::thread::sleep(std::time::Duration::from_millis(300));
     };
     let instance = InstanceId::new(&list.instance_id).map_err(crypto)?;
-    let encoding = if list.sad_format == "der" {
-        SadEncoding::Der
-    } else {
-        SadEncoding::Jws
-    };
+    let format = list.sad_format;
     let chosen: Vec<&PendingRequest> = list.requests.iter().filter(|r| wanted(r)).collect();
     if chosen.is_empty() {
         return Err(CliError::Refused(match request {
@@ -395,11 +391,11 @@ pub(crate) fn approve(
                 validity,
             )
             .map_err(crypto)?;
-        let signed = match encoding {
-            SadEncoding::Der => signer.sign_der(&sad).map_err(crypto)?,
-            SadEncoding::Jws => signer.sign_jws(&sad).map_err(crypto)?.into_bytes(),
+        let signed = match format {
+            SadFormat::Der => signer.sign_der(&sad).map_err(crypto)?,
+            SadFormat::Json => signer.sign_jws(&sad).map_err(crypto)?.into_bytes(),
         };
-        remote.run(session.submit_sad(id, &signed, encoding))?;
+        remote.run(session.submit_sad(id, &signed, format))?;
         approved.push(id.to_owned());
     }
     let answer = json!({ "approved": approved });

@@ -21,7 +21,7 @@ use sam_sad::{
 };
 
 use common::*;
-use sam_client::{Authorisation, ClientSettings, Document, ErrorCode, NewUser, SadEncoding};
+use sam_client::{Authorisation, ClientSettings, Document, ErrorCode, NewUser, SadFormat};
 
 const PROFILES_MD: &str = include_str!("../../../docs/profiles.md");
 const CLIENT: &str = "tsp:a-secret-of-the-tsp";
@@ -388,7 +388,7 @@ fn the_documented_profiles_sign_as_written() {
     );
     sam.run(
         sam.client
-            .submit_sad(&request, sad.as_bytes(), SadEncoding::Jws),
+            .submit_sad(&request, sad.as_bytes(), SadFormat::Json),
     );
     let signature = &sign(&request)[0];
     openssl_verifies(
@@ -450,7 +450,7 @@ fn the_documented_profiles_sign_as_written() {
     );
     sam.run(
         sam.client
-            .submit_sad(&request, sad.as_bytes(), SadEncoding::Jws),
+            .submit_sad(&request, sad.as_bytes(), SadFormat::Json),
     );
     for invoice in ["invoice 1", "invoice 2"] {
         let digest = HashAlgorithm::Sha384.digest(invoice.as_bytes());

@@ -17,7 +17,7 @@ use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use sam_profile::{CryptoSourceDescriptor, SadFormat};
+use sam_profile::CryptoSourceDescriptor;
 use sam_service::{
     CodeKey, FileMailbox, ProfileRules, Router as NotifyRouter, Service, ServiceSettings, Signing,
     Webhook,
@@ -142,10 +142,7 @@ pub(crate) async fn build_service(
             issuer: Arc::new(issuer),
             instance: sam_sad::InstanceId::new(&config.instance_id)
                 .map_err(|e| ServerError::Setup(e.to_string()))?,
-            sad_encoding: match config.signing.format() {
-                SadFormat::Der => sam_sad::SadEncoding::Der,
-                SadFormat::Json => sam_sad::SadEncoding::Json,
-            },
+            sad_format: config.signing.sad_format,
             default_request_expiry_secs: config.signing.request_expiry_secs,
             time_stamp_authority: config.signing.tsa_url.as_ref().map(|url| {
                 Arc::new(sam_cms::TimeStampClient::new(
@@ -157,7 +154,7 @@ pub(crate) async fn build_service(
         })
         .with_profile_rules(ProfileRules {
             crypto_sources: descriptors(config)?,
-            sad_format: config.signing.format(),
+            sad_format: config.signing.sad_format,
             eseals_enabled: config.signing.eseals_enabled,
         });
     for source in &config.pkcs11_sources {

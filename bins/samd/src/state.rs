@@ -37,7 +37,7 @@ impl AppState {
             metrics,
             admin_credential_hash,
             instance_id: config.instance_id.clone(),
-            sad_format: config.signing.format(),
+            sad_format: config.signing.sad_format,
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   RFC 9881) and JOSE names (RFC 7518, RFC 8812).
 //! - [`calendar`]: UTC instants, RFC 3339 text and calendar periods (seconds to years), which
 //!   SAD expiry, authorisation request expiry and service plans all count in.
+//! - [`terms`]: the SAM's shared terms — [`Scal`], [`KeyLocation`], [`SadFormat`] — which
+//!   profiles configure, SADs carry, tokens open and the service compares.
 #![forbid(unsafe_code)]
 
 pub mod calendar;
@@ -18,12 +20,14 @@ mod error;
 pub mod hash;
 pub mod key;
 pub mod signature;
+pub mod terms;
 
 pub use calendar::{Period, PeriodUnit, UnixTime};
 pub use error::Error;
 pub use hash::{Digest, HashAlgorithm, Hasher};
 pub use key::{CurveFamily, EcCurve, KeyAlgorithm, KeySpec, MlDsaLevel, RsaKeySize};
 pub use signature::{JwsAlgorithm, RsaPadding, SignatureAlgorithm};
+pub use terms::{KeyLocation, SadFormat, Scal};
 
 /// Object identifiers, re-exported so callers need not depend on `const-oid` themselves.
 pub use const_oid::ObjectIdentifier;

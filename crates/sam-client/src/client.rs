@@ -89,24 +89,19 @@ pub struct UserProfile {
     pub keys_next: Option<String>,
 }
 
-/// How a SAD is sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SadEncoding {
-    /// A JWS compact serialisation (the JSON SAD format).
-    Jws,
-    /// DER (the ASN.1 SAD format).
-    Der,
-}
+/// The SAD formats (`sam_sad::SadFormat`): a SAD is sent in the server's format, a JSON SAD
+/// as its JWS.
+pub use sam_sad::SadFormat;
 
-/// The body of a SAD submission: a JWS as its text, DER as base64.
-pub(crate) fn sad_body(sad: &[u8], encoding: SadEncoding) -> Result<serde_json::Value, Error> {
-    Ok(match encoding {
-        SadEncoding::Jws => json!({
+/// The body of a SAD submission: a JWS as its text (`encoding` `jws`), DER as base64.
+pub(crate) fn sad_body(sad: &[u8], format: SadFormat) -> Result<serde_json::Value, Error> {
+    Ok(match format {
+        SadFormat::Json => json!({
             "sad": std::str::from_utf8(sad)
                 .map_err(|_| Error::Config("a JWS SAD is text".into()))?,
             "encoding": "jws",
         }),
-        SadEncoding::Der => json!({"sad": Base64::encode_string(sad), "encoding": "der"}),
+        SadFormat::Der => json!({"sad": Base64::encode_string(sad), "encoding": "der"}),
     })
 }
 
@@ -608,12 +603,12 @@ impl SamClient {
         &self,
         request_id: &str,
         sad: &[u8],
-        encoding: SadEncoding,
+        format: SadFormat,
     ) -> Result<(), Error> {
         self.call(
             Method::POST,
             &format!("/api/v1/authorisations{}/sad", segment(request_id)),
-            Some(&sad_body(sad, encoding)?),
+            Some(&sad_body(sad, format)?),
         )
         .await
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::client::{SadEncoding, sad_body};
+use crate::client::{SadFormat, sad_body};
 use crate::connection::{query, segment};
 use crate::types::Challenge;
 use crate::{Connection, Error, Page, PendingPage, PendingRequest};
@@ -39,7 +39,7 @@ struct Token {
 #[derive(Deserialize)]
 struct Pending {
     instance_id: String,
-    sad_format: String,
+    sad_format: SadFormat,
     requests: Vec<PendingRequest>,
     next: Option<String>,
 }
@@ -138,14 +138,14 @@ impl DeviceSession {
         &self,
         request_id: &str,
         sad: &[u8],
-        encoding: SadEncoding,
+        format: SadFormat,
     ) -> Result<(), Error> {
         self.connection
             .call(
                 Method::POST,
                 &format!("/api/v1/authorisations{}/sad", segment(request_id)),
                 Some(self.authorization.as_str()),
-                Some(&sad_body(sad, encoding)?),
+                Some(&sad_body(sad, format)?),
             )
             .await
     }

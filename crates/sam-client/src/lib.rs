@@ -57,7 +57,7 @@ mod transport;
 mod types;
 
 pub use admin::{AdminClient, AuditRecord, CryptoSource, UsagePage};
-pub use client::{Channel, ClientAuth, CodeSent, SadEncoding, SamClient, UserProfile};
+pub use client::{Channel, ClientAuth, CodeSent, SadFormat, SamClient, UserProfile};
 pub use connection::{Connection, DEFAULT_TIMEOUT, all_pages};
 pub use device::DeviceSession;
 pub use error::{Error, ErrorCode, ErrorKind};

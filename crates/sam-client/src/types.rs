@@ -272,8 +272,8 @@ pub struct PendingRequest {
 pub struct PendingPage {
     /// The audience every SAD names.
     pub instance_id: String,
-    /// The server's SAD format: `json` (a JWS) or `der`.
-    pub sad_format: String,
+    /// The server's SAD format: every SAD the device sends is in it.
+    pub sad_format: sam_sad::SadFormat,
     /// The requests, oldest first.
     pub requests: Page<PendingRequest>,
 }

@@ -32,7 +32,7 @@ pub struct PreparedCsr {
     info: CertReqInfo,
     info_der: Vec<u8>,
     algorithm: SignatureAlgorithm,
-    to_be_signed: ToBeSigned,
+    to_be_signed: ToBeSigned<'static>,
 }
 
 /// Builds the request info for `subject` (an RFC 4514 string such as
@@ -76,11 +76,11 @@ pub fn prepare_csr(
     })
 }
 
-fn to_be_signed(algorithm: SignatureAlgorithm, info_der: &[u8]) -> ToBeSigned {
+fn to_be_signed(algorithm: SignatureAlgorithm, info_der: &[u8]) -> ToBeSigned<'static> {
     match algorithm.hash_algorithm() {
         Some(h) => ToBeSigned::Digest(h.digest(info_der)),
         None => ToBeSigned::Message {
-            data: info_der.to_vec(),
+            data: info_der.to_vec().into(),
             bound_by: HashAlgorithm::Sha512,
         },
     }
@@ -88,7 +88,7 @@ fn to_be_signed(algorithm: SignatureAlgorithm, info_der: &[u8]) -> ToBeSigned {
 
 impl PreparedCsr {
     /// What the key must sign.
-    pub fn to_be_signed(&self) -> &ToBeSigned {
+    pub fn to_be_signed(&self) -> &ToBeSigned<'static> {
         &self.to_be_signed
     }
 

@@ -166,7 +166,7 @@ impl<'a> SignatureRequest<'a> {
 #[derive(Clone, Debug)]
 pub struct Prepared {
     /// The DTBS/R: what the signer signs (and what a SAD must authorise).
-    pub to_be_signed: ToBeSigned,
+    pub to_be_signed: ToBeSigned<'static>,
     /// The state to keep until the signature value arrives.
     pub state: PreparedState,
 }
@@ -241,7 +241,7 @@ impl PreparedState {
     }
 
     /// The DTBS/R this state was prepared for.
-    pub fn to_be_signed(&self) -> Result<ToBeSigned, CmsError> {
+    pub fn to_be_signed(&self) -> Result<ToBeSigned<'static>, CmsError> {
         let algorithm = self.algorithm()?;
         let digest_algorithm = self.digest_algorithm()?;
         let bytes = self.0.to_be_signed.as_bytes();
@@ -250,7 +250,7 @@ impl PreparedState {
         }
         Ok(match algorithm {
             SignatureAlgorithm::MlDsa(_) => ToBeSigned::Message {
-                data: bytes.to_vec(),
+                data: bytes.to_vec().into(),
                 bound_by: digest_algorithm,
             },
             _ => ToBeSigned::Digest(digest_algorithm.digest(bytes)),

@@ -1,52 +1,21 @@
 //! What is signed ([`ToBeSigned`]) and who signs it ([`Signer`]). `sam-cms` does not know
 //! where a signature comes from: a local key, a token behind a SAD, or a device.
 
-use sam_algorithms::{Digest, HashAlgorithm, SignatureAlgorithm};
+use sam_algorithms::SignatureAlgorithm;
 use sam_keys::SigningKey;
 
 use crate::CmsError;
 use crate::prepare::{PreparedState, SignatureRequest, complete, padding_of, prepare};
 use crate::timestamp::Services;
 
-/// The data to be signed (DTBS/R).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ToBeSigned {
-    /// A digest: RSA and ECDSA sign it as a prehash; an ML-DSA raw signature signs its
-    /// bytes.
-    Digest(Digest),
-    /// A message that ML-DSA signs itself (FIPS 204 pure mode; RFC 9882 §3.3: the DER
-    /// signed attributes). A SAD authorises it by its digest under `bound_by`.
-    Message {
-        /// The message.
-        data: Vec<u8>,
-        /// The hash that names the message in an authorisation.
-        bound_by: HashAlgorithm,
-    },
-}
-
-impl ToBeSigned {
-    /// The digest an authorisation (SAD) binds for this input.
-    pub fn digest(&self) -> Digest {
-        match self {
-            Self::Digest(d) => *d,
-            Self::Message { data, bound_by } => bound_by.digest(data),
-        }
-    }
-
-    /// The input as `sam-keys` takes it.
-    pub fn key_input(&self) -> sam_keys::Input<'_> {
-        match self {
-            Self::Digest(d) => sam_keys::Input::Digest(*d),
-            Self::Message { data, .. } => sam_keys::Input::Message(data),
-        }
-    }
-}
+/// The data to be signed (DTBS/R): one type from preparation to signature (`sam-keys`).
+pub use sam_keys::ToBeSigned;
 
 /// Something that signs a DTBS/R: a local key, or a bridge to a token or a remote party.
 pub trait Signer {
     /// Signs `input` and returns the signature value in the algorithm's standard encoding
     /// (ECDSA as DER `Ecdsa-Sig-Value`).
-    fn sign(&self, input: &ToBeSigned) -> Result<Vec<u8>, CmsError>;
+    fn sign(&self, input: &ToBeSigned<'_>) -> Result<Vec<u8>, CmsError>;
 }
 
 /// A software key held by the caller, for local signing (the `sign_file` example, tests).
@@ -63,7 +32,7 @@ impl<'a> LocalSigner<'a> {
 }
 
 impl Signer for LocalSigner<'_> {
-    fn sign(&self, input: &ToBeSigned) -> Result<Vec<u8>, CmsError> {
+    fn sign(&self, input: &ToBeSigned<'_>) -> Result<Vec<u8>, CmsError> {
         Ok(self
             .key
             .sign(padding_of(self.algorithm), &input.key_input())?)

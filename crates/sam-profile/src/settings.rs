@@ -14,6 +14,7 @@ use der::{Decode, DecodePem, Encode, EncodePem};
 use sam_algorithms::{
     EcCurve, HashAlgorithm, KeySpec, Period, PeriodUnit, RsaKeySize, RsaPadding, UnixTime,
 };
+pub use sam_algorithms::{KeyLocation, Scal};
 use serde::{Deserialize, Serialize};
 use x509_cert::Certificate;
 
@@ -39,33 +40,6 @@ impl fmt::Display for ProfileStatus {
             Self::Inactive => "inactive",
         })
     }
-}
-
-/// Seed 001 *Sole Control Assurance Level* (CEN EN 419 241-1 §5.4).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scal {
-    /// SCAL1: the signer is authenticated (PIN/OTP, external IdP); the SAD need not carry the
-    /// hashes.
-    Scal1,
-    /// SCAL2: the signer authorises exactly the hashes to be signed, from their own device.
-    /// The default: it is the level qualified remote signing asks for.
-    #[default]
-    Scal2,
-}
-
-/// Which slot of a hardware crypto source holds the keys (seed 004's `Location` keyword).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyLocation {
-    /// The default slot, unlocked by the user PIN.
-    #[default]
-    Default,
-    /// The separate signature slot, unlocked by its own Sign PIN: typically for qualified
-    /// signatures.
-    Signature,
 }
 
 /// Seed 001's choice between signatures and seals.

@@ -5,10 +5,10 @@
 //! dotted path of the field at fault. The readings of the seed that needed a decision are in
 //! `docs/profiles.md` ("How the rules are read").
 
+pub use sam_algorithms::SadFormat;
 use sam_algorithms::{
     CurveFamily, EcCurve, HashAlgorithm, KeyAlgorithm, KeySpec, RsaPadding, UnixTime,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::crypto_source::{CryptoSourceDescriptor, CryptoSourceKind};
 use crate::error::ValidationErrors;
@@ -16,17 +16,6 @@ use crate::settings::{
     AuthorisationKeySettings, AuthorisationMode, Expiry, KeyLocation, ProfileSettings, Scal,
     SigningKeySettings, UNLIMITED_DEVICES,
 };
-
-/// The global `SAD_FORMAT` setting (seed 001, *Global Settings > Advance Settings*).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SadFormat {
-    /// SADs are JWS compact serialisations (RFC 7515). Adds seed 001's JSON rules.
-    #[default]
-    Json,
-    /// SADs are DER `SignatureActivationData` structures.
-    Der,
-}
 
 /// What profile validation needs from outside the profile.
 #[derive(Clone, Copy, Debug)]

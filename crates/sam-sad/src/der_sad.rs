@@ -99,7 +99,7 @@ pub(crate) fn tbs_der(sad: &Sad) -> Result<Vec<u8>, SadError> {
         audience: sad.audience.to_string(),
         key_id: sad.key_id.to_string(),
         profile_id: sad.profile_id,
-        scal: sad.scal.into(),
+        scal: sad.scal.level(),
         hash_algorithm: AlgorithmIdentifierOwned {
             oid: sad.hash_algorithm.oid(),
             parameters: None,
@@ -156,7 +156,7 @@ fn sad_from_tbs(tbs: &[u8]) -> Result<Sad, SadError> {
         audience: t.audience.parse()?,
         key_id: t.key_id.parse()?,
         profile_id: t.profile_id,
-        scal: Scal::try_from(t.scal)?,
+        scal: Scal::from_level(t.scal).ok_or_else(|| SadError::field("scal", "expected 1 or 2"))?,
         hash_algorithm,
         hashes,
         num_signatures: t.num_signatures,

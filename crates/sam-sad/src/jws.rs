@@ -17,6 +17,22 @@ use crate::error::SadError;
 use crate::ids::{Id128, InstanceId, Issuer, KeyRef, UserId};
 use crate::sad::{AuthMethod, MAX_SAD_LEN, Sad, SadMode, Scal};
 
+/// The `scal` claim: the level's number (1 or 2), nothing else.
+mod scal_level {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Scal;
+
+    pub(super) fn serialize<S: Serializer>(scal: &Scal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(scal.level())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scal, D::Error> {
+        let n = u8::deserialize(d)?;
+        Scal::from_level(n).ok_or_else(|| serde::de::Error::custom("scal: expected 1 or 2"))
+    }
+}
+
 /// The `typ` header of a JSON SAD.
 pub const SAD_JWT_TYPE: &str = "sad+jwt";
 
@@ -37,6 +53,7 @@ struct Claims {
     aud: InstanceId,
     key_id: KeyRef,
     profile_id: u32,
+    #[serde(with = "scal_level")]
     scal: Scal,
     hash_algorithm: String,
     hashes: Vec<String>,

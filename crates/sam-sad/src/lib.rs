@@ -38,4 +38,4 @@ pub use ids::{ClientId, DeviceId, Id128, InstanceId, Issuer, KeyRef, UserId};
 pub use request::{AuthorisationRequest, DocumentToSign};
 pub use sad::{AuthMethod, Sad, SadMode, Scal};
 pub use signer::SadSigner;
-pub use verify::{Expectations, IssuerKey, SadEncoding, VerifiedSad, peek_issuer, verify_sad};
+pub use verify::{Expectations, IssuerKey, SadFormat, VerifiedSad, peek_issuer, verify_sad};

@@ -17,35 +17,9 @@ pub const MAX_ASSERTION_LEN: usize = 64 * 1024;
 /// The largest encoded SAD accepted, in bytes (either encoding).
 pub const MAX_SAD_LEN: usize = 256 * 1024;
 
-/// The Sole Control Assurance Level a SAD claims (CEN EN 419 241-1 §5.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u8", into = "u8")]
-pub enum Scal {
-    /// SCAL1.
-    Scal1,
-    /// SCAL2: the SAD names every hash it authorises.
-    Scal2,
-}
-
-impl TryFrom<u8> for Scal {
-    type Error = SadError;
-    fn try_from(n: u8) -> Result<Self, SadError> {
-        match n {
-            1 => Ok(Self::Scal1),
-            2 => Ok(Self::Scal2),
-            _ => Err(SadError::field("scal", "expected 1 or 2")),
-        }
-    }
-}
-
-impl From<Scal> for u8 {
-    fn from(s: Scal) -> u8 {
-        match s {
-            Scal::Scal1 => 1,
-            Scal::Scal2 => 2,
-        }
-    }
-}
+/// The Sole Control Assurance Level a SAD claims (CEN EN 419 241-1 §5.4); a SAD carries its
+/// number (`Scal::level`).
+pub use sam_algorithms::Scal;
 
 /// How often a SAD may be used (seed 001: signatures vs seals).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Enumerated)]

@@ -14,14 +14,7 @@ use crate::jws;
 use crate::sad::{Sad, Scal};
 use crate::signer::signed_input;
 
-/// How a SAD is encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SadEncoding {
-    /// A compact JWS (UTF-8 text).
-    Json,
-    /// DER `SignatureActivationData`.
-    Der,
-}
+pub use sam_algorithms::SadFormat;
 
 /// The registered key of the SAD's issuer, as the caller found it from [`peek_issuer`].
 #[derive(Clone, Debug)]
@@ -74,14 +67,14 @@ impl VerifiedSad {
     }
 }
 
-fn parse(encoded: &[u8], encoding: SadEncoding) -> Result<Parsed, SadError> {
+fn parse(encoded: &[u8], encoding: SadFormat) -> Result<Parsed, SadError> {
     Ok(match encoding {
-        SadEncoding::Json => {
+        SadFormat::Json => {
             let text = core::str::from_utf8(encoded)
                 .map_err(|_| SadError::malformed("JWS", "not UTF-8"))?;
             Parsed::Jws(jws::parse(text)?)
         }
-        SadEncoding::Der => Parsed::Der(der_sad::parse(encoded)?),
+        SadFormat::Der => Parsed::Der(der_sad::parse(encoded)?),
     })
 }
 
@@ -100,7 +93,7 @@ impl Parsed {
 }
 
 /// The issuer an encoded SAD names, *unverified*: for looking up the key to verify it with.
-pub fn peek_issuer(encoded: &[u8], encoding: SadEncoding) -> Result<Issuer, SadError> {
+pub fn peek_issuer(encoded: &[u8], encoding: SadFormat) -> Result<Issuer, SadError> {
     Ok(parse(encoded, encoding)?.sad().issuer.clone())
 }
 
@@ -175,12 +168,12 @@ fn check_json_rules(key: &IssuerKey, hash: HashAlgorithm) -> Result<(), SadError
 /// [`VerifiedSad`] that activation needs.
 pub fn verify_sad(
     encoded: &[u8],
-    encoding: SadEncoding,
+    encoding: SadFormat,
     key: &IssuerKey,
     expect: &Expectations<'_>,
 ) -> Result<VerifiedSad, SadError> {
     let parsed = parse(encoded, encoding)?;
-    if encoding == SadEncoding::Json {
+    if encoding == SadFormat::Json {
         check_json_rules(key, expect.signature_hash)?;
     }
     // Rule 1.
@@ -215,7 +208,7 @@ pub fn verify_sad(
         return Err(mismatch("profile_id", sad.profile_id, expect.profile_id));
     }
     if sad.scal != expect.scal {
-        return Err(mismatch("scal", u8::from(sad.scal), u8::from(expect.scal)));
+        return Err(mismatch("scal", sad.scal.level(), expect.scal.level()));
     }
     // Rule 3: issued_at - tolerance <= now < expires_at + tolerance.
     let tolerance = i64::from(expect.clock_tolerance_secs);

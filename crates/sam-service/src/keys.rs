@@ -152,10 +152,7 @@ impl Service {
                     ),
                 ));
             }
-            let location = match signing.location {
-                sam_profile::KeyLocation::Default => sam_token::KeyLocation::Default,
-                sam_profile::KeyLocation::Signature => sam_token::KeyLocation::Signature,
-            };
+            let location = signing.location;
 
             // Pooled keys are generated in the default location: a profile that keeps its
             // keys in the signature slot (seed 004) never gets one.

@@ -16,14 +16,13 @@ use crate::ErrorCode;
 use sam_algorithms::{Digest, HashAlgorithm, RsaPadding, UnixTime};
 use sam_profile::{AssertionType, SamProfile, UserIdSource};
 use sam_sad::{
-    AuthMethod, Expectations, IdpTrust, Issuer, IssuerKey, KeyRef, SadEncoding, UserIdClaim,
-    VerifiedSad,
+    AuthMethod, Expectations, IdpTrust, Issuer, IssuerKey, KeyRef, UserIdClaim, VerifiedSad,
 };
 use sam_store::{NewSad, RequestRecord, Transition};
 use x509_cert::Certificate;
 
 use crate::ServiceError;
-use crate::sap::{mode_name, request_id, sad_scal, transition_error, user_id};
+use crate::sap::{mode_name, request_id, transition_error, user_id};
 use crate::service::{ClientContext, Service};
 
 fn sad_invalid(message: impl Into<String>) -> ServiceError {
@@ -124,7 +123,7 @@ impl Service {
         now: UnixTime,
     ) -> Result<VerifiedSad, ServiceError> {
         let signing = self.signing()?;
-        let encoding = signing.sad_encoding;
+        let encoding = signing.sad_format;
         // One code per condition: a SAD past its own `exp` is `sad_expired`, as one past the
         // profile's SAD expiry is (the replay registry's refusal); every other failed rule is
         // `sad_invalid`.
@@ -159,7 +158,7 @@ impl Service {
             key_id: &key_ref,
             profile_id: u32::try_from(record.request.profile_id)
                 .map_err(|_| ServiceError::internal("profile id"))?,
-            scal: sad_scal(&profile),
+            scal: profile.settings().signing_key.scal,
             signature_hash: profile.settings().signing_key.sad_hash_algorithm,
             hashes_to_sign: &hashes,
             clock_tolerance_secs: profile.settings().authorisation_key.clock_tolerance_secs,
@@ -328,10 +327,7 @@ impl Service {
                 created_at: now,
                 request_id: request.to_owned(),
                 encoded: sad.to_vec(),
-                encoding: match signing.sad_encoding {
-                    SadEncoding::Json => "json".into(),
-                    SadEncoding::Der => "der".into(),
-                },
+                encoding: signing.sad_format.as_str().into(),
             })
             .await
             .map_err(|e| match e {

@@ -55,26 +55,8 @@ impl core::str::FromStr for KeyId {
     }
 }
 
-/// Which slot of a token holds a key (seed 004's `Location` keyword): the default slot, or
-/// the separate signature slot protected by its own Sign PIN, typically for qualified
-/// signatures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum KeyLocation {
-    /// The token's default slot, unlocked by the user PIN.
-    #[default]
-    Default,
-    /// The signature slot, unlocked by the Sign PIN.
-    Signature,
-}
-
-impl fmt::Display for KeyLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Default => "default",
-            Self::Signature => "signature",
-        })
-    }
-}
+/// Which slot of a token holds a key (seed 004's `Location` keyword).
+pub use sam_algorithms::KeyLocation;
 
 /// Where a token finds a key's private half.
 #[derive(Clone, PartialEq, Eq)]

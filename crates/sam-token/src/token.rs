@@ -36,39 +36,8 @@ impl Capabilities {
     }
 }
 
-/// One thing to sign.
-#[derive(Clone, Copy, Debug)]
-pub enum ToBeSigned<'a> {
-    /// A digest (DTBS/R): signed as a prehash by RSA and ECDSA; ML-DSA signs its bytes as the
-    /// message.
-    Digest(Digest),
-    /// A message, for ML-DSA (pure ML-DSA signs the message itself, FIPS 204 §5.2). The
-    /// activation must allow its digest under `bound_by`.
-    Message {
-        /// The message.
-        data: &'a [u8],
-        /// The hash under which the activation names this message.
-        bound_by: HashAlgorithm,
-    },
-}
-
-impl ToBeSigned<'_> {
-    /// The same input as `sam-keys` takes it.
-    pub fn key_input(&self) -> sam_keys::Input<'_> {
-        match self {
-            Self::Digest(d) => sam_keys::Input::Digest(*d),
-            Self::Message { data, .. } => sam_keys::Input::Message(data),
-        }
-    }
-
-    /// The digest an activation must allow for this input.
-    pub fn activation_digest(&self) -> Digest {
-        match self {
-            Self::Digest(d) => *d,
-            Self::Message { data, bound_by } => bound_by.digest(data),
-        }
-    }
-}
+/// One thing to sign: the DTBS/R, as `sam-cms` prepared it (`sam-keys`).
+pub use sam_keys::ToBeSigned;
 
 /// Whether a token can serve requests now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,7 +131,7 @@ pub fn check_activation(
     activation: &Activation,
     inputs: &[ToBeSigned<'_>],
 ) -> Result<(), TokenError> {
-    let digests: Vec<Digest> = inputs.iter().map(ToBeSigned::activation_digest).collect();
+    let digests: Vec<Digest> = inputs.iter().map(ToBeSigned::digest).collect();
     activation
         .check(&key.key_id, digests.iter())
         .map_err(TokenError::from)

@@ -64,14 +64,6 @@ pub(crate) struct PendingBody {
     documents: serde_json::Value,
 }
 
-/// The configuration's (and docs/api.md's) name of a SAD format.
-pub(crate) fn sad_format_name(format: sam_profile::SadFormat) -> &'static str {
-    match format {
-        sam_profile::SadFormat::Json => "json",
-        sam_profile::SadFormat::Der => "der",
-    }
-}
-
 /// Everything a device needs to answer.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PendingList {
@@ -208,7 +200,7 @@ async fn pending(
     ok(PendingList {
         next,
         instance_id: state.instance_id.clone(),
-        sad_format: sad_format_name(state.sad_format).to_owned(),
+        sad_format: state.sad_format.as_str().to_owned(),
         requests: requests
             .into_iter()
             .map(|r| PendingBody {

@@ -4,7 +4,7 @@
 //! Profile.
 
 use axum::extract::State;
-use sam_algorithms::HashAlgorithm;
+use sam_algorithms::{HashAlgorithm, SadFormat};
 use sam_cms::Format;
 use sam_service::ErrorCode;
 use sam_service::{Authorise, Channel, DocumentInput, SealSign};
@@ -254,9 +254,10 @@ async fn submit_sad(
 ) -> ApiResult {
     // `encoding` says how `sad` is written (JWS text, or DER in base64); the SAD itself must be
     // in this server's `sad_format`. Absent, it is the server's format.
+    // The API names a JSON SAD by its encoding, a JWS.
     let server_encoding = match state.sad_format {
-        sam_profile::SadFormat::Der => "der",
-        sam_profile::SadFormat::Json => "jws",
+        SadFormat::Der => "der",
+        SadFormat::Json => "jws",
     };
     let sad = match body.encoding.as_deref().unwrap_or(server_encoding) {
         given @ ("jws" | "der") if given != server_encoding => {
@@ -264,7 +265,7 @@ async fn submit_sad(
                 ErrorCode::InvalidRequest,
                 format!(
                     "this server takes {server_encoding} SADs (sad_format {}), not {given}",
-                    crate::api::devices::sad_format_name(state.sad_format)
+                    state.sad_format.as_str()
                 ),
             ));
         }

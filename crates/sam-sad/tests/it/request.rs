@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use sam_algorithms::{HashAlgorithm, UnixTime};
-use sam_sad::{AuthorisationRequest, DocumentToSign, Id128, SadEncoding, SadMode, verify_sad};
+use sam_sad::{AuthorisationRequest, DocumentToSign, Id128, SadFormat, SadMode, verify_sad};
 
 use crate::fixtures::{Expected, ISSUED, p256_device};
 
@@ -100,7 +100,7 @@ fn the_answer_verifies_against_the_request() {
     assert!(
         verify_sad(
             jws.as_bytes(),
-            SadEncoding::Json,
+            SadFormat::Json,
             &key,
             &Expected::new().get()
         )

@@ -1,7 +1,7 @@
 //! Every algorithm signs SADs in both encodings, and they verify to the same SAD.
 
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaKeySize, RsaPadding};
-use sam_sad::{SadEncoding, verify_sad};
+use sam_sad::{SadFormat, verify_sad};
 
 use crate::fixtures::{Expected, device, sad};
 
@@ -10,12 +10,12 @@ fn both_encodings(spec: KeySpec, hash: HashAlgorithm, padding: RsaPadding, json:
     let mut expected = Expected::new();
     expected.signature_hash = hash;
     let der = signer.sign_der(&sad()).unwrap();
-    let verified = verify_sad(&der, SadEncoding::Der, &key, &expected.get())
+    let verified = verify_sad(&der, SadFormat::Der, &key, &expected.get())
         .unwrap_or_else(|e| panic!("DER {spec} {hash} {padding}: {e}"));
     assert_eq!(verified.sad(), &sad());
     if json {
         let jws = signer.sign_jws(&sad()).unwrap();
-        let verified = verify_sad(jws.as_bytes(), SadEncoding::Json, &key, &expected.get())
+        let verified = verify_sad(jws.as_bytes(), SadFormat::Json, &key, &expected.get())
             .unwrap_or_else(|e| panic!("JWS {spec} {hash} {padding}: {e}"));
         assert_eq!(verified.sad(), &sad());
         assert_eq!(jws.split('.').count(), 3);

@@ -2,7 +2,7 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaKeySize, RsaPadding, UnixTime};
-use sam_sad::{AuthMethod, Id128, SadEncoding, SadError, Scal, verify_sad};
+use sam_sad::{AuthMethod, Id128, SadError, SadFormat, Scal, verify_sad};
 
 use crate::fixtures::{Expected, ISSUED, client_issuer, device, p256_device, sad};
 
@@ -18,13 +18,13 @@ fn check_both(
     expect(&mut e);
     outcome(verify_sad(
         &signer.sign_der(&s).unwrap(),
-        SadEncoding::Der,
+        SadFormat::Der,
         &key,
         &e.get(),
     ));
     outcome(verify_sad(
         signer.sign_jws(&s).unwrap().as_bytes(),
-        SadEncoding::Json,
+        SadFormat::Json,
         &key,
         &e.get(),
     ));
@@ -155,7 +155,7 @@ fn issuers_are_allowed_only_their_methods() {
     s.auth_method = AuthMethod::Otp;
     let r = verify_sad(
         &signer.sign_der(&s).unwrap(),
-        SadEncoding::Der,
+        SadFormat::Der,
         &device_key,
         &e.get(),
     );
@@ -164,7 +164,7 @@ fn issuers_are_allowed_only_their_methods() {
     s.issuer = client_key.issuer.clone();
     let r = verify_sad(
         &signer.sign_der(&s).unwrap(),
-        SadEncoding::Der,
+        SadFormat::Der,
         &client_key,
         &e.get(),
     );
@@ -174,7 +174,7 @@ fn issuers_are_allowed_only_their_methods() {
     assert!(
         verify_sad(
             &signer.sign_der(&s).unwrap(),
-            SadEncoding::Der,
+            SadFormat::Der,
             &client_key,
             &e.get()
         )
@@ -183,7 +183,7 @@ fn issuers_are_allowed_only_their_methods() {
     // The SAD must name the issuer whose key verifies it.
     let r = verify_sad(
         &signer.sign_der(&sad()).unwrap(),
-        SadEncoding::Der,
+        SadFormat::Der,
         &client_key,
         &e.get(),
     );
@@ -196,10 +196,10 @@ fn another_key_does_not_verify() {
     let (_, other) = p256_device();
     let e = Expected::new();
     for (encoded, encoding) in [
-        (signer.sign_der(&sad()).unwrap(), SadEncoding::Der),
+        (signer.sign_der(&sad()).unwrap(), SadFormat::Der),
         (
             signer.sign_jws(&sad()).unwrap().into_bytes(),
-            SadEncoding::Json,
+            SadFormat::Json,
         ),
     ] {
         assert_eq!(
@@ -229,12 +229,12 @@ fn the_algorithm_comes_from_the_key_never_from_the_header() {
         jws_with_header(r#"{"alg":"none","typ":"sad+jwt"}"#, parts[2], parts[1]),
         jws_with_header(r#"{"alg":"HS256","typ":"sad+jwt"}"#, parts[2], parts[1]),
     ] {
-        let r = verify_sad(token.as_bytes(), SadEncoding::Json, &key, &e.get());
+        let r = verify_sad(token.as_bytes(), SadFormat::Json, &key, &e.get());
         assert!(matches!(r, Err(SadError::Malformed { .. })), "{r:?}");
     }
     // A header alg that disagrees with the registered key.
     let token = jws_with_header(r#"{"alg":"ES384","typ":"sad+jwt"}"#, parts[2], parts[1]);
-    let r = verify_sad(token.as_bytes(), SadEncoding::Json, &key, &e.get());
+    let r = verify_sad(token.as_bytes(), SadFormat::Json, &key, &e.get());
     assert!(
         matches!(r, Err(SadError::AlgorithmMismatch { .. })),
         "{r:?}"
@@ -254,7 +254,7 @@ fn the_algorithm_comes_from_the_key_never_from_the_header() {
     ps_key.spki_der = rs_signer.public_key_der().unwrap();
     let r = verify_sad(
         rs_signer.sign_jws(&sad()).unwrap().as_bytes(),
-        SadEncoding::Json,
+        SadFormat::Json,
         &ps_key,
         &e.get(),
     );
@@ -269,7 +269,7 @@ fn the_algorithm_comes_from_the_key_never_from_the_header() {
     ] {
         let token = jws_with_header(header, parts[2], parts[1]);
         assert!(
-            verify_sad(token.as_bytes(), SadEncoding::Json, &key, &e.get()).is_err(),
+            verify_sad(token.as_bytes(), SadFormat::Json, &key, &e.get()).is_err(),
             "{header}"
         );
     }
@@ -289,15 +289,7 @@ fn json_sads_follow_seed_001s_hash_rules() {
         RsaPadding::Pkcs1v15,
     );
     let der = signer.sign_der(&sad()).unwrap();
-    assert!(
-        verify_sad(
-            &der,
-            SadEncoding::Der,
-            &key,
-            &e(HashAlgorithm::Sha256).get()
-        )
-        .is_ok()
-    );
+    assert!(verify_sad(&der, SadFormat::Der, &key, &e(HashAlgorithm::Sha256).get()).is_ok());
     // (The signer cannot even produce such a JWS: JOSE has no P-384/SHA-256 algorithm.)
     assert!(signer.sign_jws(&sad()).is_err());
     // SHA-224 for an RSA key: fine in DER, refused for JSON.
@@ -309,7 +301,7 @@ fn json_sads_follow_seed_001s_hash_rules() {
     assert!(
         verify_sad(
             &signer.sign_der(&sad()).unwrap(),
-            SadEncoding::Der,
+            SadFormat::Der,
             &key,
             &e(HashAlgorithm::Sha224).get()
         )
@@ -323,7 +315,7 @@ fn json_sads_follow_seed_001s_hash_rules() {
     let jws = signer256.sign_jws(&sad()).unwrap();
     let r = verify_sad(
         jws.as_bytes(),
-        SadEncoding::Json,
+        SadFormat::Json,
         &key256,
         &e(HashAlgorithm::Sha224).get(),
     );

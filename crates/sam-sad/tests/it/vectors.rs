@@ -6,7 +6,7 @@ use std::process::Command;
 use base64ct::{Base64, Encoding};
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaKeySize, RsaPadding};
 use sam_keys::SigningKey;
-use sam_sad::{IssuerKey, SadEncoding, SadSigner, verify_sad};
+use sam_sad::{IssuerKey, SadFormat, SadSigner, verify_sad};
 
 use crate::fixtures::{Expected, sad};
 
@@ -54,7 +54,7 @@ fn every_vector_verifies_and_es256_is_reproduced_byte_for_byte() {
         };
         let verified = verify_sad(
             jws.as_bytes(),
-            SadEncoding::Json,
+            SadFormat::Json,
             &issuer,
             &Expected::new().get(),
         )

@@ -12,7 +12,7 @@ use sam_store::{NewRequest, StoredKey};
 use serde::Serialize;
 use x509_cert::Certificate;
 
-use super::{RequestKind, hex, mode_name, sad_scal, user_id};
+use super::{RequestKind, hex, mode_name, user_id};
 use crate::ServiceError;
 use crate::service::{ClientContext, Service};
 use sam_plan::RequestType;
@@ -299,7 +299,7 @@ impl Service {
                 user_id: user.as_str().to_owned(),
                 key_id: key.key_id.clone(),
                 profile_id: key.profile_id,
-                scal: i64::from(u8::from(sad_scal(profile))),
+                scal: i64::from(profile.settings().signing_key.scal.level()),
                 mode: mode_name(mode).into(),
                 hash_algorithm: prepared.bound_hash.name().to_owned(),
                 num_signatures: i64::from(num_signatures),

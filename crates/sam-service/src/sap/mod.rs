@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use sam_cms::Format;
 use sam_profile::{ProfileId, SamProfile};
-use sam_sad::{Id128, SadEncoding, SadMode, UserId};
+use sam_sad::{Id128, SadFormat, SadMode, UserId};
 use sam_store::{RequestStatus, StoredKey, Transition};
 use sam_token::{ActivationIssuer, KeyId};
 
@@ -47,7 +47,7 @@ pub struct Signing {
     /// This SAM instance: the audience SADs must name.
     pub instance: sam_sad::InstanceId,
     /// The global SAD format (seed 001: JSON or ASN.1).
-    pub sad_encoding: SadEncoding,
+    pub sad_format: SadFormat,
     /// Request and SAD expiry when the profile sets none (`SAM_REQUEST_EXPIRY_PERIOD`),
     /// seconds.
     pub default_request_expiry_secs: i64,
@@ -106,14 +106,6 @@ pub(crate) enum RequestKind {
 impl RequestKind {
     pub(crate) const SIGN: &'static str = "sign";
     pub(crate) const CSR: &'static str = "csr";
-}
-
-/// A profile's SCAL in `sam-sad`'s terms.
-pub(crate) fn sad_scal(profile: &SamProfile) -> sam_sad::Scal {
-    match profile.settings().signing_key.scal {
-        sam_profile::Scal::Scal1 => sam_sad::Scal::Scal1,
-        sam_profile::Scal::Scal2 => sam_sad::Scal::Scal2,
-    }
 }
 
 impl Service {

@@ -9,7 +9,7 @@ use sam_algorithms::{Digest, RsaPadding, SignatureAlgorithm, UnixTime};
 use sam_cms::{PreparedState, Services};
 use sam_sad::{SadMode, VerifiedSad};
 use sam_store::{Spend, Transition};
-use sam_token::{CryptoToken, KeyRecord};
+use sam_token::{CryptoToken, KeyRecord, ToBeSigned};
 
 use super::authorise::decode_states;
 use super::{RequestKind, mode_name, request_id, transition_error};
@@ -322,7 +322,7 @@ impl Service {
         states: &[PreparedState],
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
-        let inputs: Vec<sam_cms::ToBeSigned> = states
+        let inputs: Vec<ToBeSigned<'static>> = states
             .iter()
             .map(|s| s.to_be_signed())
             .collect::<Result<_, _>>()
@@ -369,7 +369,7 @@ impl Service {
     pub(crate) async fn token_sign(
         &self,
         key: UsableKey,
-        inputs: Vec<sam_cms::ToBeSigned>,
+        inputs: Vec<ToBeSigned<'static>>,
         padding: RsaPadding,
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
@@ -378,7 +378,7 @@ impl Service {
             record: key_record,
             token,
         } = key;
-        let digests: Vec<Digest> = inputs.iter().map(sam_cms::ToBeSigned::digest).collect();
+        let digests: Vec<Digest> = inputs.iter().map(ToBeSigned::digest).collect();
         verified.sad().authorises(&digests).map_err(|e| {
             ServiceError::new(
                 ErrorCode::SadInvalid,
@@ -389,24 +389,12 @@ impl Service {
         let key_spec = key_record.spec;
         let count = inputs.len();
         let signatures = tokio::task::spawn_blocking(move || {
-            let token_inputs: Vec<sam_token::ToBeSigned<'_>> = inputs
-                .iter()
-                .map(|i| match i {
-                    sam_cms::ToBeSigned::Digest(d) => sam_token::ToBeSigned::Digest(*d),
-                    sam_cms::ToBeSigned::Message { data, bound_by } => {
-                        sam_token::ToBeSigned::Message {
-                            data,
-                            bound_by: *bound_by,
-                        }
-                    }
-                })
-                .collect();
             // A KAK-gated token wants the KAK's authorisation of exactly this activation.
             let mut activation = activation;
             if let Some(authorisation) = token.authorise_key_use(&key_record, &activation)? {
                 activation.attach_kak_authorisation(authorisation);
             }
-            token.sign(&key_record, &activation, padding, &token_inputs)
+            token.sign(&key_record, &activation, padding, &inputs)
         })
         .await
         .map_err(|e| ServiceError::internal(format!("signing task: {e}")))?

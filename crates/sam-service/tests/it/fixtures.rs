@@ -251,7 +251,7 @@ fn signing() -> Signing {
     Signing {
         issuer: issuer(),
         instance: sam_sad::InstanceId::new(INSTANCE).unwrap(),
-        sad_encoding: sam_sad::SadEncoding::Json,
+        sad_format: sam_sad::SadFormat::Json,
         default_request_expiry_secs: 300,
         time_stamp_authority: None,
         revocation: None,

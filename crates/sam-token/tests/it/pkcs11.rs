@@ -76,9 +76,9 @@ fn sign_and_check(
 ) {
     for &hash in hashes {
         let input = ToBeSigned::Digest(hash.digest(b"signed through PKCS#11"));
-        let activation = issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+        let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
         let sig = token
-            .sign(key, &activation, padding, &[input])
+            .sign(key, &activation, padding, std::slice::from_ref(&input))
             .unwrap()
             .remove(0);
         let what = format!("{} {hash} {padding}", key.spec);
@@ -640,10 +640,14 @@ fn concurrent_requests_get_sessions_of_their_own() {
                 start.wait();
                 for n in 0..4u8 {
                     let input = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(&[t, n]));
-                    let activation =
-                        issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+                    let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
                     let sig = token
-                        .sign(key, &activation, RsaPadding::Pkcs1v15, &[input])
+                        .sign(
+                            key,
+                            &activation,
+                            RsaPadding::Pkcs1v15,
+                            std::slice::from_ref(&input),
+                        )
                         .unwrap();
                     sam_token::verify::verify(
                         &key.public_key_der,

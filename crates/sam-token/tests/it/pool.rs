@@ -18,9 +18,14 @@ fn software(name: &str, key: [u8; 32]) -> Arc<dyn CryptoToken> {
 
 fn sign_once(pool: &TokenPool, key: &KeyRecord, n: u8) -> Vec<u8> {
     let input = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(&[n]));
-    let activation = issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+    let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
     let sig = pool
-        .sign(key, &activation, RsaPadding::Pkcs1v15, &[input])
+        .sign(
+            key,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            std::slice::from_ref(&input),
+        )
         .unwrap()
         .remove(0);
     assert!(openssl_verify(key, RsaPadding::Pkcs1v15, &input, &sig));
@@ -167,7 +172,12 @@ fn a_pool_of_two_hsms_keeps_signing_when_one_loses_its_key_and_takes_it_back() {
         vec![HashAlgorithm::Sha256.digest(b"other")],
     );
     let err = pool
-        .sign(&key, &activation, RsaPadding::Pkcs1v15, &[input])
+        .sign(
+            &key,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            std::slice::from_ref(&input),
+        )
         .unwrap_err();
     assert!(matches!(err, TokenError::NotActivated(_)), "{err}");
     assert!(pool.status().iter().all(|m| m.healthy));

@@ -267,10 +267,10 @@ fn master_key_files_must_be_private() {
 fn messages_are_refused_for_rsa_and_ecdsa() {
     let (token, key) = setup();
     let input = ToBeSigned::Message {
-        data: b"raw message",
+        data: b"raw message".as_slice().into(),
         bound_by: HashAlgorithm::Sha256,
     };
-    let activation = issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+    let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
     let err = token
         .sign(&key, &activation, RsaPadding::Pkcs1v15, &[input])
         .unwrap_err();

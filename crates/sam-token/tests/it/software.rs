@@ -34,7 +34,7 @@ fn round_trip(
             ];
             let activation = issuer().activate(
                 key.key_id.clone(),
-                inputs.iter().map(ToBeSigned::activation_digest).collect(),
+                inputs.iter().map(ToBeSigned::digest).collect(),
             );
             let sigs = token.sign(&key, &activation, padding, &inputs).unwrap();
             assert_eq!(sigs.len(), 2);
@@ -136,12 +136,17 @@ fn ml_dsa_at_every_level_verified_by_python_cryptography() {
         // A message (e.g. CMS signed attributes), authorised by its SHA-512 digest.
         let message = b"DER of the signed attributes".as_slice();
         let input = ToBeSigned::Message {
-            data: message,
+            data: message.into(),
             bound_by: HashAlgorithm::Sha512,
         };
-        let activation = issuer().activate(key.key_id.clone(), vec![input.activation_digest()]);
+        let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
         let sigs = token
-            .sign(&key, &activation, RsaPadding::Pkcs1v15, &[input])
+            .sign(
+                &key,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                std::slice::from_ref(&input),
+            )
             .unwrap();
         verify(
             &key.public_key_der,
@@ -159,7 +164,12 @@ fn ml_dsa_at_every_level_verified_by_python_cryptography() {
 
         // Hedged: signing the same message twice gives two different valid signatures.
         let again = token
-            .sign(&key, &activation, RsaPadding::Pkcs1v15, &[input])
+            .sign(
+                &key,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                std::slice::from_ref(&input),
+            )
             .unwrap();
         assert_ne!(again[0], sigs[0]);
         assert!(python_verify_ml_dsa(&key, message, &again[0]));
