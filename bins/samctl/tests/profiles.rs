@@ -30,25 +30,10 @@ const PASSWORD: &str = "erin's password 4242";
 
 /// The TOML blocks of docs/profiles.md that start with `name = `: the example profiles.
 fn examples() -> Vec<String> {
-    let mut out = Vec::new();
-    let mut block: Option<String> = None;
-    for line in PROFILES_MD.lines() {
-        match (&mut block, line.trim_end()) {
-            (None, "```toml") => block = Some(String::new()),
-            (Some(b), "```") => {
-                if b.starts_with("name = ") {
-                    out.push(std::mem::take(b));
-                }
-                block = None;
-            }
-            (Some(b), l) => {
-                b.push_str(l);
-                b.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    out
+    sam_testkit::code_blocks(PROFILES_MD, "toml")
+        .into_iter()
+        .filter(|block| block.starts_with("name = "))
+        .collect()
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

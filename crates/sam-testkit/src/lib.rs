@@ -3,7 +3,8 @@
 //! distribution point and an OCSP responder, both `openssl` behind a local HTTP server, and a
 //! TSA), certificates OpenSSL issues from PKCS#10 requests, an RFC 3161 TSA served by
 //! `openssl ts -reply`, runners for the independent validators, and real faults (a disk that
-//! fills up, one that turns read-only: [`faults`]).
+//! fills up, one that turns read-only: [`faults`]), and the code blocks of the docs that tests
+//! hold to their word ([`code_blocks`]).
 //!
 //! It depends on none of the workspace's crates, so that a crate's tests never see two
 //! copies of the crate under test; requests and certificates cross as DER.
@@ -20,6 +21,45 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use der::{Decode, DecodePem, EncodePem};
 use x509_cert::Certificate;
+
+/// The fenced code blocks of a Markdown document whose info string is `language` (e.g.
+/// ```` ```toml ````), in order, each without its fences: what a test takes from the docs it
+/// holds to their word.
+pub fn code_blocks(markdown: &str, language: &str) -> Vec<String> {
+    let opening = format!("```{language}");
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for line in markdown.lines() {
+        let line = line.trim_end();
+        match &mut block {
+            None if line == opening => block = Some(String::new()),
+            None => {}
+            Some(b) if line == "```" => {
+                blocks.push(std::mem::take(b));
+                block = None;
+            }
+            Some(b) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+        }
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_blocks_are_taken_whole_and_only_in_their_language() {
+        let text = "a\n```toml\nname = 1\nx = 2\n```\n```sh\nls\n```\n```toml\n```\n";
+        assert_eq!(
+            super::code_blocks(text, "toml"),
+            vec!["name = 1\nx = 2\n".to_owned(), String::new()]
+        );
+        assert_eq!(super::code_blocks(text, "sh"), vec!["ls\n".to_owned()]);
+        assert!(super::code_blocks("```toml\nunclosed\n", "toml").is_empty());
+    }
+}
 
 /// Runs `program` with `args` (it must exist: scripts/test installs it).
 pub fn run(program: &str, args: &[&str]) -> Output {
