@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
+use sam_client::{ClientAuth, ClientSettings, ErrorCode, NewUser};
 
 #[test]
 fn the_readme_quickstart_works_as_written() {
@@ -159,95 +160,79 @@ fn clients_authenticate_with_certificates_and_basic_as_configured() {
         "a connection without a client certificate must fail"
     );
 
-    let with = |c: &Path, k: &Path| -> Vec<String> {
-        vec![
-            "--cert".into(),
-            c.display().to_string(),
-            "--key".into(),
-            k.display().to_string(),
-        ]
-    };
-    let shop = with(&cert, &key);
-    let stranger = with(&other_cert, &other_key);
+    // The same through sam-client: without a certificate the handshake fails, and the call
+    // says it was the connection, not a refusal.
+    let bare = Sam::over(&server, None, ClientAuth::Certificate);
+    let e = bare.try_run(bare.admin.clients(None, 10)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            sam_client::Error::Tls(_) | sam_client::Error::Transport(_)
+        ),
+        "{e}"
+    );
 
-    // Register "shop" bound to its certificate, "both" bound to it too and needing Basic.
-    let cert_b64 = {
+    // Register "shop" bound to its certificate (the operator's calls need one too here).
+    let cert_der = {
         let out = Command::new("openssl")
             .args(["x509", "-in", cert.to_str().unwrap(), "-outform", "DER"])
             .output()
             .unwrap();
-        use base64ct::Encoding;
-        base64ct::Base64::encode_string(&out.stdout)
+        out.stdout
     };
-    let mut args = as_strs(&shop);
-    args.extend(admin);
-    args.extend(["-H", "Content-Type: application/json", "--data"]);
-    let body = format!(
-        r#"{{"client_id":"shop","tls_certificates":["{cert_b64}"],"basic_with_tls":false}}"#
-    );
-    args.push(&body);
-    let (status, text) = curl(&server, &args, "/admin/v1/clients");
-    assert_eq!(status, 201, "{text}");
+    let shop = Sam::over(&server, Some((&cert, &key)), ClientAuth::Certificate);
+    let mut settings = ClientSettings {
+        client_id: "shop".into(),
+        tls_certificates: vec![cert_der],
+        basic_with_tls: Some(false),
+        ..ClientSettings::default()
+    };
+    shop.run(shop.admin.register_client(&settings));
 
     // The certificate alone authenticates shop.
-    let mut args = as_strs(&shop);
-    args.extend([
-        "-H",
-        "Content-Type: application/json",
-        "--data",
-        r#"{"user_id":"alice"}"#,
-    ]);
-    let (status, text) = curl(&server, &args, "/api/v1/users");
-    assert_eq!(status, 201, "{text}");
-    // Another certificate of the same CA is not a registered client.
-    let (status, text) = curl(&server, &as_strs(&stranger), "/api/v1/users/alice");
+    shop.run(shop.client.register_user(&NewUser {
+        user_id: "alice".into(),
+        ..NewUser::default()
+    }));
+    // Another certificate of the same CA is not a registered client (curl, as any client).
+    let stranger = [
+        "--cert",
+        other_cert.to_str().unwrap(),
+        "--key",
+        other_key.to_str().unwrap(),
+    ];
+    let (status, text) = curl(&server, &stranger, "/api/v1/users/alice");
     assert_eq!(status, 401, "{text}");
     assert!(text.contains("client_authentication_failed"), "{text}");
 
     // Seed 002's option: with the certificate, HTTP Basic is required too.
-    let mut args = as_strs(&shop);
-    args.extend(admin);
-    args.extend([
-        "-X",
-        "PUT",
-        "-H",
-        "Content-Type: application/json",
-        "--data",
-    ]);
-    let body = format!(
-        r#"{{"client_id":"shop","tls_certificates":["{cert_b64}"],"basic_with_tls":true}}"#
-    );
-    args.push(&body);
-    let (status, text) = curl(&server, &args, "/admin/v1/clients/shop");
-    assert_eq!(status, 200, "{text}");
-    let mut args = as_strs(&shop);
-    args.extend(admin);
-    args.extend([
-        "-X",
-        "PUT",
-        "-H",
-        "Content-Type: application/json",
-        "--data",
-        r#"{"secret":"right-secret-1234"}"#,
-    ]);
-    let (status, text) = curl(&server, &args, "/admin/v1/clients/shop/secret");
-    assert_eq!(status, 204, "{text}");
-
-    let (status, text) = curl(&server, &as_strs(&shop), "/api/v1/users/alice");
-    assert_eq!(status, 401, "certificate without Basic: {text}");
-    let mut args = as_strs(&shop);
-    args.extend(["-u", "shop:wrong-secret"]);
-    let (status, text) = curl(&server, &args, "/api/v1/users/alice");
-    assert_eq!(status, 401, "certificate with a wrong secret: {text}");
-    let mut args = as_strs(&shop);
-    args.extend(["-u", "shop:right-secret-1234"]);
-    let (status, text) = curl(&server, &args, "/api/v1/users/alice");
-    assert_eq!(status, 200, "certificate and the right secret: {text}");
+    settings.basic_with_tls = Some(true);
+    shop.run(shop.admin.edit_client(&settings));
+    shop.run(shop.admin.set_client_secret("shop", "right-secret-1234"));
+    let refused = |sam: &Sam, why: &str| {
+        let e = sam.try_run(sam.client.user("alice")).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (Some(401), Some(ErrorCode::ClientAuthenticationFailed)),
+            "{why}: {e}"
+        );
+    };
+    refused(&shop, "certificate without Basic");
+    let basic = |secret: &str| ClientAuth::Basic {
+        client_id: "shop".into(),
+        secret: secret.to_owned().into(),
+    };
+    let wrong = Sam::over(&server, Some((&cert, &key)), basic("wrong-secret"));
+    refused(&wrong, "certificate with a wrong secret");
+    let right = Sam::over(&server, Some((&cert, &key)), basic("right-secret-1234"));
+    assert_eq!(right.run(right.client.user("alice")).user_id, "alice");
     // Basic with the stranger's certificate is not shop either.
-    let mut args = as_strs(&stranger);
-    args.extend(["-u", "shop:right-secret-1234"]);
-    let (status, text) = curl(&server, &args, "/api/v1/users/alice");
-    assert_eq!(status, 401, "another client's certificate: {text}");
+    let stranger = Sam::over(
+        &server,
+        Some((&other_cert, &other_key)),
+        basic("right-secret-1234"),
+    );
+    refused(&stranger, "another client's certificate");
 }
 
 #[test]
@@ -620,35 +605,13 @@ fn the_api_keeps_to_its_openapi_document() {
     );
     let dir = scratch("openapi");
     let server = start_samd(&dir, None);
+    let sam = Sam::new(&server, "shop:shop-secret-12345678");
+    sam.run(sam.admin.register_client(&ClientSettings {
+        client_id: "shop".into(),
+        ..ClientSettings::default()
+    }));
+    sam.run(sam.admin.set_client_secret("shop", "shop-secret-12345678"));
     let admin = format!("Authorization: Bearer {}", server.admin_token);
-    for (path, body) in [
-        ("/admin/v1/clients", r#"{"client_id":"shop"}"#),
-        (
-            "/admin/v1/clients/shop/secret",
-            r#"{"secret":"shop-secret-12345678"}"#,
-        ),
-    ] {
-        let method = if path.ends_with("secret") {
-            "PUT"
-        } else {
-            "POST"
-        };
-        let (status, text) = curl(
-            &server,
-            &[
-                "-X",
-                method,
-                "-H",
-                &admin,
-                "-H",
-                "Content-Type: application/json",
-                "--data",
-                body,
-            ],
-            path,
-        );
-        assert!(status == 201 || status == 204, "{status} {text}");
-    }
     let (status, document) = curl(&server, &[], "/openapi.json");
     assert_eq!(status, 200);
     let document: serde_json::Value = serde_json::from_str(&document).unwrap();
@@ -763,17 +726,9 @@ fn an_hsm_source_signs_in_its_signature_slot() {
             "--yes",
         ],
     ));
-    let (status, text) = post_json(
-        &server,
-        "bank:a-secret-of-the-bank",
-        "/api/v1/sign",
-        &format!(r#"{{"request_id":"{request}"}}"#),
-    );
-    assert_eq!(status, 200, "{text}");
-    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let bank = Sam::new(&server, "bank:a-secret-of-the-bank");
+    let signature = bank.run(bank.client.sign(&request)).remove(0);
     use base64ct::Encoding;
-    let signature =
-        base64ct::Base64::decode_vec(answer["signatures"][0].as_str().unwrap()).unwrap();
     let public_key = base64ct::Base64::decode_vec(key["public_key"].as_str().unwrap()).unwrap();
     std::fs::write(dir.join("sig.der"), &signature).unwrap();
     std::fs::write(dir.join("key.der"), &public_key).unwrap();
@@ -907,14 +862,17 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
          [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
     );
     // Node two serves the profile once it has reloaded (every second here).
+    let (on_one, on_two) = (
+        Sam::new(&one, "shop:a-secret-of-the-shop"),
+        Sam::new(&two, "shop:a-secret-of-the-shop"),
+    );
+    let profile_id: u32 = profile.parse().unwrap();
     let mut served = false;
     for _ in 0..50 {
-        let (status, _) = curl(
-            &two,
-            &["-u", "shop:a-secret-of-the-shop"],
-            &format!("/api/v1/profiles/{profile}"),
-        );
-        if status == 200 {
+        if on_two
+            .try_run(on_two.client.sam_profile(profile_id))
+            .is_ok()
+        {
             served = true;
             break;
         }
@@ -972,11 +930,9 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
             "--yes",
         ],
     ));
-    let body = format!(r#"{{"request_id":"{request}"}}"#);
-    let (status, text) = post_json(&one, "shop:a-secret-of-the-shop", "/api/v1/sign", &body);
-    assert_eq!(status, 200, "{text}");
-    let (status, text) = post_json(&two, "shop:a-secret-of-the-shop", "/api/v1/sign", &body);
-    assert_eq!(status, 409, "{text}");
+    assert_eq!(on_one.run(on_one.client.sign(&request)).len(), 1);
+    let replayed = on_two.try_run(on_two.client.sign(&request)).unwrap_err();
+    assert_eq!(replayed.status(), Some(409), "{replayed}");
     // Both nodes wrote one audit chain, and it holds.
     let report = ok(run(
         &two,

@@ -461,23 +461,43 @@ impl Sam {
     /// Clients of `server` trusting its development CA; the business application is
     /// `credentials` (`id:secret`).
     pub(crate) fn new(server: &Server, credentials: &str) -> Self {
-        let ca = std::fs::read(server.data.join("dev-ca/ca.pem")).unwrap();
-        let endpoint =
-            sam_client::Endpoint::new(&format!("https://{}", server.address), &ca).unwrap();
-        let connection = sam_client::Connection::new(endpoint);
         let (id, secret) = credentials.split_once(':').unwrap();
+        Self::over(
+            server,
+            None,
+            sam_client::ClientAuth::Basic {
+                client_id: id.to_owned(),
+                secret: secret.to_owned().into(),
+            },
+        )
+    }
+
+    /// Clients of `server` over connections that present the TLS client certificate and key
+    /// (PEM files) `certificate`, if given; the business application authenticates by `auth`.
+    pub(crate) fn over(
+        server: &Server,
+        certificate: Option<(&Path, &Path)>,
+        auth: sam_client::ClientAuth,
+    ) -> Self {
+        let ca = std::fs::read(server.data.join("dev-ca/ca.pem")).unwrap();
+        let url = format!("https://{}", server.address);
+        let endpoint = match certificate {
+            None => sam_client::Endpoint::new(&url, &ca),
+            Some((cert, key)) => sam_client::Endpoint::with_client_certificate(
+                &url,
+                &ca,
+                &std::fs::read(cert).unwrap(),
+                &std::fs::read(key).unwrap(),
+            ),
+        }
+        .unwrap();
+        let connection = sam_client::Connection::new(endpoint);
         Self {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
-            client: sam_client::SamClient::new(
-                connection.clone(),
-                sam_client::ClientAuth::Basic {
-                    client_id: id.to_owned(),
-                    secret: secret.to_owned().into(),
-                },
-            ),
+            client: sam_client::SamClient::new(connection.clone(), auth),
             admin: sam_client::AdminClient::new(connection.clone(), &server.admin_token),
             connection,
         }
