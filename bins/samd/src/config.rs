@@ -83,6 +83,98 @@ pub(crate) struct Config {
     /// The profile catalogue.
     #[serde(default)]
     pub(crate) profiles: ProfilesConfig,
+    /// How the Cloud Signature Consortium API facade presents the service (`info`).
+    #[serde(default)]
+    pub(crate) csc: CscConfig,
+}
+
+/// `[csc]`: what the CSC API's `info` says of this service (docs/csc.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CscConfig {
+    /// The service's name (at most 255 characters).
+    #[serde(default = "default_csc_name")]
+    pub(crate) name: String,
+    /// The URI of the service's logo image (`https://`; empty: none).
+    #[serde(default)]
+    pub(crate) logo: String,
+    /// The ISO 3166-1 alpha-2 code of the country whose rules the service follows (e.g.
+    /// `NL`).
+    #[serde(default = "default_csc_region")]
+    pub(crate) region: String,
+    /// The language of the service's texts (RFC 5646, e.g. `en-US`).
+    #[serde(default = "default_csc_lang")]
+    pub(crate) lang: String,
+    /// A description of the service (at most 255 characters).
+    #[serde(default = "default_csc_description")]
+    pub(crate) description: String,
+}
+
+fn default_csc_name() -> String {
+    "sam".into()
+}
+
+fn default_csc_region() -> String {
+    "EU".into()
+}
+
+fn default_csc_lang() -> String {
+    "en-US".into()
+}
+
+fn default_csc_description() -> String {
+    "Remote signing with sole control: each signature authorised by its signer".into()
+}
+
+impl Default for CscConfig {
+    fn default() -> Self {
+        Self {
+            name: default_csc_name(),
+            logo: String::new(),
+            region: default_csc_region(),
+            lang: default_csc_lang(),
+            description: default_csc_description(),
+        }
+    }
+}
+
+impl CscConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let short = |key: &'static str, text: &str| {
+            if text.is_empty() || text.chars().count() > 255 || text.chars().any(char::is_control) {
+                Err(invalid(key, "1 to 255 characters, no control characters"))
+            } else {
+                Ok(())
+            }
+        };
+        short("csc.name", &self.name)?;
+        short("csc.description", &self.description)?;
+        if !self.logo.is_empty()
+            && (!self.logo.starts_with("https://")
+                || self.logo.len() > 2048
+                || self
+                    .logo
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(invalid("csc.logo", "an https:// URI, or empty"));
+        }
+        if !(self.region.len() == 2 && self.region.bytes().all(|b| b.is_ascii_uppercase())) {
+            return Err(invalid(
+                "csc.region",
+                "two capital letters (ISO 3166-1 alpha-2, e.g. NL; EU for the Union)",
+            ));
+        }
+        let tag_ok = !self.lang.is_empty()
+            && self.lang.len() <= 35
+            && self.lang.split('-').all(|part| {
+                (1..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if !tag_ok {
+            return Err(invalid("csc.lang", "a language tag (RFC 5646), e.g. en-US"));
+        }
+        Ok(())
+    }
 }
 
 /// `[profiles]`.
@@ -431,6 +523,7 @@ impl Config {
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         sam_sad::InstanceId::new(&self.instance_id)
             .map_err(|e| invalid("instance_id", e.to_string()))?;
+        self.csc.check()?;
         if !(1..=7 * 86_400).contains(&self.signing.request_expiry_secs) {
             return Err(invalid(
                 "signing.request_expiry_secs",
@@ -667,6 +760,13 @@ master_key_file = "keys/master.key"
                 "limits.max_hashes_per_request",
             ),
             ("[profiles]\nreload_secs = 0\n", "profiles.reload_secs"),
+            ("[csc]\nregion = \"Netherlands\"\n", "csc.region"),
+            ("[csc]\nlang = \"en US\"\n", "csc.lang"),
+            (
+                "[csc]\nlogo = \"http://tsp.example/logo.png\"\n",
+                "csc.logo",
+            ),
+            ("[csc]\nname = \"\"\n", "csc.name"),
             ("[limits]\nmax_connections = 0\n", "limits.max_connections"),
             (
                 "[limits]\nsecret_check_workers = 1000\n",

@@ -6,6 +6,7 @@
 
 mod api;
 mod config;
+mod csc;
 mod dev;
 mod metrics;
 mod server;

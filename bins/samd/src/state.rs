@@ -22,6 +22,8 @@ pub(crate) struct AppState {
     pub(crate) sad_format: SadFormat,
     /// The metrics, which the service also reports to.
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    /// How the CSC API facade presents the service.
+    pub(crate) csc: Arc<crate::config::CscConfig>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             admin_credential_hash,
             instance_id: config.instance_id.clone(),
             sad_format: config.signing.sad_format,
+            csc: Arc::new(config.csc.clone()),
         }
     }
 }

@@ -278,6 +278,56 @@ impl Service {
         sources
     }
 
+    /// The signature algorithms this service can sign with end to end: for every configured
+    /// crypto source, each key spec it holds that `sam-keys` verifies (every signature is
+    /// checked before it is handed out), with each hash it signs (SHA-3 only where it signs
+    /// SHA-3 prehashes) and each RSA padding it offers; once each, ordered by object
+    /// identifier. What a CSC `info` lists in `signAlgorithms`.
+    pub fn signature_algorithms(&self) -> Vec<sam_algorithms::SignatureAlgorithm> {
+        let verifiable = sam_keys::software_specs();
+        let mut algorithms = Vec::new();
+        for token in self.tokens.values() {
+            let capabilities = token.capabilities();
+            for spec in capabilities
+                .key_specs
+                .iter()
+                .filter(|s| verifiable.contains(s))
+            {
+                for &hash in capabilities
+                    .hashes
+                    .iter()
+                    .filter(|h| capabilities.sha3_prehash || !h.is_sha3())
+                {
+                    for &padding in &capabilities.paddings {
+                        let algorithm =
+                            sam_algorithms::SignatureAlgorithm::for_key(*spec, hash, padding);
+                        if !algorithms.contains(&algorithm) {
+                            algorithms.push(algorithm);
+                        }
+                    }
+                }
+            }
+        }
+        algorithms.sort_by_key(|a| a.oid().to_string());
+        algorithms
+    }
+
+    /// The hash algorithms of digests this service signs: those of at least one configured
+    /// crypto source (SHA-3 only where it signs SHA-3 prehashes), in `HashAlgorithm::ALL`'s
+    /// order.
+    pub fn hash_algorithms(&self) -> Vec<sam_algorithms::HashAlgorithm> {
+        sam_algorithms::HashAlgorithm::ALL
+            .into_iter()
+            .filter(|hash| {
+                self.tokens.values().any(|token| {
+                    let capabilities = token.capabilities();
+                    capabilities.hashes.contains(hash)
+                        && (capabilities.sha3_prehash || !hash.is_sha3())
+                })
+            })
+            .collect()
+    }
+
     /// Checks every crypto source's key against the database (SECURITY.md threats: a wrong
     /// master key): a source whose key domain (`CryptoToken::identity`) differs from the one
     /// recorded for it is refused, naming both. A source with none recorded yet is recorded —

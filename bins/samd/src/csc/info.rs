@@ -1,0 +1,122 @@
+//! `info` (CSC API 1.0.4.0 §11.1, 2.2.0.0 §11.1): who the service is and what it implements.
+//! `methods` is the contract a client reads, so it names exactly the calls `csc` serves;
+//! `signAlgorithms` and `supportedHashTypes` are what the configured crypto sources really
+//! sign (`Service::signature_algorithms`, `Service::hash_algorithms`).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{Version, body};
+use crate::state::AppState;
+
+/// The calls served, in the spelling of the spec.
+pub(crate) const METHODS: &[&str] = &["info"];
+
+/// The request: an optional preferred language. The service answers in its one language
+/// (`[csc] lang`), which the spec allows; the field is read so that a malformed one is refused.
+#[derive(Deserialize, Default)]
+struct InfoRequest {
+    #[serde(default, rename = "lang")]
+    _lang: Option<String>,
+}
+
+/// `signAlgorithms` (v2).
+#[derive(Serialize)]
+struct SignAlgorithms {
+    algos: Vec<String>,
+}
+
+/// The answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info {
+    specs: &'static str,
+    name: String,
+    logo: String,
+    region: String,
+    lang: String,
+    description: String,
+    auth_type: Vec<&'static str>,
+    methods: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asynchronous_operation_mode: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation_info: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign_algorithms: Option<SignAlgorithms>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supported_hash_types: Option<Vec<String>>,
+}
+
+fn info(state: &AppState, version: Version) -> Info {
+    let csc = &state.csc;
+    let (async_mode, validation, algorithms, hashes) = match version {
+        Version::V1 => (None, None, None, None),
+        Version::V2 => {
+            let mut algos: Vec<String> = state
+                .service
+                .signature_algorithms()
+                .into_iter()
+                .map(|a| a.oid().to_string())
+                .collect();
+            // RSASSA-PSS is one identifier whatever its hash (the parameters say which).
+            algos.dedup();
+            let hashes = state
+                .service
+                .hash_algorithms()
+                .into_iter()
+                .map(|h| h.oid().to_string())
+                .collect();
+            (
+                Some(false),
+                Some(false),
+                Some(SignAlgorithms { algos }),
+                Some(hashes),
+            )
+        }
+    };
+    Info {
+        specs: version.specs(),
+        name: csc.name.clone(),
+        logo: csc.logo.clone(),
+        region: csc.region.clone(),
+        lang: csc.lang.clone(),
+        description: csc.description.clone(),
+        // No CSC authentication call is served yet (auth/login comes with the credentials).
+        auth_type: Vec::new(),
+        methods: METHODS.to_vec(),
+        asynchronous_operation_mode: async_mode,
+        validation_info: validation,
+        sign_algorithms: algorithms,
+        supported_hash_types: hashes,
+    }
+}
+
+fn answer(state: &AppState, version: Version, bytes: &[u8]) -> Response {
+    match body::<InfoRequest>(bytes) {
+        Ok(_) => axum::Json(info(state, version)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /csc/v1/info`.
+pub(crate) async fn info_v1(State(state): State<AppState>, bytes: Bytes) -> Response {
+    answer(&state, Version::V1, &bytes)
+}
+
+/// `GET /csc/v1/info` (some clients use GET).
+pub(crate) async fn info_v1_get(State(state): State<AppState>) -> Response {
+    answer(&state, Version::V1, b"")
+}
+
+/// `POST /csc/v2/info`.
+pub(crate) async fn info_v2(State(state): State<AppState>, bytes: Bytes) -> Response {
+    answer(&state, Version::V2, &bytes)
+}
+
+/// `GET /csc/v2/info`.
+pub(crate) async fn info_v2_get(State(state): State<AppState>) -> Response {
+    answer(&state, Version::V2, b"")
+}

@@ -1,0 +1,163 @@
+//! The Cloud Signature Consortium API facade (docs/csc.md): `/csc/v1/*` with CSC API 1.0.4.0
+//! field names and `/csc/v2/*` for CSC API 2.2.0.0, over the same `Service` as the native API
+//! — no CSC rule below this module. Errors are CSC's `{"error", "error_description"}`,
+//! rendered from the typed error codes; bodies that do not read are `400 invalid_request`.
+//!
+//! What is here so far: `info` (POST, the spec's method, and GET for the clients that use
+//! it). The `methods` it lists are exactly the calls this module serves.
+
+mod info;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use sam_service::{ErrorCode, ErrorKind, ServiceError};
+
+use crate::state::AppState;
+
+/// The two versions of the CSC API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// CSC API 1.0.4.0 (`/csc/v1`).
+    V1,
+    /// CSC API 2.2.0.0 (`/csc/v2`).
+    V2,
+}
+
+impl Version {
+    /// What `info.specs` says.
+    pub(crate) const fn specs(self) -> &'static str {
+        match self {
+            Self::V1 => "1.0.4.0",
+            Self::V2 => "2.2.0.0",
+        }
+    }
+}
+
+/// The CSC routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/csc/v1/info", post(info::info_v1).get(info::info_v1_get))
+        .route("/csc/v2/info", post(info::info_v2).get(info::info_v2_get))
+        .route("/csc/v1/{*method}", any(unknown_method))
+        .route("/csc/v2/{*method}", any(unknown_method))
+}
+
+/// A call this facade does not serve: CSC's form, pointing at `info`.
+async fn unknown_method(axum::extract::Path(method): axum::extract::Path<String>) -> CscError {
+    CscError {
+        status: StatusCode::NOT_FOUND,
+        error: "invalid_request",
+        description: format!(
+            "{method:?} is not a method this service implements; info lists those it does"
+        ),
+    }
+}
+
+/// A refusal in CSC's form.
+#[derive(Debug)]
+pub(crate) struct CscError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl CscError {
+    /// A malformed request: `400 invalid_request` with what is wrong.
+    pub(crate) fn invalid(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: description.into(),
+        }
+    }
+}
+
+/// The CSC error string of a sam error code: CSC names few errors (`invalid_request`,
+/// `invalid_grant`, `invalid_otp`, `invalid_pin`, `expired_token`, `access_denied`); the
+/// others follow the kind of the refusal. The sam code is kept at the head of
+/// `error_description`, so nothing of the reason is lost.
+fn csc_error(code: ErrorCode) -> &'static str {
+    match code.kind() {
+        ErrorKind::Unauthenticated | ErrorKind::Forbidden => "access_denied",
+        ErrorKind::Internal => "server_error",
+        ErrorKind::Unavailable => "temporarily_unavailable",
+        ErrorKind::NotSupported => "unsupported_operation",
+        _ => "invalid_request",
+    }
+}
+
+impl From<ServiceError> for CscError {
+    fn from(e: ServiceError) -> Self {
+        let status =
+            StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let description = if e.code.kind() == ErrorKind::Internal {
+            tracing::error!(code = %e.code, message = %e.message, "CSC request failed");
+            format!("{}: see the service's log", e.code)
+        } else {
+            format!("{}: {}", e.code, e.message)
+        };
+        Self {
+            status,
+            error: csc_error(e.code),
+            description,
+        }
+    }
+}
+
+impl IntoResponse for CscError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(serde_json::json!({
+                "error": self.error,
+                "error_description": self.description,
+            })),
+        )
+            .into_response()
+    }
+}
+
+/// A CSC request body: JSON that reads as `T`, or `400 invalid_request` naming what is wrong.
+/// An empty body reads as `{}` (a lenient `info` call sends none). Fields a version does not
+/// define are ignored, as CSC clients send their own extensions.
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CscError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| CscError::invalid(format!("the body: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_csc_error_and_keeps_its_sam_code() {
+        for code in ErrorCode::ALL {
+            let e = CscError::from(ServiceError::new(*code, "why"));
+            assert_eq!(e.status.as_u16(), code.http_status(), "{code}");
+            assert!(
+                e.description.starts_with(code.as_str()),
+                "{code}: {}",
+                e.description
+            );
+            if code.kind() == ErrorKind::Internal {
+                assert!(
+                    !e.description.contains("why"),
+                    "an internal reason stays in the log"
+                );
+            }
+        }
+        assert_eq!(csc_error(ErrorCode::InvalidRequest), "invalid_request");
+        assert_eq!(
+            csc_error(ErrorCode::ClientAuthenticationFailed),
+            "access_denied"
+        );
+        assert!(body::<serde_json::Value>(b"").is_ok());
+        assert!(body::<serde_json::Value>(b"{").is_err());
+    }
+}
