@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
     /// How the CSC API facade presents the service.
     pub(crate) csc: Arc<crate::config::CscConfig>,
+    /// What the crypto sources sign, as the CSC API's `info` names it (fixed at start).
+    pub(crate) csc_offer: Arc<crate::csc::Offer>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
         config: &Config,
     ) -> Self {
         Self {
+            csc_offer: Arc::new(crate::csc::Offer::of(&service)),
             service,
             metrics,
             admin_credential_hash,

@@ -61,7 +61,7 @@ other_actions! {
     SetClientSecret => "set_client_secret", "The operator sets a client's secret (never recorded).";
     SetPlan => "set_plan", "The operator sets a client's service plan.";
     RenewPlan => "renew_plan", "The operator renews a client's service plan by hand.";
-    ClientAuthentication => "client_authentication", "A connection's client credentials (TLS client certificate, HTTP Basic) were checked and refused; the detail names the peer and the method. An accepted one is recorded by the request that follows; one turned away unchecked (`authentication_throttled`, `busy`) is not recorded.";
+    ClientAuthentication => "client_authentication", "A business application's client secret (HTTP Basic, with or without its TLS client certificate) was checked and did not match; the detail names the peer and the method. An accepted one is recorded by the request that follows; refusals that cost no check (no credentials, an unknown certificate, a certificate without the Basic it needs, `authentication_throttled`, `busy`) are not recorded.";
     AdminAuthentication => "admin_authentication", "The operator's credential was checked and refused; the detail names the peer.";
 }
 

@@ -378,17 +378,22 @@ impl Service {
     /// Identifies the client of a connection (seed 002 *EST client authentication*; see the
     /// module documentation). The answer for any failure is `client_authentication_failed`.
     ///
-    /// A refusal after the credentials were checked is audited (`client_authentication`,
-    /// under the client id claimed if it is one, with the peer and the method); one turned
-    /// away before any check (`authentication_throttled`, `busy`) is not, so a flood cannot
-    /// make the audit log grow faster than the bounded checks run.
+    /// A refusal after a client secret was checked and did not match is audited
+    /// (`client_authentication`, under the client id claimed if it is one, with the peer and
+    /// the method). Refusals that cost no check — no credentials, an unknown certificate, a
+    /// certificate without the Basic it needs, an attempt turned away by the back-off or a
+    /// full queue (`authentication_throttled`, `busy`) — are not: the audit log grows at most
+    /// as fast as the bounded secret checks run, whatever a flood sends.
     pub async fn authenticate_client(
         &self,
         credentials: &ClientCredentials,
     ) -> Result<ClientContext, ServiceError> {
-        let result = self.check_client_credentials(credentials).await;
+        let mut secret_checked = false;
+        let result = self
+            .check_client_credentials(credentials, &mut secret_checked)
+            .await;
         match result {
-            Err(e) if e.code == ErrorCode::ClientAuthenticationFailed => {
+            Err(e) if secret_checked && e.code == ErrorCode::ClientAuthenticationFailed => {
                 let claimed = credentials
                     .basic
                     .as_ref()
@@ -415,9 +420,12 @@ impl Service {
         }
     }
 
+    /// The client the credentials prove; `secret_checked` is set once a secret check has
+    /// answered (its refusal is worth a record; the others cost nothing to send).
     async fn check_client_credentials(
         &self,
         credentials: &ClientCredentials,
+        secret_checked: &mut bool,
     ) -> Result<ClientContext, ServiceError> {
         let record = match &credentials.tls_certificate {
             Some(der) => {
@@ -428,12 +436,14 @@ impl Service {
                     .await?
                     .ok_or_else(authentication_failed)?;
                 let basic_ok = match &credentials.basic {
-                    Some((id, secret)) => {
-                        *id == record.client_id
-                            && self
-                                .secret_matches(Some(&record), id, secret, credentials.peer)
-                                .await?
+                    Some((id, secret)) if *id == record.client_id => {
+                        let matches = self
+                            .secret_matches(Some(&record), id, secret, credentials.peer)
+                            .await?;
+                        *secret_checked = true;
+                        matches
                     }
+                    Some(_) => false,
                     None => !record.basic_with_tls,
                 };
                 if !basic_ok {
@@ -450,6 +460,7 @@ impl Service {
                 let matches = self
                     .secret_matches(record.as_ref(), id, secret, credentials.peer)
                     .await?;
+                *secret_checked = true;
                 if !matches {
                     return Err(authentication_failed());
                 }

@@ -1,7 +1,8 @@
 //! `info` (CSC API 1.0.4.0 §11.1, 2.2.0.0 §11.1): who the service is and what it implements.
 //! `methods` is the contract a client reads, so it names exactly the calls `csc` serves;
 //! `signAlgorithms` and `supportedHashTypes` are what the configured crypto sources really
-//! sign (`Service::signature_algorithms`, `Service::hash_algorithms`).
+//! sign (`Service::signature_algorithms`, `Service::hash_algorithms`), worked out once at start
+//! ([`Offer`]).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -50,32 +51,44 @@ struct Info {
     supported_hash_types: Option<Vec<String>>,
 }
 
+/// What the crypto sources sign, as `info` names it: fixed once the sources are open, so
+/// worked out once at start, not on every (unauthenticated) `info` call.
+pub(crate) struct Offer {
+    algos: Vec<String>,
+    hashes: Vec<String>,
+}
+
+impl Offer {
+    /// The offer of `service`'s crypto sources.
+    pub(crate) fn of(service: &sam_service::Service) -> Self {
+        let mut algos: Vec<String> = service
+            .signature_algorithms()
+            .into_iter()
+            .map(|a| a.oid().to_string())
+            .collect();
+        // RSASSA-PSS is one identifier whatever its hash (the parameters say which).
+        algos.dedup();
+        let hashes = service
+            .hash_algorithms()
+            .into_iter()
+            .map(|h| h.oid().to_string())
+            .collect();
+        Self { algos, hashes }
+    }
+}
+
 fn info(state: &AppState, version: Version) -> Info {
     let csc = &state.csc;
     let (async_mode, validation, algorithms, hashes) = match version {
         Version::V1 => (None, None, None, None),
-        Version::V2 => {
-            let mut algos: Vec<String> = state
-                .service
-                .signature_algorithms()
-                .into_iter()
-                .map(|a| a.oid().to_string())
-                .collect();
-            // RSASSA-PSS is one identifier whatever its hash (the parameters say which).
-            algos.dedup();
-            let hashes = state
-                .service
-                .hash_algorithms()
-                .into_iter()
-                .map(|h| h.oid().to_string())
-                .collect();
-            (
-                Some(false),
-                Some(false),
-                Some(SignAlgorithms { algos }),
-                Some(hashes),
-            )
-        }
+        Version::V2 => (
+            Some(false),
+            Some(false),
+            Some(SignAlgorithms {
+                algos: state.csc_offer.algos.clone(),
+            }),
+            Some(state.csc_offer.hashes.clone()),
+        ),
     };
     Info {
         specs: version.specs(),

@@ -8,6 +8,8 @@
 
 mod info;
 
+pub(crate) use info::Offer;
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -463,6 +463,31 @@ async fn walk_operator(w: &mut Walk<'_>, s: &Service, db: &TestDatabase) {
         .await
         .unwrap();
     w.step("the right client secret", &[], ()).await;
+    // Refusals that cost no check are not recorded: a flood of them cannot fill the log.
+    for (what, tls_certificate, basic) in [
+        ("no credentials", None, None),
+        (
+            "an unknown certificate",
+            Some(crate::fixtures::client_key().certificate.clone()),
+            None,
+        ),
+        (
+            "an unknown certificate with another id's Basic",
+            Some(crate::fixtures::client_key().certificate.clone()),
+            Some(("portal".to_owned(), Zeroizing::new("a guess".to_owned()))),
+        ),
+    ] {
+        let e = code(
+            s.authenticate_client(&ClientCredentials {
+                tls_certificate,
+                basic,
+                peer: None,
+            })
+            .await,
+        );
+        assert_eq!(e, "client_authentication_failed", "{what}");
+        w.step(what, &[], ()).await;
+    }
     let phc = argon2::password_hash::PasswordHasher::hash_password_with_salt(
         &argon2::Argon2::default(),
         b"admin token",
