@@ -87,6 +87,8 @@ pub enum ErrorCode {
     AdminAuthenticationFailed,
     /// `device_authentication_failed`: The device session or its challenge answer is missing or wrong.
     DeviceAuthenticationFailed,
+    /// `access_token_invalid`: The user's access token (CSC API) is missing, unknown, expired or revoked.
+    AccessTokenInvalid,
     /// `authentication_failed`: The user's password is wrong.
     AuthenticationFailed,
     /// `client_access_denied`: The client may not use the SAM service.
@@ -172,6 +174,7 @@ impl ErrorCode {
         Self::ClientAuthenticationFailed,
         Self::AdminAuthenticationFailed,
         Self::DeviceAuthenticationFailed,
+        Self::AccessTokenInvalid,
         Self::AuthenticationFailed,
         Self::ClientAccessDenied,
         Self::PlanExpired,
@@ -224,6 +227,7 @@ impl ErrorCode {
             Self::ClientAuthenticationFailed => "client_authentication_failed",
             Self::AdminAuthenticationFailed => "admin_authentication_failed",
             Self::DeviceAuthenticationFailed => "device_authentication_failed",
+            Self::AccessTokenInvalid => "access_token_invalid",
             Self::AuthenticationFailed => "authentication_failed",
             Self::ClientAccessDenied => "client_access_denied",
             Self::PlanExpired => "plan_expired",
@@ -277,6 +281,7 @@ impl ErrorCode {
             Self::ClientAuthenticationFailed
             | Self::AdminAuthenticationFailed
             | Self::DeviceAuthenticationFailed
+            | Self::AccessTokenInvalid
             | Self::AuthenticationFailed => ErrorKind::Unauthenticated,
             Self::ClientAccessDenied
             | Self::PlanExpired

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod access_tokens;
 pub mod audit;
 pub mod clients;
 pub mod confirmations;
@@ -22,6 +23,7 @@ mod service;
 pub mod users;
 pub mod verification;
 
+pub use access_tokens::{IssuedAccessToken, TokenHint, TokenHolder};
 pub use audit::{AuditAction, OtherAction};
 pub use clients::{ClientCredentials, ClientSettings, ClientView, ClientsPage, UsageMapPage};
 pub use confirmations::{CodeSent, UserProfile, UserProfilePaging};

@@ -83,6 +83,10 @@ pub struct ServiceSettings {
     /// The most documents (hashes) one Authorise or seal batch may carry on this
     /// deployment, 1 to `sam_sad::sad::MAX_HASHES` (a profile may allow fewer).
     pub max_hashes_per_request: usize,
+    /// How long a user's access token (CSC API) lives, in seconds.
+    pub access_token_secs: i64,
+    /// How long a refresh token ("remember me") lives, in seconds (0: none are issued).
+    pub refresh_token_secs: i64,
 }
 
 /// The default Argon2id workers: one per core but one, which is kept for everything else (a
@@ -111,6 +115,8 @@ impl Default for ServiceSettings {
             auth_free_failures: 5,
             auth_max_backoff_secs: 60,
             max_hashes_per_request: sam_sad::sad::MAX_HASHES,
+            access_token_secs: 3600,
+            refresh_token_secs: 7 * 24 * 3600,
         }
     }
 }

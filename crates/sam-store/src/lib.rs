@@ -14,6 +14,7 @@
 //!   `macros` feature and its compile time for this.)
 #![forbid(unsafe_code)]
 
+pub mod access_tokens;
 pub mod audit;
 pub mod clients;
 pub mod codes;
@@ -32,6 +33,7 @@ pub mod testing;
 mod tx;
 pub mod users;
 
+pub use access_tokens::{NewAccessToken, Revoked, StoredAccessToken, TokenKind};
 pub use audit::{AuditEntry, AuditRecord, ChainReport};
 pub use clients::ClientRecord;
 pub use codes::{CodeCheck, NewCode};

@@ -153,6 +153,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_devices_per_client.sql"),
         postgres: include_str!("../migrations/postgres/0011_devices_per_client.sql"),
     },
+    Migration {
+        version: 12,
+        name: "access_tokens",
+        sqlite: include_str!("../migrations/sqlite/0012_access_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0012_access_tokens.sql"),
+    },
 ];
 
 /// How [`Store::open_with`] opens a database.

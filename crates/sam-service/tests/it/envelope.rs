@@ -170,6 +170,35 @@ async fn walk_users(w: &mut Walk<'_>, s: &Service, ctx: &ClientContext) {
     )
     .await;
     assert_eq!(e, "authentication_failed");
+    // A CSC login and its revocation: one record each; a refused login is one record.
+    let login = s
+        .login_user(
+            ctx,
+            "carol",
+            Zeroizing::new("carol password 2".into()),
+            true,
+        )
+        .await
+        .unwrap();
+    w.step("a CSC login", &[ok(O::IssueAccessToken)], ()).await;
+    let e = code(
+        s.login_user(ctx, "carol", Zeroizing::new("not it".into()), false)
+            .await,
+    );
+    w.step(
+        "a refused CSC login",
+        &[refused(O::IssueAccessToken, e)],
+        (),
+    )
+    .await;
+    let holder = s.access_token_holder(&login.access_token).await.unwrap();
+    w.step("a token check (the call it serves is audited)", &[], ())
+        .await;
+    s.revoke_access_token(&holder, login.refresh_token.as_deref().unwrap(), None)
+        .await
+        .unwrap();
+    w.step("a CSC revocation", &[ok(O::RevokeAccessToken)], ())
+        .await;
     // So is a request for something that does not exist.
     let e = code(s.get_user(ctx, "nobody").await);
     w.step("Get User of nobody", &[refused(R::GetUser, e)], ())

@@ -2,6 +2,7 @@
 //! and (when `SAM_TEST_POSTGRES_URL` is set) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access_tokens;
 mod audit;
 mod clients;
 mod confirmations;

@@ -4,6 +4,7 @@
 // The suite says on stderr when it skips PostgreSQL.
 #![allow(clippy::print_stderr)]
 
+mod access_tokens;
 mod audit_chain;
 mod backends;
 mod codes;
