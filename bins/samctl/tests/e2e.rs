@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -80,59 +80,6 @@ fn the_readme_quickstart_works_as_written() {
     );
     let signature = std::fs::read(dir.join("contract.txt.p7s")).unwrap();
     assert!(signature.len() > 500);
-}
-
-/// A client TLS key and certificate from the development CA (made with openssl).
-fn client_certificate(server: &Server, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(format!("{name}.key"));
-    let csr = dir.join(format!("{name}.csr"));
-    let cert = dir.join(format!("{name}.pem"));
-    let ca = server.data.join("dev-ca");
-    // A v3 TLS client certificate (webpki accepts no v1 certificate).
-    let extensions = dir.join("client-ext.cnf");
-    std::fs::write(
-        &extensions,
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-         extendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    for args in [
-        vec![
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            csr.to_str().unwrap(),
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            csr.to_str().unwrap(),
-            "-CA",
-            ca.join("ca.pem").to_str().unwrap(),
-            "-CAkey",
-            ca.join("ca.key").to_str().unwrap(),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            cert.to_str().unwrap(),
-            "-extfile",
-            extensions.to_str().unwrap(),
-        ],
-    ] {
-        sam_testkit::run_ok("openssl", &args);
-    }
-    (cert, key)
 }
 
 #[test]

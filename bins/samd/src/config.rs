@@ -108,6 +108,21 @@ pub(crate) struct CscConfig {
     /// A description of the service (at most 255 characters).
     #[serde(default = "default_csc_description")]
     pub(crate) description: String,
+    /// How long a user's access token (`auth/login`) lives, seconds (60 to 86400).
+    #[serde(default = "default_access_token_secs")]
+    pub(crate) access_token_secs: i64,
+    /// How long a refresh token (`auth/login` with `rememberMe`) lives, seconds (0: none are
+    /// issued; at most 90 days).
+    #[serde(default = "default_refresh_token_secs")]
+    pub(crate) refresh_token_secs: i64,
+}
+
+fn default_access_token_secs() -> i64 {
+    3600
+}
+
+fn default_refresh_token_secs() -> i64 {
+    7 * 24 * 3600
 }
 
 fn default_csc_name() -> String {
@@ -134,6 +149,8 @@ impl Default for CscConfig {
             region: default_csc_region(),
             lang: default_csc_lang(),
             description: default_csc_description(),
+            access_token_secs: default_access_token_secs(),
+            refresh_token_secs: default_refresh_token_secs(),
         }
     }
 }
@@ -172,6 +189,15 @@ impl CscConfig {
             });
         if !tag_ok {
             return Err(invalid("csc.lang", "a language tag (RFC 5646), e.g. en-US"));
+        }
+        if !(60..=86_400).contains(&self.access_token_secs) {
+            return Err(invalid("csc.access_token_secs", "60 to 86400 seconds"));
+        }
+        if !(0..=90 * 86_400).contains(&self.refresh_token_secs) {
+            return Err(invalid(
+                "csc.refresh_token_secs",
+                "0 (no refresh tokens) to 7776000 seconds (90 days)",
+            ));
         }
         Ok(())
     }
@@ -762,6 +788,8 @@ master_key_file = "keys/master.key"
             ("[profiles]\nreload_secs = 0\n", "profiles.reload_secs"),
             ("[csc]\nregion = \"Netherlands\"\n", "csc.region"),
             ("[csc]\nlang = \"en US\"\n", "csc.lang"),
+            ("[csc]\naccess_token_secs = 59\n", "csc.access_token_secs"),
+            ("[csc]\nrefresh_token_secs = -1\n", "csc.refresh_token_secs"),
             (
                 "[csc]\nlogo = \"http://tsp.example/logo.png\"\n",
                 "csc.logo",

@@ -128,6 +128,8 @@ pub(crate) async fn build_service(
         auth_free_failures: config.limits.auth_free_failures,
         auth_max_backoff_secs: config.limits.auth_max_backoff_secs,
         max_hashes_per_request: config.limits.max_hashes_per_request,
+        access_token_secs: config.csc.access_token_secs,
+        refresh_token_secs: config.csc.refresh_token_secs,
         ..ServiceSettings::default()
     };
     let issuer = ActivationIssuer::take()

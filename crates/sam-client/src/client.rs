@@ -284,6 +284,22 @@ impl SamClient {
         .await
     }
 
+    /// A CSC access token for the user (`POST /api/v1/users/{user_id}/access-tokens`): the
+    /// business application acting for its user on the CSC API; `remember_me` adds a refresh
+    /// token. Counted as Authenticate.
+    pub async fn access_token(
+        &self,
+        user_id: &str,
+        remember_me: bool,
+    ) -> Result<crate::AccessToken, Error> {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/users{}/access-tokens", segment(user_id)),
+            Some(&json!({"remember_me": remember_me})),
+        )
+        .await
+    }
+
     /// Get User Profile: the user and a page of at most `limit` of their devices and keys.
     pub async fn user_profile(
         &self,

@@ -63,6 +63,6 @@ pub use device::DeviceSession;
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use transport::{Endpoint, MAX_RESPONSE_BYTES};
 pub use types::{
-    Authorisation, Authorised, Certificate, Client, ClientSettings, Device, Document, Key,
-    NewDevice, NewUser, Page, PendingPage, PendingRequest, RequestStatus, User,
+    AccessToken, Authorisation, Authorised, Certificate, Client, ClientSettings, Device, Document,
+    Key, NewDevice, NewUser, Page, PendingPage, PendingRequest, RequestStatus, User,
 };

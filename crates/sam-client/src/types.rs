@@ -67,6 +67,31 @@ pub struct User {
     pub created_at: String,
 }
 
+/// A user's access token for the CSC API (docs/csc.md). `Debug` shows neither token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessToken {
+    /// The bearer token for the user's calls to `/csc/v1` and `/csc/v2`.
+    pub access_token: String,
+    /// Its lifetime, seconds.
+    pub expires_in: i64,
+    /// With "remember me": exchanged at `auth/login` for a new access token.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+impl core::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// Register User.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NewUser {

@@ -81,7 +81,7 @@ pub(crate) struct PeerCertificate(pub(crate) Option<Arc<Vec<u8>>>);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PeerAddress(pub(crate) std::net::IpAddr);
 
-fn peer(parts: &Parts) -> Option<std::net::IpAddr> {
+pub(crate) fn peer(parts: &Parts) -> Option<std::net::IpAddr> {
     parts.extensions.get::<PeerAddress>().map(|p| p.0)
 }
 
@@ -253,7 +253,7 @@ fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
 }
 
 /// HTTP Basic credentials from the `Authorization` header, if well-formed.
-fn basic(headers: &HeaderMap) -> Option<(String, Zeroizing<String>)> {
+pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, Zeroizing<String>)> {
     let encoded = credentials(headers, "Basic")?;
     let decoded = Zeroizing::new(Base64::decode_vec(encoded.trim()).ok()?);
     let text = core::str::from_utf8(&decoded).ok()?;
@@ -360,7 +360,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<Zeroizing<String>> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<Zeroizing<String>> {
     credentials(headers, "Bearer").map(|t| Zeroizing::new(t.to_owned()))
 }
 

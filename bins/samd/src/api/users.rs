@@ -8,7 +8,8 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
-    ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, Paging, created, no_content, ok,
+    ApiJson, ApiPath as Path, ApiQuery as Query, ApiResult, Client, OptionalJson, Paging, created,
+    no_content, ok,
 };
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,6 +56,37 @@ pub(crate) struct PasswordBody {
 pub(crate) struct AuthenticateBody {
     #[schema(value_type = String)]
     password: Zeroizing<String>,
+}
+
+/// A CSC access token for the user: whether to add a refresh token.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccessTokenBody {
+    /// Also a refresh token (`[csc] refresh_token_secs`; none when that is 0).
+    #[serde(default)]
+    remember_me: bool,
+}
+
+/// A user's CSC access token.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AccessTokenView {
+    /// The bearer token for the user's calls to `/csc/v1` and `/csc/v2` (docs/csc.md).
+    access_token: String,
+    /// Its lifetime, seconds.
+    expires_in: i64,
+    /// With `remember_me`: for `auth/login`'s `refresh_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+impl From<sam_service::IssuedAccessToken> for AccessTokenView {
+    fn from(issued: sam_service::IssuedAccessToken) -> Self {
+        Self {
+            access_token: issued.access_token.to_string(),
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.map(|t| t.to_string()),
+        }
+    }
 }
 
 /// Recover Password: where the code goes.
@@ -189,6 +221,21 @@ async fn authenticate(
     no_content()
 }
 
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/access-tokens", tag = "users", request_body(content = AccessTokenBody, description = "Optional; no body: no refresh token."), params(("user_id" = String, Path, description = "The user.")), responses((status = 201, description = "A CSC access token for the user (docs/csc.md); counted as Authenticate.", body = AccessTokenView), crate::api::ApiErrors), security(("client_basic" = []), ("client_certificate" = [])))]
+async fn issue_access_token(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    Path(user): Path<String>,
+    OptionalJson(body): OptionalJson<AccessTokenBody>,
+) -> ApiResult {
+    let body = body.unwrap_or_default();
+    let issued = state
+        .service
+        .issue_access_token(&ctx, &user, body.remember_me)
+        .await?;
+    created(AccessTokenView::from(issued))
+}
+
 /// Which page of the devices and keys Get User Profile gives.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -302,6 +349,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(change_password))
         .routes(routes!(authenticate))
+        .routes(routes!(issue_access_token))
         .routes(routes!(user_profile))
         .routes(routes!(recover_password))
         .routes(routes!(confirm_recover_password))

@@ -13,7 +13,11 @@ use super::{Version, body};
 use crate::state::AppState;
 
 /// The calls served, in the spelling of the spec.
-pub(crate) const METHODS: &[&str] = &["info"];
+pub(crate) const METHODS: &[&str] = &["info", "auth/login", "auth/revoke"];
+
+/// How a client authenticates (`authType`): HTTP Basic (the user's password, or the business
+/// application's own credentials) and the TLS client certificate (docs/csc.md).
+pub(crate) const AUTH_TYPES: &[&str] = &["basic", "TLS"];
 
 /// The request: an optional preferred language. The service answers in its one language
 /// (`[csc] lang`), which the spec allows; the field is read so that a malformed one is refused.
@@ -97,8 +101,8 @@ fn info(state: &AppState, version: Version) -> Info {
         region: csc.region.clone(),
         lang: csc.lang.clone(),
         description: csc.description.clone(),
-        // No CSC authentication call is served yet (auth/login comes with the credentials).
-        auth_type: Vec::new(),
+        // Basic (a password or client credentials) and the TLS client certificate.
+        auth_type: AUTH_TYPES.to_vec(),
         methods: METHODS.to_vec(),
         asynchronous_operation_mode: async_mode,
         validation_info: validation,

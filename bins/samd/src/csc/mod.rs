@@ -4,8 +4,10 @@
 //! rendered from the typed error codes; bodies that do not read are `400 invalid_request`.
 //!
 //! What is here so far: `info` (POST, the spec's method, and GET for the clients that use
-//! it). The `methods` it lists are exactly the calls this module serves.
+//! it), `auth/login` and `auth/revoke`. The `methods` `info` lists are exactly the calls this
+//! module serves.
 
+mod auth;
 mod info;
 
 pub(crate) use info::Offer;
@@ -42,6 +44,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/csc/v1/info", post(info::info_v1).get(info::info_v1_get))
         .route("/csc/v2/info", post(info::info_v2).get(info::info_v2_get))
+        .route("/csc/v1/auth/login", post(auth::login))
+        .route("/csc/v2/auth/login", post(auth::login))
+        .route("/csc/v1/auth/revoke", post(auth::revoke))
+        .route("/csc/v2/auth/revoke", post(auth::revoke))
         .route("/csc/v1/{*method}", any(unknown_method))
         .route("/csc/v2/{*method}", any(unknown_method))
 }
@@ -81,6 +87,10 @@ impl CscError {
 /// others follow the kind of the refusal. The sam code is kept at the head of
 /// `error_description`, so nothing of the reason is lost.
 fn csc_error(code: ErrorCode) -> &'static str {
+    if code == ErrorCode::AccessTokenInvalid {
+        // RFC 6750 section 3.1, which CSC's bearer tokens follow.
+        return "invalid_token";
+    }
     match code.kind() {
         ErrorKind::Unauthenticated | ErrorKind::Forbidden => "access_denied",
         ErrorKind::Internal => "server_error",
