@@ -131,7 +131,9 @@ fn call_as(server: &common::Server, auth: &[&str], path: &str, body: &str) -> (u
 #[test]
 fn access_tokens_speak_for_one_user_of_one_client() {
     let dir = scratch("csc-auth");
-    let server = start_samd(&dir, None);
+    // A lifetime of its own, to show the setting is the one applied.
+    let lifetime = |text: String| format!("{text}\n[csc]\naccess_token_secs = 900\n");
+    let server = start_samd(&dir, Some(&lifetime));
     let (cert, key) = client_certificate(&server, &dir, "shop");
     let cert_der = sam_testkit::run_ok(
         "openssl",
@@ -195,7 +197,7 @@ fn access_tokens_speak_for_one_user_of_one_client() {
     let mut alice = [&with_cert[..], &["-u", "alice:alice password 1"]].concat();
     let (status, v1) = login(&alice, "v1", "{}");
     assert_eq!(status, 200, "{v1}");
-    assert_eq!(v1["expires_in"], 3600);
+    assert_eq!(v1["expires_in"], 900);
     assert!(v1.get("refresh_token").is_none(), "{v1}");
     let (status, v2) = login(&alice, "v2", r#"{"rememberMe":true}"#);
     assert_eq!(status, 200, "{v2}");
@@ -263,7 +265,7 @@ fn access_tokens_speak_for_one_user_of_one_client() {
 
     // The native call: the application obtains a token for its user.
     let native = shop.run(shop.client.access_token("alice", false));
-    assert_eq!(native.expires_in, 3600);
+    assert_eq!(native.expires_in, 900);
     assert!(live(&native.access_token));
     assert!(
         other
@@ -303,15 +305,27 @@ fn access_tokens_speak_for_one_user_of_one_client() {
     assert_eq!(status, 204);
     assert!(!live(renewed["access_token"].as_str().unwrap()));
 
-    // No token and no password reaches the log.
-    assert_no_secret_in_logs(
-        &server,
-        &[
-            &alice_token,
-            &bob_token,
-            &refresh,
-            &native.access_token,
-            "alice password 1",
-        ],
-    );
+    // No token and no password reaches the log, and no token is stored as it is (the
+    // database and its write-ahead log keep only keyed hashes).
+    let secrets = [
+        alice_token.as_str(),
+        bob_token.as_str(),
+        refresh.as_str(),
+        native.access_token.as_str(),
+    ];
+    assert_no_secret_in_logs(&server, &[&secrets[..], &["alice password 1"]].concat());
+    let mut read = 0;
+    for file in ["sam.db", "sam.db-wal"] {
+        let Ok(bytes) = std::fs::read(server.data.join(file)) else {
+            continue;
+        };
+        read += bytes.len();
+        for secret in secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "a token in {file}"
+            );
+        }
+    }
+    assert!(read > 0, "the database files were read");
 }

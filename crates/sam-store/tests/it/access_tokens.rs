@@ -4,24 +4,13 @@
 //! nothing; the grants per user are bounded; deleting the user ends their tokens.
 
 use sam_algorithms::UnixTime;
-use sam_store::users::NewUser;
 use sam_store::{NewAccessToken, Revoked, StoreError, TokenKind};
 
 use crate::backends::{databases, drop_databases};
+use crate::records::user;
 
 fn t(secs: i64) -> UnixTime {
     UnixTime::from_secs(1_790_000_000 + secs).unwrap()
-}
-
-fn user(client: &str, id: &str) -> NewUser {
-    NewUser {
-        client_id: client.into(),
-        user_id: id.into(),
-        email: format!("{id}@example.com"),
-        mobile: String::new(),
-        password_hash: String::new(),
-        created_at: t(0),
-    }
 }
 
 fn token(byte: u8, kind: TokenKind, until: i64) -> NewAccessToken {

@@ -16,7 +16,7 @@ fn t(secs: i64) -> UnixTime {
     UnixTime::from_secs(1_790_000_000 + secs).unwrap()
 }
 
-fn user(client: &str, id: &str) -> NewUser {
+pub(crate) fn user(client: &str, id: &str) -> NewUser {
     NewUser {
         client_id: client.into(),
         user_id: id.into(),
