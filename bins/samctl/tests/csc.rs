@@ -3,12 +3,15 @@
 //! configuration says and listing exactly the methods served and the algorithms the crypto
 //! sources sign; refusals in CSC's `{"error", "error_description"}` form; access tokens from
 //! `auth/login` in each of its three forms and from the native call, bound to their user and
-//! client, and ended by `auth/revoke`.
+//! client, and ended by `auth/revoke`; `credentials/list` and `credentials/info` showing a
+//! token's user's keys, certificates and ways to authorise, and nobody else's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use common::{Sam, assert_no_secret_in_logs, client_certificate, curl, scratch, start_samd};
+use common::{
+    Sam, assert_no_secret_in_logs, client_certificate, curl, ok, run, scratch, start_samd,
+};
 use sam_client::{ClientSettings, NewUser};
 use serde_json::Value;
 
@@ -55,7 +58,13 @@ fn info_tells_each_version_what_is_served() {
         // Exactly what is served, spelt as the spec spells it.
         assert_eq!(
             posted["methods"],
-            serde_json::json!(["info", "auth/login", "auth/revoke"]),
+            serde_json::json!([
+                "info",
+                "auth/login",
+                "auth/revoke",
+                "credentials/list",
+                "credentials/info"
+            ]),
             "{posted}"
         );
         assert_eq!(
@@ -104,7 +113,7 @@ fn info_tells_each_version_what_is_served() {
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"], "invalid_request");
     assert!(refused["error_description"].as_str().is_some());
-    let (status, refused) = call(&server, "POST", "/csc/v2/credentials/list", Some("{}"));
+    let (status, refused) = call(&server, "POST", "/csc/v2/signatures/signDoc", Some("{}"));
     assert_eq!(status, 404, "{refused}");
     assert_eq!(refused["error"], "invalid_request");
     assert!(
@@ -328,4 +337,411 @@ fn access_tokens_speak_for_one_user_of_one_client() {
         }
     }
     assert!(read > 0, "the database files were read");
+}
+
+/// `openssl` in `dir`; its standard output.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What follows `name=` in openssl's output.
+fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn credentials_are_the_token_users_own() {
+    use base64ct::{Base64, Encoding};
+    let dir = scratch("csc-credentials");
+    let server = start_samd(&dir, None);
+    // A SCAL1 ECDSA profile that signs up to five hashes at once, and a SCAL2 RSA-PSS one.
+    let profile = |file: &str, text: &str| -> u32 {
+        std::fs::write(dir.join(file), text).unwrap();
+        ok(run(
+            &server,
+            &dir,
+            &[],
+            &["admin", "profile", "create", file, "--field", "id"],
+        ))
+        .parse()
+        .unwrap()
+    };
+    let scal1 = profile(
+        "scal1.toml",
+        "name = \"CSC SCAL1\"\ndescription = \"Advanced signatures by PIN or OTP\"\n\
+         [signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         bulk_signing = true\nmax_hashes_per_request = 5\nscal = \"scal1\"\n",
+    );
+    let scal2 = profile(
+        "scal2.toml",
+        "name = \"CSC SCAL2\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"rsa\", key_length = 2048 }\npadding = \"pss\"\n",
+    );
+    let shop = Sam::new(&server, "shop:shop-secret-1234");
+    let other = Sam::new(&server, "other:other-secret-1234");
+    for (sam, id) in [(&shop, "shop"), (&other, "other")] {
+        sam.run(sam.admin.register_client(&ClientSettings {
+            client_id: id.into(),
+            selected_profiles: Some(vec![scal1, scal2]),
+            default_profile: Some(scal1),
+            ..ClientSettings::default()
+        }));
+        sam.run(
+            sam.admin
+                .set_client_secret(id, &format!("{id}-secret-1234")),
+        );
+    }
+    // Alice can get OTPs by text message; bob has only his password. The other client has
+    // a user of the same id, with a key of her own.
+    shop.run(shop.client.register_user(&NewUser {
+        user_id: "alice".into(),
+        password: Some("alice password 1".into()),
+        mobile: Some("+31600000001".into()),
+        ..NewUser::default()
+    }));
+    for sam in [&shop, &other] {
+        sam.run(
+            sam.client.register_user(&NewUser {
+                user_id: if std::ptr::eq(sam, &shop) {
+                    "bob"
+                } else {
+                    "alice"
+                }
+                .into(),
+                password: Some("a password 1".into()),
+                ..NewUser::default()
+            }),
+        );
+    }
+    let ec = shop.run(shop.client.generate_key("alice", Some(scal1)));
+    let rsa = shop.run(shop.client.generate_key("alice", Some(scal2)));
+    let others = other.run(other.client.generate_key("alice", Some(scal1)));
+    assert!(ec.key_id != rsa.key_id);
+
+    // The EC key's certificate, issued by the development CA with OpenSSL.
+    std::fs::write(dir.join("ec.spki.der"), &ec.public_key).unwrap();
+    openssl(
+        &dir,
+        &[
+            "pkey",
+            "-pubin",
+            "-inform",
+            "DER",
+            "-in",
+            "ec.spki.der",
+            "-out",
+            "ec.pub.pem",
+        ],
+    );
+    let ca = server.data.join("dev-ca");
+    let (ca_pem, ca_key) = (ca.join("ca.pem"), ca.join("ca.key"));
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-new",
+            "-force_pubkey",
+            "ec.pub.pem",
+            "-subj",
+            "/C=NL/O=Example, Inc./CN=Alice Example",
+            "-CA",
+            ca_pem.to_str().unwrap(),
+            "-CAkey",
+            ca_key.to_str().unwrap(),
+            "-set_serial",
+            "0x00C0FFEE42",
+            "-days",
+            "30",
+            "-out",
+            "ec.pem",
+        ],
+    );
+    let der = |pem: &std::path::Path, out: &str| {
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-in",
+                pem.to_str().unwrap(),
+                "-outform",
+                "DER",
+                "-out",
+                out,
+            ],
+        );
+        std::fs::read(dir.join(out)).unwrap()
+    };
+    let cert_der = der(&dir.join("ec.pem"), "ec.der");
+    let ca_der = der(&ca_pem, "ca.der");
+    shop.run(
+        shop.client
+            .import_certificate(&ec.key_id, &cert_der, std::slice::from_ref(&ca_der)),
+    );
+    let facts = openssl(
+        &dir,
+        &[
+            "x509",
+            "-in",
+            "ec.pem",
+            "-noout",
+            "-serial",
+            "-issuer",
+            "-subject",
+            "-nameopt",
+            "RFC2253",
+            "-startdate",
+            "-enddate",
+            "-dateopt",
+            "iso_8601",
+        ],
+    );
+    let generalized = |iso: String| iso.replace(['-', ' ', ':'], "");
+
+    let alice = shop
+        .run(shop.client.access_token("alice", false))
+        .access_token;
+    let bob = shop
+        .run(shop.client.access_token("bob", false))
+        .access_token;
+    let other_alice = other
+        .run(other.client.access_token("alice", false))
+        .access_token;
+    let csc = |token: &str, path: &str, body: &str| {
+        let bearer = format!("Authorization: Bearer {token}");
+        call_as(&server, &["-H", &bearer], path, body)
+    };
+
+    // list: the token's user's keys in id order, paged; nobody else's.
+    let mut ids = vec![ec.key_id.clone(), rsa.key_id.clone()];
+    ids.sort();
+    for version in ["v1", "v2"] {
+        let path = format!("/csc/{version}/credentials/list");
+        let (status, listed) = csc(&alice, &path, "{}");
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(listed["credentialIDs"], serde_json::json!(ids), "{listed}");
+        assert!(listed.get("nextPageToken").is_none(), "{listed}");
+        let (_, first) = csc(&alice, &path, r#"{"maxResults":1}"#);
+        assert_eq!(first["credentialIDs"], serde_json::json!([ids[0]]));
+        let token = first["nextPageToken"].as_str().unwrap();
+        let (_, second) = csc(
+            &alice,
+            &path,
+            &format!(r#"{{"maxResults":1,"pageToken":"{token}"}}"#),
+        );
+        assert_eq!(second["credentialIDs"], serde_json::json!([ids[1]]));
+        // Naming her own id is allowed; naming another user is refused, not answered.
+        let (status, _) = csc(&alice, &path, r#"{"userID":"alice"}"#);
+        assert_eq!(status, 200);
+        let (status, refused) = csc(&alice, &path, r#"{"userID":"bob"}"#);
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{refused}"
+        );
+        let (_, listed) = csc(&bob, &path, "{}");
+        assert_eq!(listed["credentialIDs"], serde_json::json!([]), "{listed}");
+        // The other client's alice is another person: she sees her own key only.
+        let (_, listed) = csc(&other_alice, &path, "{}");
+        assert_eq!(
+            listed["credentialIDs"],
+            serde_json::json!([others.key_id]),
+            "{listed}"
+        );
+        let (status, refused) = csc("sat1_nothing", &path, "{}");
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (401, Some("invalid_token"))
+        );
+        let (status, refused) = csc(&alice, &path, r#"{"maxResults":0}"#);
+        assert_eq!(status, 400, "{refused}");
+
+        // info of another user's or client's key: not found, as a missing one.
+        let info = format!("/csc/{version}/credentials/info");
+        for (token, key) in [
+            (&bob, &ec.key_id),
+            (&other_alice, &ec.key_id),
+            (&alice, &others.key_id),
+        ] {
+            let (status, refused) = csc(token, &info, &format!(r#"{{"credentialID":"{key}"}}"#));
+            assert_eq!(
+                (status, refused["error"].as_str()),
+                (404, Some("invalid_request")),
+                "{refused}"
+            );
+        }
+        let (status, _) = csc(&alice, &info, "{}");
+        assert_eq!(status, 400, "credentialID is required");
+        let (status, _) = csc(
+            &alice,
+            &info,
+            &format!(r#"{{"credentialID":"{}","certificates":"all"}}"#, ec.key_id),
+        );
+        assert_eq!(status, 400, "certificates is none, single or chain");
+    }
+
+    // info of the EC key, everything asked: the certificate as OpenSSL reads it.
+    let ask = |version: &str, key: &str, extra: &str| {
+        let (status, info) = csc(
+            &alice,
+            &format!("/csc/{version}/credentials/info"),
+            &format!(r#"{{"credentialID":"{key}"{extra}}}"#),
+        );
+        assert_eq!(status, 200, "{info}");
+        info
+    };
+    let all = r#","certificates":"chain","certInfo":true,"authInfo":true"#;
+    let v1 = ask("v1", &ec.key_id, all);
+    assert_eq!(v1["key"]["status"], "enabled");
+    assert_eq!(
+        v1["key"]["algo"],
+        serde_json::json!(["1.2.840.10045.2.1", "1.2.840.10045.4.3.2"]),
+        "id-ecPublicKey and ecdsa-with-SHA256"
+    );
+    assert_eq!(v1["key"]["len"], 256);
+    assert_eq!(v1["key"]["curve"], "1.2.840.10045.3.1.7", "P-256");
+    let cert = &v1["cert"];
+    assert_eq!(cert["status"], "valid");
+    let chain: Vec<Vec<u8>> = cert["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Base64::decode_vec(c.as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(chain, vec![cert_der.clone(), ca_der.clone()]);
+    assert_eq!(cert["serialNumber"], field(&facts, "serial"));
+    assert_eq!(cert["serialNumber"], "C0FFEE42");
+    assert_eq!(cert["issuerDN"], field(&facts, "issuer"));
+    assert_eq!(cert["subjectDN"], field(&facts, "subject"));
+    assert_eq!(cert["subjectDN"], "CN=Alice Example,O=Example\\, Inc.,C=NL");
+    assert_eq!(cert["validFrom"], generalized(field(&facts, "notBefore")));
+    assert_eq!(cert["validTo"], generalized(field(&facts, "notAfter")));
+    assert_eq!(v1["SCAL"], "1");
+    assert_eq!(v1["multisign"], 5);
+    assert_eq!(v1["lang"], "en-US");
+    assert_eq!(v1["description"], "Advanced signatures by PIN or OTP");
+    assert_eq!(v1["authMode"], "explicit");
+    assert_eq!(v1["PIN"]["presence"], "optional", "{v1}");
+    assert_eq!(v1["PIN"]["format"], "A");
+    assert_eq!(v1["OTP"]["presence"], "optional");
+    assert_eq!(v1["OTP"]["type"], "online");
+    assert!(v1.get("auth").is_none(), "v1 has no auth object: {v1}");
+    // Less asked, less told.
+    let v1 = ask("v1", &ec.key_id, "");
+    assert_eq!(v1["cert"]["certificates"].as_array().unwrap().len(), 1);
+    assert!(v1["cert"].get("subjectDN").is_none(), "{v1}");
+    assert!(
+        v1.get("PIN").is_none() && v1["authMode"] == "explicit",
+        "{v1}"
+    );
+    let v1 = ask("v1", &ec.key_id, r#","certificates":"none""#);
+    assert!(v1["cert"].get("certificates").is_none(), "{v1}");
+
+    let v2 = ask("v2", &ec.key_id, all);
+    assert_eq!(v2["auth"]["mode"], "explicit");
+    assert_eq!(v2["auth"]["expression"], "PIN OR OTP");
+    let objects: Vec<&str> = v2["auth"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(objects, ["PIN", "OTP"]);
+    assert!(
+        v2.get("authMode").is_none() && v2.get("PIN").is_none(),
+        "{v2}"
+    );
+    assert_eq!(v2["SCAL"], "1");
+    let v2 = ask("v2", &ec.key_id, "");
+    assert!(v2["auth"].get("objects").is_none(), "{v2}");
+
+    // The SCAL2 RSA-PSS key: the user's device approves; it has no certificate yet.
+    let v1 = ask("v1", &rsa.key_id, all);
+    assert_eq!(
+        v1["key"]["algo"],
+        serde_json::json!(["1.2.840.113549.1.1.10"]),
+        "RSASSA-PSS only: {v1}"
+    );
+    assert_eq!(v1["key"]["len"], 2048);
+    assert!(v1["key"].get("curve").is_none());
+    assert!(v1.get("cert").is_none(), "no certificate: {v1}");
+    assert_eq!((&v1["SCAL"], &v1["multisign"]), (&"2".into(), &1.into()));
+    assert_eq!(v1["authMode"], "implicit");
+    assert!(v1.get("PIN").is_none() && v1.get("OTP").is_none(), "{v1}");
+    let v2 = ask("v2", &rsa.key_id, all);
+    assert_eq!(
+        v2["auth"],
+        serde_json::json!({"mode": "explicit", "expression": "", "objects": []})
+    );
+
+    // v2 list with the credentials' information, only the valid ones: the EC key alone.
+    let (_, listed) = csc(
+        &alice,
+        "/csc/v2/credentials/list",
+        r#"{"credentialInfo":true,"certInfo":true,"onlyValid":true}"#,
+    );
+    assert_eq!(
+        listed["credentialIDs"],
+        serde_json::json!([ec.key_id]),
+        "{listed}"
+    );
+    assert_eq!(listed["onlyValid"], true);
+    let infos = listed["credentialInfos"].as_array().unwrap();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos[0]["credentialID"], ec.key_id.as_str());
+    assert_eq!(infos[0]["cert"]["subjectDN"], field(&facts, "subject"));
+    // v1 knows none of these: its answer is the ids.
+    let (_, listed) = csc(
+        &alice,
+        "/csc/v1/credentials/list",
+        r#"{"credentialInfo":true,"onlyValid":true}"#,
+    );
+    assert_eq!(listed["credentialIDs"], serde_json::json!(ids));
+    assert!(
+        listed.get("credentialInfos").is_none() && listed.get("onlyValid").is_none(),
+        "{listed}"
+    );
+
+    // A key whose profile the client no longer has is listed, disabled.
+    shop.run(shop.admin.edit_client(&ClientSettings {
+        client_id: "shop".into(),
+        selected_profiles: Some(vec![scal1]),
+        default_profile: Some(scal1),
+        ..ClientSettings::default()
+    }));
+    let v2 = ask("v2", &rsa.key_id, "");
+    assert_eq!(v2["key"]["status"], "disabled", "{v2}");
+
+    // Each call is audited as its sam request type, for its user: a list as Get
+    // Certificates, an info as Get Certificate, refusals included.
+    let audit = shop.run(shop.admin.audit(1, 10000));
+    let count = |action: &str, outcome: &str| {
+        audit
+            .iter()
+            .filter(|r| {
+                r.client_id == "shop"
+                    && r.actor == "alice"
+                    && r.action == action
+                    && r.outcome == outcome
+                    && r.detail.contains("credential")
+            })
+            .count()
+    };
+    assert!(count("get_certificates", "ok") >= 10, "{audit:?}");
+    assert!(count("get_certificate", "ok") >= 8, "{audit:?}");
+    assert!(count("get_certificate", "not_found") >= 2, "{audit:?}");
 }

@@ -13,7 +13,13 @@ use super::{Version, body};
 use crate::state::AppState;
 
 /// The calls served, in the spelling of the spec.
-pub(crate) const METHODS: &[&str] = &["info", "auth/login", "auth/revoke"];
+pub(crate) const METHODS: &[&str] = &[
+    "info",
+    "auth/login",
+    "auth/revoke",
+    "credentials/list",
+    "credentials/info",
+];
 
 /// How a client authenticates (`authType`): HTTP Basic (the user's password, or the business
 /// application's own credentials) and the TLS client certificate (docs/csc.md).

@@ -4,10 +4,11 @@
 //! rendered from the typed error codes; bodies that do not read are `400 invalid_request`.
 //!
 //! What is here so far: `info` (POST, the spec's method, and GET for the clients that use
-//! it), `auth/login` and `auth/revoke`. The `methods` `info` lists are exactly the calls this
+//! it), `auth/login`, `auth/revoke`, `credentials/list` and `credentials/info`. The `methods` `info` lists are exactly the calls this
 //! module serves.
 
 mod auth;
+mod credentials;
 mod info;
 
 pub(crate) use info::Offer;
@@ -48,6 +49,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/csc/v2/auth/login", post(auth::login))
         .route("/csc/v1/auth/revoke", post(auth::revoke))
         .route("/csc/v2/auth/revoke", post(auth::revoke))
+        .route("/csc/v1/credentials/list", post(credentials::list_v1))
+        .route("/csc/v2/credentials/list", post(credentials::list_v2))
+        .route("/csc/v1/credentials/info", post(credentials::info_v1))
+        .route("/csc/v2/credentials/info", post(credentials::info_v2))
         .route("/csc/v1/{*method}", any(unknown_method))
         .route("/csc/v2/{*method}", any(unknown_method))
 }

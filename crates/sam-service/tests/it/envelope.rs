@@ -308,6 +308,17 @@ async fn walk_signing(w: &mut Walk<'_>, f: &Fixture, ctx: &ClientContext) {
     let v = s.get_certificates(ctx, "alice", None, 10).await.unwrap();
     w.step("Get Certificates", &[ok(R::GetCertificates)], v)
         .await;
+    // A user's credentials are those request types, with what a client needs beside them.
+    let v = s.credentials(ctx, "alice", None, 10).await.unwrap();
+    w.step(
+        "Get Certificates (credentials)",
+        &[ok(R::GetCertificates)],
+        v,
+    )
+    .await;
+    let v = s.credential(ctx, "alice", &key.key_id).await.unwrap();
+    w.step("Get Certificate (credential)", &[ok(R::GetCertificate)], v)
+        .await;
 
     // SCAL2: Authorise, the device fetches and answers, Status, Sign.
     let authorise = |documents| Authorise {

@@ -6,6 +6,7 @@ mod access_tokens;
 mod audit;
 mod clients;
 mod confirmations;
+mod credentials;
 mod csr;
 mod device_sessions;
 mod devices;

@@ -1,0 +1,279 @@
+//! Credentials: a user's keys with their certificates, described as a signature creation
+//! application needs to choose one and to authorise its use — what the CSC API calls
+//! `credentials/list` and `credentials/info` (docs/csc.md "Credentials"). Each key is one
+//! credential; what it signs, at which SCAL and how its user authorises it follow from the
+//! key's SAM profile, the user's registration and what this service is configured with.
+//!
+//! Listing credentials is counted and audited as Get Certificates, describing one as Get
+//! Certificate: they are those request types with the facts a client needs beside the
+//! certificate.
+
+use sam_algorithms::{HashAlgorithm, KeySpec, Scal, SignatureAlgorithm};
+use sam_plan::RequestType;
+use sam_profile::{AuthorisationMode, ProfileStatus, SamProfile};
+use sam_sad::UserId;
+use sam_store::StoredKey;
+
+use crate::ServiceError;
+use crate::keys::{CertificateView, split_chain};
+use crate::notify::Channel;
+use crate::sap::user_id;
+use crate::service::{ClientContext, Service};
+
+/// How the user of a credential can authorise a signature with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CredentialAuthorisation {
+    /// On their registered device: the user has at least one. Under SCAL2 the only way.
+    pub device: bool,
+    /// By their PIN (their sam password), checked by sam: SCAL1, and the user has a password.
+    pub pin: bool,
+    /// By a one-time password sam sends by this channel: SCAL1, a notifier and a code key are
+    /// configured, and the user has a mobile number (SMS) or else an e-mail address.
+    pub otp: Option<Channel>,
+}
+
+impl Credential {
+    /// Whether it can make a valid signature now: enabled, with a certificate within its
+    /// validity (CSC's `onlyValid`).
+    pub fn usable(&self) -> bool {
+        self.enabled && self.certificate_validity == Some(CertificateValidity::Valid)
+    }
+}
+
+impl CredentialAuthorisation {
+    /// Whether any way is open.
+    pub fn any(&self) -> bool {
+        self.device || self.pin || self.otp.is_some()
+    }
+}
+
+/// Where now lies in a certificate's validity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertificateValidity {
+    /// Before `notBefore`.
+    NotYetValid,
+    /// Within it.
+    Valid,
+    /// After `notAfter`.
+    Expired,
+}
+
+/// One of a user's keys as a signing credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The key's id: the credential's id.
+    pub key_id: String,
+    /// The key.
+    pub spec: KeySpec,
+    /// Its public key (DER SubjectPublicKeyInfo).
+    pub public_key: Vec<u8>,
+    /// The one signature algorithm it signs with: the key's, under its profile's hash and
+    /// RSA padding.
+    pub signature_algorithm: SignatureAlgorithm,
+    /// The hash of the digests it signs (the profile's).
+    pub hash_algorithm: HashAlgorithm,
+    /// Its certificate and chain, once imported.
+    pub certificate: Option<CertificateView>,
+    /// Where now lies in the certificate's validity (sam holds no revocation status).
+    pub certificate_validity: Option<CertificateValidity>,
+    /// Whether requests may use it now: its profile is active and one of the client's.
+    pub enabled: bool,
+    /// Its profile's SCAL.
+    pub scal: Scal,
+    /// Its profile's authorisation mode (a signature per approval, or an eSeal's many).
+    pub mode: AuthorisationMode,
+    /// The most signatures one authorisation covers in transaction mode (the profile's bulk
+    /// limit, within the deployment's).
+    pub max_signatures: u32,
+    /// How its user can authorise.
+    pub authorisation: CredentialAuthorisation,
+    /// The profile's description.
+    pub description: String,
+}
+
+/// One page of a user's credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialsPage {
+    /// In key id order.
+    pub credentials: Vec<Credential>,
+    /// The key id to pass as `after` for the next page, when there may be one.
+    pub next: Option<String>,
+}
+
+/// What every credential of one user shares.
+struct UserFacts {
+    has_device: bool,
+    has_password: bool,
+    otp: Option<Channel>,
+    selected: Option<Vec<i64>>,
+}
+
+impl Service {
+    /// A page of at most `limit` (1 to 1000) of the user's credentials, in key id order after
+    /// the key id `after`. Counted and audited as Get Certificates.
+    pub async fn credentials(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<CredentialsPage, ServiceError> {
+        self.request(
+            ctx,
+            RequestType::GetCertificates,
+            user,
+            format!("user={user} credentials"),
+            async {
+                let user = user_id(user)?;
+                let limit = crate::paging::checked_limit(limit)?;
+                let facts = self.user_facts(ctx, &user).await?;
+                let keys = self
+                    .store
+                    .keys(ctx.id(), user.as_str(), after, limit)
+                    .await?;
+                let mut credentials = Vec::with_capacity(keys.len());
+                for key in &keys {
+                    credentials.push(self.credential_of(ctx, key, &facts).await?);
+                }
+                let next = crate::paging::next_cursor(&credentials, limit, |c| c.key_id.clone());
+                Ok(CredentialsPage { credentials, next })
+            },
+        )
+        .await
+    }
+
+    /// The user's credential `key_id`; another user's key is not found. Counted and audited
+    /// as Get Certificate.
+    pub async fn credential(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        key_id: &str,
+    ) -> Result<Credential, ServiceError> {
+        self.request(
+            ctx,
+            RequestType::GetCertificate,
+            user,
+            format!("key={key_id} credential"),
+            async {
+                let user = user_id(user)?;
+                let key = self.user_key(ctx, &user, key_id).await?;
+                let facts = self.user_facts(ctx, &user).await?;
+                self.credential_of(ctx, &key, &facts).await
+            },
+        )
+        .await
+    }
+
+    async fn user_facts(
+        &self,
+        ctx: &ClientContext,
+        user: &UserId,
+    ) -> Result<UserFacts, ServiceError> {
+        let record = self
+            .store
+            .user(ctx.id(), user.as_str())
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", user.as_str()))?;
+        let has_device = !self
+            .store
+            .devices(ctx.id(), user.as_str(), None, 1)
+            .await?
+            .is_empty();
+        let can_send_otp = self.notifier.is_some() && self.settings.code_key.is_some();
+        let otp = if !can_send_otp {
+            None
+        } else if !record.user.mobile.is_empty() {
+            Some(Channel::Sms)
+        } else if !record.user.email.is_empty() {
+            Some(Channel::Email)
+        } else {
+            None
+        };
+        let selected = self
+            .store
+            .client(ctx.id())
+            .await?
+            .and_then(|c| c.selected_profiles);
+        Ok(UserFacts {
+            has_device,
+            has_password: !record.user.password_hash.is_empty(),
+            otp,
+            selected,
+        })
+    }
+
+    fn validity_of(&self, der: &[u8]) -> Result<CertificateValidity, ServiceError> {
+        let certificate = <x509_cert::Certificate as der::Decode>::from_der(der)
+            .map_err(|e| ServiceError::internal(format!("stored certificate: {e}")))?;
+        let validity = certificate.tbs_certificate().validity();
+        let secs = |t: x509_cert::time::Time| {
+            i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+        };
+        let now = self.now().as_secs();
+        Ok(if now < secs(validity.not_before) {
+            CertificateValidity::NotYetValid
+        } else if now > secs(validity.not_after) {
+            CertificateValidity::Expired
+        } else {
+            CertificateValidity::Valid
+        })
+    }
+
+    async fn credential_of(
+        &self,
+        ctx: &ClientContext,
+        key: &StoredKey,
+        facts: &UserFacts,
+    ) -> Result<Credential, ServiceError> {
+        let profile: SamProfile = self.profile_by_number(key.profile_id)?;
+        let settings = &profile.settings().signing_key;
+        let spec = sam_keys::public_key_spec(&key.public_key)
+            .map_err(|e| ServiceError::internal(format!("stored public key: {e}")))?;
+        let certificate = match self.store.certificate(ctx.id(), &key.key_id).await? {
+            Some(record) => Some(CertificateView {
+                chain: split_chain(&record.chain)?,
+                key_id: record.key_id,
+                certificate: record.certificate,
+            }),
+            None => None,
+        };
+        let certificate_validity = match &certificate {
+            Some(view) => Some(self.validity_of(&view.certificate)?),
+            None => None,
+        };
+        let enabled = profile.settings().status == ProfileStatus::Active
+            && facts
+                .selected
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&key.profile_id));
+        let scal = settings.scal;
+        let deployment = u32::try_from(self.settings.max_hashes_per_request).unwrap_or(u32::MAX);
+        let max_signatures = settings
+            .hashes_per_request_limit()
+            .map_or(deployment, |n| n.min(deployment));
+        Ok(Credential {
+            key_id: key.key_id.clone(),
+            spec,
+            public_key: key.public_key.clone(),
+            signature_algorithm: SignatureAlgorithm::for_key(
+                spec,
+                settings.hash_algorithm,
+                settings.padding,
+            ),
+            hash_algorithm: settings.hash_algorithm,
+            certificate,
+            certificate_validity,
+            enabled,
+            scal,
+            mode: settings.authorisation_mode,
+            max_signatures,
+            authorisation: CredentialAuthorisation {
+                device: facts.has_device,
+                pin: scal == Scal::Scal1 && facts.has_password,
+                otp: facts.otp.filter(|_| scal == Scal::Scal1),
+            },
+            description: profile.settings().description.as_str().to_owned(),
+        })
+    }
+}
