@@ -63,7 +63,9 @@ fn info_tells_each_version_what_is_served() {
                 "auth/login",
                 "auth/revoke",
                 "credentials/list",
-                "credentials/info"
+                "credentials/info",
+                "credentials/authorize",
+                "signatures/signHash"
             ]),
             "{posted}"
         );
@@ -363,6 +365,69 @@ fn field(text: &str, name: &str) -> String {
         .to_owned()
 }
 
+/// A certificate for the public key `spki_der` from the development CA (OpenSSL), written to
+/// `dir/<name>.pem`, serial `0x00C0FFEE42`: (certificate DER, CA certificate DER).
+fn issue(
+    server: &common::Server,
+    dir: &std::path::Path,
+    name: &str,
+    spki_der: &[u8],
+    subject: &str,
+) -> (Vec<u8>, Vec<u8>) {
+    let spki = format!("{name}.spki.der");
+    let public = format!("{name}.pub.pem");
+    let pem = format!("{name}.pem");
+    std::fs::write(dir.join(&spki), spki_der).unwrap();
+    openssl(
+        dir,
+        &[
+            "pkey", "-pubin", "-inform", "DER", "-in", &spki, "-out", &public,
+        ],
+    );
+    let ca = server.data.join("dev-ca");
+    let (ca_pem, ca_key) = (ca.join("ca.pem"), ca.join("ca.key"));
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-new",
+            "-force_pubkey",
+            &public,
+            "-subj",
+            subject,
+            "-CA",
+            ca_pem.to_str().unwrap(),
+            "-CAkey",
+            ca_key.to_str().unwrap(),
+            "-set_serial",
+            "0x00C0FFEE42",
+            "-days",
+            "30",
+            "-out",
+            &pem,
+        ],
+    );
+    let der = |pem: &std::path::Path, out: &str| {
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-in",
+                pem.to_str().unwrap(),
+                "-outform",
+                "DER",
+                "-out",
+                out,
+            ],
+        );
+        std::fs::read(dir.join(out)).unwrap()
+    };
+    (
+        der(&dir.join(&pem), &format!("{name}.der")),
+        der(&ca_pem, "ca.der"),
+    )
+}
+
 #[test]
 fn credentials_are_the_token_users_own() {
     use base64ct::{Base64, Encoding};
@@ -434,60 +499,13 @@ fn credentials_are_the_token_users_own() {
     assert!(ec.key_id != rsa.key_id);
 
     // The EC key's certificate, issued by the development CA with OpenSSL.
-    std::fs::write(dir.join("ec.spki.der"), &ec.public_key).unwrap();
-    openssl(
+    let (cert_der, ca_der) = issue(
+        &server,
         &dir,
-        &[
-            "pkey",
-            "-pubin",
-            "-inform",
-            "DER",
-            "-in",
-            "ec.spki.der",
-            "-out",
-            "ec.pub.pem",
-        ],
+        "ec",
+        &ec.public_key,
+        "/C=NL/O=Example, Inc./CN=Alice Example",
     );
-    let ca = server.data.join("dev-ca");
-    let (ca_pem, ca_key) = (ca.join("ca.pem"), ca.join("ca.key"));
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-new",
-            "-force_pubkey",
-            "ec.pub.pem",
-            "-subj",
-            "/C=NL/O=Example, Inc./CN=Alice Example",
-            "-CA",
-            ca_pem.to_str().unwrap(),
-            "-CAkey",
-            ca_key.to_str().unwrap(),
-            "-set_serial",
-            "0x00C0FFEE42",
-            "-days",
-            "30",
-            "-out",
-            "ec.pem",
-        ],
-    );
-    let der = |pem: &std::path::Path, out: &str| {
-        openssl(
-            &dir,
-            &[
-                "x509",
-                "-in",
-                pem.to_str().unwrap(),
-                "-outform",
-                "DER",
-                "-out",
-                out,
-            ],
-        );
-        std::fs::read(dir.join(out)).unwrap()
-    };
-    let cert_der = der(&dir.join("ec.pem"), "ec.der");
-    let ca_der = der(&ca_pem, "ca.der");
     shop.run(
         shop.client
             .import_certificate(&ec.key_id, &cert_der, std::slice::from_ref(&ca_der)),
@@ -744,4 +762,123 @@ fn credentials_are_the_token_users_own() {
     assert!(count("get_certificates", "ok") >= 10, "{audit:?}");
     assert!(count("get_certificate", "ok") >= 8, "{audit:?}");
     assert!(count("get_certificate", "not_found") >= 2, "{audit:?}");
+}
+
+/// Registers the client `id` (secret `<id>-secret-1234`) with `profiles`, the first its
+/// default.
+fn register_client(sam: &Sam, id: &str, profiles: &[u32]) {
+    sam.run(sam.admin.register_client(&ClientSettings {
+        client_id: id.into(),
+        selected_profiles: Some(profiles.to_vec()),
+        default_profile: profiles.first().copied(),
+        ..ClientSettings::default()
+    }));
+    sam.run(
+        sam.admin
+            .set_client_secret(id, &format!("{id}-secret-1234")),
+    );
+}
+
+/// Creates the SAM profile `text` (TOML, written to `dir/file`): its id.
+fn create_profile(server: &common::Server, dir: &std::path::Path, file: &str, text: &str) -> u32 {
+    std::fs::write(dir.join(file), text).unwrap();
+    ok(run(
+        server,
+        dir,
+        &[],
+        &["admin", "profile", "create", file, "--field", "id"],
+    ))
+    .parse()
+    .unwrap()
+}
+
+#[test]
+fn a_csc_client_signs_by_pin_on_both_versions() {
+    let dir = scratch("csc-pin");
+    let server = start_samd(&dir, None);
+    let ec_profile = create_profile(
+        &server,
+        &dir,
+        "ec.toml",
+        "name = \"SCAL1 ECDSA\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         bulk_signing = true\nmax_hashes_per_request = 5\nscal = \"scal1\"\n",
+    );
+    let pss_profile = create_profile(
+        &server,
+        &dir,
+        "pss.toml",
+        "name = \"SCAL1 RSA-PSS\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"rsa\", key_length = 2048 }\npadding = \"pss\"\n\
+         bulk_signing = true\nmax_hashes_per_request = 5\nscal = \"scal1\"\n",
+    );
+    let shop = Sam::new(&server, "shop:shop-secret-1234");
+    register_client(&shop, "shop", &[ec_profile, pss_profile]);
+    let pin = "alice pin 4711";
+    for (user, password) in [("alice", pin), ("bob", "bob pin 0815")] {
+        shop.run(shop.client.register_user(&NewUser {
+            user_id: user.into(),
+            password: Some(password.into()),
+            ..NewUser::default()
+        }));
+    }
+    let ec = shop.run(shop.client.generate_key("alice", Some(ec_profile)));
+    let pss = shop.run(shop.client.generate_key("alice", Some(pss_profile)));
+    let bobs = shop.run(shop.client.generate_key("bob", Some(ec_profile)));
+    for (key, name) in [(&ec, "ec"), (&pss, "pss"), (&bobs, "bob")] {
+        let (cert, ca) = issue(&server, &dir, name, &key.public_key, &format!("/CN={name}"));
+        shop.run(
+            shop.client
+                .import_certificate(&key.key_id, &cert, std::slice::from_ref(&ca)),
+        );
+    }
+    let alice = shop
+        .run(shop.client.access_token("alice", false))
+        .access_token;
+    let bob = shop
+        .run(shop.client.access_token("bob", false))
+        .access_token;
+    let config = serde_json::json!({
+        "server": server.address,
+        "ca": server.data.join("dev-ca/ca.pem"),
+        "pin": pin,
+        "alice": alice,
+        "bob": bob,
+        "ec": ec.key_id,
+        "pss": pss.key_id,
+        "other_ec": bobs.key_id,
+    });
+    let config_file = dir.join("csc-client.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/csc_client.py");
+    let out = std::process::Command::new(sam_testkit::python())
+        .arg(&script)
+        .arg(&config_file)
+        .output()
+        .expect("python (scripts/test sets up its venv)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "csc_client.py: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("v1: ok") && stdout.contains("v2: ok"),
+        "{stdout}"
+    );
+
+    // Every signature was counted and audited as a Sign; the PIN is in no log.
+    let audit = shop.run(shop.admin.audit(1, 10000));
+    let signs = audit
+        .iter()
+        .filter(|r| r.action == "sign" && r.outcome == "ok" && r.actor == "alice")
+        .count();
+    assert_eq!(signs, 4, "two Signs per version");
+    assert!(
+        audit.iter().any(|r| r.action == "submit_sad"
+            && r.actor == "sam"
+            && r.detail.contains("method=pin")),
+        "sam signed the SADs itself"
+    );
+    assert_no_secret_in_logs(&server, &[pin, &alice, &bob]);
 }

@@ -19,8 +19,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use sam_profile::CryptoSourceDescriptor;
 use sam_service::{
-    CodeKey, FileMailbox, ProfileRules, Router as NotifyRouter, Service, ServiceSettings, Signing,
-    Webhook,
+    CodeKey, FileMailbox, ProfileRules, Router as NotifyRouter, Service, ServiceSadKey,
+    ServiceSettings, Signing, Webhook,
 };
 use sam_store::Store;
 use sam_token::{ActivationIssuer, MasterKey, SoftwareToken, SystemClock};
@@ -83,9 +83,9 @@ fn master_key(config: &Config) -> Result<MasterKey, ServerError> {
     MasterKey::from_hex(text.trim()).map_err(|e| file_error("master key", &path, e))
 }
 
-/// The key one-time codes are hashed under, derived from the master key so that every node
-/// of a deployment has the same one: HMAC-SHA-256(master key, "sam one-time code key v1").
-fn code_key(master: &MasterKey) -> Result<CodeKey, ServerError> {
+/// 32 bytes derived from the master key for one purpose, so that every node of a deployment
+/// derives the same: HMAC-SHA-256(master key, `label`).
+fn derived_key(master: &MasterKey, label: &[u8]) -> Result<Zeroizing<[u8; 32]>, ServerError> {
     let hex = master.to_hex();
     let bytes: Zeroizing<Vec<u8>> = Zeroizing::new(
         (0..hex.len())
@@ -95,10 +95,26 @@ fn code_key(master: &MasterKey) -> Result<CodeKey, ServerError> {
     );
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&bytes)
         .map_err(|e| ServerError::Setup(e.to_string()))?;
-    mac.update(b"sam one-time code key v1");
-    let mut key = [0u8; 32];
+    mac.update(label);
+    let mut key = Zeroizing::new([0u8; 32]);
     key.copy_from_slice(&mac.finalize().into_bytes());
-    Ok(CodeKey::new(key))
+    Ok(key)
+}
+
+/// The key one-time codes (and access tokens) are hashed under: HMAC-SHA-256(master key,
+/// "sam one-time code key v1").
+fn code_key(master: &MasterKey) -> Result<CodeKey, ServerError> {
+    Ok(CodeKey::new(*derived_key(
+        master,
+        b"sam one-time code key v1",
+    )?))
+}
+
+/// The seed of the instance's own SAD key (SCAL1 by PIN or OTP through the CSC API):
+/// HMAC-SHA-256(master key, "sam service SAD key v1").
+fn service_sad_key(master: &MasterKey) -> Result<ServiceSadKey, ServerError> {
+    let seed = derived_key(master, b"sam service SAD key v1")?;
+    ServiceSadKey::from_seed(&seed).map_err(|e| ServerError::Setup(e.to_string()))
 }
 
 /// Builds the SAM service the configuration describes. Only first-time setup (`create`:
@@ -120,6 +136,7 @@ pub(crate) async fn build_service(
     let (secret_check_workers, secret_check_queue) = config.limits.secret_check();
     let settings = ServiceSettings {
         code_key: Some(code_key(&master)?),
+        service_sad_key: Some(service_sad_key(&master)?),
         // A hold outlives the signing lease, so a Sign in time confirms its count with its
         // record, and one given up is counted back after it.
         plan_hold_secs: config.signing.signing_lease_secs * 2,

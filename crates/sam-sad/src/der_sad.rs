@@ -10,7 +10,7 @@
 //!     version        INTEGER (1),
 //!     sadId          OCTET STRING (SIZE (16)),
 //!     requestId      OCTET STRING (SIZE (16)),
-//!     issuer         UTF8String,      -- "device:<id>" or "client:<id>"
+//!     issuer         UTF8String,      -- "device:<id>", "client:<id>" or "sam:<id>"
 //!     subject        UTF8String,
 //!     audience       UTF8String,
 //!     keyId          UTF8String,

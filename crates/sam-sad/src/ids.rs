@@ -213,8 +213,10 @@ impl From<Id128> for String {
     }
 }
 
-/// Who signed a SAD: the user's registered device (SCAL2), or the client's authorisation key
-/// (SCAL1 PIN/OTP, external IdP, eSeal renewal). Written `device:<id>` or `client:<id>`.
+/// Who signed a SAD: the user's registered device (SCAL2), the client's authorisation key
+/// (SCAL1 PIN/OTP, external IdP, eSeal renewal), or the SAM instance itself after it checked
+/// the user's PIN or OTP (SCAL1 through the CSC API, where the server authenticates the
+/// user). Written `device:<id>`, `client:<id>` or `sam:<instance id>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Issuer {
@@ -222,6 +224,8 @@ pub enum Issuer {
     Device(DeviceId),
     /// A business application's authorisation certificate.
     Client(ClientId),
+    /// The SAM instance's own SAD key.
+    Service(InstanceId),
 }
 
 impl fmt::Display for Issuer {
@@ -229,6 +233,7 @@ impl fmt::Display for Issuer {
         match self {
             Self::Device(id) => write!(f, "device:{id}"),
             Self::Client(id) => write!(f, "client:{id}"),
+            Self::Service(id) => write!(f, "sam:{id}"),
         }
     }
 }
@@ -240,9 +245,10 @@ impl FromStr for Issuer {
         match s.split_once(':') {
             Some(("device", id)) => Ok(Self::Device(id.parse()?)),
             Some(("client", id)) => Ok(Self::Client(id.parse()?)),
+            Some(("sam", id)) => Ok(Self::Service(id.parse()?)),
             _ => Err(SadError::field(
                 "issuer",
-                "expected device:<id> or client:<id>",
+                "expected device:<id>, client:<id> or sam:<instance id>",
             )),
         }
     }
@@ -288,7 +294,15 @@ mod tests {
         assert_ne!(Id128::random().unwrap(), Id128::random().unwrap());
         let issuer: Issuer = "device:phone-1".parse().unwrap();
         assert_eq!(issuer.to_string(), "device:phone-1");
+        for text in ["client:shop", "sam:sam-dev"] {
+            assert_eq!(text.parse::<Issuer>().unwrap().to_string(), text);
+        }
+        assert_eq!(
+            "sam:sam-dev".parse::<Issuer>().unwrap(),
+            Issuer::Service(InstanceId::new("sam-dev").unwrap())
+        );
         assert!("server:x".parse::<Issuer>().is_err());
+        assert!("sam:".parse::<Issuer>().is_err());
         assert!("device:".parse::<Issuer>().is_err());
     }
 }

@@ -64,7 +64,8 @@ impl fmt::Display for AuthMethod {
 impl AuthMethod {
     /// Whether `issuer` may sign a SAD for this method (PROTOCOL.md "Actors and trust
     /// anchors"): devices authorise as themselves; clients' keys only with the evidence of
-    /// OTP, PIN, IdP or renewal.
+    /// OTP, PIN, IdP or renewal; the SAM instance only after it checked the user's OTP or PIN
+    /// itself.
     pub fn allows(self, issuer: &Issuer) -> bool {
         matches!(
             (self, issuer),
@@ -73,6 +74,7 @@ impl AuthMethod {
                     Self::Otp | Self::Pin | Self::Idp | Self::Renewal,
                     Issuer::Client(_)
                 )
+                | (Self::Otp | Self::Pin, Issuer::Service(_))
         )
     }
 }
@@ -176,5 +178,41 @@ impl Sad {
             return Err(SadError::field("expires_at", "not after issued_at"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ClientId, DeviceId, InstanceId};
+
+    #[test]
+    fn each_issuer_may_sign_only_its_methods() {
+        let device = Issuer::Device(DeviceId::new("phone").unwrap());
+        let client = Issuer::Client(ClientId::new("shop").unwrap());
+        let service = Issuer::Service(InstanceId::new("sam-dev").unwrap());
+        let all = [
+            AuthMethod::Device,
+            AuthMethod::Otp,
+            AuthMethod::Pin,
+            AuthMethod::Idp,
+            AuthMethod::Renewal,
+        ];
+        let allowed = |issuer: &Issuer| -> Vec<AuthMethod> {
+            all.into_iter().filter(|m| m.allows(issuer)).collect()
+        };
+        assert_eq!(allowed(&device), [AuthMethod::Device]);
+        assert_eq!(
+            allowed(&client),
+            [
+                AuthMethod::Otp,
+                AuthMethod::Pin,
+                AuthMethod::Idp,
+                AuthMethod::Renewal
+            ]
+        );
+        // The SAM instance signs only after it checked the user's own secret: never for a
+        // device, an IdP assertion or a renewal.
+        assert_eq!(allowed(&service), [AuthMethod::Otp, AuthMethod::Pin]);
     }
 }

@@ -165,6 +165,21 @@ impl Service {
         .await
     }
 
+    /// [`Self::credential`] read without being counted or audited, for a request that needs
+    /// the credential's facts before it is admitted as what it is (the CSC API's
+    /// `credentials/authorize` and `signatures/signHash`, counted as Authorise and Sign).
+    pub async fn credential_facts(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        key_id: &str,
+    ) -> Result<Credential, ServiceError> {
+        let user = user_id(user)?;
+        let key = self.user_key(ctx, &user, key_id).await?;
+        let facts = self.user_facts(ctx, &user).await?;
+        self.credential_of(ctx, &key, &facts).await
+    }
+
     async fn user_facts(
         &self,
         ctx: &ClientContext,

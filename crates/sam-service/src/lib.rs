@@ -15,6 +15,7 @@ pub mod notify;
 pub mod paging;
 pub mod plans;
 pub mod profiles;
+pub mod references;
 pub mod sap;
 pub mod scal1;
 pub mod seal;
@@ -39,11 +40,12 @@ pub use notify::{
 };
 pub use plans::{AlertView, AlertsPage, PlanStatus};
 pub use profiles::{ProfileRules, ProfilesPage};
+pub use references::ReferencePurpose;
 pub use sap::{
     Authorise, AuthoriseResponse, DocumentContent, DocumentInput, PendingRequest, RequestState,
-    RequestsPage, Signing,
+    RequestsPage, SignExpectation, Signing,
 };
-pub use scal1::{CodeKey, OtpSent};
+pub use scal1::{CodeKey, OtpSent, SecretAuthorisation, ServiceSadKey, UserSecret};
 pub use seal::SealSign;
 pub use service::{
     ClientContext, CryptoSourceStatus, Observer, Service, ServiceSettings,

@@ -67,6 +67,92 @@ impl fmt::Debug for CodeKey {
     }
 }
 
+/// The SAM instance's own SAD key: an ML-DSA-65 key (FIPS 204) made from a 32-byte seed. It
+/// signs the SADs of SCAL1 authorisations whose PIN or OTP `sam` checked itself
+/// ([`Service::authorise_with_secret`]: the CSC API, where the server authenticates the user).
+/// ML-DSA because its JWS (`ML-DSA-65`) and DER forms suit every profile's SAD hash. Every node
+/// of one deployment needs the same key (a node re-verifies at Sign what another signed);
+/// `samd` derives the seed from its master key.
+#[derive(Clone)]
+pub struct ServiceSadKey {
+    seed: Arc<Zeroizing<[u8; 32]>>,
+    public_key: Arc<Vec<u8>>,
+}
+
+const SERVICE_SAD_KEY: sam_algorithms::MlDsaLevel = sam_algorithms::MlDsaLevel::Level3;
+
+impl ServiceSadKey {
+    /// The key of `seed`.
+    pub fn from_seed(seed: &[u8; 32]) -> Result<Self, ServiceError> {
+        let seed = Arc::new(Zeroizing::new(*seed));
+        let public_key = Self::signing_key(&seed)?
+            .public_key_der()
+            .map_err(|e| ServiceError::internal(format!("service SAD key: {e}")))?;
+        Ok(Self {
+            seed,
+            public_key: Arc::new(public_key),
+        })
+    }
+
+    fn signing_key(seed: &[u8; 32]) -> Result<sam_keys::SigningKey, ServiceError> {
+        sam_keys::SigningKey::from_ml_dsa_seed(SERVICE_SAD_KEY, seed)
+            .map_err(|e| ServiceError::internal(format!("service SAD key: {e}")))
+    }
+
+    /// Its public key, DER SubjectPublicKeyInfo.
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.public_key
+    }
+
+    pub(crate) fn spec(&self) -> sam_algorithms::KeySpec {
+        sam_algorithms::KeySpec::MlDsa(SERVICE_SAD_KEY)
+    }
+
+    /// A signer of SADs under `hash` (ML-DSA signs the message; the hash names the SAD's).
+    pub(crate) fn signer(
+        &self,
+        hash: sam_algorithms::HashAlgorithm,
+    ) -> Result<sam_sad::SadSigner, ServiceError> {
+        Ok(sam_sad::SadSigner::new(
+            Self::signing_key(&self.seed)?,
+            hash,
+            sam_algorithms::RsaPadding::Pkcs1v15,
+        ))
+    }
+}
+
+impl fmt::Debug for ServiceSadKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServiceSadKey(<redacted>)")
+    }
+}
+
+/// What the user tells `sam` to authorise a SCAL1 request that `sam` signs itself.
+pub enum UserSecret {
+    /// Their PIN: their `sam` password.
+    Pin(Zeroizing<String>),
+    /// The one-time password `sam` sent them for the request.
+    Otp(Zeroizing<String>),
+}
+
+impl fmt::Debug for UserSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pin(_) => "Pin(<redacted>)",
+            Self::Otp(_) => "Otp(<redacted>)",
+        })
+    }
+}
+
+/// A request [`Service::authorise_by_secret`] authorised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretAuthorisation {
+    /// The request.
+    pub request_id: String,
+    /// How long its SAD may still be used, in seconds.
+    pub expires_in: i64,
+}
+
 /// A random code of `digits` decimal digits (uniform: rejection sampling).
 pub(crate) fn random_code(digits: u32) -> Result<Zeroizing<String>, ServiceError> {
     let modulus = 10u64.pow(digits);
@@ -303,6 +389,163 @@ impl Service {
         }
     }
 
+    /// SCAL1 authorisation by `sam` itself, where the server authenticates the user (the CSC
+    /// API): checks the user's PIN (Authenticate's lock-out, as [`Self::verify_pin`]) or OTP
+    /// ([`Self::verify_otp`]) for their pending request, then signs the request's SAD with the
+    /// instance's own key (issuer `sam:<instance>`, method `pin` or `otp`) and accepts it as a
+    /// client's SAD is accepted — verified, with the evidence of that check — so the request
+    /// is authorised and Sign re-verifies the SAD like any other. Only for SCAL1 profiles:
+    /// under SCAL2 the user's device authorises.
+    pub async fn authorise_with_secret(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        secret: UserSecret,
+    ) -> Result<(), ServiceError> {
+        user_id(user)?;
+        request_id(request)?;
+        let record = self.pending_record(ctx, request).await?;
+        if record.request.user_id != user {
+            return Err(ServiceError::not_found("request", request));
+        }
+        let profile = self.profile_by_number(record.request.profile_id)?;
+        if profile.settings().signing_key.scal != sam_algorithms::Scal::Scal1 {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidRequest,
+                "this key's profile is SCAL2: the user authorises on their registered device, \
+                 not by PIN or OTP",
+            ));
+        }
+        let method = match secret {
+            UserSecret::Pin(pin) => {
+                self.verify_pin(ctx, user, request, pin).await?;
+                sam_sad::AuthMethod::Pin
+            }
+            UserSecret::Otp(otp) => {
+                self.verify_otp(ctx, user, request, otp).await?;
+                sam_sad::AuthMethod::Otp
+            }
+        };
+        let result = async {
+            self.ensure_client_access(ctx).await?;
+            let record = self.pending_record(ctx, request).await?;
+            let sad = self.service_sad(&record, &profile, method)?;
+            self.accept_sad(ctx, &record, &sad, crate::verification::Answerer::Service)
+                .await
+        }
+        .await;
+        self.audited(
+            ctx,
+            OtherAction::SubmitSad,
+            "sam",
+            format!("request={request} method={method}"),
+            result,
+        )
+        .await
+    }
+
+    /// Authorise and [`Self::authorise_with_secret`] in one call, for a client that has the
+    /// user's PIN or OTP at hand when it asks (the CSC API's `credentials/authorize`): the key
+    /// must be under a SCAL1 profile (checked before anything is stored), the request is
+    /// created and authorised by `sam`'s own SAD. A refused secret leaves no request waiting:
+    /// it is declined, so that no device shows it and nothing can authorise it later. Returns
+    /// the request and how long its SAD may be used, in seconds.
+    pub async fn authorise_by_secret(
+        &self,
+        ctx: &ClientContext,
+        request: crate::Authorise,
+        secret: UserSecret,
+    ) -> Result<SecretAuthorisation, ServiceError> {
+        let user = user_id(&request.user_id)?;
+        let key = self.user_key(ctx, &user, &request.key_id).await?;
+        let profile = self.profile_by_number(key.profile_id)?;
+        if profile.settings().signing_key.scal != sam_algorithms::Scal::Scal1 {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidRequest,
+                "this key's profile is SCAL2: the user authorises on their registered device, \
+                 not by PIN or OTP",
+            ));
+        }
+        let user_text = request.user_id.clone();
+        let created = self.authorise(ctx, request).await?;
+        let id = created.request_id.as_str();
+        if let Err(e) = self
+            .authorise_with_secret(ctx, &user_text, id, secret)
+            .await
+        {
+            // Best effort: an undeclined request expires on its own.
+            let _ = self.store.decline_request(ctx.id(), id, self.now()).await;
+            return Err(e);
+        }
+        let record = self
+            .store
+            .request(ctx.id(), id, self.now())
+            .await?
+            .ok_or_else(|| ServiceError::not_found("request", id))?;
+        let sad_id = record
+            .sad_id
+            .ok_or_else(|| ServiceError::internal("an authorised request without its SAD"))?;
+        let (_, usable_until) = self
+            .store
+            .sad_state(&sad_id)
+            .await?
+            .ok_or_else(|| ServiceError::internal("an authorised request's SAD is unknown"))?;
+        Ok(SecretAuthorisation {
+            request_id: created.request_id,
+            expires_in: (usable_until.as_secs() - self.now().as_secs()).max(0),
+        })
+    }
+
+    /// The SAD `sam` signs for `record` after checking the user's secret by `method`.
+    fn service_sad(
+        &self,
+        record: &sam_store::RequestRecord,
+        profile: &sam_profile::SamProfile,
+        method: sam_sad::AuthMethod,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let signing = self.signing()?;
+        let key = self.settings.service_sad_key.as_ref().ok_or_else(|| {
+            ServiceError::new(
+                ErrorCode::NotConfigured,
+                "no service SAD key is configured to authorise by PIN or OTP",
+            )
+        })?;
+        let message = sam_sad::AuthorisationRequest::from_der(&record.request.message)
+            .map_err(|e| ServiceError::internal(format!("stored request message: {e}")))?;
+        let now = self.now();
+        let settings = &profile.settings().signing_key;
+        let expires_at = settings
+            .sad_expiry
+            .and_then(|e| e.expires_at(now))
+            .or_else(|| now.checked_add_secs(signing.default_request_expiry_secs))
+            .ok_or_else(|| ServiceError::internal("SAD expiry out of range"))?;
+        let sad = sam_sad::Sad {
+            sad_id: sam_sad::Id128::random().map_err(|e| ServiceError::internal(e.to_string()))?,
+            request_id: message.request_id,
+            issuer: sam_sad::Issuer::Service(signing.instance.clone()),
+            subject: message.subject,
+            audience: signing.instance.clone(),
+            key_id: message.key_id,
+            profile_id: message.profile_id,
+            scal: settings.scal,
+            hash_algorithm: message.hash_algorithm,
+            hashes: message.documents.iter().map(|d| d.hash).collect(),
+            num_signatures: message.num_signatures,
+            mode: message.mode,
+            auth_method: method,
+            assertion: None,
+            issued_at: now,
+            expires_at,
+        };
+        let signer = key.signer(settings.sad_hash_algorithm)?;
+        let signed = match signing.sad_format {
+            sam_sad::SadFormat::Json => signer.sign_jws(&sad).map(String::into_bytes),
+            sam_sad::SadFormat::Der => signer.sign_der(&sad),
+        };
+        signed.map_err(|e| ServiceError::internal(format!("service SAD: {e}")))
+    }
+
     /// The client's answer: a SAD signed by the client's authorisation certificate, with
     /// the evidence of its method (OTP, PIN, IdP assertion, seal renewal).
     pub async fn submit_client_sad(
@@ -316,7 +559,8 @@ impl Service {
             self.ensure_client_access(ctx).await?;
             request_id(request)?;
             let record = self.pending_record(ctx, request).await?;
-            self.accept_sad(ctx, &record, sad, None).await
+            self.accept_sad(ctx, &record, sad, crate::verification::Answerer::Client)
+                .await
         }
         .await;
         self.audited(

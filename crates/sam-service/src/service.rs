@@ -54,6 +54,9 @@ pub struct ServiceSettings {
     /// The key one-time codes are hashed under; the same on every node. Without it, Generate
     /// OTP and the confirmation codes answer `not_configured`.
     pub code_key: Option<crate::scal1::CodeKey>,
+    /// The instance's own SAD key, for SCAL1 authorisations `sam` checks itself (the CSC
+    /// API's PIN and OTP); the same on every node. Without it they answer `not_configured`.
+    pub service_sad_key: Option<crate::scal1::ServiceSadKey>,
     /// Decimal digits of an OTP or confirmation code.
     pub otp_digits: u32,
     /// How long an OTP is valid, in seconds (never beyond its request's expiry).
@@ -104,6 +107,7 @@ impl Default for ServiceSettings {
             max_failed_authentications: 5,
             lock_secs: 15 * 60,
             code_key: None,
+            service_sad_key: None,
             otp_digits: 6,
             otp_validity_secs: 5 * 60,
             confirmation_validity_secs: 30 * 60,

@@ -25,6 +25,17 @@ use crate::ServiceError;
 use crate::sap::{mode_name, request_id, transition_error, user_id};
 use crate::service::{ClientContext, Service};
 
+/// Who hands a SAD to the service.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Answerer<'a> {
+    /// This registered device, in its device session.
+    Device(&'a str),
+    /// The calling client.
+    Client,
+    /// `sam` itself, after checking the user's PIN or OTP.
+    Service,
+}
+
 fn sad_invalid(message: impl Into<String>) -> ServiceError {
     ServiceError::new(ErrorCode::SadInvalid, message)
 }
@@ -72,6 +83,21 @@ impl Service {
                     spki_der: device.public_key,
                     spec,
                     padding,
+                })
+            }
+            Issuer::Service(instance) => {
+                let signing = self.signing()?;
+                let key = self
+                    .settings
+                    .service_sad_key
+                    .as_ref()
+                    .filter(|_| *instance == signing.instance)
+                    .ok_or_else(|| sad_invalid("the SAD is signed by another SAM instance"))?;
+                Ok(IssuerKey {
+                    issuer: issuer.clone(),
+                    spki_der: key.public_key_der().to_vec(),
+                    spec: key.spec(),
+                    padding: RsaPadding::Pkcs1v15,
                 })
             }
             Issuer::Client(client_id) => {
@@ -193,6 +219,13 @@ impl Service {
         now: UnixTime,
     ) -> Result<(), ServiceError> {
         let claims = verified.sad();
+        if matches!(claims.issuer, Issuer::Service(_))
+            && profile.settings().signing_key.scal != sam_algorithms::Scal::Scal1
+        {
+            return Err(sad_invalid(
+                "sam signs SADs itself only for SCAL1 profiles: under SCAL2 the device does",
+            ));
+        }
         match claims.auth_method {
             AuthMethod::Device => Ok(()),
             method @ (AuthMethod::Otp | AuthMethod::Pin) => {
@@ -268,27 +301,35 @@ impl Service {
         }
     }
 
-    /// Verifies a SAD answering the pending `record` (from device `device`, or from the
-    /// client when `None`), checks its evidence, registers it and authorises the request.
+    /// Verifies a SAD answering the pending `record` (from `answerer`: a device, the client,
+    /// or `sam` itself), checks its evidence, registers it and authorises the request.
     pub(crate) async fn accept_sad(
         &self,
         ctx: &ClientContext,
         record: &RequestRecord,
         sad: &[u8],
-        device: Option<&str>,
+        answerer: Answerer<'_>,
     ) -> Result<(), ServiceError> {
         let signing = self.signing()?;
         let now = self.now();
         let request = record.request.request_id.as_str();
         let verified = self.verify_stored_sad(ctx, record, sad, now).await?;
         let claims = verified.sad();
-        match (device, &claims.issuer) {
-            (Some(device), Issuer::Device(id)) if id.as_str() == device => {}
-            (Some(_), _) => return Err(sad_invalid("the SAD was signed by another device")),
-            (None, Issuer::Client(_)) => {}
-            (None, _) => {
+        match (answerer, &claims.issuer) {
+            (Answerer::Device(device), Issuer::Device(id)) if id.as_str() == device => {}
+            (Answerer::Device(_), _) => {
+                return Err(sad_invalid("the SAD was signed by another device"));
+            }
+            (Answerer::Client, Issuer::Client(_)) => {}
+            (Answerer::Client, _) => {
                 return Err(sad_invalid(
                     "a client submits only SADs signed by its authorisation certificate",
+                ));
+            }
+            (Answerer::Service, Issuer::Service(_)) => {}
+            (Answerer::Service, _) => {
+                return Err(ServiceError::internal(
+                    "sam accepts as its own only the SADs it signed",
                 ));
             }
         }

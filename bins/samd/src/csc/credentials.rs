@@ -226,7 +226,7 @@ fn secs(t: x509_cert::time::Time) -> i64 {
 
 /// The OIDs of `key.algo`: the key algorithm where `signHash` may name it with a separate
 /// hash (not for PSS, whose identifier is the signature's), then the signature algorithm.
-fn algorithms(credential: &Credential) -> Result<Vec<String>, CscError> {
+pub(crate) fn algorithms(credential: &Credential) -> Result<Vec<String>, CscError> {
     let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(&credential.public_key)
         .map_err(|e| internal(format!("stored public key: {e}")))?;
     let mut algo = Vec::with_capacity(2);

@@ -19,6 +19,8 @@ pub(crate) const METHODS: &[&str] = &[
     "auth/revoke",
     "credentials/list",
     "credentials/info",
+    "credentials/authorize",
+    "signatures/signHash",
 ];
 
 /// How a client authenticates (`authType`): HTTP Basic (the user's password, or the business

@@ -10,6 +10,7 @@
 mod auth;
 mod credentials;
 mod info;
+mod signing;
 
 pub(crate) use info::Offer;
 
@@ -53,6 +54,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/csc/v2/credentials/list", post(credentials::list_v2))
         .route("/csc/v1/credentials/info", post(credentials::info_v1))
         .route("/csc/v2/credentials/info", post(credentials::info_v2))
+        .route("/csc/v1/credentials/authorize", post(signing::authorize_v1))
+        .route("/csc/v2/credentials/authorize", post(signing::authorize_v2))
+        .route("/csc/v1/signatures/signHash", post(signing::sign_hash_v1))
+        .route("/csc/v2/signatures/signHash", post(signing::sign_hash_v2))
         .route("/csc/v1/{*method}", any(unknown_method))
         .route("/csc/v2/{*method}", any(unknown_method))
 }
@@ -77,6 +82,12 @@ pub(crate) struct CscError {
 }
 
 impl CscError {
+    /// The same refusal under CSC's more specific `error` name.
+    pub(crate) fn named(mut self, error: &'static str) -> Self {
+        self.error = error;
+        self
+    }
+
     /// A malformed request: `400 invalid_request` with what is wrong.
     pub(crate) fn invalid(description: impl Into<String>) -> Self {
         Self {

@@ -38,6 +38,7 @@ pub use authorise::{
 };
 pub(crate) use authorise::{PreparedDocuments, states_of};
 pub use requests::{PendingRequest, RequestState, RequestsPage};
+pub use signing::SignExpectation;
 pub(crate) use signing::Spending;
 
 /// What the service needs to verify SADs and activate keys.

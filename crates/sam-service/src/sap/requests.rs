@@ -166,7 +166,13 @@ impl Service {
                 .await?
                 .filter(|d| d.user_id == record.request.user_id)
                 .ok_or_else(|| ServiceError::not_found("request", request))?;
-            self.accept_sad(ctx, &record, sad, Some(device_id)).await
+            self.accept_sad(
+                ctx,
+                &record,
+                sad,
+                crate::verification::Answerer::Device(device_id),
+            )
+            .await
         }
         .await;
         self.audited(

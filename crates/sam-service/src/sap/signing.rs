@@ -17,6 +17,56 @@ use crate::service::{ClientContext, Service};
 use crate::{AuditAction, OtherAction, ServiceError};
 use sam_plan::RequestType;
 
+/// What a client expects a Sign to sign (the CSC API's `signHash` names it): the request is
+/// this user's, for this key, and its DTBS/R are exactly these digests, in any order.
+#[derive(Clone, Copy, Debug)]
+pub struct SignExpectation<'a> {
+    /// The user.
+    pub user_id: &'a str,
+    /// The key.
+    pub key_id: &'a str,
+    /// The digests to sign.
+    pub hashes: &'a [Digest],
+}
+
+/// Where each expected digest is among the request's DTBS/R (`hash` and `dtbsr` as stored),
+/// if they are the same digests: a permutation.
+fn expected_order(
+    expected: &SignExpectation<'_>,
+    hash: &str,
+    dtbsr: &[u8],
+) -> Result<Vec<usize>, ServiceError> {
+    let not_authorised = || {
+        ServiceError::new(
+            ErrorCode::SadInvalid,
+            "Hash is not authorized by the SAD: the hashes must be exactly those authorised",
+        )
+    };
+    let algorithm: sam_algorithms::HashAlgorithm = hash
+        .parse()
+        .map_err(|_| ServiceError::internal("stored hash algorithm"))?;
+    let stored: Vec<&[u8]> = dtbsr.chunks(algorithm.output_len()).collect();
+    if expected.hashes.len() != stored.len()
+        || expected.hashes.iter().any(|d| d.algorithm() != algorithm)
+    {
+        return Err(not_authorised());
+    }
+    let mut taken = vec![false; stored.len()];
+    let mut order = Vec::with_capacity(stored.len());
+    for digest in expected.hashes {
+        let at = stored
+            .iter()
+            .enumerate()
+            .position(|(i, s)| {
+                !taken[i] && bool::from(subtle::ConstantTimeEq::ct_eq(*s, digest.as_bytes()))
+            })
+            .ok_or_else(not_authorised)?;
+        taken[at] = true;
+        order.push(at);
+    }
+    Ok(order)
+}
+
 impl Service {
     /// Sign: the outputs of an authorised transaction-mode request, in the order of its
     /// documents.
@@ -25,11 +75,50 @@ impl Service {
         ctx: &ClientContext,
         request: &str,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
+        self.sign_checked(ctx, request, None).await
+    }
+
+    /// Sign, refused unless the request is what the client expects (its user, key and
+    /// digests, checked before the SAD is spent); the outputs in the order of
+    /// `expected.hashes`.
+    pub async fn sign_expected(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+        expected: &SignExpectation<'_>,
+    ) -> Result<Vec<Vec<u8>>, ServiceError> {
+        self.sign_checked(ctx, request, Some(expected)).await
+    }
+
+    async fn sign_checked(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+        expected: Option<&SignExpectation<'_>>,
+    ) -> Result<Vec<Vec<u8>>, ServiceError> {
         let now = self.now();
         let prelude = async {
             self.signing()?;
             request_id(request)?;
             let (record, sad_id, verified) = self.authorised_record(ctx, request, now).await?;
+            let order = match expected {
+                None => None,
+                Some(expected) => {
+                    if record.request.user_id != expected.user_id
+                        || record.request.key_id != expected.key_id
+                    {
+                        return Err(ServiceError::new(
+                            ErrorCode::SadInvalid,
+                            "the SAD authorises another user's or another credential's signature",
+                        ));
+                    }
+                    Some(expected_order(
+                        expected,
+                        &record.request.hash_algorithm,
+                        &record.request.dtbsr,
+                    )?)
+                }
+            };
             if record.request.kind != RequestKind::SIGN {
                 return Err(ServiceError::invalid(format!(
                     "request {request} authorises a certification request: get it with get_csr"
@@ -52,7 +141,7 @@ impl Service {
                 sad_id,
                 uses: 1,
             };
-            Ok((spending, (record, verified)))
+            Ok((spending, (record, verified, order)))
         };
         self.signing_request(
             ctx,
@@ -60,9 +149,20 @@ impl Service {
             request,
             now,
             prelude,
-            |(record, verified), key| async move {
+            |(record, verified, order), key| async move {
                 let states = decode_states(&record.request.prepared)?;
-                self.sign_states(key, &states, &verified).await
+                let outputs = self.sign_states(key, &states, &verified).await?;
+                Ok(match order {
+                    None => outputs,
+                    Some(order) => order
+                        .iter()
+                        .map(|&i| {
+                            outputs.get(i).cloned().ok_or_else(|| {
+                                ServiceError::internal("fewer outputs than documents")
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                })
             },
         )
         .await

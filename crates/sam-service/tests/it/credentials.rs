@@ -146,3 +146,79 @@ async fn credentials_describe_the_users_own_keys() {
         assert!(c.enabled && !c.usable());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_reference_opens_only_for_its_client_user_key_and_purpose() {
+    use sam_service::ReferencePurpose::{Handle, Sad};
+    let dbs = databases("svc_references").await;
+    let db = &dbs[0];
+    let f = service(db).await;
+    let s = &f.service;
+    let (a, b) = (client("client-a"), client("client-b"));
+    let request = "0123456789abcdef0123456789abcdef";
+    let sad = s
+        .request_reference(Sad, &a, "alice", "k1", request)
+        .unwrap();
+    assert!(
+        sad.starts_with("sad1.0123456789abcdef0123456789abcdef."),
+        "{sad}"
+    );
+    assert_eq!(
+        s.open_request_reference(Sad, &a, "alice", "k1", &sad)
+            .unwrap(),
+        request
+    );
+    // Another node of the deployment opens it too (the code key is shared).
+    let other = crate::fixtures::second_node(db, &f).await;
+    assert_eq!(
+        other
+            .open_request_reference(Sad, &a, "alice", "k1", &sad)
+            .unwrap(),
+        request
+    );
+    let handle = s
+        .request_reference(Handle, &a, "alice", "k1", request)
+        .unwrap();
+    for (purpose, ctx, user, key, reference) in [
+        (Sad, &b, "alice", "k1", sad.as_str()),
+        (Sad, &a, "bob", "k1", &sad),
+        (Sad, &a, "alice", "k2", &sad),
+        (Handle, &a, "alice", "k1", &sad),
+        (Sad, &a, "alice", "k1", &handle),
+    ] {
+        assert!(
+            s.open_request_reference(purpose, ctx, user, key, reference)
+                .is_err(),
+            "{purpose:?} {user} {key} {reference}"
+        );
+    }
+    // Any change of a character, and any truncation, is refused.
+    for i in 0..sad.len() {
+        let mut bytes = sad.clone().into_bytes();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(bytes).unwrap();
+        if altered != sad {
+            assert!(
+                s.open_request_reference(Sad, &a, "alice", "k1", &altered)
+                    .is_err(),
+                "{altered}"
+            );
+        }
+        assert!(
+            s.open_request_reference(Sad, &a, "alice", "k1", &sad[..i])
+                .is_err()
+        );
+    }
+    assert_eq!(
+        code(s.open_request_reference(Sad, &a, "alice", "k1", "sad1.x.y")),
+        "sad_invalid"
+    );
+    assert_eq!(
+        code(s.open_request_reference(Handle, &a, "alice", "k1", "hdl1.")),
+        "not_found"
+    );
+    assert_eq!(
+        code(s.request_reference(Sad, &a, "alice", "k1", "not-a-request")),
+        "invalid_request"
+    );
+}

@@ -229,6 +229,8 @@ pub(crate) async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestCl
         max_failed_authentications: 3,
         lock_secs: 60,
         code_key: Some(code_key()),
+        // Nodes of one deployment share it, as they share the code key.
+        service_sad_key: Some(sam_service::ServiceSadKey::from_seed(&[0x33; 32]).unwrap()),
         ..ServiceSettings::default()
     };
     // The KAK gate's own master key wraps the KAKs; nodes of one deployment share it.

@@ -12,7 +12,7 @@ use sam_sad::{
     AuthMethod, AuthorisationRequest, ClientId, Id128, InstanceId, Issuer, Sad, SadSigner, Scal,
 };
 use sam_service::{
-    Authorise, AuthoriseResponse, Channel, ClientContext, DocumentInput, RegisterUser,
+    Authorise, AuthoriseResponse, Channel, ClientContext, DocumentInput, RegisterUser, UserSecret,
 };
 use sam_store::ChainReport;
 use zeroize::Zeroizing;
@@ -434,6 +434,104 @@ async fn scal1_pin_flow_signs_raw_after_the_pin_and_not_with_a_wrong_one() {
             &outputs[0],
         )
         .unwrap();
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sam_signs_the_sad_itself_after_checking_the_pin_and_only_under_scal1() {
+    let dbs = databases("svc_service_sad").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        let request = authorised.request_id.as_str();
+        let pin = |text: &str| UserSecret::Pin(Zeroizing::new(text.into()));
+        // A wrong PIN authorises nothing; another user cannot answer bob's request.
+        assert_eq!(
+            code(
+                f.service
+                    .authorise_with_secret(&ctx, "bob", request, pin("0000"))
+                    .await
+            ),
+            "authentication_failed"
+        );
+        assert_eq!(status(&f, &ctx, request).await, "pending");
+        assert_eq!(
+            code(
+                f.service
+                    .authorise_with_secret(&ctx, "alice", request, pin("4711-bob-pin"))
+                    .await
+            ),
+            "not_found"
+        );
+        f.service
+            .authorise_with_secret(&ctx, "bob", request, pin("4711-bob-pin"))
+            .await
+            .unwrap();
+        assert_eq!(status(&f, &ctx, request).await, "authorised");
+        assert_eq!(
+            code(
+                f.service
+                    .authorise_with_secret(&ctx, "bob", request, pin("4711-bob-pin"))
+                    .await
+            ),
+            "request_not_pending",
+            "one authorisation per request"
+        );
+        // Another node of the deployment re-verifies sam's SAD at Sign; it signs once.
+        let other = crate::fixtures::second_node(db, &f).await;
+        let outputs = other.sign(&ctx, request).await.unwrap();
+        sam_keys::verify(
+            &bob.public_key,
+            KeySpec::Ecdsa(sam_algorithms::EcCurve::P256),
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(CONTRACT)),
+            &outputs[0],
+        )
+        .unwrap();
+        assert_eq!(
+            code(f.service.sign(&ctx, request).await),
+            "request_not_authorised"
+        );
+        // The audit log names sam as the SAD's signer, with the method it checked.
+        let records = f.service.audit_export(1, 10_000).await.unwrap();
+        assert!(
+            records.iter().any(|r| r.entry.action == "submit_sad"
+                && r.entry.actor == "sam"
+                && r.entry.outcome == "ok"
+                && r.entry.detail.contains("method=pin")),
+            "{records:?}"
+        );
+
+        // Under SCAL2 (profile 2) the device authorises: no PIN, and nothing changes.
+        let scal2 = f.service.generate_key(&ctx, "bob", 2).await.unwrap();
+        let pending = f
+            .service
+            .authorise(
+                &ctx,
+                Authorise {
+                    user_id: "bob".into(),
+                    key_id: scal2.key_id.clone(),
+                    hash_algorithm: HashAlgorithm::Sha256,
+                    documents: documents(&[CONTRACT]),
+                    format: Format::Raw,
+                    signatures: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            code(
+                f.service
+                    .authorise_with_secret(&ctx, "bob", &pending.request_id, pin("4711-bob-pin"))
+                    .await
+            ),
+            "invalid_request"
+        );
+        assert_eq!(status(&f, &ctx, &pending.request_id).await, "pending");
         f.service.store().close().await;
     }
     sam_store::testing::drop_databases(dbs).await;

@@ -1,0 +1,236 @@
+"""A Cloud Signature Consortium API client written from the CSC specifications (1.0.4.0 and
+2.2.0.0) and docs/csc.md alone, with the standard library and pyca `cryptography` — no sam
+code. The samctl test `a_csc_client_signs_by_pin_on_both_versions` runs it against samd.
+
+    csc_client.py CONFIG
+
+CONFIG is a JSON file: {"server", "ca", "pin", "alice", "bob", "ec", "pss", "other_ec"} —
+the server's address, its CA file, alice's PIN, access tokens of alice and bob (both users of
+one client), the ids of alice's SCAL1 credentials (ECDSA P-256 with SHA-256, RSA-PSS with
+SHA-256), and of another user's credential. For each version it reads `info`, lists and
+describes alice's credentials, authorises hashes with her PIN and signs them, and verifies
+every signature with the certificate `credentials/info` gave; then it tries what a thief or
+a confused client would (a replayed SAD, another user's token, another credential, another
+hash, the other version's field names, a wrong PIN) and expects each to be refused. Exit 0
+when every step did what the spec and the docs say.
+"""
+
+import base64
+import hashlib
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+
+SHA256 = "2.16.840.1.101.3.4.2.1"
+ECDSA_SHA256 = "1.2.840.10045.4.3.2"
+EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+RSASSA_PSS = "1.2.840.113549.1.1.10"
+# RSASSA-PSS-params for SHA-256, MGF1-SHA-256, salt 32 (RFC 4055 section 3.1), DER.
+PSS_SHA256_PARAMS = bytes.fromhex(
+    "3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d0609608648016503"
+    "0402010500a203020120"
+)
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+class Refused(Exception):
+    def __init__(self, status, body):
+        super().__init__(f"{status} {body}")
+        self.status = status
+        self.body = body
+
+
+class Csc:
+    """One version's endpoints, for one access token."""
+
+    def __init__(self, server, ca, version, token=None):
+        self.base = f"https://{server}/csc/{version}/"
+        self.context = ssl.create_default_context(cafile=ca)
+        self.token = token
+        self.version = version
+
+    def call(self, method, body):
+        request = urllib.request.Request(
+            self.base + method,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, context=self.context) as answer:
+                text = answer.read()
+                return json.loads(text) if text else None
+        except urllib.error.HTTPError as e:
+            raise Refused(e.code, json.loads(e.read() or b"null")) from None
+
+    def refused(self, method, body, status, error=None):
+        """The call is refused with `status` (and CSC `error`) in CSC's error form."""
+        try:
+            answer = self.call(method, body)
+        except Refused as e:
+            assert e.status == status, f"{method}: {e.status} {e.body}, not {status}"
+            assert set(e.body) == {"error", "error_description"}, e.body
+            if error:
+                assert e.body["error"] == error, e.body
+            return e.body
+        raise AssertionError(f"{method} {body} was not refused: {answer}")
+
+
+def verify(certificate, credential_kind, digest, signature):
+    key = certificate.public_key()
+    prehashed = utils.Prehashed(hashes.SHA256())
+    if credential_kind == "ec":
+        # CSC: ECDSA signature values are DER (SEQUENCE of r and s).
+        key.verify(signature, digest, ec.ECDSA(prehashed))
+    else:
+        key.verify(
+            signature,
+            digest,
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+            prehashed,
+        )
+
+
+def authorize_body(version, credential, digests, pin):
+    body = {"credentialID": credential, "numSignatures": len(digests)}
+    hashes_b64 = [b64(d) for d in digests]
+    if version == "v1":
+        body.update({"hash": hashes_b64, "PIN": pin})
+    else:
+        body.update(
+            {
+                "hashes": hashes_b64,
+                "hashAlgorithmOID": SHA256,
+                "authData": [{"id": "PIN", "value": pin}],
+            }
+        )
+    return body
+
+
+def sign_body(version, credential, sad, digests, sign_algo, params=None):
+    body = {"credentialID": credential, "SAD": sad, "signAlgo": sign_algo}
+    hashes_b64 = [b64(d) for d in digests]
+    if version == "v1":
+        body.update({"hash": hashes_b64, "hashAlgo": SHA256})
+    else:
+        body.update({"hashes": hashes_b64, "hashAlgorithmOID": SHA256, "operationMode": "S"})
+    if params is not None:
+        body["signAlgoParams"] = b64(params)
+    return body
+
+
+def run(config, version):
+    alice = Csc(config["server"], config["ca"], version, config["alice"])
+    bob = Csc(config["server"], config["ca"], version, config["bob"])
+    pin = config["pin"]
+
+    info = Csc(config["server"], config["ca"], version).call("info", {"lang": "en-US"})
+    assert info["specs"] == {"v1": "1.0.4.0", "v2": "2.2.0.0"}[version], info
+    for method in ("credentials/list", "credentials/info", "credentials/authorize",
+                   "signatures/signHash"):
+        assert method in info["methods"], info["methods"]
+
+    listed = alice.call("credentials/list", {})["credentialIDs"]
+    assert sorted(listed) == sorted([config["ec"], config["pss"]]), listed
+    certificates = {}
+    for kind in ("ec", "pss"):
+        described = alice.call(
+            "credentials/info",
+            {"credentialID": config[kind], "certInfo": True, "authInfo": True},
+        )
+        assert described["SCAL"] == "1", described
+        assert described["multisign"] >= 2, described
+        if version == "v1":
+            assert described["authMode"] == "explicit" and described["PIN"]["presence"], described
+        else:
+            assert any(o["id"] == "PIN" for o in described["auth"]["objects"]), described
+        cert = x509.load_der_x509_certificate(base64.b64decode(described["cert"]["certificates"][0]))
+        assert cert.serial_number == int(described["cert"]["serialNumber"], 16)
+        certificates[kind] = cert
+        algo = described["key"]["algo"]
+        assert (ECDSA_SHA256 in algo and EC_PUBLIC_KEY in algo) if kind == "ec" else algo == [RSASSA_PSS], algo
+
+    documents = [f"{version} contract {i}".encode() for i in range(2)]
+    digests = [hashlib.sha256(d).digest() for d in documents]
+
+    # One hash, ECDSA: authorised by the PIN, signed once.
+    answer = alice.call("credentials/authorize", authorize_body(version, config["ec"], digests[:1], pin))
+    sad, expires_in = answer["SAD"], answer["expiresIn"]
+    assert isinstance(sad, str) and 0 < expires_in <= 3600, answer
+    signed = alice.call("signatures/signHash", sign_body(version, config["ec"], sad, digests[:1], ECDSA_SHA256))
+    verify(certificates["ec"], "ec", digests[0], base64.b64decode(signed["signatures"][0]))
+    # The key's algorithm with the hash named apart is the same request.
+    # Replayed: the SAD signed once.
+    alice.refused("signatures/signHash", sign_body(version, config["ec"], sad, digests[:1], ECDSA_SHA256), 409)
+
+    # Two hashes in one authorisation, RSA-PSS, signed in the order asked (reversed here).
+    answer = alice.call("credentials/authorize", authorize_body(version, config["pss"], digests, pin))
+    sad = answer["SAD"]
+    # Bob cannot use alice's SAD; nor can it sign with her other credential, another hash, a
+    # subset, or an altered SAD; PSS needs its parameters, and only the credential's.
+    bob.refused("signatures/signHash", sign_body(version, config["pss"], sad, digests, RSASSA_PSS, PSS_SHA256_PARAMS), 404)
+    alice.refused("signatures/signHash", sign_body(version, config["ec"], sad, digests, ECDSA_SHA256), 400)
+    alice.refused("signatures/signHash", sign_body(version, config["other_ec"], sad, digests, ECDSA_SHA256), 404)
+    other = [hashlib.sha256(b"something else").digest(), digests[1]]
+    alice.refused("signatures/signHash", sign_body(version, config["pss"], sad, other, RSASSA_PSS, PSS_SHA256_PARAMS), 400)
+    alice.refused("signatures/signHash", sign_body(version, config["pss"], sad, digests[:1], RSASSA_PSS, PSS_SHA256_PARAMS), 400)
+    altered = sad[:-2] + ("AA" if not sad.endswith("AA") else "BB")
+    alice.refused("signatures/signHash", sign_body(version, config["pss"], altered, digests, RSASSA_PSS, PSS_SHA256_PARAMS), 400)
+    alice.refused("signatures/signHash", sign_body(version, config["pss"], sad, digests, RSASSA_PSS), 400, "invalid_request")
+    alice.refused("signatures/signHash", sign_body(version, config["pss"], sad, digests, ECDSA_SHA256), 400, "invalid_request")
+    reversed_digests = list(reversed(digests))
+    signed = alice.call("signatures/signHash", sign_body(version, config["pss"], sad, reversed_digests, RSASSA_PSS, PSS_SHA256_PARAMS))
+    assert len(signed["signatures"]) == 2, signed
+    for digest, signature in zip(reversed_digests, signed["signatures"]):
+        verify(certificates["pss"], "pss", digest, base64.b64decode(signature))
+    # Each signature is of its own hash: swapped, they do not verify.
+    try:
+        verify(certificates["pss"], "pss", reversed_digests[0], base64.b64decode(signed["signatures"][1]))
+        raise AssertionError("a signature verified for another hash")
+    except InvalidSignature:
+        pass
+
+    # Refusals at authorisation: a wrong PIN, too many or too few signatures, a bad digest,
+    # the other version's field names, another user's credential.
+    wrong = alice.refused("credentials/authorize", authorize_body(version, config["ec"], digests[:1], "wrong pin 1"), 401, "invalid_pin")
+    assert wrong["error_description"].startswith("authentication_failed"), wrong
+    body = authorize_body(version, config["ec"], digests, pin)
+    body["numSignatures"] = 1
+    alice.refused("credentials/authorize", body, 400, "invalid_request")
+    body["numSignatures"] = 99
+    alice.refused("credentials/authorize", body, 400)
+    short = authorize_body(version, config["ec"], [b"\x01" * 20], pin)
+    assert "Invalid digest value length" in alice.refused("credentials/authorize", short, 400)["error_description"]
+    if version == "v1":
+        foreign = authorize_body("v2", config["ec"], digests[:1], pin)
+        foreign.pop("hashAlgorithmOID")
+        foreign.pop("authData")
+        foreign["PIN"] = pin
+    else:
+        foreign = authorize_body("v1", config["ec"], digests[:1], pin)
+    alice.refused("credentials/authorize", foreign, 400, "invalid_request")
+    alice.refused("credentials/authorize", authorize_body(version, config["other_ec"], digests[:1], pin), 404)
+    print(f"{version}: ok")
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        config = json.load(f)
+    for version in ("v1", "v2"):
+        run(config, version)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,519 @@
+//! `credentials/authorize` and `signatures/signHash` (CSC API 1.0.4.0 §11.6 and §11.9, 2.2.0.0
+//! §11.6 and §11.11), mapped onto the Signature Activation Protocol (docs/csc.md "Authorising
+//! and signing"):
+//!
+//! - `credentials/authorize` is Authorise of the hashes as raw signatures; with the user's PIN
+//!   (v1 `PIN`, v2 `authData` `PIN`) on a SCAL1 credential `sam` checks it and signs the SAD
+//!   itself ([`sam_service::Service::authorise_by_secret`]). The CSC `SAD` handed back is a
+//!   reference to that one authorised request, bound to the client, the user and the
+//!   credential ([`sam_service::ReferencePurpose::Sad`]); the SAD proper stays in the store.
+//! - `signatures/signHash` opens that reference for the bearer's client and user and the named
+//!   credential, checks the signature algorithm against the credential, and signs exactly the
+//!   authorised hashes, once ([`sam_service::Service::sign_expected`]).
+//!
+//! A field of the other version (v1 `PIN`, `OTP`, `hash`, `hashAlgo` in a v2 request; v2
+//! `authData`, `hashes`, `hashAlgorithmOID` in a v1 request) is refused, never taken for the
+//! field it resembles: a v2 client sending `PIN` must not start an authorisation on the device
+//! instead.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64ct::{Base64, Encoding};
+use der::asn1::ObjectIdentifier;
+use sam_algorithms::{Digest, HashAlgorithm, SignatureAlgorithm};
+use sam_cms::Format;
+use sam_profile::AuthorisationMode;
+use sam_service::{
+    Authorise, Credential, DocumentInput, ErrorCode, ReferencePurpose, ServiceError,
+    SignExpectation, TokenHolder, UserSecret,
+};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::auth::CscUser;
+use super::credentials::algorithms;
+use super::{CscError, Version, body};
+use crate::state::AppState;
+
+/// The longest `description` (CSC v2: 500 characters).
+const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// `credentials/authorize`, both versions' fields; each handler refuses the other's.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizeRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    num_signatures: u32,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "clientData")]
+    _client_data: Option<String>,
+    // v1
+    #[serde(default)]
+    hash: Option<Vec<String>>,
+    #[serde(default, rename = "PIN")]
+    pin: Option<Zeroizing<String>>,
+    #[serde(default, rename = "OTP")]
+    otp: Option<Zeroizing<String>>,
+    // v2
+    #[serde(default)]
+    hashes: Option<Vec<String>>,
+    #[serde(default, rename = "hashAlgorithmOID")]
+    hash_algorithm_oid: Option<String>,
+    #[serde(default)]
+    auth_data: Option<Vec<AuthDatum>>,
+}
+
+/// One v2 `authData` entry: an authentication object's id (`PIN`, `OTP`) and value.
+#[derive(Deserialize)]
+struct AuthDatum {
+    id: String,
+    value: Zeroizing<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizeResponse {
+    #[serde(rename = "SAD")]
+    sad: String,
+    expires_in: i64,
+}
+
+/// `signatures/signHash`, both versions' fields.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignHashRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(rename = "SAD")]
+    sad: String,
+    sign_algo: String,
+    #[serde(default)]
+    sign_algo_params: Option<String>,
+    #[serde(default, rename = "clientData")]
+    _client_data: Option<String>,
+    // v1
+    #[serde(default)]
+    hash: Option<Vec<String>>,
+    #[serde(default)]
+    hash_algo: Option<String>,
+    // v2
+    #[serde(default)]
+    hashes: Option<Vec<String>>,
+    #[serde(default, rename = "hashAlgorithmOID")]
+    hash_algorithm_oid: Option<String>,
+    #[serde(default)]
+    operation_mode: Option<String>,
+    #[serde(default, rename = "validity_period")]
+    _validity_period: Option<IgnoredAny>,
+    #[serde(default, rename = "response_uri")]
+    _response_uri: Option<IgnoredAny>,
+}
+
+#[derive(Serialize)]
+struct SignHashResponse {
+    signatures: Vec<String>,
+}
+
+/// Refuses a field of the other version.
+fn foreign(version: Version, field: &str, ours: &str) -> CscError {
+    let (other, this) = match version {
+        Version::V1 => ("2.2.0.0", "1.0.4.0"),
+        Version::V2 => ("1.0.4.0", "2.2.0.0"),
+    };
+    CscError::invalid(format!(
+        "{field} is a field of CSC API {other}; under {this} send {ours}"
+    ))
+}
+
+/// The hashes (base64 digests) as `algorithm` digests, in order.
+fn digests(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Digest>, CscError> {
+    hashes
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let bytes = Base64::decode_vec(text)
+                .map_err(|_| CscError::invalid(format!("hash {i} is not base64")))?;
+            Digest::new(algorithm, &bytes).map_err(|_| {
+                CscError::invalid(format!(
+                    "Invalid digest value length: hash {i} has {} bytes, {algorithm} {}",
+                    bytes.len(),
+                    algorithm.output_len()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The digest algorithm named by an OID, which must be the credential's.
+fn named_hash(credential: &Credential, oid: Option<&str>, field: &str) -> Result<(), CscError> {
+    let Some(text) = oid else {
+        return Ok(());
+    };
+    let named = ObjectIdentifier::new(text)
+        .ok()
+        .and_then(|oid| HashAlgorithm::from_oid(&oid).ok())
+        .ok_or_else(|| CscError::invalid(format!("{field} {text:?} is no digest algorithm")))?;
+    if named == credential.hash_algorithm {
+        Ok(())
+    } else {
+        Err(CscError::invalid(format!(
+            "{field} names {named}; this credential signs {} digests",
+            credential.hash_algorithm
+        )))
+    }
+}
+
+fn refusal_of_secret(e: ServiceError) -> CscError {
+    // CSC's own names for a wrong PIN or OTP; the sam code still heads the description.
+    match e.code {
+        ErrorCode::AuthenticationFailed => CscError::from(e).named("invalid_pin"),
+        ErrorCode::OtpInvalid => CscError::from(e).named("invalid_otp"),
+        _ => CscError::from(e),
+    }
+}
+
+async fn authorize(
+    state: AppState,
+    version: Version,
+    holder: TokenHolder,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    let request: AuthorizeRequest = body(&bytes)?;
+    let (hashes, secret) = match version {
+        Version::V1 => {
+            if request.hashes.is_some() {
+                return Err(foreign(version, "hashes", "hash"));
+            }
+            if request.hash_algorithm_oid.is_some() {
+                return Err(foreign(
+                    version,
+                    "hashAlgorithmOID",
+                    "hashes of the credential's digest algorithm",
+                ));
+            }
+            if request.auth_data.is_some() {
+                return Err(foreign(version, "authData", "PIN or OTP"));
+            }
+            (request.hash.unwrap_or_default(), (request.pin, request.otp))
+        }
+        Version::V2 => {
+            if request.hash.is_some() {
+                return Err(foreign(version, "hash", "hashes"));
+            }
+            if request.pin.is_some() || request.otp.is_some() {
+                return Err(foreign(version, "PIN and OTP", "authData"));
+            }
+            let mut pin = None;
+            let mut otp = None;
+            for datum in request.auth_data.unwrap_or_default() {
+                let slot = match datum.id.as_str() {
+                    "PIN" => &mut pin,
+                    "OTP" => &mut otp,
+                    other => {
+                        return Err(CscError::invalid(format!(
+                            "authData {other:?}: this service's authentication objects are PIN \
+                             and OTP (credentials/info)"
+                        )));
+                    }
+                };
+                if slot.replace(datum.value).is_some() {
+                    return Err(CscError::invalid(format!("authData {} twice", datum.id)));
+                }
+            }
+            (request.hashes.unwrap_or_default(), (pin, otp))
+        }
+    };
+    if let Some(description) = &request.description
+        && description.chars().count() > MAX_DESCRIPTION_CHARS
+    {
+        return Err(CscError::invalid(format!(
+            "description is at most {MAX_DESCRIPTION_CHARS} characters"
+        )));
+    }
+    let credential = state
+        .service
+        .credential_facts(&holder.client, &holder.user_id, &request.credential_id)
+        .await?;
+    named_hash(
+        &credential,
+        request.hash_algorithm_oid.as_deref(),
+        "hashAlgorithmOID",
+    )?;
+    if credential.mode == AuthorisationMode::OnceUntilSadExpiry {
+        return Err(CscError::from(ServiceError::new(
+            ErrorCode::NotSupported,
+            "this credential is an eSeal authorised once for many signatures; the CSC API \
+             facade authorises signatures of given hashes only (docs/csc.md)",
+        )));
+    }
+    if hashes.is_empty() {
+        return Err(CscError::invalid(
+            "sam binds every authorisation to the hashes it signs: send them (v1 hash, v2 \
+             hashes), one per signature",
+        ));
+    }
+    if request.num_signatures > credential.max_signatures {
+        return Err(CscError::from(ServiceError::new(
+            ErrorCode::TooManyHashes,
+            format!(
+                "Numbers of signatures is too high: this credential's multisign is {}",
+                credential.max_signatures
+            ),
+        )));
+    }
+    if usize::try_from(request.num_signatures).ok() != Some(hashes.len()) {
+        return Err(CscError::invalid(format!(
+            "numSignatures is {} for {} hashes: each hash is one signature",
+            request.num_signatures,
+            hashes.len()
+        )));
+    }
+    let digests = digests(&hashes, credential.hash_algorithm)?;
+    let label = request
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            d.chars()
+                .take(200)
+                .collect::<String>()
+                .replace(['\r', '\n'], " ")
+        })
+        .unwrap_or_else(|| "Signature".to_owned());
+    let count = digests.len();
+    let documents = digests
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let label = if count == 1 {
+                label.clone()
+            } else {
+                format!("{label} ({} of {count})", i + 1)
+            };
+            DocumentInput::digest(label, d.as_bytes().to_vec())
+        })
+        .collect();
+    let authorise = Authorise {
+        user_id: holder.user_id.clone(),
+        key_id: credential.key_id.clone(),
+        hash_algorithm: credential.hash_algorithm,
+        documents,
+        format: Format::Raw,
+        signatures: None,
+    };
+    let secret = match secret {
+        (Some(pin), None) => UserSecret::Pin(pin),
+        (None, Some(_)) | (Some(_), Some(_)) => {
+            return Err(CscError::from(ServiceError::new(
+                ErrorCode::NotSupported,
+                "OTP authorisation through the CSC API is not served yet; use the PIN",
+            )));
+        }
+        (None, None) => {
+            return Err(CscError::from(ServiceError::new(
+                ErrorCode::NotSupported,
+                "authorisation on the user's device through the CSC API is not served yet; \
+                 a SCAL1 credential authorises with the PIN",
+            )));
+        }
+    };
+    let authorised = state
+        .service
+        .authorise_by_secret(&holder.client, authorise, secret)
+        .await
+        .map_err(refusal_of_secret)?;
+    let sad = state.service.request_reference(
+        ReferencePurpose::Sad,
+        &holder.client,
+        &holder.user_id,
+        &credential.key_id,
+        &authorised.request_id,
+    )?;
+    Ok(axum::Json(AuthorizeResponse {
+        sad,
+        expires_in: authorised.expires_in,
+    })
+    .into_response())
+}
+
+/// Checks `signAlgo` (and its parameters) against what the credential signs.
+fn check_sign_algo(
+    credential: &Credential,
+    sign_algo: &str,
+    params: Option<&str>,
+) -> Result<(), CscError> {
+    let offered = algorithms(credential)?;
+    if !offered.iter().any(|a| a == sign_algo) {
+        return Err(CscError::invalid(format!(
+            "signAlgo {sign_algo} is not one this credential signs with: {} \
+             (credentials/info key.algo)",
+            offered.join(", ")
+        )));
+    }
+    if let SignatureAlgorithm::RsaPss(_) = credential.signature_algorithm {
+        // RSASSA-PSS-params (RFC 4055 §3.1): MGF1 with the message hash, salt its length.
+        let ours = credential
+            .signature_algorithm
+            .algorithm_identifier()
+            .ok()
+            .and_then(|id| id.parameters)
+            .and_then(|p| der::Encode::to_der(&p).ok())
+            .ok_or_else(|| {
+                CscError::from(ServiceError::new(
+                    ErrorCode::InternalError,
+                    "RSASSA-PSS parameters",
+                ))
+            })?;
+        let given = params
+            .ok_or_else(|| {
+                CscError::invalid(
+                    "RSASSA-PSS needs signAlgoParams: the base64 DER RSASSA-PSS-params (the \
+                     credential's hash, MGF1 with it, a salt of its length)",
+                )
+            })
+            .and_then(|p| {
+                Base64::decode_vec(p).map_err(|_| CscError::invalid("signAlgoParams is not base64"))
+            })?;
+        if given != ours {
+            return Err(CscError::invalid(format!(
+                "signAlgoParams are not this credential's RSASSA-PSS parameters: {} with \
+                 MGF1-{0} and a salt of {} bytes",
+                credential.hash_algorithm,
+                credential.hash_algorithm.output_len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn sign_hash(
+    state: AppState,
+    version: Version,
+    holder: TokenHolder,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    let request: SignHashRequest = body(&bytes)?;
+    let (hashes, hash_oid, hash_field) = match version {
+        Version::V1 => {
+            if request.hashes.is_some() {
+                return Err(foreign(version, "hashes", "hash"));
+            }
+            if request.hash_algorithm_oid.is_some() {
+                return Err(foreign(version, "hashAlgorithmOID", "hashAlgo"));
+            }
+            if request.operation_mode.is_some() {
+                return Err(foreign(version, "operationMode", "a synchronous call"));
+            }
+            (request.hash, request.hash_algo, "hashAlgo")
+        }
+        Version::V2 => {
+            if request.hash.is_some() {
+                return Err(foreign(version, "hash", "hashes"));
+            }
+            if request.hash_algo.is_some() {
+                return Err(foreign(version, "hashAlgo", "hashAlgorithmOID"));
+            }
+            match request.operation_mode.as_deref() {
+                None | Some("S") => {}
+                Some("A") => {
+                    return Err(CscError::from(ServiceError::new(
+                        ErrorCode::NotSupported,
+                        "operationMode A: asynchronous signing is not offered \
+                         (info.asynchronousOperationMode is false)",
+                    )));
+                }
+                Some(other) => {
+                    return Err(CscError::invalid(format!(
+                        "operationMode {other:?}: S or A"
+                    )));
+                }
+            }
+            (
+                request.hashes,
+                request.hash_algorithm_oid,
+                "hashAlgorithmOID",
+            )
+        }
+    };
+    let hashes = hashes
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| CscError::invalid("no hashes to sign"))?;
+    let credential = state
+        .service
+        .credential_facts(&holder.client, &holder.user_id, &request.credential_id)
+        .await?;
+    named_hash(&credential, hash_oid.as_deref(), hash_field)?;
+    check_sign_algo(
+        &credential,
+        &request.sign_algo,
+        request.sign_algo_params.as_deref(),
+    )?;
+    let digests = digests(&hashes, credential.hash_algorithm)?;
+    let request_id = state.service.open_request_reference(
+        ReferencePurpose::Sad,
+        &holder.client,
+        &holder.user_id,
+        &credential.key_id,
+        &request.sad,
+    )?;
+    let signatures = state
+        .service
+        .sign_expected(
+            &holder.client,
+            &request_id,
+            &SignExpectation {
+                user_id: &holder.user_id,
+                key_id: &credential.key_id,
+                hashes: &digests,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::OK,
+        axum::Json(SignHashResponse {
+            signatures: signatures
+                .iter()
+                .map(|s| Base64::encode_string(s))
+                .collect(),
+        }),
+    )
+        .into_response())
+}
+
+pub(crate) async fn authorize_v1(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    authorize(state, Version::V1, holder, bytes).await
+}
+
+pub(crate) async fn authorize_v2(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    authorize(state, Version::V2, holder, bytes).await
+}
+
+pub(crate) async fn sign_hash_v1(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    sign_hash(state, Version::V1, holder, bytes).await
+}
+
+pub(crate) async fn sign_hash_v2(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    sign_hash(state, Version::V2, holder, bytes).await
+}
