@@ -65,6 +65,7 @@ fn info_tells_each_version_what_is_served() {
                 "credentials/list",
                 "credentials/info",
                 "credentials/authorize",
+                "credentials/sendOTP",
                 "signatures/signHash"
             ]),
             "{posted}"
@@ -793,7 +794,7 @@ fn create_profile(server: &common::Server, dir: &std::path::Path, file: &str, te
 }
 
 #[test]
-fn a_csc_client_signs_by_pin_on_both_versions() {
+fn a_csc_client_signs_by_pin_and_otp_on_both_versions() {
     let dir = scratch("csc-pin");
     let server = start_samd(&dir, None);
     let ec_profile = create_profile(
@@ -819,6 +820,8 @@ fn a_csc_client_signs_by_pin_on_both_versions() {
         shop.run(shop.client.register_user(&NewUser {
             user_id: user.into(),
             password: Some(password.into()),
+            // Alice's OTPs go by text message (to the development mailbox).
+            mobile: (user == "alice").then(|| "+31600000042".into()),
             ..NewUser::default()
         }));
     }
@@ -842,6 +845,7 @@ fn a_csc_client_signs_by_pin_on_both_versions() {
         "server": server.address,
         "ca": server.data.join("dev-ca/ca.pem"),
         "pin": pin,
+        "mailbox": server.data.join("notifications.jsonl"),
         "alice": alice,
         "bob": bob,
         "ec": ec.key_id,
@@ -873,7 +877,7 @@ fn a_csc_client_signs_by_pin_on_both_versions() {
         .iter()
         .filter(|r| r.action == "sign" && r.outcome == "ok" && r.actor == "alice")
         .count();
-    assert_eq!(signs, 4, "two Signs per version");
+    assert_eq!(signs, 6, "three Signs per version");
     assert!(
         audit.iter().any(|r| r.action == "submit_sad"
             && r.actor == "sam"

@@ -1,14 +1,16 @@
 """A Cloud Signature Consortium API client written from the CSC specifications (1.0.4.0 and
 2.2.0.0) and docs/csc.md alone, with the standard library and pyca `cryptography` — no sam
-code. The samctl test `a_csc_client_signs_by_pin_on_both_versions` runs it against samd.
+code. The samctl test `a_csc_client_signs_by_pin_and_otp_on_both_versions` runs it against samd.
 
     csc_client.py CONFIG
 
-CONFIG is a JSON file: {"server", "ca", "pin", "alice", "bob", "ec", "pss", "other_ec"} —
-the server's address, its CA file, alice's PIN, access tokens of alice and bob (both users of
-one client), the ids of alice's SCAL1 credentials (ECDSA P-256 with SHA-256, RSA-PSS with
-SHA-256), and of another user's credential. For each version it reads `info`, lists and
-describes alice's credentials, authorises hashes with her PIN and signs them, and verifies
+CONFIG is a JSON file: {"server", "ca", "pin", "mailbox", "alice", "bob", "ec", "pss",
+"other_ec"} — the server's address, its CA file, alice's PIN, the development mailbox where
+her OTPs land, access tokens of alice and bob (both users of one client), the ids of alice's
+SCAL1 credentials (ECDSA P-256 with SHA-256, RSA-PSS with SHA-256), and of another user's
+credential. For each version it reads `info`, lists and
+describes alice's credentials, authorises hashes with her PIN and with an OTP sam sent her,
+and signs them, and verifies
 every signature with the certificate `credentials/info` gave; then it tries what a thief or
 a confused client would (a replayed SAD, another user's token, another credential, another
 hash, the other version's field names, a wrong PIN) and expects each to be refused. Exit 0
@@ -103,20 +105,29 @@ def verify(certificate, credential_kind, digest, signature):
         )
 
 
-def authorize_body(version, credential, digests, pin):
+def authorize_body(version, credential, digests, pin=None, otp=None):
     body = {"credentialID": credential, "numSignatures": len(digests)}
     hashes_b64 = [b64(d) for d in digests]
     if version == "v1":
-        body.update({"hash": hashes_b64, "PIN": pin})
+        body["hash"] = hashes_b64
+        if pin is not None:
+            body["PIN"] = pin
+        if otp is not None:
+            body["OTP"] = otp
     else:
-        body.update(
-            {
-                "hashes": hashes_b64,
-                "hashAlgorithmOID": SHA256,
-                "authData": [{"id": "PIN", "value": pin}],
-            }
-        )
+        body.update({"hashes": hashes_b64, "hashAlgorithmOID": SHA256, "authData": []})
+        if pin is not None:
+            body["authData"].append({"id": "PIN", "value": pin})
+        if otp is not None:
+            body["authData"].append({"id": "OTP", "value": otp})
     return body
+
+
+def last_code(mailbox):
+    """The code of the last notification in the development mailbox (docs/notifications.md)."""
+    with open(mailbox) as f:
+        lines = [line for line in f if line.strip()]
+    return json.loads(lines[-1])["code"]
 
 
 def sign_body(version, credential, sad, digests, sign_algo, params=None):
@@ -171,7 +182,6 @@ def run(config, version):
     assert isinstance(sad, str) and 0 < expires_in <= 3600, answer
     signed = alice.call("signatures/signHash", sign_body(version, config["ec"], sad, digests[:1], ECDSA_SHA256))
     verify(certificates["ec"], "ec", digests[0], base64.b64decode(signed["signatures"][0]))
-    # The key's algorithm with the hash named apart is the same request.
     # Replayed: the SAD signed once.
     alice.refused("signatures/signHash", sign_body(version, config["ec"], sad, digests[:1], ECDSA_SHA256), 409)
 
@@ -222,6 +232,24 @@ def run(config, version):
         foreign = authorize_body("v1", config["ec"], digests[:1], pin)
     alice.refused("credentials/authorize", foreign, 400, "invalid_request")
     alice.refused("credentials/authorize", authorize_body(version, config["other_ec"], digests[:1], pin), 404)
+
+    # By OTP: sendOTP, then the code sam sent (here read from the development mailbox).
+    described = alice.call("credentials/info", {"credentialID": config["ec"], "authInfo": True})
+    if version == "v1":
+        assert described["OTP"]["type"] == "online" and described["OTP"]["presence"] == "optional", described
+    else:
+        assert [o["id"] for o in described["auth"]["objects"]] == ["PIN", "OTP"], described
+        assert described["auth"]["expression"] == "PIN OR OTP", described
+    assert alice.call("credentials/sendOTP", {"credentialID": config["ec"]}) is None
+    code = last_code(config["mailbox"])
+    wrong = "000000" if code != "000000" else "000001"
+    alice.refused("credentials/authorize", authorize_body(version, config["ec"], digests[:1], otp=wrong), 400, "invalid_otp")
+    answer = alice.call("credentials/authorize", authorize_body(version, config["ec"], digests[:1], otp=code))
+    signed = alice.call("signatures/signHash", sign_body(version, config["ec"], answer["SAD"], digests[:1], EC_PUBLIC_KEY))
+    verify(certificates["ec"], "ec", digests[0], base64.b64decode(signed["signatures"][0]))
+    # A code is used once; bob cannot have one sent for alice's credential.
+    alice.refused("credentials/authorize", authorize_body(version, config["ec"], digests[:1], otp=code), 400, "invalid_otp")
+    bob.refused("credentials/sendOTP", {"credentialID": config["ec"]}, 404)
     print(f"{version}: ok")
 
 

@@ -133,6 +133,16 @@ pub enum UserSecret {
     Pin(Zeroizing<String>),
     /// The one-time password `sam` sent them for the request.
     Otp(Zeroizing<String>),
+    /// The one-time password `sam` sent them for the request's key
+    /// ([`Service::generate_credential_otp`]).
+    CredentialOtp(Zeroizing<String>),
+    /// Both the PIN and the credential's one-time password, each checked.
+    PinAndCredentialOtp {
+        /// The PIN.
+        pin: Zeroizing<String>,
+        /// The one-time password.
+        otp: Zeroizing<String>,
+    },
 }
 
 impl fmt::Debug for UserSecret {
@@ -140,6 +150,8 @@ impl fmt::Debug for UserSecret {
         f.write_str(match self {
             Self::Pin(_) => "Pin(<redacted>)",
             Self::Otp(_) => "Otp(<redacted>)",
+            Self::CredentialOtp(_) => "CredentialOtp(<redacted>)",
+            Self::PinAndCredentialOtp { .. } => "PinAndCredentialOtp(<redacted>)",
         })
     }
 }
@@ -182,6 +194,8 @@ pub struct OtpSent {
 
 /// The purpose under which OTPs for authorisation requests are stored.
 const OTP_PURPOSE: &str = "otp";
+/// The purpose under which OTPs for a credential (a key) are stored.
+const KEY_OTP_PURPOSE: &str = "otp_key";
 
 impl Service {
     /// Sets the notifier that delivers OTPs and confirmation codes.
@@ -342,6 +356,132 @@ impl Service {
         .await
     }
 
+    /// Generate OTP for a credential rather than a request, for a client that asks for the
+    /// code before it knows the hashes (the CSC API's `credentials/sendOTP`): a one-time
+    /// password for the user's key `key_id`, sent by text message when the user has a mobile
+    /// number, else by e-mail, valid for `otp_validity_secs` and the configured attempts. It
+    /// is spent by the authorisation that names it ([`UserSecret::CredentialOtp`]); a new one
+    /// replaces the previous. Counted and audited as Generate OTP.
+    pub async fn generate_credential_otp(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        key_id: &str,
+    ) -> Result<OtpSent, ServiceError> {
+        self.request(
+            ctx,
+            RequestType::GenerateOtp,
+            user,
+            format!("key={key_id}"),
+            async {
+                let uid = user_id(user)?;
+                self.user_key(ctx, &uid, key_id).await?;
+                let stored = self
+                    .store
+                    .user(ctx.id(), user)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("user", user))?;
+                let (channel, recipient) = if !stored.user.mobile.is_empty() {
+                    (Channel::Sms, stored.user.mobile)
+                } else if !stored.user.email.is_empty() {
+                    (Channel::Email, stored.user.email)
+                } else {
+                    return Err(ServiceError::invalid(format!(
+                        "user {user} has no mobile number or e-mail address to send an OTP to"
+                    )));
+                };
+                let now = self.now();
+                let expires_at = now
+                    .checked_add_secs(self.settings.otp_validity_secs)
+                    .ok_or_else(|| ServiceError::internal("OTP expiry out of range"))?;
+                let code = random_code(self.settings.otp_digits)?;
+                self.store
+                    .issue_code(&NewCode {
+                        code_id: format!("{KEY_OTP_PURPOSE}:{key_id}"),
+                        client_id: ctx.id().to_owned(),
+                        user_id: user.to_owned(),
+                        purpose: KEY_OTP_PURPOSE.into(),
+                        code_hash: self.code_key()?.hash(KEY_OTP_PURPOSE, key_id, &code)?,
+                        payload: key_id.to_owned(),
+                        attempts: self.settings.code_attempts,
+                        created_at: now,
+                        expires_at,
+                    })
+                    .await?;
+                self.deliver(Notification {
+                    kind: NotificationKind::Otp,
+                    channel,
+                    recipient,
+                    client_id: ctx.id().to_owned(),
+                    user_id: Some(user.to_owned()),
+                    subject: "Your signing code".into(),
+                    text: format!(
+                        "Your one-time code to authorise a signature with your key {key_id}. It \
+                         expires at {expires_at}."
+                    ),
+                    code: Some(code),
+                })
+                .await?;
+                Ok(OtpSent {
+                    channel,
+                    expires_at: expires_at.to_string(),
+                    attempts: self.settings.code_attempts,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Checks the user's credential OTP for the pending request's key and records it for the
+    /// request. Counted and audited as Verify OTP.
+    async fn verify_credential_otp(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        otp: Zeroizing<String>,
+    ) -> Result<(), ServiceError> {
+        self.request(
+            ctx,
+            RequestType::VerifyOtp,
+            user,
+            format!("request={request} credential"),
+            async {
+                let record = self.pending_record(ctx, request).await?;
+                if record.request.user_id != user {
+                    return Err(ServiceError::not_found("request", request));
+                }
+                let key_id = record.request.key_id.as_str();
+                let now = self.now();
+                let check = self
+                    .store
+                    .check_code(
+                        ctx.id(),
+                        user,
+                        &format!("{KEY_OTP_PURPOSE}:{key_id}"),
+                        KEY_OTP_PURPOSE,
+                        &self.code_key()?.hash(KEY_OTP_PURPOSE, key_id, &otp)?,
+                        now,
+                    )
+                    .await?;
+                match check {
+                    CodeCheck::Confirmed { .. } => {
+                        self.record_verified(ctx, request, "otp", now).await
+                    }
+                    CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
+                        ErrorCode::OtpInvalid,
+                        format!("wrong OTP; {attempts_left} attempts left"),
+                    )),
+                    CodeCheck::Unusable => Err(ServiceError::new(
+                        ErrorCode::OtpInvalid,
+                        "no usable OTP for this credential: ask for a new one",
+                    )),
+                }
+            },
+        )
+        .await
+    }
+
     /// Verifies the user's PIN (their `sam` password, with the lock-out of Authenticate) for
     /// a pending request; on success `sam` records it, which a client-signed SAD with
     /// `auth_method` `pin` needs.
@@ -424,6 +564,15 @@ impl Service {
             }
             UserSecret::Otp(otp) => {
                 self.verify_otp(ctx, user, request, otp).await?;
+                sam_sad::AuthMethod::Otp
+            }
+            UserSecret::CredentialOtp(otp) => {
+                self.verify_credential_otp(ctx, user, request, otp).await?;
+                sam_sad::AuthMethod::Otp
+            }
+            UserSecret::PinAndCredentialOtp { pin, otp } => {
+                self.verify_pin(ctx, user, request, pin).await?;
+                self.verify_credential_otp(ctx, user, request, otp).await?;
                 sam_sad::AuthMethod::Otp
             }
         };

@@ -20,6 +20,7 @@ pub(crate) const METHODS: &[&str] = &[
     "credentials/list",
     "credentials/info",
     "credentials/authorize",
+    "credentials/sendOTP",
     "signatures/signHash",
 ];
 

@@ -3,8 +3,9 @@
 //! and signing"):
 //!
 //! - `credentials/authorize` is Authorise of the hashes as raw signatures; with the user's PIN
-//!   (v1 `PIN`, v2 `authData` `PIN`) on a SCAL1 credential `sam` checks it and signs the SAD
-//!   itself ([`sam_service::Service::authorise_by_secret`]). The CSC `SAD` handed back is a
+//!   or OTP (v1 `PIN`/`OTP`, v2 `authData` `PIN`/`OTP`) on a SCAL1 credential `sam` checks it
+//!   and signs the SAD itself ([`sam_service::Service::authorise_by_secret`]); the OTP is the
+//!   one `credentials/sendOTP` had sent for the credential. The CSC `SAD` handed back is a
 //!   reference to that one authorised request, bound to the client, the user and the
 //!   credential ([`sam_service::ReferencePurpose::Sad`]); the SAD proper stays in the store.
 //! - `signatures/signHash` opens that reference for the bearer's client and user and the named
@@ -309,17 +310,13 @@ async fn authorize(
     };
     let secret = match secret {
         (Some(pin), None) => UserSecret::Pin(pin),
-        (None, Some(_)) | (Some(_), Some(_)) => {
-            return Err(CscError::from(ServiceError::new(
-                ErrorCode::NotSupported,
-                "OTP authorisation through the CSC API is not served yet; use the PIN",
-            )));
-        }
+        (None, Some(otp)) => UserSecret::CredentialOtp(otp),
+        (Some(pin), Some(otp)) => UserSecret::PinAndCredentialOtp { pin, otp },
         (None, None) => {
             return Err(CscError::from(ServiceError::new(
                 ErrorCode::NotSupported,
                 "authorisation on the user's device through the CSC API is not served yet; \
-                 a SCAL1 credential authorises with the PIN",
+                 a SCAL1 credential authorises with the PIN or an OTP",
             )));
         }
     };
@@ -516,4 +513,40 @@ pub(crate) async fn sign_hash_v2(
     bytes: Bytes,
 ) -> Result<Response, CscError> {
     sign_hash(state, Version::V2, holder, bytes).await
+}
+
+/// `credentials/sendOTP`: `{credentialID, clientData}`.
+#[derive(Deserialize)]
+struct SendOtpRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(default, rename = "clientData")]
+    _client_data: Option<String>,
+}
+
+/// `credentials/sendOTP` (1.0.4.0 §11.8, 2.2.0.0 §11.8): a one-time password for the
+/// credential, sent to the user by sam (text message, else e-mail); `204`. Only for SCAL1
+/// credentials whose user can receive one (`credentials/info` lists `OTP`).
+pub(crate) async fn send_otp(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    let request: SendOtpRequest = body(&bytes)?;
+    let credential = state
+        .service
+        .credential_facts(&holder.client, &holder.user_id, &request.credential_id)
+        .await?;
+    if credential.authorisation.otp.is_none() {
+        return Err(CscError::invalid(
+            "this credential is not authorised by OTP (credentials/info lists no OTP): under \
+             SCAL2 the user's device authorises, and a SCAL1 user needs a mobile number or an \
+             e-mail address",
+        ));
+    }
+    state
+        .service
+        .generate_credential_otp(&holder.client, &holder.user_id, &credential.key_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use crate::fixtures::{
     Fixture, IDP_ISSUER, INSTANCE, certify, client, client_key, databases, idp, service,
 };
-use crate::sap::{CONTRACT, code, openssl_verify};
+use crate::sap::{CONTRACT, code, code as code_of, openssl_verify};
 
 pub(crate) struct Bob {
     pub(crate) key_id: String,
@@ -532,6 +532,118 @@ async fn sam_signs_the_sad_itself_after_checking_the_pin_and_only_under_scal1() 
             "invalid_request"
         );
         assert_eq!(status(&f, &ctx, &pending.request_id).await, "pending");
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_otp_authorises_one_request_of_that_key() {
+    let dbs = databases("svc_key_otp").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let other_key = f.service.generate_key(&ctx, "bob", 4).await.unwrap();
+        let authorise = |key: &str| Authorise {
+            user_id: "bob".into(),
+            key_id: key.into(),
+            hash_algorithm: HashAlgorithm::Sha256,
+            documents: documents(&[CONTRACT]),
+            format: Format::Raw,
+            signatures: None,
+        };
+        let otp = |code: &Zeroizing<String>| UserSecret::CredentialOtp(code.clone());
+        // Bob has a mobile number: the code goes by text message, never back to the client.
+        let sent = f
+            .service
+            .generate_credential_otp(&ctx, "bob", &bob.key_id)
+            .await
+            .unwrap();
+        assert_eq!(sent.channel, Channel::Sms);
+        let code = last_otp(&f);
+        assert_eq!(f.mail().last().unwrap()["recipient"], "+441234567890");
+        assert!(!format!("{sent:?}").contains(code.as_str()));
+        // A wrong code is refused and its request declined; the code of one key does not
+        // authorise another key's request.
+        let wrong = Zeroizing::new("000000".to_owned());
+        let wrong = if wrong == code {
+            Zeroizing::new("000001".to_owned())
+        } else {
+            wrong
+        };
+        assert_eq!(
+            code_of(
+                f.service
+                    .authorise_by_secret(&ctx, authorise(&bob.key_id), otp(&wrong))
+                    .await
+            ),
+            "otp_invalid"
+        );
+        assert_eq!(
+            code_of(
+                f.service
+                    .authorise_by_secret(&ctx, authorise(&other_key.key_id), otp(&code))
+                    .await
+            ),
+            "otp_invalid"
+        );
+        let authorised = f
+            .service
+            .authorise_by_secret(&ctx, authorise(&bob.key_id), otp(&code))
+            .await
+            .unwrap();
+        assert!(authorised.expires_in > 0 && authorised.expires_in <= 300);
+        assert_eq!(status(&f, &ctx, &authorised.request_id).await, "authorised");
+        let outputs = f.service.sign(&ctx, &authorised.request_id).await.unwrap();
+        sam_keys::verify(
+            &bob.public_key,
+            KeySpec::Ecdsa(sam_algorithms::EcCurve::P256),
+            RsaPadding::Pkcs1v15,
+            &Input::Digest(HashAlgorithm::Sha256.digest(CONTRACT)),
+            &outputs[0],
+        )
+        .unwrap();
+        // Used once: the same code authorises nothing more.
+        assert_eq!(
+            code_of(
+                f.service
+                    .authorise_by_secret(&ctx, authorise(&bob.key_id), otp(&code))
+                    .await
+            ),
+            "otp_invalid"
+        );
+        // Both factors: each is checked.
+        f.service
+            .generate_credential_otp(&ctx, "bob", &bob.key_id)
+            .await
+            .unwrap();
+        let code = last_otp(&f);
+        let both = |pin: &str| UserSecret::PinAndCredentialOtp {
+            pin: Zeroizing::new(pin.into()),
+            otp: code.clone(),
+        };
+        assert_eq!(
+            code_of(
+                f.service
+                    .authorise_by_secret(&ctx, authorise(&bob.key_id), both("not the pin"))
+                    .await
+            ),
+            "authentication_failed"
+        );
+        f.service
+            .authorise_by_secret(&ctx, authorise(&bob.key_id), both("4711-bob-pin"))
+            .await
+            .unwrap();
+        // Another user's key, and a user without contacts, get no code.
+        assert_eq!(
+            code_of(
+                f.service
+                    .generate_credential_otp(&ctx, "alice", &bob.key_id)
+                    .await
+            ),
+            "not_found"
+        );
         f.service.store().close().await;
     }
     sam_store::testing::drop_databases(dbs).await;
