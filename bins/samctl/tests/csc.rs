@@ -55,21 +55,21 @@ fn info_tells_each_version_what_is_served() {
                 .as_str()
                 .is_some_and(|d| !d.is_empty())
         );
-        // Exactly what is served, spelt as the spec spells it.
-        assert_eq!(
-            posted["methods"],
-            serde_json::json!([
-                "info",
-                "auth/login",
-                "auth/revoke",
-                "credentials/list",
-                "credentials/info",
-                "credentials/authorize",
-                "credentials/sendOTP",
-                "signatures/signHash"
-            ]),
-            "{posted}"
-        );
+        // Exactly what is served, spelt as the spec spells it; authorizeCheck is v2's only.
+        let mut methods = vec![
+            "info",
+            "auth/login",
+            "auth/revoke",
+            "credentials/list",
+            "credentials/info",
+            "credentials/authorize",
+            "credentials/sendOTP",
+            "signatures/signHash",
+        ];
+        if version == "v2" {
+            methods.push("credentials/authorizeCheck");
+        }
+        assert_eq!(posted["methods"], serde_json::json!(methods), "{posted}");
         assert_eq!(
             posted["authType"],
             serde_json::json!(["basic", "TLS"]),
@@ -885,4 +885,102 @@ fn a_csc_client_signs_by_pin_and_otp_on_both_versions() {
         "sam signed the SADs itself"
     );
     assert_no_secret_in_logs(&server, &[pin, &alice, &bob]);
+}
+
+#[test]
+fn a_csc_client_signs_after_the_users_device_approves() {
+    let dir = scratch("csc-device");
+    // A short bound for CSC 1.0.4.0's wait, so that its timeout is quick to see.
+    let wait = |text: String| format!("{text}\n[csc]\nauthorize_wait_secs = 3\n");
+    let server = start_samd(&dir, Some(&wait));
+    let scal2 = create_profile(
+        &server,
+        &dir,
+        "scal2.toml",
+        "name = \"SCAL2 ECDSA\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         bulk_signing = true\nmax_hashes_per_request = 5\n",
+    );
+    let shop = Sam::new(&server, "shop:shop-secret-1234");
+    register_client(&shop, "shop", &[scal2]);
+    let pin = "alice pin 4711";
+    for (user, password) in [("alice", pin), ("bob", "bob pin 0815")] {
+        shop.run(shop.client.register_user(&NewUser {
+            user_id: user.into(),
+            password: Some(password.into()),
+            ..NewUser::default()
+        }));
+    }
+    let client = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "shop-secret-1234"),
+    ];
+    ok(run(
+        &server,
+        &dir,
+        &client,
+        &["device", "enroll", "--user", "alice", "--device", "phone"],
+    ));
+    let key = shop.run(shop.client.generate_key("alice", Some(scal2)));
+    let (cert, ca) = issue(&server, &dir, "alice", &key.public_key, "/CN=alice");
+    shop.run(
+        shop.client
+            .import_certificate(&key.key_id, &cert, std::slice::from_ref(&ca)),
+    );
+    let alice = shop
+        .run(shop.client.access_token("alice", false))
+        .access_token;
+    let bob = shop
+        .run(shop.client.access_token("bob", false))
+        .access_token;
+    let config = serde_json::json!({
+        "server": server.address,
+        "ca": server.data.join("dev-ca/ca.pem"),
+        "pin": pin,
+        "alice": alice,
+        "bob": bob,
+        "device": {
+            "credential": key.key_id,
+            "samctl": common::samctl(),
+            "key_file": "phone.device.json",
+            "cwd": dir,
+            "env": {
+                "SAM_SERVER": format!("https://{}", server.address),
+                "SAM_CA": server.data.join("dev-ca/ca.pem"),
+            },
+        },
+    });
+    let config_file = dir.join("csc-device.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/csc_client.py");
+    let out = std::process::Command::new(sam_testkit::python())
+        .arg(&script)
+        .arg(&config_file)
+        .output()
+        .expect("python (scripts/test sets up its venv)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "csc_client.py: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("v1 device: ok") && stdout.contains("v2 device: ok"),
+        "{stdout}"
+    );
+    // The SADs came from the device; every signature is a Sign of alice's.
+    let audit = shop.run(shop.admin.audit(1, 10000));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r.action == "sign" && r.outcome == "ok" && r.actor == "alice")
+            .count(),
+        2
+    );
+    assert!(
+        !audit
+            .iter()
+            .any(|r| r.action == "submit_sad" && r.actor == "sam"),
+        "sam signs no SAD under SCAL2"
+    );
 }

@@ -1,6 +1,7 @@
 """A Cloud Signature Consortium API client written from the CSC specifications (1.0.4.0 and
 2.2.0.0) and docs/csc.md alone, with the standard library and pyca `cryptography` — no sam
-code. The samctl test `a_csc_client_signs_by_pin_and_otp_on_both_versions` runs it against samd.
+code. The samctl tests `a_csc_client_signs_by_pin_and_otp_on_both_versions` and
+`a_csc_client_signs_after_the_users_device_approves` run it against samd.
 
     csc_client.py CONFIG
 
@@ -13,14 +14,22 @@ describes alice's credentials, authorises hashes with her PIN and with an OTP sa
 and signs them, and verifies
 every signature with the certificate `credentials/info` gave; then it tries what a thief or
 a confused client would (a replayed SAD, another user's token, another credential, another
-hash, the other version's field names, a wrong PIN) and expects each to be refused. Exit 0
-when every step did what the spec and the docs say.
+hash, the other version's field names, a wrong PIN) and expects each to be refused.
+
+With a "device" entry ({"credential", "samctl", "key_file", "cwd", "env"}: alice's SCAL2
+credential, and how to run her device — samctl's software device) it runs the device flows
+instead: v2 `authorize` answers 202 with a handle and `authorizeCheck` gives the SAD once the
+device approved (or the decline), v1 `authorize` waits for the device (or gives up).
+
+Exit 0 when every step did what the spec and the docs say.
 """
 
 import base64
 import hashlib
 import json
+import os
 import ssl
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -253,11 +262,94 @@ def run(config, version):
     print(f"{version}: ok")
 
 
+def device(config, action, request=None, wait=None):
+    """The user's device (samctl's software device) approving or declining, as a process."""
+    d = config["device"]
+    argv = [d["samctl"], "device", action, "--key-file", d["key_file"]]
+    if action == "approve":
+        argv.append("--yes")
+        if wait:
+            argv += ["--wait", str(wait)]
+    if request:
+        argv.append(request)
+    return subprocess.Popen(argv, cwd=d["cwd"], env={**os.environ, **d["env"]},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finished(process):
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, (out, err)
+
+
+def run_device(config, version):
+    """A SCAL2 credential: the user's device approves (v2: handle and authorizeCheck; v1: the
+    call waits), or declines, or does not answer in time (v1)."""
+    alice = Csc(config["server"], config["ca"], version, config["alice"])
+    bob = Csc(config["server"], config["ca"], version, config["bob"])
+    credential = config["device"]["credential"]
+    described = alice.call("credentials/info", {"credentialID": credential, "authInfo": True,
+                                                "certInfo": True})
+    assert described["SCAL"] == "2", described
+    if version == "v1":
+        assert described["authMode"] == "implicit" and "PIN" not in described, described
+    else:
+        assert described["auth"] == {"mode": "explicit", "expression": "", "objects": []}, described
+        assert "credentials/authorizeCheck" in Csc(config["server"], config["ca"], version).call("info", {})["methods"]
+    cert = x509.load_der_x509_certificate(base64.b64decode(described["cert"]["certificates"][0]))
+    digests = [hashlib.sha256(f"{version} device contract {i}".encode()).digest() for i in range(2)]
+
+    # Under SCAL2 no PIN stands in for the device.
+    alice.refused("credentials/authorize", authorize_body(version, credential, digests[:1], pin=config["pin"]), 400, "invalid_request")
+
+    if version == "v2":
+        answer = alice.call("credentials/authorize", authorize_body(version, credential, digests[:1]))
+        handle = answer["handle"]
+        assert set(answer) == {"handle"}, answer
+        # Not yet answered: 202 again; bob cannot look at alice's handle.
+        pending = alice.call("credentials/authorizeCheck", {"handle": handle})
+        assert pending == {"handle": handle}, pending
+        bob.refused("credentials/authorizeCheck", {"handle": handle}, 404)
+        # The handle is no SAD.
+        alice.refused("signatures/signHash", sign_body(version, credential, handle, digests[:1], ECDSA_SHA256), 400)
+        finished(device(config, "approve"))
+        answer = alice.call("credentials/authorizeCheck", {"handle": handle})
+        assert 0 < answer["expiresIn"] <= 3600, answer
+        signed = alice.call("signatures/signHash", sign_body(version, credential, answer["SAD"], digests[:1], ECDSA_SHA256))
+        verify(cert, "ec", digests[0], base64.b64decode(signed["signatures"][0]))
+        # Once signed, the handle gives no SAD again.
+        alice.refused("credentials/authorizeCheck", {"handle": handle}, 409)
+        # Declined on the device: access_denied, and nothing to sign.
+        handle = alice.call("credentials/authorize", authorize_body(version, credential, digests[1:]))["handle"]
+        finished(device(config, "decline", request=handle.split(".")[1]))
+        alice.refused("credentials/authorizeCheck", {"handle": handle}, 409, "access_denied")
+    else:
+        # The device approves while the call waits (it looks for the request for 30 s).
+        approver = device(config, "approve", wait=30)
+        answer = alice.call("credentials/authorize", authorize_body(version, credential, digests))
+        finished(approver)
+        signed = alice.call("signatures/signHash", sign_body(version, credential, answer["SAD"], digests, ECDSA_SHA256))
+        for digest, signature in zip(digests, signed["signatures"]):
+            verify(cert, "ec", digest, base64.b64decode(signature))
+        # Nobody answers: the call gives up after [csc] authorize_wait_secs and withdraws it.
+        refused = alice.refused("credentials/authorize", authorize_body(version, credential, digests[:1]), 503, "temporarily_unavailable")
+        assert refused["error_description"].startswith("request_timeout"), refused
+        listed = subprocess.run([config["device"]["samctl"], "device", "pending", "--key-file",
+                                 config["device"]["key_file"]], cwd=config["device"]["cwd"],
+                                env={**os.environ, **config["device"]["env"]},
+                                capture_output=True, text=True, check=True)
+        assert "device contract" not in listed.stdout and "Signature" not in listed.stdout, listed.stdout
+    print(f"{version} device: ok")
+
+
 def main():
     with open(sys.argv[1]) as f:
         config = json.load(f)
-    for version in ("v1", "v2"):
-        run(config, version)
+    if "device" in config:
+        for version in ("v2", "v1"):
+            run_device(config, version)
+    else:
+        for version in ("v1", "v2"):
+            run(config, version)
 
 
 if __name__ == "__main__":

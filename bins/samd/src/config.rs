@@ -115,6 +115,14 @@ pub(crate) struct CscConfig {
     /// issued; at most 90 days).
     #[serde(default = "default_refresh_token_secs")]
     pub(crate) refresh_token_secs: i64,
+    /// How long a CSC 1.0.4.0 `credentials/authorize` waits for the user's device before it
+    /// answers (v1 has no handle to come back with), seconds (1 to 300).
+    #[serde(default = "default_authorize_wait_secs")]
+    pub(crate) authorize_wait_secs: u64,
+}
+
+fn default_authorize_wait_secs() -> u64 {
+    60
 }
 
 fn default_access_token_secs() -> i64 {
@@ -151,6 +159,7 @@ impl Default for CscConfig {
             description: default_csc_description(),
             access_token_secs: default_access_token_secs(),
             refresh_token_secs: default_refresh_token_secs(),
+            authorize_wait_secs: default_authorize_wait_secs(),
         }
     }
 }
@@ -192,6 +201,9 @@ impl CscConfig {
         }
         if !(60..=86_400).contains(&self.access_token_secs) {
             return Err(invalid("csc.access_token_secs", "60 to 86400 seconds"));
+        }
+        if !(1..=300).contains(&self.authorize_wait_secs) {
+            return Err(invalid("csc.authorize_wait_secs", "1 to 300 seconds"));
         }
         if !(0..=90 * 86_400).contains(&self.refresh_token_secs) {
             return Err(invalid(
@@ -790,6 +802,10 @@ master_key_file = "keys/master.key"
             ("[csc]\nlang = \"en US\"\n", "csc.lang"),
             ("[csc]\naccess_token_secs = 59\n", "csc.access_token_secs"),
             ("[csc]\nrefresh_token_secs = -1\n", "csc.refresh_token_secs"),
+            (
+                "[csc]\nauthorize_wait_secs = 0\n",
+                "csc.authorize_wait_secs",
+            ),
             (
                 "[csc]\nlogo = \"http://tsp.example/logo.png\"\n",
                 "csc.logo",

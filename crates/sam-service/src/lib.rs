@@ -42,8 +42,8 @@ pub use plans::{AlertView, AlertsPage, PlanStatus};
 pub use profiles::{ProfileRules, ProfilesPage};
 pub use references::ReferencePurpose;
 pub use sap::{
-    Authorise, AuthoriseResponse, DocumentContent, DocumentInput, PendingRequest, RequestState,
-    RequestsPage, SignExpectation, Signing,
+    AuthorisationState, Authorise, AuthoriseResponse, DocumentContent, DocumentInput,
+    PendingRequest, RequestState, RequestsPage, SignExpectation, Signing,
 };
 pub use scal1::{CodeKey, OtpSent, SecretAuthorisation, ServiceSadKey, UserSecret};
 pub use seal::SealSign;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Version, body};
 use crate::state::AppState;
 
-/// The calls served, in the spelling of the spec.
+/// The calls served by both versions, in the spelling of the spec.
 pub(crate) const METHODS: &[&str] = &[
     "info",
     "auth/login",
@@ -23,6 +23,18 @@ pub(crate) const METHODS: &[&str] = &[
     "credentials/sendOTP",
     "signatures/signHash",
 ];
+
+/// The calls only CSC API 2.2.0.0 defines.
+pub(crate) const V2_METHODS: &[&str] = &["credentials/authorizeCheck"];
+
+/// What `info.methods` lists for `version`.
+pub(crate) fn methods(version: Version) -> Vec<&'static str> {
+    let mut methods = METHODS.to_vec();
+    if version == Version::V2 {
+        methods.extend_from_slice(V2_METHODS);
+    }
+    methods
+}
 
 /// How a client authenticates (`authType`): HTTP Basic (the user's password, or the business
 /// application's own credentials) and the TLS client certificate (docs/csc.md).
@@ -112,7 +124,7 @@ fn info(state: &AppState, version: Version) -> Info {
         description: csc.description.clone(),
         // Basic (a password or client credentials) and the TLS client certificate.
         auth_type: AUTH_TYPES.to_vec(),
-        methods: METHODS.to_vec(),
+        methods: methods(version),
         asynchronous_operation_mode: async_mode,
         validation_info: validation,
         sign_algorithms: algorithms,

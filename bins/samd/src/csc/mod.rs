@@ -56,6 +56,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/csc/v2/credentials/info", post(credentials::info_v2))
         .route("/csc/v1/credentials/authorize", post(signing::authorize_v1))
         .route("/csc/v2/credentials/authorize", post(signing::authorize_v2))
+        .route(
+            "/csc/v2/credentials/authorizeCheck",
+            post(signing::authorize_check),
+        )
         .route("/csc/v1/credentials/sendOTP", post(signing::send_otp))
         .route("/csc/v2/credentials/sendOTP", post(signing::send_otp))
         .route("/csc/v1/signatures/signHash", post(signing::sign_hash_v1))

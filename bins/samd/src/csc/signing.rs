@@ -27,9 +27,10 @@ use sam_algorithms::{Digest, HashAlgorithm, SignatureAlgorithm};
 use sam_cms::Format;
 use sam_profile::AuthorisationMode;
 use sam_service::{
-    Authorise, Credential, DocumentInput, ErrorCode, ReferencePurpose, ServiceError,
-    SignExpectation, TokenHolder, UserSecret,
+    AuthorisationState, Authorise, Credential, DocumentInput, ErrorCode, ReferencePurpose,
+    ServiceError, SignExpectation, TokenHolder, UserSecret,
 };
+use sam_store::RequestStatus;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -312,31 +313,171 @@ async fn authorize(
         (Some(pin), None) => UserSecret::Pin(pin),
         (None, Some(otp)) => UserSecret::CredentialOtp(otp),
         (Some(pin), Some(otp)) => UserSecret::PinAndCredentialOtp { pin, otp },
-        (None, None) => {
-            return Err(CscError::from(ServiceError::new(
-                ErrorCode::NotSupported,
-                "authorisation on the user's device through the CSC API is not served yet; \
-                 a SCAL1 credential authorises with the PIN or an OTP",
-            )));
-        }
+        (None, None) => return on_device(state, version, holder, &credential, authorise).await,
     };
     let authorised = state
         .service
         .authorise_by_secret(&holder.client, authorise, secret)
         .await
         .map_err(refusal_of_secret)?;
+    sad_answer(
+        &state,
+        &holder,
+        &credential.key_id,
+        &authorised.request_id,
+        authorised.expires_in,
+    )
+}
+
+/// `{"SAD", "expiresIn"}` for the authorised request.
+fn sad_answer(
+    state: &AppState,
+    holder: &TokenHolder,
+    key_id: &str,
+    request: &str,
+    expires_in: i64,
+) -> Result<Response, CscError> {
     let sad = state.service.request_reference(
         ReferencePurpose::Sad,
         &holder.client,
         &holder.user_id,
-        &credential.key_id,
-        &authorised.request_id,
+        key_id,
+        request,
     )?;
-    Ok(axum::Json(AuthorizeResponse {
-        sad,
-        expires_in: authorised.expires_in,
-    })
-    .into_response())
+    Ok(axum::Json(AuthorizeResponse { sad, expires_in }).into_response())
+}
+
+/// The answer for a request the user decided otherwise than by approving it.
+fn not_authorised(state: &AuthorisationState) -> CscError {
+    match state.status {
+        RequestStatus::Declined => CscError::from(ServiceError::new(
+            ErrorCode::RequestNotPending,
+            format!(
+                "request {} was declined on the user's device",
+                state.request_id
+            ),
+        ))
+        .named("access_denied"),
+        RequestStatus::Expired => CscError::from(ServiceError::new(
+            ErrorCode::RequestExpired,
+            format!(
+                "request {} expired before the user answered",
+                state.request_id
+            ),
+        )),
+        other => CscError::from(ServiceError::new(
+            ErrorCode::RequestNotPending,
+            format!(
+                "request {} is {other}: its SAD was already used",
+                state.request_id
+            ),
+        )),
+    }
+}
+
+/// The user's device authorises: Authorise, then v2 answers `202 {handle}` at once, v1 waits
+/// up to `[csc] authorize_wait_secs` for the answer.
+async fn on_device(
+    state: AppState,
+    version: Version,
+    holder: TokenHolder,
+    credential: &Credential,
+    authorise: Authorise,
+) -> Result<Response, CscError> {
+    if !credential.authorisation.device {
+        return Err(CscError::invalid(
+            if credential.authorisation.pin || credential.authorisation.otp.is_some() {
+                "this credential's user has no registered device: authorise with the PIN or an \
+                 OTP (credentials/info)"
+            } else {
+                "this credential's user has no registered device to authorise on"
+            },
+        ));
+    }
+    let created = state.service.authorise(&holder.client, authorise).await?;
+    match version {
+        Version::V2 => {
+            let handle = state.service.request_reference(
+                ReferencePurpose::Handle,
+                &holder.client,
+                &holder.user_id,
+                HANDLE_KEY,
+                &created.request_id,
+            )?;
+            Ok((StatusCode::ACCEPTED, axum::Json(HandleResponse { handle })).into_response())
+        }
+        Version::V1 => {
+            let wait = std::time::Duration::from_secs(state.csc.authorize_wait_secs);
+            let answered = state
+                .service
+                .await_authorisation(&holder.client, &holder.user_id, &created.request_id, wait)
+                .await?;
+            match (answered.status, answered.sad_expires_in) {
+                (RequestStatus::Authorised, Some(expires_in)) => sad_answer(
+                    &state,
+                    &holder,
+                    &answered.key_id,
+                    &answered.request_id,
+                    expires_in,
+                ),
+                _ => Err(not_authorised(&answered)),
+            }
+        }
+    }
+}
+
+/// A handle binds client, user and request; the credential is the request's own.
+const HANDLE_KEY: &str = "-";
+
+#[derive(Serialize)]
+struct HandleResponse {
+    handle: String,
+}
+
+#[derive(Deserialize)]
+struct AuthorizeCheckRequest {
+    handle: String,
+    #[serde(default, rename = "clientData")]
+    _client_data: Option<String>,
+}
+
+/// `credentials/authorizeCheck` (2.2.0.0): `200 {SAD, expiresIn}` once the device approved,
+/// `202 {handle}` while it has not answered, the decline or expiry as an error. Counted and
+/// audited as Status.
+pub(crate) async fn authorize_check(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    let request: AuthorizeCheckRequest = body(&bytes)?;
+    let request_id = state.service.open_request_reference(
+        ReferencePurpose::Handle,
+        &holder.client,
+        &holder.user_id,
+        HANDLE_KEY,
+        &request.handle,
+    )?;
+    let answered = state
+        .service
+        .authorisation_state(&holder.client, &holder.user_id, &request_id)
+        .await?;
+    match (answered.status, answered.sad_expires_in) {
+        (RequestStatus::Pending, _) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(HandleResponse {
+                handle: request.handle,
+            }),
+        )
+            .into_response()),
+        (RequestStatus::Authorised, Some(expires_in)) => sad_answer(
+            &state,
+            &holder,
+            &answered.key_id,
+            &answered.request_id,
+            expires_in,
+        ),
+        _ => Err(not_authorised(&answered)),
+    }
 }
 
 /// Checks `signAlgo` (and its parameters) against what the credential signs.

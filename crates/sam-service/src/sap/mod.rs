@@ -37,7 +37,7 @@ pub use authorise::{
     Authorise, AuthoriseResponse, DocumentContent, DocumentInput, MAX_DOCUMENT_DATA,
 };
 pub(crate) use authorise::{PreparedDocuments, states_of};
-pub use requests::{PendingRequest, RequestState, RequestsPage};
+pub use requests::{AuthorisationState, PendingRequest, RequestState, RequestsPage};
 pub use signing::SignExpectation;
 pub(crate) use signing::Spending;
 

@@ -51,7 +51,112 @@ pub struct RequestState {
     pub unsigned_spends: i64,
 }
 
+/// Where one of a user's authorisation requests stands, for a client waiting for the user's
+/// answer on their device (the CSC API's `credentials/authorizeCheck`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorisationState {
+    /// The request.
+    pub request_id: String,
+    /// The key it authorises.
+    pub key_id: String,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// Once authorised: how long its SAD may still be used, in seconds.
+    pub sad_expires_in: Option<i64>,
+}
+
 impl Service {
+    /// The state of the user's request `request`, read without being counted.
+    async fn read_authorisation_state(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+    ) -> Result<AuthorisationState, ServiceError> {
+        crate::sap::user_id(user)?;
+        request_id(request)?;
+        let now = self.now();
+        let record = self
+            .store
+            .request(ctx.id(), request, now)
+            .await?
+            .filter(|r| r.request.user_id == user)
+            .ok_or_else(|| ServiceError::not_found("request", request))?;
+        let sad_expires_in = match (&record.status, &record.sad_id) {
+            (RequestStatus::Authorised, Some(sad_id)) => self
+                .store
+                .sad_state(sad_id)
+                .await?
+                .map(|(_, until)| (until.as_secs() - now.as_secs()).max(0)),
+            _ => None,
+        };
+        Ok(AuthorisationState {
+            request_id: record.request.request_id,
+            key_id: record.request.key_id,
+            status: record.status,
+            sad_expires_in,
+        })
+    }
+
+    /// Where the user's request stands (another user's is not found). Counted and audited
+    /// as Status.
+    pub async fn authorisation_state(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+    ) -> Result<AuthorisationState, ServiceError> {
+        self.request(
+            ctx,
+            RequestType::Status,
+            user,
+            format!("request={request}"),
+            self.read_authorisation_state(ctx, user, request),
+        )
+        .await
+    }
+
+    /// Waits up to `timeout` for the user to answer their pending request on the device,
+    /// looking every quarter second, and gives its state once it is no longer pending. A
+    /// request still pending at the end is declined — no one is waiting for its SAD any more,
+    /// so nothing may approve it unseen — and the answer is `request_timeout`; if the user
+    /// answered in that last moment, that answer is given. Part of the call that created the
+    /// request (the CSC API 1.0.4.0's `credentials/authorize`), so not counted on its own.
+    pub async fn await_authorisation(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        timeout: std::time::Duration,
+    ) -> Result<AuthorisationState, ServiceError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let state = self.read_authorisation_state(ctx, user, request).await?;
+            if state.status != RequestStatus::Pending {
+                return Ok(state);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        match self
+            .store
+            .decline_request(ctx.id(), request, self.now())
+            .await?
+        {
+            Transition::Done => Err(ServiceError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the user did not answer on their device within {} seconds; the request \
+                     is withdrawn",
+                    timeout.as_secs()
+                ),
+            )),
+            _ => self.read_authorisation_state(ctx, user, request).await,
+        }
+    }
+
     /// Get Pending Requests, for a device: up to `limit` (1 to 1000) of its user's unexpired
     /// pending requests, oldest first, after request `after`.
     pub async fn pending_requests(

@@ -650,3 +650,86 @@ async fn a_digest_of_another_algorithm_than_the_profiles_is_refused() {
     }
     sam_store::testing::drop_databases(dbs).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_waits_for_the_device_and_a_request_nobody_answers_is_withdrawn() {
+    let dbs = databases("svc_await").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let alice = alice(&f, &ctx).await;
+        let request = |contract: &'static [u8]| Authorise {
+            user_id: "alice".into(),
+            key_id: alice.key_id.clone(),
+            hash_algorithm: HashAlgorithm::Sha256,
+            documents: vec![DocumentInput::digest(
+                "contract.pdf",
+                HashAlgorithm::Sha256.digest(contract).as_bytes().to_vec(),
+            )],
+            format: Format::Raw,
+            signatures: None,
+        };
+        let created = f.service.authorise(&ctx, request(CONTRACT)).await.unwrap();
+        let id = created.request_id.as_str();
+        let state = f
+            .service
+            .authorisation_state(&ctx, "alice", id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (state.status, state.key_id.as_str(), state.sad_expires_in),
+            (
+                sam_store::RequestStatus::Pending,
+                alice.key_id.as_str(),
+                None
+            )
+        );
+        assert_eq!(
+            code(f.service.authorisation_state(&ctx, "bob", id).await),
+            "not_found",
+            "another user's request"
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .authorisation_state(&client("client-b"), "alice", id)
+                    .await
+            ),
+            "not_found"
+        );
+        // The device answers while the client waits.
+        let waiting =
+            f.service
+                .await_authorisation(&ctx, "alice", id, std::time::Duration::from_secs(20));
+        let answering = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let sad = approve(&f, &ctx, &alice.device, id, |_| {}).await;
+            f.service.submit_sad(&ctx, "phone", id, &sad).await.unwrap();
+        };
+        let (state, ()) = tokio::join!(waiting, answering);
+        let state = state.unwrap();
+        assert_eq!(state.status, sam_store::RequestStatus::Authorised);
+        assert!(state.sad_expires_in.is_some_and(|s| s > 0 && s <= 300));
+
+        // Nobody answers: withdrawn (declined) at the bound, so no device can approve it.
+        let created = f
+            .service
+            .authorise(&ctx, request(b"another contract"))
+            .await
+            .unwrap();
+        let id = created.request_id.as_str();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            code(
+                f.service
+                    .await_authorisation(&ctx, "alice", id, std::time::Duration::from_millis(600))
+                    .await
+            ),
+            "request_timeout"
+        );
+        assert!(started.elapsed() >= std::time::Duration::from_millis(600));
+        assert_eq!(f.service.status(&ctx, id).await.unwrap().status, "declined");
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
