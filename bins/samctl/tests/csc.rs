@@ -55,7 +55,8 @@ fn info_tells_each_version_what_is_served() {
                 .as_str()
                 .is_some_and(|d| !d.is_empty())
         );
-        // Exactly what is served, spelt as the spec spells it; authorizeCheck is v2's only.
+        // Exactly what is served, spelt as the spec spells it; authorizeCheck and signPolling
+        // are v2's only.
         let mut methods = vec![
             "info",
             "auth/login",
@@ -67,7 +68,7 @@ fn info_tells_each_version_what_is_served() {
             "signatures/signHash",
         ];
         if version == "v2" {
-            methods.push("credentials/authorizeCheck");
+            methods.extend(["credentials/authorizeCheck", "signatures/signPolling"]);
         }
         assert_eq!(posted["methods"], serde_json::json!(methods), "{posted}");
         assert_eq!(
@@ -86,7 +87,7 @@ fn info_tells_each_version_what_is_served() {
         v2["specs"], "2.2.0.0",
         "the newest clients want exactly this"
     );
-    assert_eq!(v2["asynchronousOperationMode"], false);
+    assert_eq!(v2["asynchronousOperationMode"], true);
     let algos: Vec<&str> = v2["signAlgorithms"]["algos"]
         .as_array()
         .unwrap()
@@ -877,7 +878,7 @@ fn a_csc_client_signs_by_pin_and_otp_on_both_versions() {
         .iter()
         .filter(|r| r.action == "sign" && r.outcome == "ok" && r.actor == "alice")
         .count();
-    assert_eq!(signs, 6, "three Signs per version");
+    assert_eq!(signs, 7, "three Signs per version and one asynchronous");
     assert!(
         audit.iter().any(|r| r.action == "submit_sad"
             && r.actor == "sam"

@@ -31,6 +31,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -256,6 +257,12 @@ def run(config, version):
     answer = alice.call("credentials/authorize", authorize_body(version, config["ec"], digests[:1], otp=code))
     signed = alice.call("signatures/signHash", sign_body(version, config["ec"], answer["SAD"], digests[:1], EC_PUBLIC_KEY))
     verify(certificates["ec"], "ec", digests[0], base64.b64decode(signed["signatures"][0]))
+    if version == "v2":
+        run_asynchronous(alice, bob, config, certificates, pin)
+    else:
+        body = sign_body(version, config["ec"], "x", digests[:1], ECDSA_SHA256)
+        body["operationMode"] = "A"
+        alice.refused("signatures/signHash", body, 400, "invalid_request")
     # A code is used once; bob cannot have one sent for alice's credential.
     alice.refused("credentials/authorize", authorize_body(version, config["ec"], digests[:1], otp=code), 400, "invalid_otp")
     bob.refused("credentials/sendOTP", {"credentialID": config["ec"]}, 404)
@@ -339,6 +346,68 @@ def run_device(config, version):
                                 capture_output=True, text=True, check=True)
         assert "device contract" not in listed.stdout and "Signature" not in listed.stdout, listed.stdout
     print(f"{version} device: ok")
+
+
+def poll(csc, response_id):
+    """signPolling until the outcome is there (202 while it is made)."""
+    for _ in range(100):
+        request = urllib.request.Request(
+            csc.base + "signatures/signPolling",
+            data=json.dumps({"responseID": response_id}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {csc.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, context=csc.context) as answer:
+                body = json.loads(answer.read())
+                if answer.status == 200:
+                    return body
+                assert answer.status == 202 and body == {"responseID": response_id}, body
+        except urllib.error.HTTPError as e:
+            raise Refused(e.code, json.loads(e.read() or b"null")) from None
+        time.sleep(0.1)
+    raise AssertionError("the asynchronous signature never came")
+
+
+def run_asynchronous(alice, bob, config, certificates, pin):
+    """v2 operationMode A: 202 with a responseID at once, then signPolling."""
+    info = Csc(config["server"], config["ca"], "v2").call("info", {})
+    assert info["asynchronousOperationMode"] is True, info
+    assert "signatures/signPolling" in info["methods"], info
+    digests = [hashlib.sha256(b"asynchronous contract").digest()]
+    sad = alice.call("credentials/authorize", authorize_body("v2", config["ec"], digests, pin))["SAD"]
+    body = sign_body("v2", config["ec"], sad, digests, ECDSA_SHA256)
+    body.update({"operationMode": "A", "validity_period": 60000})
+    request = urllib.request.Request(
+        alice.base + "signatures/signHash", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {alice.token}"})
+    with urllib.request.urlopen(request, context=alice.context) as answer:
+        assert answer.status == 202, answer.status
+        response_id = json.loads(answer.read())["responseID"]
+    # Bob cannot read alice's outcome; nor is an unknown id anything.
+    bob.refused("signatures/signPolling", {"responseID": response_id}, 404)
+    alice.refused("signatures/signPolling", {"responseID": "0" * 32}, 404)
+    signed = poll(alice, response_id)
+    verify(certificates["ec"], "ec", digests[0], base64.b64decode(signed["signatures"][0]))
+    # The outcome stays readable; the SAD was spent once.
+    assert poll(alice, response_id) == signed
+    body.pop("validity_period")
+    alice.refused("signatures/signHash", body, 409)
+    # What can be refused at once is: another hash than authorised.
+    sad = alice.call("credentials/authorize", authorize_body("v2", config["ec"], digests, pin))["SAD"]
+    body = sign_body("v2", config["ec"], sad, [hashlib.sha256(b"other").digest()], ECDSA_SHA256)
+    body["operationMode"] = "A"
+    refused = alice.refused("signatures/signHash", body, 400)
+    assert refused["error_description"].startswith("sad_invalid"), refused
+    # No call-backs, and the period within bounds.
+    body = sign_body("v2", config["ec"], sad, digests, ECDSA_SHA256)
+    body.update({"operationMode": "A", "response_uri": "https://attacker.example/"})
+    alice.refused("signatures/signHash", body, 501, "unsupported_operation")
+    body.pop("response_uri")
+    body["validity_period"] = 0
+    alice.refused("signatures/signHash", body, 400, "invalid_request")
+    body.update({"operationMode": "S", "validity_period": 1000})
+    alice.refused("signatures/signHash", body, 400, "invalid_request")
 
 
 def main():

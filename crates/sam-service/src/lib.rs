@@ -7,6 +7,7 @@ pub mod clients;
 pub mod confirmations;
 pub mod credentials;
 pub mod csr;
+pub mod deferred;
 pub mod device_sessions;
 pub mod devices;
 mod error;
@@ -31,6 +32,7 @@ pub use clients::{ClientCredentials, ClientSettings, ClientView, ClientsPage, Us
 pub use confirmations::{CodeSent, UserProfile, UserProfilePaging};
 pub use credentials::{CertificateValidity, Credential, CredentialAuthorisation, CredentialsPage};
 pub use csr::CsrView;
+pub use deferred::DeferredResult;
 pub use device_sessions::{DeviceChallenge, DeviceSession, DeviceSessionToken, session_message};
 pub use devices::{DeviceView, DevicesPage, RegisterDevice, registration_message};
 pub use error::{ErrorCode, ErrorKind, ServiceError, UnknownErrorCode};

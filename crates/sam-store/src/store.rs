@@ -159,6 +159,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_access_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0012_access_tokens.sql"),
     },
+    Migration {
+        version: 13,
+        name: "deferred_results",
+        sqlite: include_str!("../migrations/sqlite/0013_deferred_results.sql"),
+        postgres: include_str!("../migrations/postgres/0013_deferred_results.sql"),
+    },
 ];
 
 /// How [`Store::open_with`] opens a database.

@@ -25,7 +25,7 @@ pub(crate) const METHODS: &[&str] = &[
 ];
 
 /// The calls only CSC API 2.2.0.0 defines.
-pub(crate) const V2_METHODS: &[&str] = &["credentials/authorizeCheck"];
+pub(crate) const V2_METHODS: &[&str] = &["credentials/authorizeCheck", "signatures/signPolling"];
 
 /// What `info.methods` lists for `version`.
 pub(crate) fn methods(version: Version) -> Vec<&'static str> {
@@ -107,7 +107,8 @@ fn info(state: &AppState, version: Version) -> Info {
     let (async_mode, validation, algorithms, hashes) = match version {
         Version::V1 => (None, None, None, None),
         Version::V2 => (
-            Some(false),
+            // signHash with operationMode A, and signPolling.
+            Some(true),
             Some(false),
             Some(SignAlgorithms {
                 algos: state.csc_offer.algos.clone(),

@@ -64,6 +64,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/csc/v2/credentials/sendOTP", post(signing::send_otp))
         .route("/csc/v1/signatures/signHash", post(signing::sign_hash_v1))
         .route("/csc/v2/signatures/signHash", post(signing::sign_hash_v2))
+        .route(
+            "/csc/v2/signatures/signPolling",
+            post(signing::sign_polling),
+        )
         .route("/csc/v1/{*method}", any(unknown_method))
         .route("/csc/v2/{*method}", any(unknown_method))
 }

@@ -27,8 +27,8 @@ use sam_algorithms::{Digest, HashAlgorithm, SignatureAlgorithm};
 use sam_cms::Format;
 use sam_profile::AuthorisationMode;
 use sam_service::{
-    AuthorisationState, Authorise, Credential, DocumentInput, ErrorCode, ReferencePurpose,
-    ServiceError, SignExpectation, TokenHolder, UserSecret,
+    AuthorisationState, Authorise, Credential, DeferredResult, DocumentInput, ErrorCode,
+    ReferencePurpose, ServiceError, SignExpectation, TokenHolder, UserSecret,
 };
 use sam_store::RequestStatus;
 use serde::de::IgnoredAny;
@@ -110,11 +110,16 @@ struct SignHashRequest {
     hash_algorithm_oid: Option<String>,
     #[serde(default)]
     operation_mode: Option<String>,
+    /// Milliseconds the outcome of an asynchronous call is kept.
     #[serde(default, rename = "validity_period")]
-    _validity_period: Option<IgnoredAny>,
+    validity_period: Option<i64>,
     #[serde(default, rename = "response_uri")]
-    _response_uri: Option<IgnoredAny>,
+    response_uri: Option<IgnoredAny>,
 }
+
+/// How long an asynchronous `signHash`'s outcome is kept when the request does not say, in
+/// milliseconds (10 minutes).
+const DEFAULT_VALIDITY_PERIOD_MS: i64 = 600_000;
 
 #[derive(Serialize)]
 struct SignHashResponse {
@@ -537,7 +542,7 @@ async fn sign_hash(
     bytes: Bytes,
 ) -> Result<Response, CscError> {
     let request: SignHashRequest = body(&bytes)?;
-    let (hashes, hash_oid, hash_field) = match version {
+    let (hashes, hash_oid, hash_field, asynchronous) = match version {
         Version::V1 => {
             if request.hashes.is_some() {
                 return Err(foreign(version, "hashes", "hash"));
@@ -545,10 +550,17 @@ async fn sign_hash(
             if request.hash_algorithm_oid.is_some() {
                 return Err(foreign(version, "hashAlgorithmOID", "hashAlgo"));
             }
-            if request.operation_mode.is_some() {
-                return Err(foreign(version, "operationMode", "a synchronous call"));
+            if request.operation_mode.is_some()
+                || request.validity_period.is_some()
+                || request.response_uri.is_some()
+            {
+                return Err(foreign(
+                    version,
+                    "operationMode (and validity_period, response_uri)",
+                    "a synchronous call",
+                ));
             }
-            (request.hash, request.hash_algo, "hashAlgo")
+            (request.hash, request.hash_algo, "hashAlgo", false)
         }
         Version::V2 => {
             if request.hash.is_some() {
@@ -557,25 +569,36 @@ async fn sign_hash(
             if request.hash_algo.is_some() {
                 return Err(foreign(version, "hashAlgo", "hashAlgorithmOID"));
             }
-            match request.operation_mode.as_deref() {
-                None | Some("S") => {}
-                Some("A") => {
-                    return Err(CscError::from(ServiceError::new(
-                        ErrorCode::NotSupported,
-                        "operationMode A: asynchronous signing is not offered \
-                         (info.asynchronousOperationMode is false)",
-                    )));
-                }
+            let asynchronous = match request.operation_mode.as_deref() {
+                None | Some("S") => false,
+                Some("A") => true,
                 Some(other) => {
                     return Err(CscError::invalid(format!(
                         "operationMode {other:?}: S or A"
                     )));
                 }
+            };
+            if !asynchronous
+                && (request.validity_period.is_some() || request.response_uri.is_some())
+            {
+                return Err(CscError::invalid(
+                    "validity_period and response_uri are for operationMode A only",
+                ));
+            }
+            if request.response_uri.is_some() {
+                // The server calling a URI the client names is a request forgery waiting to
+                // happen; the outcome is polled instead.
+                return Err(CscError::from(ServiceError::new(
+                    ErrorCode::NotSupported,
+                    "response_uri: this service does not call back; poll \
+                     signatures/signPolling with the responseID",
+                )));
             }
             (
                 request.hashes,
                 request.hash_algorithm_oid,
                 "hashAlgorithmOID",
+                asynchronous,
             )
         }
     };
@@ -600,6 +623,59 @@ async fn sign_hash(
         &credential.key_id,
         &request.sad,
     )?;
+    if asynchronous {
+        let millis = request
+            .validity_period
+            .unwrap_or(DEFAULT_VALIDITY_PERIOD_MS);
+        let max_ms = sam_service::deferred::MAX_DEFERRED_SECS * 1000;
+        if !(1..=max_ms).contains(&millis) {
+            return Err(CscError::invalid(format!(
+                "validity_period is 1 to {max_ms} milliseconds"
+            )));
+        }
+        // What can be refused now is (a spent SAD, other hashes); what fails while signing
+        // is the outcome signPolling gives.
+        state
+            .service
+            .check_sign_expected(
+                &holder.client,
+                &request_id,
+                &SignExpectation {
+                    user_id: &holder.user_id,
+                    key_id: &credential.key_id,
+                    hashes: &digests,
+                },
+            )
+            .await?;
+        let response_id = state
+            .service
+            .begin_deferred(&holder.client, &holder.user_id, (millis + 999) / 1000)
+            .await?;
+        let service = state.service.clone();
+        let (ctx, user, key, response) = (
+            holder.client.clone(),
+            holder.user_id.clone(),
+            credential.key_id.clone(),
+            response_id.clone(),
+        );
+        tokio::spawn(async move {
+            let expected = SignExpectation {
+                user_id: &user,
+                key_id: &key,
+                hashes: &digests,
+            };
+            let result = service.sign_expected(&ctx, &request_id, &expected).await;
+            if let Err(e) = service.finish_deferred(&ctx, &response, &result).await {
+                tracing::error!(response = %response, code = %e.code, message = %e.message,
+                    "the outcome of an asynchronous signHash could not be recorded");
+            }
+        });
+        return Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(ResponseIdAnswer { response_id }),
+        )
+            .into_response());
+    }
     let signatures = state
         .service
         .sign_expected(
@@ -612,16 +688,57 @@ async fn sign_hash(
             },
         )
         .await?;
-    Ok((
-        StatusCode::OK,
-        axum::Json(SignHashResponse {
-            signatures: signatures
-                .iter()
-                .map(|s| Base64::encode_string(s))
-                .collect(),
-        }),
-    )
-        .into_response())
+    Ok(signatures_answer(&signatures))
+}
+
+fn signatures_answer(signatures: &[Vec<u8>]) -> Response {
+    axum::Json(SignHashResponse {
+        signatures: signatures
+            .iter()
+            .map(|s| Base64::encode_string(s))
+            .collect(),
+    })
+    .into_response()
+}
+
+#[derive(Serialize)]
+struct ResponseIdAnswer {
+    #[serde(rename = "responseID")]
+    response_id: String,
+}
+
+#[derive(Deserialize)]
+struct SignPollingRequest {
+    #[serde(rename = "responseID")]
+    response_id: String,
+    #[serde(default, rename = "clientData")]
+    _client_data: Option<String>,
+}
+
+/// `signatures/signPolling` (2.2.0.0): `200 {signatures}` once an asynchronous `signHash` is
+/// done, `202 {responseID}` while it is being made, its refusal as the error it was. Counted
+/// and audited as Status.
+pub(crate) async fn sign_polling(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    let request: SignPollingRequest = body(&bytes)?;
+    match state
+        .service
+        .deferred_result(&holder.client, &holder.user_id, &request.response_id)
+        .await?
+    {
+        DeferredResult::Pending => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(ResponseIdAnswer {
+                response_id: request.response_id,
+            }),
+        )
+            .into_response()),
+        DeferredResult::Done(signatures) => Ok(signatures_answer(&signatures)),
+        DeferredResult::Failed(e) => Err(CscError::from(e)),
+    }
 }
 
 pub(crate) async fn authorize_v1(

@@ -67,7 +67,41 @@ fn expected_order(
     Ok(order)
 }
 
+/// The order of `expected`'s digests among `record`'s, if the record is what is expected.
+fn expected_of(
+    record: &sam_store::RequestRecord,
+    expected: &SignExpectation<'_>,
+) -> Result<Vec<usize>, ServiceError> {
+    if record.request.user_id != expected.user_id || record.request.key_id != expected.key_id {
+        return Err(ServiceError::new(
+            ErrorCode::SadInvalid,
+            "the SAD authorises another user's or another credential's signature",
+        ));
+    }
+    expected_order(
+        expected,
+        &record.request.hash_algorithm,
+        &record.request.dtbsr,
+    )
+}
+
 impl Service {
+    /// Whether [`Self::sign_expected`] would sign now — the request authorised, its SAD
+    /// verifying, the expectation met — without signing or spending anything and without
+    /// being counted: for a caller that answers before it signs (the CSC API's asynchronous
+    /// `signHash`), so that what can be refused at once is.
+    pub async fn check_sign_expected(
+        &self,
+        ctx: &ClientContext,
+        request: &str,
+        expected: &SignExpectation<'_>,
+    ) -> Result<(), ServiceError> {
+        self.signing()?;
+        request_id(request)?;
+        let (record, _, _) = self.authorised_record(ctx, request, self.now()).await?;
+        expected_of(&record, expected).map(|_| ())
+    }
+
     /// Sign: the outputs of an authorised transaction-mode request, in the order of its
     /// documents.
     pub async fn sign(
@@ -103,21 +137,7 @@ impl Service {
             let (record, sad_id, verified) = self.authorised_record(ctx, request, now).await?;
             let order = match expected {
                 None => None,
-                Some(expected) => {
-                    if record.request.user_id != expected.user_id
-                        || record.request.key_id != expected.key_id
-                    {
-                        return Err(ServiceError::new(
-                            ErrorCode::SadInvalid,
-                            "the SAD authorises another user's or another credential's signature",
-                        ));
-                    }
-                    Some(expected_order(
-                        expected,
-                        &record.request.hash_algorithm,
-                        &record.request.dtbsr,
-                    )?)
-                }
+                Some(expected) => Some(expected_of(&record, expected)?),
             };
             if record.request.kind != RequestKind::SIGN {
                 return Err(ServiceError::invalid(format!(

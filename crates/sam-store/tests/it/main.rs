@@ -8,6 +8,7 @@ mod access_tokens;
 mod audit_chain;
 mod backends;
 mod codes;
+mod deferred;
 mod faults;
 mod key_pool;
 mod plans;
