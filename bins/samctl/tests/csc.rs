@@ -65,6 +65,7 @@ fn info_tells_each_version_what_is_served() {
             "credentials/info",
             "credentials/authorize",
             "credentials/sendOTP",
+            "credentials/extendTransaction",
             "signatures/signHash",
         ];
         if version == "v2" {

@@ -194,10 +194,19 @@ def run(config, version):
     verify(certificates["ec"], "ec", digests[0], base64.b64decode(signed["signatures"][0]))
     # Replayed: the SAD signed once.
     alice.refused("signatures/signHash", sign_body(version, config["ec"], sad, digests[:1], ECDSA_SHA256), 409)
+    alice.refused("credentials/extendTransaction", {"credentialID": config["ec"], "SAD": sad}, 409)
 
     # Two hashes in one authorisation, RSA-PSS, signed in the order asked (reversed here).
     answer = alice.call("credentials/authorize", authorize_body(version, config["pss"], digests, pin))
     sad = answer["SAD"]
+    # extendTransaction: the SAD still stands for these hashes (sam cannot extend what the
+    # user authorised: the same SAD, with the time it has left); not for others.
+    hash_field = "hash" if version == "v1" else "hashes"
+    extend = {"credentialID": config["pss"], "SAD": sad, hash_field: [b64(d) for d in digests]}
+    extended = alice.call("credentials/extendTransaction", extend)
+    assert extended["SAD"] == sad and 0 < extended["expiresIn"] <= answer["expiresIn"], extended
+    alice.refused("credentials/extendTransaction", {**extend, hash_field: [b64(hashlib.sha256(b"x").digest())]}, 400)
+    bob.refused("credentials/extendTransaction", extend, 404)
     # Bob cannot use alice's SAD; nor can it sign with her other credential, another hash, a
     # subset, or an altered SAD; PSS needs its parameters, and only the credential's.
     bob.refused("signatures/signHash", sign_body(version, config["pss"], sad, digests, RSASSA_PSS, PSS_SHA256_PARAMS), 404)

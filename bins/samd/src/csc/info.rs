@@ -21,6 +21,7 @@ pub(crate) const METHODS: &[&str] = &[
     "credentials/info",
     "credentials/authorize",
     "credentials/sendOTP",
+    "credentials/extendTransaction",
     "signatures/signHash",
 ];
 

@@ -60,6 +60,14 @@ pub(crate) fn routes() -> Router<AppState> {
             "/csc/v2/credentials/authorizeCheck",
             post(signing::authorize_check),
         )
+        .route(
+            "/csc/v1/credentials/extendTransaction",
+            post(signing::extend_v1),
+        )
+        .route(
+            "/csc/v2/credentials/extendTransaction",
+            post(signing::extend_v2),
+        )
         .route("/csc/v1/credentials/sendOTP", post(signing::send_otp))
         .route("/csc/v2/credentials/sendOTP", post(signing::send_otp))
         .route("/csc/v1/signatures/signHash", post(signing::sign_hash_v1))

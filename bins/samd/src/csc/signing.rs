@@ -808,3 +808,110 @@ pub(crate) async fn send_otp(
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `credentials/extendTransaction`, both versions' fields.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtendRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(rename = "SAD")]
+    sad: String,
+    #[serde(default, rename = "clientData")]
+    _client_data: Option<String>,
+    // v1
+    #[serde(default)]
+    hash: Option<Vec<String>>,
+    // v2
+    #[serde(default)]
+    hashes: Option<Vec<String>>,
+    #[serde(default, rename = "hashAlgorithmOID")]
+    hash_algorithm_oid: Option<String>,
+}
+
+/// `credentials/extendTransaction` (1.0.4.0 §11.7, 2.2.0.0 §11.7). sam cannot extend what
+/// the user authorised — the SAD's lifetime is the one the device (or sam, after the PIN)
+/// signed — so this confirms that the SAD still stands, for these hashes when they are
+/// given, and answers it again with the time it has left: `{SAD, expiresIn}`. A spent,
+/// expired or foreign SAD is refused as `signHash` would refuse it. Counted and audited as
+/// Status.
+async fn extend(
+    state: AppState,
+    version: Version,
+    holder: TokenHolder,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    let request: ExtendRequest = body(&bytes)?;
+    let hashes = match version {
+        Version::V1 => {
+            if request.hashes.is_some() || request.hash_algorithm_oid.is_some() {
+                return Err(foreign(version, "hashes and hashAlgorithmOID", "hash"));
+            }
+            request.hash
+        }
+        Version::V2 => {
+            if request.hash.is_some() {
+                return Err(foreign(version, "hash", "hashes"));
+            }
+            request.hashes
+        }
+    };
+    let credential = state
+        .service
+        .credential_facts(&holder.client, &holder.user_id, &request.credential_id)
+        .await?;
+    named_hash(
+        &credential,
+        request.hash_algorithm_oid.as_deref(),
+        "hashAlgorithmOID",
+    )?;
+    let request_id = state.service.open_request_reference(
+        ReferencePurpose::Sad,
+        &holder.client,
+        &holder.user_id,
+        &credential.key_id,
+        &request.sad,
+    )?;
+    let answered = state
+        .service
+        .authorisation_state(&holder.client, &holder.user_id, &request_id)
+        .await?;
+    let Some(expires_in) = answered
+        .sad_expires_in
+        .filter(|_| answered.status == RequestStatus::Authorised)
+    else {
+        return Err(not_authorised(&answered));
+    };
+    if let Some(hashes) = hashes.filter(|h| !h.is_empty()) {
+        let digests = digests(&hashes, credential.hash_algorithm)?;
+        state
+            .service
+            .check_sign_expected(
+                &holder.client,
+                &request_id,
+                &SignExpectation {
+                    user_id: &holder.user_id,
+                    key_id: &credential.key_id,
+                    hashes: &digests,
+                },
+            )
+            .await?;
+    }
+    sad_answer(&state, &holder, &credential.key_id, &request_id, expires_in)
+}
+
+pub(crate) async fn extend_v1(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    extend(state, Version::V1, holder, bytes).await
+}
+
+pub(crate) async fn extend_v2(
+    State(state): State<AppState>,
+    CscUser(holder): CscUser,
+    bytes: Bytes,
+) -> Result<Response, CscError> {
+    extend(state, Version::V2, holder, bytes).await
+}
