@@ -380,6 +380,13 @@ fn issue(
     let spki = format!("{name}.spki.der");
     let public = format!("{name}.pub.pem");
     let pem = format!("{name}.pem");
+    let extensions = format!("{name}.ext");
+    // A v3 signing certificate: what a PDF validator checks the key usage of.
+    std::fs::write(
+        dir.join(&extensions),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
+    )
+    .unwrap();
     std::fs::write(dir.join(&spki), spki_der).unwrap();
     openssl(
         dir,
@@ -406,6 +413,8 @@ fn issue(
             "0x00C0FFEE42",
             "-days",
             "30",
+            "-extfile",
+            &extensions,
             "-out",
             &pem,
         ],
@@ -985,4 +994,88 @@ fn a_csc_client_signs_after_the_users_device_approves() {
             .any(|r| r.action == "submit_sad" && r.actor == "sam"),
         "sam signs no SAD under SCAL2"
     );
+}
+
+#[test]
+fn a_pdf_signer_from_pypi_signs_through_csc_v1() {
+    let dir = scratch("csc-pdf");
+    let server = start_samd(&dir, None);
+    let profile = create_profile(
+        &server,
+        &dir,
+        "pdf.toml",
+        "name = \"SCAL1 PDF\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         scal = \"scal1\"\n",
+    );
+    let shop = Sam::new(&server, "shop:shop-secret-1234");
+    register_client(&shop, "shop", &[profile]);
+    let pin = "carol pin 2718";
+    shop.run(shop.client.register_user(&NewUser {
+        user_id: "carol".into(),
+        password: Some(pin.into()),
+        ..NewUser::default()
+    }));
+    let key = shop.run(shop.client.generate_key("carol", Some(profile)));
+    let (cert, ca) = issue(&server, &dir, "pdf", &key.public_key, "/O=Example/CN=pdf");
+    shop.run(
+        shop.client
+            .import_certificate(&key.key_id, &cert, std::slice::from_ref(&ca)),
+    );
+    let token = shop
+        .run(shop.client.access_token("carol", false))
+        .access_token;
+    let config = serde_json::json!({
+        "server": server.address,
+        "ca": server.data.join("dev-ca/ca.pem"),
+        "token": token,
+        "credential": key.key_id,
+        "pin": pin,
+    });
+    let config_file = dir.join("csc-pdf.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let signed = dir.join("signed.pdf");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/csc_pdf.py");
+    let out = std::process::Command::new(sam_testkit::python())
+        .arg(&script)
+        .arg(&config_file)
+        .arg(&signed)
+        .output()
+        .expect("python (scripts/test sets up its venv)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "csc_pdf.py: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("signed and validated"), "{stdout}");
+
+    // poppler's pdfsig, an independent validator (NSS underneath): the signature is valid and
+    // covers the whole document. It does not know the development CA, so it may say the
+    // issuer is not trusted; that is not what is checked here.
+    let pdfsig = std::process::Command::new("pdfsig")
+        .arg(&signed)
+        .output()
+        .expect("pdfsig (poppler-utils; scripts/test installs it)");
+    let report = String::from_utf8_lossy(&pdfsig.stdout);
+    assert!(
+        report.contains("Signature Validation: Signature is Valid."),
+        "pdfsig: {report}\n{}",
+        String::from_utf8_lossy(&pdfsig.stderr)
+    );
+    assert!(
+        report.contains("The signature form field is signed by the whole document")
+            || report.contains("Total document signed"),
+        "{report}"
+    );
+    // The one signature was a Sign of carol's key, authorised by sam after her PIN.
+    let audit = shop.run(shop.admin.audit(1, 10000));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r.action == "sign" && r.outcome == "ok" && r.actor == "carol")
+            .count(),
+        1
+    );
+    assert_no_secret_in_logs(&server, &[pin, &token]);
 }
