@@ -1079,3 +1079,76 @@ fn a_pdf_signer_from_pypi_signs_through_csc_v1() {
     );
     assert_no_secret_in_logs(&server, &[pin, &token]);
 }
+
+#[test]
+fn the_csc_api_keeps_to_its_openapi_document() {
+    let python = sam_testkit::python();
+    let schemathesis = std::path::Path::new(&python).with_file_name("schemathesis");
+    assert!(
+        schemathesis.exists(),
+        "{} is missing: scripts/test installs schemathesis into .venv (SAM_TEST_PYTHON)",
+        schemathesis.display()
+    );
+    let dir = scratch("csc-openapi");
+    let server = start_samd(&dir, None);
+    let profile = create_profile(
+        &server,
+        &dir,
+        "scal1.toml",
+        "name = \"SCAL1\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         scal = \"scal1\"\n",
+    );
+    let shop = Sam::new(&server, "shop:shop-secret-1234");
+    register_client(&shop, "shop", &[profile]);
+    shop.run(shop.client.register_user(&NewUser {
+        user_id: "alice".into(),
+        password: Some("alice pin 4711".into()),
+        mobile: Some("+31600000042".into()),
+        ..NewUser::default()
+    }));
+    let key = shop.run(shop.client.generate_key("alice", Some(profile)));
+    let (cert, ca) = issue(&server, &dir, "alice", &key.public_key, "/CN=alice");
+    shop.run(
+        shop.client
+            .import_certificate(&key.key_id, &cert, std::slice::from_ref(&ca)),
+    );
+    let token = shop
+        .run(shop.client.access_token("alice", false))
+        .access_token;
+    let (status, document) = curl(&server, &[], "/csc/openapi.json");
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_str(&document).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(document["paths"]["/csc/v2/signatures/signHash"]["post"].is_object());
+    let bearer = format!("Authorization: Bearer {token}");
+    let out = std::process::Command::new(&schemathesis)
+        .arg("run")
+        .arg(format!("https://{}/csc/openapi.json", server.address))
+        .arg("--tls-verify")
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .args(["--header", &bearer])
+        // auth/login and auth/revoke would log the fuzzer out of its own token.
+        .args(["--exclude-path-regex", "auth/"])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+            "--max-examples",
+            "10",
+            "--seed",
+            "20261202",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--no-color",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems in the CSC API:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("passed"), "{report}");
+}

@@ -29,7 +29,8 @@ use crate::api::{PeerAddress, PeerCertificate, basic, bearer};
 use crate::state::AppState;
 
 /// The `auth/login` request.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = CscLoginRequest)]
 #[serde(rename_all = "camelCase")]
 struct LoginRequest {
     /// Form 3.
@@ -47,7 +48,8 @@ struct LoginRequest {
 }
 
 /// The `auth/login` answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscLoginResponse)]
 struct LoginResponse {
     access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +68,8 @@ impl From<IssuedAccessToken> for LoginResponse {
 }
 
 /// The `auth/revoke` request.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscRevokeRequest)]
 struct RevokeRequest {
     token: String,
     #[serde(default)]
@@ -182,4 +185,14 @@ pub(crate) async fn revoke(
         .revoke_access_token(&holder, &request.token, hint)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// This module's schemas, for the OpenAPI document.
+pub(crate) fn schemas(
+    components: utoipa::openapi::ComponentsBuilder,
+) -> utoipa::openapi::ComponentsBuilder {
+    components
+        .schema_from::<LoginRequest>()
+        .schema_from::<LoginResponse>()
+        .schema_from::<RevokeRequest>()
 }

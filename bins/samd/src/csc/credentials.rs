@@ -34,7 +34,8 @@ use crate::state::AppState;
 pub(crate) const DEFAULT_MAX_RESULTS: i64 = 100;
 
 /// Which certificates to return (`certificates`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[schema(as = CscCertificatesChoice)]
 #[serde(rename_all = "lowercase")]
 enum Certificates {
     None,
@@ -44,7 +45,8 @@ enum Certificates {
 }
 
 /// `credentials/list`. The v2 fields are read in v1 requests as unknown extensions: ignored.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = CscCredentialsListRequest)]
 #[serde(rename_all = "camelCase")]
 struct ListRequest {
     #[serde(default, rename = "userID")]
@@ -70,7 +72,8 @@ struct ListRequest {
 }
 
 /// `credentials/info`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscCredentialsInfoRequest)]
 #[serde(rename_all = "camelCase")]
 struct InfoRequest {
     #[serde(rename = "credentialID")]
@@ -87,7 +90,8 @@ struct InfoRequest {
     _client_data: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscCredentialsListResponse)]
 #[serde(rename_all = "camelCase")]
 struct ListResponse {
     #[serde(rename = "credentialIDs")]
@@ -100,7 +104,8 @@ struct ListResponse {
     only_valid: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscKeyInfo)]
 struct KeyInfo {
     status: &'static str,
     algo: Vec<String>,
@@ -109,7 +114,8 @@ struct KeyInfo {
     curve: Option<String>,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, utoipa::ToSchema)]
+#[schema(as = CscCertInfo)]
 #[serde(rename_all = "camelCase")]
 struct CertInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,7 +135,8 @@ struct CertInfo {
 }
 
 /// v1 `PIN`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscPinInfo)]
 struct PinInfo {
     presence: &'static str,
     format: &'static str,
@@ -138,7 +145,8 @@ struct PinInfo {
 }
 
 /// v1 `OTP`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscOtpInfo)]
 #[serde(rename_all = "camelCase")]
 struct OtpInfo {
     presence: &'static str,
@@ -153,7 +161,8 @@ struct OtpInfo {
 }
 
 /// v2 `auth.objects[]`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscAuthObject)]
 struct AuthObject {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -166,7 +175,8 @@ struct AuthObject {
 }
 
 /// v2 `auth`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscAuthInfo)]
 struct AuthInfo {
     mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +185,8 @@ struct AuthInfo {
     objects: Option<Vec<AuthObject>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscCredentialInfo)]
 #[serde(rename_all = "camelCase")]
 struct InfoResponse {
     #[serde(rename = "credentialID", skip_serializing_if = "Option::is_none")]
@@ -548,6 +559,24 @@ pub(crate) async fn info_v2(
     bytes: Bytes,
 ) -> Result<Response, CscError> {
     info(state, Version::V2, user, bytes).await
+}
+
+/// This module's schemas, for the OpenAPI document.
+pub(crate) fn schemas(
+    components: utoipa::openapi::ComponentsBuilder,
+) -> utoipa::openapi::ComponentsBuilder {
+    components
+        .schema_from::<Certificates>()
+        .schema_from::<ListRequest>()
+        .schema_from::<InfoRequest>()
+        .schema_from::<ListResponse>()
+        .schema_from::<KeyInfo>()
+        .schema_from::<CertInfo>()
+        .schema_from::<PinInfo>()
+        .schema_from::<OtpInfo>()
+        .schema_from::<AuthObject>()
+        .schema_from::<AuthInfo>()
+        .schema_from::<InfoResponse>()
 }
 
 #[cfg(test)]

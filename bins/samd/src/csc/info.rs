@@ -43,20 +43,23 @@ pub(crate) const AUTH_TYPES: &[&str] = &["basic", "TLS"];
 
 /// The request: an optional preferred language. The service answers in its one language
 /// (`[csc] lang`), which the spec allows; the field is read so that a malformed one is refused.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = CscInfoRequest)]
 struct InfoRequest {
     #[serde(default, rename = "lang")]
     _lang: Option<String>,
 }
 
 /// `signAlgorithms` (v2).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscSignAlgorithms)]
 struct SignAlgorithms {
     algos: Vec<String>,
 }
 
 /// The answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscInfoResponse)]
 #[serde(rename_all = "camelCase")]
 struct Info {
     specs: &'static str,
@@ -159,4 +162,14 @@ pub(crate) async fn info_v2(State(state): State<AppState>, bytes: Bytes) -> Resp
 /// `GET /csc/v2/info`.
 pub(crate) async fn info_v2_get(State(state): State<AppState>) -> Response {
     answer(&state, Version::V2, b"")
+}
+
+/// This module's schemas, for the OpenAPI document.
+pub(crate) fn schemas(
+    components: utoipa::openapi::ComponentsBuilder,
+) -> utoipa::openapi::ComponentsBuilder {
+    components
+        .schema_from::<InfoRequest>()
+        .schema_from::<SignAlgorithms>()
+        .schema_from::<Info>()
 }

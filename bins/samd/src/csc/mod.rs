@@ -10,6 +10,7 @@
 mod auth;
 mod credentials;
 mod info;
+mod openapi;
 mod signing;
 
 pub(crate) use info::Offer;
@@ -44,6 +45,7 @@ impl Version {
 /// The CSC routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/csc/openapi.json", axum::routing::get(openapi::serve))
         .route("/csc/v1/info", post(info::info_v1).get(info::info_v1_get))
         .route("/csc/v2/info", post(info::info_v2).get(info::info_v2_get))
         .route("/csc/v1/auth/login", post(auth::login))
@@ -152,17 +154,40 @@ impl From<ServiceError> for CscError {
     }
 }
 
+/// CSC's error body.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CscErrorResponse)]
+struct ErrorBody<'a> {
+    /// CSC's error name (`invalid_request`, `invalid_token`, `access_denied`,
+    /// `invalid_pin`, `invalid_otp`, `server_error`, `temporarily_unavailable`,
+    /// `unsupported_operation`).
+    error: &'a str,
+    /// Why: sam's error code first (docs/api.md), then the reason.
+    error_description: &'a str,
+}
+
 impl IntoResponse for CscError {
     fn into_response(self) -> Response {
         (
             self.status,
-            axum::Json(serde_json::json!({
-                "error": self.error,
-                "error_description": self.description,
-            })),
+            axum::Json(ErrorBody {
+                error: self.error,
+                error_description: &self.description,
+            }),
         )
             .into_response()
     }
+}
+
+/// The schemas of every request and answer, for the OpenAPI document.
+pub(crate) fn schemas(
+    components: utoipa::openapi::ComponentsBuilder,
+) -> utoipa::openapi::ComponentsBuilder {
+    let components = components.schema_from::<ErrorBody<'static>>();
+    let components = info::schemas(components);
+    let components = auth::schemas(components);
+    let components = credentials::schemas(components);
+    signing::schemas(components)
 }
 
 /// A CSC request body: JSON that reads as `T`, or `400 invalid_request` naming what is wrong.

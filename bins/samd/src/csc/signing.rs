@@ -44,7 +44,8 @@ use crate::state::AppState;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// `credentials/authorize`, both versions' fields; each handler refuses the other's.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscAuthorizeRequest)]
 #[serde(rename_all = "camelCase")]
 struct AuthorizeRequest {
     #[serde(rename = "credentialID")]
@@ -58,8 +59,10 @@ struct AuthorizeRequest {
     #[serde(default)]
     hash: Option<Vec<String>>,
     #[serde(default, rename = "PIN")]
+    #[schema(value_type = Option<String>)]
     pin: Option<Zeroizing<String>>,
     #[serde(default, rename = "OTP")]
+    #[schema(value_type = Option<String>)]
     otp: Option<Zeroizing<String>>,
     // v2
     #[serde(default)]
@@ -71,13 +74,16 @@ struct AuthorizeRequest {
 }
 
 /// One v2 `authData` entry: an authentication object's id (`PIN`, `OTP`) and value.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscAuthDatum)]
 struct AuthDatum {
     id: String,
+    #[schema(value_type = String)]
     value: Zeroizing<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscAuthorizeResponse)]
 #[serde(rename_all = "camelCase")]
 struct AuthorizeResponse {
     #[serde(rename = "SAD")]
@@ -86,7 +92,8 @@ struct AuthorizeResponse {
 }
 
 /// `signatures/signHash`, both versions' fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscSignHashRequest)]
 #[serde(rename_all = "camelCase")]
 struct SignHashRequest {
     #[serde(rename = "credentialID")]
@@ -114,6 +121,7 @@ struct SignHashRequest {
     #[serde(default, rename = "validity_period")]
     validity_period: Option<i64>,
     #[serde(default, rename = "response_uri")]
+    #[schema(value_type = Option<String>)]
     response_uri: Option<IgnoredAny>,
 }
 
@@ -121,7 +129,8 @@ struct SignHashRequest {
 /// milliseconds (10 minutes).
 const DEFAULT_VALIDITY_PERIOD_MS: i64 = 600_000;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscSignHashResponse)]
 struct SignHashResponse {
     signatures: Vec<String>,
 }
@@ -434,12 +443,14 @@ async fn on_device(
 /// A handle binds client, user and request; the credential is the request's own.
 const HANDLE_KEY: &str = "-";
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscHandleResponse)]
 struct HandleResponse {
     handle: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscAuthorizeCheckRequest)]
 struct AuthorizeCheckRequest {
     handle: String,
     #[serde(default, rename = "clientData")]
@@ -701,13 +712,15 @@ fn signatures_answer(signatures: &[Vec<u8>]) -> Response {
     .into_response()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscResponseIdResponse)]
 struct ResponseIdAnswer {
     #[serde(rename = "responseID")]
     response_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscSignPollingRequest)]
 struct SignPollingRequest {
     #[serde(rename = "responseID")]
     response_id: String,
@@ -774,7 +787,8 @@ pub(crate) async fn sign_hash_v2(
 }
 
 /// `credentials/sendOTP`: `{credentialID, clientData}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscSendOtpRequest)]
 struct SendOtpRequest {
     #[serde(rename = "credentialID")]
     credential_id: String,
@@ -810,7 +824,8 @@ pub(crate) async fn send_otp(
 }
 
 /// `credentials/extendTransaction`, both versions' fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CscExtendTransactionRequest)]
 #[serde(rename_all = "camelCase")]
 struct ExtendRequest {
     #[serde(rename = "credentialID")]
@@ -914,4 +929,22 @@ pub(crate) async fn extend_v2(
     bytes: Bytes,
 ) -> Result<Response, CscError> {
     extend(state, Version::V2, holder, bytes).await
+}
+
+/// This module's schemas, for the OpenAPI document.
+pub(crate) fn schemas(
+    components: utoipa::openapi::ComponentsBuilder,
+) -> utoipa::openapi::ComponentsBuilder {
+    components
+        .schema_from::<AuthorizeRequest>()
+        .schema_from::<AuthDatum>()
+        .schema_from::<AuthorizeResponse>()
+        .schema_from::<SignHashRequest>()
+        .schema_from::<SignHashResponse>()
+        .schema_from::<HandleResponse>()
+        .schema_from::<AuthorizeCheckRequest>()
+        .schema_from::<ResponseIdAnswer>()
+        .schema_from::<SignPollingRequest>()
+        .schema_from::<SendOtpRequest>()
+        .schema_from::<ExtendRequest>()
 }
