@@ -650,6 +650,40 @@ async fn a_credential_otp_authorises_one_request_of_that_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_scal2_no_pin_or_otp_stands_in_for_the_device() {
+    let dbs = databases("svc_scal2_pin").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        // Bob's key under profile 2 (SCAL2); his PIN is right and sam checked it.
+        let bob = bob(&f, &ctx, 2).await;
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::Raw).await;
+        let request = authorised.request_id.as_str();
+        f.service
+            .verify_pin(&ctx, "bob", request, Zeroizing::new("4711-bob-pin".into()))
+            .await
+            .unwrap();
+        // A client SAD claiming SCAL2 for the PIN (it binds the hashes, as SCAL2 asks) is
+        // still refused: under SCAL2 only the user's device authorises.
+        for method in [AuthMethod::Pin, AuthMethod::Otp] {
+            let sad = client_sad(&f, &ctx, &authorised.message, method, None, 120, |sad| {
+                sad.scal = Scal::Scal2
+            });
+            let refused = f
+                .service
+                .submit_client_sad(&ctx, request, &sad)
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code.as_str(), "sad_invalid");
+            assert!(refused.message.contains("SCAL1"), "{}", refused.message);
+        }
+        assert_eq!(status(&f, &ctx, request).await, "pending");
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_sad_needs_the_clients_registered_authorisation_certificate() {
     let dbs = databases("svc_client_key").await;
     for db in &dbs {
