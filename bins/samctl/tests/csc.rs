@@ -10,7 +10,8 @@
 mod common;
 
 use common::{
-    Sam, assert_no_secret_in_logs, client_certificate, curl, ok, run, scratch, start_samd,
+    Sam, assert_no_secret_in_logs, client_certificate, curl, ok, run, schemathesis, scratch,
+    start_samd,
 };
 use sam_client::{ClientSettings, NewUser};
 use serde_json::Value;
@@ -776,6 +777,26 @@ fn credentials_are_the_token_users_own() {
     assert!(count("get_certificate", "not_found") >= 2, "{audit:?}");
 }
 
+/// Runs `tests/<script>` with the test venv's python and `args`; its standard output, once
+/// it exited 0 (else the test fails with both outputs).
+fn python_script(script: &str, args: &[&std::path::Path]) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let out = std::process::Command::new(sam_testkit::python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("python (scripts/test sets up its venv)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Registers the client `id` (secret `<id>-secret-1234`) with `profiles`, the first its
 /// default.
 fn register_client(sam: &Sam, id: &str, profiles: &[u32]) {
@@ -865,18 +886,7 @@ fn a_csc_client_signs_by_pin_and_otp_on_both_versions() {
     });
     let config_file = dir.join("csc-client.json");
     std::fs::write(&config_file, config.to_string()).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/csc_client.py");
-    let out = std::process::Command::new(sam_testkit::python())
-        .arg(&script)
-        .arg(&config_file)
-        .output()
-        .expect("python (scripts/test sets up its venv)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "csc_client.py: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = python_script("csc_client.py", &[&config_file]);
     assert!(
         stdout.contains("v1: ok") && stdout.contains("v2: ok"),
         "{stdout}"
@@ -963,18 +973,7 @@ fn a_csc_client_signs_after_the_users_device_approves() {
     });
     let config_file = dir.join("csc-device.json");
     std::fs::write(&config_file, config.to_string()).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/csc_client.py");
-    let out = std::process::Command::new(sam_testkit::python())
-        .arg(&script)
-        .arg(&config_file)
-        .output()
-        .expect("python (scripts/test sets up its venv)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "csc_client.py: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = python_script("csc_client.py", &[&config_file]);
     assert!(
         stdout.contains("v1 device: ok") && stdout.contains("v2 device: ok"),
         "{stdout}"
@@ -1035,19 +1034,7 @@ fn a_pdf_signer_from_pypi_signs_through_csc_v1() {
     let config_file = dir.join("csc-pdf.json");
     std::fs::write(&config_file, config.to_string()).unwrap();
     let signed = dir.join("signed.pdf");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/csc_pdf.py");
-    let out = std::process::Command::new(sam_testkit::python())
-        .arg(&script)
-        .arg(&config_file)
-        .arg(&signed)
-        .output()
-        .expect("python (scripts/test sets up its venv)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "csc_pdf.py: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = python_script("csc_pdf.py", &[&config_file, &signed]);
     assert!(stdout.contains("signed and validated"), "{stdout}");
 
     // poppler's pdfsig, an independent validator (NSS underneath): the signature is valid and
@@ -1082,13 +1069,6 @@ fn a_pdf_signer_from_pypi_signs_through_csc_v1() {
 
 #[test]
 fn the_csc_api_keeps_to_its_openapi_document() {
-    let python = sam_testkit::python();
-    let schemathesis = std::path::Path::new(&python).with_file_name("schemathesis");
-    assert!(
-        schemathesis.exists(),
-        "{} is missing: scripts/test installs schemathesis into .venv (SAM_TEST_PYTHON)",
-        schemathesis.display()
-    );
     let dir = scratch("csc-openapi");
     let server = start_samd(&dir, None);
     let profile = create_profile(
@@ -1122,33 +1102,11 @@ fn the_csc_api_keeps_to_its_openapi_document() {
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(document["paths"]["/csc/v2/signatures/signHash"]["post"].is_object());
     let bearer = format!("Authorization: Bearer {token}");
-    let out = std::process::Command::new(&schemathesis)
-        .arg("run")
-        .arg(format!("https://{}/csc/openapi.json", server.address))
-        .arg("--tls-verify")
-        .arg(server.data.join("dev-ca/ca.pem"))
-        .args(["--header", &bearer])
-        // auth/login and auth/revoke would log the fuzzer out of its own token.
-        .args(["--exclude-path-regex", "auth/"])
-        .args([
-            "--checks",
-            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
-            "--max-examples",
-            "10",
-            "--seed",
-            "20261202",
-            "--phases",
-            "examples,coverage,fuzzing",
-            "--no-color",
-        ])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "schemathesis found problems in the CSC API:\n{report}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    // auth/login and auth/revoke would log the fuzzer out of its own token.
+    schemathesis(
+        &server,
+        &dir,
+        "/csc/openapi.json",
+        &["--header", &bearer, "--exclude-path-regex", "auth/"],
     );
-    assert!(report.contains("passed"), "{report}");
 }

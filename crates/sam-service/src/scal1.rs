@@ -327,30 +327,8 @@ impl Service {
                 user_id(user)?;
                 request_id(request)?;
                 let now = self.now();
-                let check = self
-                    .store
-                    .check_code(
-                        ctx.id(),
-                        user,
-                        &format!("{OTP_PURPOSE}:{request}"),
-                        OTP_PURPOSE,
-                        &self.code_key()?.hash(OTP_PURPOSE, request, &otp)?,
-                        now,
-                    )
-                    .await?;
-                match check {
-                    CodeCheck::Confirmed { .. } => {
-                        self.record_verified(ctx, request, "otp", now).await
-                    }
-                    CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
-                        ErrorCode::OtpInvalid,
-                        format!("wrong OTP; {attempts_left} attempts left"),
-                    )),
-                    CodeCheck::Unusable => Err(ServiceError::new(
-                        ErrorCode::OtpInvalid,
-                        "no usable OTP for this request: generate a new one",
-                    )),
-                }
+                self.check_otp(ctx, user, request, OTP_PURPOSE, request, &otp, now)
+                    .await
             },
         )
         .await
@@ -453,33 +431,52 @@ impl Service {
                 }
                 let key_id = record.request.key_id.as_str();
                 let now = self.now();
-                let check = self
-                    .store
-                    .check_code(
-                        ctx.id(),
-                        user,
-                        &format!("{KEY_OTP_PURPOSE}:{key_id}"),
-                        KEY_OTP_PURPOSE,
-                        &self.code_key()?.hash(KEY_OTP_PURPOSE, key_id, &otp)?,
-                        now,
-                    )
-                    .await?;
-                match check {
-                    CodeCheck::Confirmed { .. } => {
-                        self.record_verified(ctx, request, "otp", now).await
-                    }
-                    CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
-                        ErrorCode::OtpInvalid,
-                        format!("wrong OTP; {attempts_left} attempts left"),
-                    )),
-                    CodeCheck::Unusable => Err(ServiceError::new(
-                        ErrorCode::OtpInvalid,
-                        "no usable OTP for this credential: ask for a new one",
-                    )),
-                }
+                self.check_otp(ctx, user, request, KEY_OTP_PURPOSE, key_id, &otp, now)
+                    .await
             },
         )
         .await
+    }
+
+    /// Checks `otp` against the code stored under `purpose` for `bound` (a request, or a key),
+    /// spending an attempt, and on success records the OTP check for `request`.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_otp(
+        &self,
+        ctx: &ClientContext,
+        user: &str,
+        request: &str,
+        purpose: &str,
+        bound: &str,
+        otp: &str,
+        now: UnixTime,
+    ) -> Result<(), ServiceError> {
+        let check = self
+            .store
+            .check_code(
+                ctx.id(),
+                user,
+                &format!("{purpose}:{bound}"),
+                purpose,
+                &self.code_key()?.hash(purpose, bound, otp)?,
+                now,
+            )
+            .await?;
+        match check {
+            CodeCheck::Confirmed { .. } => self.record_verified(ctx, request, "otp", now).await,
+            CodeCheck::Wrong { attempts_left } => Err(ServiceError::new(
+                ErrorCode::OtpInvalid,
+                format!("wrong OTP; {attempts_left} attempts left"),
+            )),
+            CodeCheck::Unusable => Err(ServiceError::new(
+                ErrorCode::OtpInvalid,
+                if purpose == KEY_OTP_PURPOSE {
+                    "no usable OTP for this credential: ask for a new one"
+                } else {
+                    "no usable OTP for this request: generate a new one"
+                },
+            )),
+        }
     }
 
     /// Verifies the user's PIN (their `sam` password, with the lock-out of Authenticate) for

@@ -574,3 +574,44 @@ pub(crate) fn client_certificate(server: &Server, dir: &Path, name: &str) -> (Pa
     }
     (cert, key)
 }
+
+/// schemathesis (from the test venv, beside `SAM_TEST_PYTHON`) over samd's OpenAPI document at
+/// `document` (a path), with `args` (authentication, path filters): its report, once it
+/// passed — no server error, every answer in its documented status, schema and content type.
+pub(crate) fn schemathesis(server: &Server, dir: &Path, document: &str, args: &[&str]) -> String {
+    let python = sam_testkit::python();
+    let schemathesis = Path::new(&python).with_file_name("schemathesis");
+    assert!(
+        schemathesis.exists(),
+        "{} is missing: scripts/test installs schemathesis into .venv (SAM_TEST_PYTHON)",
+        schemathesis.display()
+    );
+    let out = Command::new(&schemathesis)
+        .arg("run")
+        .arg(format!("https://{}{document}", server.address))
+        .arg("--tls-verify")
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .args(args)
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+            "--max-examples",
+            "10",
+            "--seed",
+            "20261122",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--no-color",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "schemathesis found problems in {document} {args:?}:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("passed"), "{report}");
+    report
+}
