@@ -114,7 +114,28 @@ fn info_tells_each_version_what_is_served() {
         "SHA-256: {hashes:?}"
     );
 
-    // Refusals in CSC's form.
+    // Refusals in CSC's form, those made before a call runs included: a body over the limit
+    // (4 MiB), declared or found only by reading a chunked one.
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; 5 * 1024 * 1024]).unwrap();
+    let big_arg = format!("@{}", big.display());
+    for chunked in [false, true] {
+        let mut args = vec!["-X", "POST", "--data-binary", big_arg.as_str()];
+        if chunked {
+            args.extend(["-H", "Transfer-Encoding: chunked"]);
+        }
+        let (status, text) = curl(&server, &args, "/csc/v1/info");
+        let refused: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(status, 413, "{refused}");
+        assert!(
+            refused["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("payload_too_large"),
+            "chunked {chunked}: {refused}"
+        );
+        assert!(refused["error"].is_string(), "{refused}");
+    }
     let (status, refused) = call(&server, "POST", "/csc/v2/info", Some("{"));
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"], "invalid_request");

@@ -122,8 +122,12 @@ pub(crate) struct CscConfig {
 }
 
 fn default_authorize_wait_secs() -> u64 {
-    60
+    25
 }
+
+/// How much sooner than the request timeout a CSC 1.0.4.0 `authorize` stops waiting, seconds:
+/// time to withdraw the request and answer before the timeout cuts the call off.
+pub(crate) const AUTHORIZE_WAIT_MARGIN_SECS: u64 = 5;
 
 fn default_access_token_secs() -> i64 {
     3600
@@ -562,6 +566,20 @@ impl Config {
         sam_sad::InstanceId::new(&self.instance_id)
             .map_err(|e| invalid("instance_id", e.to_string()))?;
         self.csc.check()?;
+        // A wait cut off by the request timeout would leave its request pending and answer
+        // in the native form: the wait ends first, with time to withdraw the request.
+        if self.csc.authorize_wait_secs + AUTHORIZE_WAIT_MARGIN_SECS
+            > self.limits.request_timeout_secs
+        {
+            return Err(invalid(
+                "csc.authorize_wait_secs",
+                format!(
+                    "at most limits.request_timeout_secs ({}) minus {AUTHORIZE_WAIT_MARGIN_SECS} \
+                     seconds",
+                    self.limits.request_timeout_secs
+                ),
+            ));
+        }
         if !(1..=7 * 86_400).contains(&self.signing.request_expiry_secs) {
             return Err(invalid(
                 "signing.request_expiry_secs",

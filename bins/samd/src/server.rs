@@ -386,6 +386,7 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 match crate::api::edge_refusal(&request, max_body) {
                     Some(refusal) => {
+                        let csc = crate::csc::is_csc_path(request.uri().path());
                         // Take what the client is sending, up to the body limit and for at
                         // most a second, before answering: a connection closed with unread
                         // data is reset, and the client would lose the answer. A client that
@@ -393,7 +394,7 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
                         // timeout; memory is bounded by the limit, as for any request.
                         let body = axum::body::to_bytes(request.into_body(), max_body);
                         let _ = tokio::time::timeout(Duration::from_secs(1), body).await;
-                        axum::response::IntoResponse::into_response(refusal)
+                        refusal_in_form(csc, refusal)
                     }
                     None => next.run(request).await,
                 }
@@ -414,17 +415,30 @@ async fn within(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
+    let csc = crate::csc::is_csc_path(request.uri().path());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
-            crate::api::ApiError::from(sam_service::ServiceError::new(
-                sam_service::ErrorCode::RequestTimeout,
-                format!("the request took longer than {} s", limit.as_secs()),
-            ))
-            .into_response()
+            refusal_in_form(
+                csc,
+                sam_service::ServiceError::new(
+                    sam_service::ErrorCode::RequestTimeout,
+                    format!("the request took longer than {} s", limit.as_secs()),
+                ),
+            )
         }
+    }
+}
+
+/// A refusal made around the routes, in the form of the API the request was for: CSC's
+/// `{error, error_description}` under `/csc/`, the native one elsewhere.
+fn refusal_in_form(csc: bool, refusal: sam_service::ServiceError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if csc {
+        crate::csc::CscError::from(refusal).into_response()
+    } else {
+        crate::api::ApiError::from(refusal).into_response()
     }
 }
 

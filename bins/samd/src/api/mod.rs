@@ -221,20 +221,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// limit (`413 payload_too_large` at once, before any of it is read or any credential is
 /// checked) and more than one `Authorization` header (`400 invalid_request`: which one
 /// counts would be a guess).
-pub(crate) fn edge_refusal(request: &axum::extract::Request, max_body: usize) -> Option<ApiError> {
+pub(crate) fn edge_refusal(
+    request: &axum::extract::Request,
+    max_body: usize,
+) -> Option<ServiceError> {
     let headers = request.headers();
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_body as u64) {
-        return Some(error(
+        return Some(ServiceError::new(
             ErrorCode::PayloadTooLarge,
             format!("the request body is over the limit of {max_body} bytes"),
         ));
     }
     if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return Some(error(
+        return Some(ServiceError::new(
             ErrorCode::InvalidRequest,
             "more than one Authorization header",
         ));

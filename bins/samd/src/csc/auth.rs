@@ -16,7 +16,6 @@
 //!    in form 2; the user is the token's.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -24,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use sam_service::{ClientCredentials, IssuedAccessToken, TokenHint, TokenHolder};
 use serde::{Deserialize, Serialize};
 
-use super::{CscError, body};
+use super::{CscBody, CscError, body};
 use crate::api::{PeerAddress, PeerCertificate, basic, bearer};
 use crate::state::AppState;
 
@@ -92,7 +91,7 @@ pub(crate) async fn login(
     certificate: Option<Extension<PeerCertificate>>,
     peer: Option<Extension<PeerAddress>>,
     headers: HeaderMap,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     let request: LoginRequest = body(&bytes)?;
     let certificate = certificate.and_then(|Extension(c)| c.0.map(|c| c.as_ref().clone()));
@@ -167,7 +166,7 @@ impl FromRequestParts<AppState> for CscUser {
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     let request: RevokeRequest = body(&bytes)?;
     let hint = match request.token_type_hint.as_deref() {

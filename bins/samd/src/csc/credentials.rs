@@ -17,7 +17,6 @@
 //!   under SCAL1; otherwise the user's device approves, which v1 calls `implicit` and v2
 //!   `explicit` with no objects (an `authorize` without `authData`).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use der::Decode;
@@ -27,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use x509_cert::Certificate;
 
 use super::auth::CscUser;
-use super::{CscError, Version, body};
+use super::{CscBody, CscError, Version, body};
 use crate::state::AppState;
 
 /// `maxResults` when the request gives none.
@@ -466,7 +465,7 @@ async fn list(
     state: AppState,
     version: Version,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
 ) -> Result<Response, CscError> {
     let request: ListRequest = body(&bytes)?;
     same_user(&holder, request.user_id.as_deref())?;
@@ -514,7 +513,7 @@ async fn info(
     state: AppState,
     version: Version,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
 ) -> Result<Response, CscError> {
     let request: InfoRequest = body(&bytes)?;
     let credential = state
@@ -532,7 +531,7 @@ async fn info(
 pub(crate) async fn list_v1(
     State(state): State<AppState>,
     user: CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     list(state, Version::V1, user, bytes).await
 }
@@ -540,7 +539,7 @@ pub(crate) async fn list_v1(
 pub(crate) async fn list_v2(
     State(state): State<AppState>,
     user: CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     list(state, Version::V2, user, bytes).await
 }
@@ -548,7 +547,7 @@ pub(crate) async fn list_v2(
 pub(crate) async fn info_v1(
     State(state): State<AppState>,
     user: CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     info(state, Version::V1, user, bytes).await
 }
@@ -556,7 +555,7 @@ pub(crate) async fn info_v1(
 pub(crate) async fn info_v2(
     State(state): State<AppState>,
     user: CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     info(state, Version::V2, user, bytes).await
 }

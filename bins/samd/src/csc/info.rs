@@ -4,12 +4,11 @@
 //! sign (`Service::signature_algorithms`, `Service::hash_algorithms`), worked out once at start
 //! ([`Offer`]).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Version, body};
+use super::{CscBody, Version, body};
 use crate::state::AppState;
 
 /// The calls served by both versions, in the spelling of the spec.
@@ -145,8 +144,14 @@ fn answer(state: &AppState, version: Version, bytes: &[u8]) -> Response {
 }
 
 /// `POST /csc/v1/info`.
-pub(crate) async fn info_v1(State(state): State<AppState>, bytes: Bytes) -> Response {
-    answer(&state, Version::V1, &bytes)
+pub(crate) async fn info_v1(
+    State(state): State<AppState>,
+    body: Result<CscBody, super::CscError>,
+) -> Response {
+    match body {
+        Ok(CscBody(bytes)) => answer(&state, Version::V1, &bytes),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `GET /csc/v1/info` (some clients use GET).
@@ -155,8 +160,14 @@ pub(crate) async fn info_v1_get(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /csc/v2/info`.
-pub(crate) async fn info_v2(State(state): State<AppState>, bytes: Bytes) -> Response {
-    answer(&state, Version::V2, &bytes)
+pub(crate) async fn info_v2(
+    State(state): State<AppState>,
+    body: Result<CscBody, super::CscError>,
+) -> Response {
+    match body {
+        Ok(CscBody(bytes)) => answer(&state, Version::V2, &bytes),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `GET /csc/v2/info`.

@@ -190,6 +190,35 @@ pub(crate) fn schemas(
     signing::schemas(components)
 }
 
+/// Whether `path` is the CSC API's (its refusals take CSC's form).
+pub(crate) fn is_csc_path(path: &str) -> bool {
+    path.starts_with("/csc/")
+}
+
+/// A CSC request's body, its bytes: one over the body limit (sent without a length, so that
+/// only reading finds it) is refused in CSC's form, `413`.
+pub(crate) struct CscBody(pub(crate) axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for CscBody {
+    type Rejection = CscError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, CscError> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    CscError::from(ServiceError::new(
+                        ErrorCode::PayloadTooLarge,
+                        "the request body is over the limit",
+                    ))
+                } else {
+                    CscError::invalid(format!("the body: {}", e.body_text()))
+                }
+            })
+    }
+}
+
 /// A CSC request body: JSON that reads as `T`, or `400 invalid_request` naming what is wrong.
 /// An empty body reads as `{}` (a lenient `info` call sends none). Fields a version does not
 /// define are ignored, as CSC clients send their own extensions.

@@ -17,7 +17,6 @@
 //! field it resembles: a v2 client sending `PIN` must not start an authorisation on the device
 //! instead.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -37,7 +36,7 @@ use zeroize::Zeroizing;
 
 use super::auth::CscUser;
 use super::credentials::algorithms;
-use super::{CscError, Version, body};
+use super::{CscBody, CscError, Version, body};
 use crate::state::AppState;
 
 /// The longest `description` (CSC v2: 500 characters).
@@ -197,7 +196,7 @@ async fn authorize(
     state: AppState,
     version: Version,
     holder: TokenHolder,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
 ) -> Result<Response, CscError> {
     let request: AuthorizeRequest = body(&bytes)?;
     let (hashes, secret) = match version {
@@ -463,7 +462,7 @@ struct AuthorizeCheckRequest {
 pub(crate) async fn authorize_check(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     let request: AuthorizeCheckRequest = body(&bytes)?;
     let request_id = state.service.open_request_reference(
@@ -550,7 +549,7 @@ async fn sign_hash(
     state: AppState,
     version: Version,
     holder: TokenHolder,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
 ) -> Result<Response, CscError> {
     let request: SignHashRequest = body(&bytes)?;
     let (hashes, hash_oid, hash_field, asynchronous) = match version {
@@ -734,7 +733,7 @@ struct SignPollingRequest {
 pub(crate) async fn sign_polling(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     let request: SignPollingRequest = body(&bytes)?;
     match state
@@ -757,7 +756,7 @@ pub(crate) async fn sign_polling(
 pub(crate) async fn authorize_v1(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     authorize(state, Version::V1, holder, bytes).await
 }
@@ -765,7 +764,7 @@ pub(crate) async fn authorize_v1(
 pub(crate) async fn authorize_v2(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     authorize(state, Version::V2, holder, bytes).await
 }
@@ -773,7 +772,7 @@ pub(crate) async fn authorize_v2(
 pub(crate) async fn sign_hash_v1(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     sign_hash(state, Version::V1, holder, bytes).await
 }
@@ -781,7 +780,7 @@ pub(crate) async fn sign_hash_v1(
 pub(crate) async fn sign_hash_v2(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     sign_hash(state, Version::V2, holder, bytes).await
 }
@@ -802,7 +801,7 @@ struct SendOtpRequest {
 pub(crate) async fn send_otp(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     let request: SendOtpRequest = body(&bytes)?;
     let credential = state
@@ -854,7 +853,7 @@ async fn extend(
     state: AppState,
     version: Version,
     holder: TokenHolder,
-    bytes: Bytes,
+    bytes: axum::body::Bytes,
 ) -> Result<Response, CscError> {
     let request: ExtendRequest = body(&bytes)?;
     let hashes = match version {
@@ -918,7 +917,7 @@ async fn extend(
 pub(crate) async fn extend_v1(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     extend(state, Version::V1, holder, bytes).await
 }
@@ -926,7 +925,7 @@ pub(crate) async fn extend_v1(
 pub(crate) async fn extend_v2(
     State(state): State<AppState>,
     CscUser(holder): CscUser,
-    bytes: Bytes,
+    CscBody(bytes): CscBody,
 ) -> Result<Response, CscError> {
     extend(state, Version::V2, holder, bytes).await
 }
