@@ -844,6 +844,93 @@ fn two_nodes_on_postgresql_share_profiles_and_spend_each_sad_once() {
     assert_eq!(on_one.run(on_one.client.sign(&request)).len(), 1);
     let replayed = on_two.try_run(on_two.client.sign(&request)).unwrap_err();
     assert_eq!(replayed.status(), Some(409), "{replayed}");
+
+    // The CSC API across the nodes: authorise on one, the device approves on two, the SAD
+    // comes from two, an asynchronous signHash starts on one and its outcome is polled on two.
+    let token = on_one
+        .run(on_one.client.access_token("erin", false))
+        .access_token;
+    let bearer = format!("Authorization: Bearer {token}");
+    let csc = |node: &Server, path: &str, body: &serde_json::Value| {
+        let (status, text) = curl(
+            node,
+            &[
+                "-X",
+                "POST",
+                "-H",
+                &bearer,
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                &body.to_string(),
+            ],
+            path,
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        (status, value)
+    };
+    let hash = {
+        use base64ct::Encoding as _;
+        base64ct::Base64::encode_string(
+            sam_algorithms::HashAlgorithm::Sha256
+                .digest(b"a contract of two nodes")
+                .as_bytes(),
+        )
+    };
+    let (status, answer) = csc(
+        &one,
+        "/csc/v2/credentials/authorize",
+        &serde_json::json!({"credentialID": key, "numSignatures": 1, "hashes": [hash]}),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let handle = answer["handle"].as_str().unwrap().to_owned();
+    ok(run(
+        &two,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "erin-phone.device.json",
+            "--yes",
+        ],
+    ));
+    let (status, answer) = csc(
+        &two,
+        "/csc/v2/credentials/authorizeCheck",
+        &serde_json::json!({"handle": handle}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = csc(
+        &one,
+        "/csc/v2/signatures/signHash",
+        &serde_json::json!({
+            "credentialID": key, "SAD": answer["SAD"], "hashes": [hash],
+            "signAlgo": "1.2.840.10045.4.3.2", "operationMode": "A",
+        }),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let response = serde_json::json!({"responseID": answer["responseID"]});
+    let mut polled = None;
+    for _ in 0..100 {
+        let (status, answer) = csc(&two, "/csc/v2/signatures/signPolling", &response);
+        match status {
+            202 => std::thread::sleep(std::time::Duration::from_millis(100)),
+            200 => {
+                polled = Some(answer);
+                break;
+            }
+            other => panic!("{other}: {answer}"),
+        }
+    }
+    let polled = polled.expect("the outcome reached node two");
+    assert_eq!(
+        polled["signatures"].as_array().unwrap().len(),
+        1,
+        "{polled}"
+    );
     // Both nodes wrote one audit chain, and it holds.
     let report = ok(run(
         &two,
