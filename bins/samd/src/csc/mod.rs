@@ -3,9 +3,15 @@
 //! — no CSC rule below this module. Errors are CSC's `{"error", "error_description"}`,
 //! rendered from the typed error codes; bodies that do not read are `400 invalid_request`.
 //!
-//! What is here so far: `info` (POST, the spec's method, and GET for the clients that use
-//! it), `auth/login`, `auth/revoke`, `credentials/list` and `credentials/info`. The `methods` `info` lists are exactly the calls this
-//! module serves.
+//! - [`info`]: `info` (POST, the spec's method, and GET for the clients that use it);
+//! - [`auth`]: `auth/login`, `auth/revoke`, and the bearer check of every other call;
+//! - [`credentials`]: `credentials/list`, `credentials/info`;
+//! - [`signing`]: `credentials/authorize` (PIN, OTP, the device), `authorizeCheck`, `sendOTP`,
+//!   `extendTransaction`, `signatures/signHash` (synchronous and asynchronous), `signPolling`;
+//! - [`openapi`]: `GET /csc/openapi.json`.
+//!
+//! The `methods` `info` lists are exactly the calls this module serves (a test holds the
+//! OpenAPI document to them).
 
 mod auth;
 mod credentials;
