@@ -7,6 +7,7 @@ use sam_cms::PreparedState;
 fuzz_target!(|data: &[u8]| {
     if let Ok(state) = PreparedState::from_der(data) {
         let _ = state.to_be_signed();
+        let _ = state.content_digest();
         let _ = state.to_der();
     }
 });

@@ -240,6 +240,36 @@ impl PreparedState {
         crate::attributes::hash_from_identifier(&self.0.digest_algorithm)
     }
 
+    /// The digest of the document this state signs: for raw output the prepared digest
+    /// itself, for CMS and CAdES the value of the `message-digest` signed attribute (RFC 5652
+    /// §11.2). What a caller compares with the document digests a user authorised, where
+    /// the DTBS/R is the digest of the signed attributes instead.
+    pub fn content_digest(&self) -> Result<Digest, CmsError> {
+        let digest_algorithm = self.digest_algorithm()?;
+        let bytes = self.0.to_be_signed.as_bytes();
+        if self.format()? == Format::Raw {
+            return Ok(Digest::new(digest_algorithm, bytes)?);
+        }
+        let attributes = Attributes::from_der(bytes)
+            .map_err(|e| CmsError::State(format!("signed attributes: {e}")))?;
+        let mut found = attributes.iter().filter(|a| a.oid == oids::MESSAGE_DIGEST);
+        let (Some(attribute), None) = (found.next(), found.next()) else {
+            return Err(CmsError::State(
+                "the signed attributes have no single message-digest".into(),
+            ));
+        };
+        let mut values = attribute.values.iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(CmsError::State(
+                "the message-digest attribute has no single value".into(),
+            ));
+        };
+        let octets = value
+            .decode_as::<OctetString>()
+            .map_err(|e| CmsError::State(format!("message-digest: {e}")))?;
+        Ok(Digest::new(digest_algorithm, octets.as_bytes())?)
+    }
+
     /// The DTBS/R this state was prepared for.
     pub fn to_be_signed(&self) -> Result<ToBeSigned<'static>, CmsError> {
         let algorithm = self.algorithm()?;

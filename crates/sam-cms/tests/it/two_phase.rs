@@ -147,3 +147,35 @@ fn the_dtbsr_is_the_digest_of_the_signed_attributes_and_a_wrong_value_is_refused
     assert!(err.to_string().contains("signing-certificate-v2"), "{err}");
     assert!(PreparedState::from_der(&stored[..10]).is_err());
 }
+
+#[test]
+fn a_state_names_the_digest_of_the_document_it_signs() {
+    let now = UnixTime::parse_rfc3339("2026-11-22T11:00:00Z").unwrap();
+    let signer = Signer::new(
+        KeySpec::Ecdsa(EcCurve::P256),
+        HashAlgorithm::Sha256,
+        RsaPadding::Pkcs1v15,
+    );
+    let document = HashAlgorithm::Sha256.digest(DOCUMENT);
+    for (format, content) in [
+        (Format::Raw, Content::DetachedDigest(document)),
+        (Format::Cms, Content::Detached(DOCUMENT)),
+        (Format::CadesBB, Content::DetachedDigest(document)),
+        (Format::CadesBB, Content::Attached(DOCUMENT)),
+    ] {
+        let request = SignatureRequest::new(
+            format,
+            signer.algorithm,
+            content,
+            vec![signer.certificate.clone()],
+            now,
+        );
+        let prepared = prepare(&request).unwrap();
+        let stored = PreparedState::from_der(&prepared.state.to_der().unwrap()).unwrap();
+        assert_eq!(stored.content_digest().unwrap(), document, "{format}");
+        if format != Format::Raw {
+            // The DTBS/R is the signed attributes' digest, not the document's.
+            assert_ne!(prepared.to_be_signed.digest(), document, "{format}");
+        }
+    }
+}
