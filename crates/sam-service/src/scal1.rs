@@ -165,6 +165,20 @@ pub struct SecretAuthorisation {
     pub expires_in: i64,
 }
 
+/// Refuses a secret for a key under SCAL2, before anything is checked or stored: there the
+/// user's device authorises.
+fn only_scal1(profile: &sam_profile::SamProfile) -> Result<(), ServiceError> {
+    if profile.settings().signing_key.scal == sam_algorithms::Scal::Scal1 {
+        Ok(())
+    } else {
+        Err(ServiceError::new(
+            ErrorCode::InvalidRequest,
+            "this key's profile is SCAL2: the user authorises on their registered device, not \
+             by PIN or OTP",
+        ))
+    }
+}
+
 /// A random code of `digits` decimal digits (uniform: rejection sampling).
 pub(crate) fn random_code(digits: u32) -> Result<Zeroizing<String>, ServiceError> {
     let modulus = 10u64.pow(digits);
@@ -547,13 +561,7 @@ impl Service {
             return Err(ServiceError::not_found("request", request));
         }
         let profile = self.profile_by_number(record.request.profile_id)?;
-        if profile.settings().signing_key.scal != sam_algorithms::Scal::Scal1 {
-            return Err(ServiceError::new(
-                ErrorCode::InvalidRequest,
-                "this key's profile is SCAL2: the user authorises on their registered device, \
-                 not by PIN or OTP",
-            ));
-        }
+        only_scal1(&profile)?;
         let method = match secret {
             UserSecret::Pin(pin) => {
                 self.verify_pin(ctx, user, request, pin).await?;
@@ -606,13 +614,7 @@ impl Service {
         let user = user_id(&request.user_id)?;
         let key = self.user_key(ctx, &user, &request.key_id).await?;
         let profile = self.profile_by_number(key.profile_id)?;
-        if profile.settings().signing_key.scal != sam_algorithms::Scal::Scal1 {
-            return Err(ServiceError::new(
-                ErrorCode::InvalidRequest,
-                "this key's profile is SCAL2: the user authorises on their registered device, \
-                 not by PIN or OTP",
-            ));
-        }
+        only_scal1(&profile)?;
         let user_text = request.user_id.clone();
         let created = self.authorise(ctx, request).await?;
         let id = created.request_id.as_str();

@@ -221,12 +221,8 @@ impl Service {
         let claims = verified.sad();
         // Seed 002 *Authorisation Certificate*: a PIN or OTP authorises "in cases involving
         // SCAL1"; under SCAL2 the user's device signs — whoever else would sign for a PIN.
+        // sam's own SADs are only `pin` or `otp` (`AuthMethod::allows`), so this holds them too.
         let scal1 = profile.settings().signing_key.scal == sam_algorithms::Scal::Scal1;
-        if matches!(claims.issuer, Issuer::Service(_)) && !scal1 {
-            return Err(sad_invalid(
-                "sam signs SADs itself only for SCAL1 profiles: under SCAL2 the device does",
-            ));
-        }
         if matches!(claims.auth_method, AuthMethod::Otp | AuthMethod::Pin) && !scal1 {
             return Err(sad_invalid(format!(
                 "a {} authorises only under SCAL1; this profile is SCAL2: the user's device \

@@ -588,6 +588,13 @@ async fn a_credential_otp_authorises_one_request_of_that_key() {
             ),
             "otp_invalid"
         );
+        // The refused authorisations left no request for a device to show or approve.
+        let pending = f
+            .service
+            .pending_requests_list(&ctx, None, 100)
+            .await
+            .unwrap();
+        assert!(pending.requests.is_empty(), "{pending:?}");
         let authorised = f
             .service
             .authorise_by_secret(&ctx, authorise(&bob.key_id), otp(&code))
