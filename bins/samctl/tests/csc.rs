@@ -70,7 +70,11 @@ fn info_tells_each_version_what_is_served() {
             "signatures/signHash",
         ];
         if version == "v2" {
-            methods.extend(["credentials/authorizeCheck", "signatures/signPolling"]);
+            methods.extend([
+                "credentials/authorizeCheck",
+                "signatures/signPolling",
+                "signatures/signDoc",
+            ]);
         }
         assert_eq!(posted["methods"], serde_json::json!(methods), "{posted}");
         assert_eq!(
@@ -140,7 +144,12 @@ fn info_tells_each_version_what_is_served() {
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"], "invalid_request");
     assert!(refused["error_description"].as_str().is_some());
-    let (status, refused) = call(&server, "POST", "/csc/v2/signatures/signDoc", Some("{}"));
+    let (status, refused) = call(
+        &server,
+        "POST",
+        "/csc/v2/credentials/getChallenge",
+        Some("{}"),
+    );
     assert_eq!(status, 404, "{refused}");
     assert_eq!(refused["error"], "invalid_request");
     assert!(
@@ -1013,6 +1022,81 @@ fn a_csc_client_signs_after_the_users_device_approves() {
             .iter()
             .any(|r| r.action == "submit_sad" && r.actor == "sam"),
         "sam signs no SAD under SCAL2"
+    );
+}
+
+#[test]
+fn a_csc_client_signs_cades_documents_with_sign_doc() {
+    let dir = scratch("csc-sign-doc");
+    // samd with a time-stamp authority (openssl ts behind a local HTTP server), for B-T.
+    let tsa = sam_testkit::LocalTsa::start(sam_testkit::TsaBehaviour::Honest);
+    let url = tsa.url.clone();
+    let with_tsa = move |text: String| {
+        assert!(text.contains("[signing]\n"), "{text}");
+        text.replacen(
+            "[signing]\n",
+            &format!("[signing]\ntsa_url = \"{url}\"\n"),
+            1,
+        )
+    };
+    let server = start_samd(&dir, Some(&with_tsa));
+    let profile = create_profile(
+        &server,
+        &dir,
+        "cades.toml",
+        "name = \"SCAL1 CAdES\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         bulk_signing = true\nmax_hashes_per_request = 5\nscal = \"scal1\"\n",
+    );
+    let shop = Sam::new(&server, "shop:shop-secret-1234");
+    register_client(&shop, "shop", &[profile]);
+    let pin = "alice pin 4711";
+    for (user, password) in [("alice", pin), ("bob", "bob pin 0815")] {
+        shop.run(shop.client.register_user(&NewUser {
+            user_id: user.into(),
+            password: Some(password.into()),
+            ..NewUser::default()
+        }));
+    }
+    let key = shop.run(shop.client.generate_key("alice", Some(profile)));
+    let (cert, ca) = issue(&server, &dir, "alice", &key.public_key, "/CN=alice");
+    shop.run(
+        shop.client
+            .import_certificate(&key.key_id, &cert, std::slice::from_ref(&ca)),
+    );
+    let token = |user: &str| shop.run(shop.client.access_token(user, false)).access_token;
+    let pki = sam_testkit::Pki::get();
+    let config = serde_json::json!({
+        "server": server.address,
+        "ca": server.data.join("dev-ca/ca.pem"),
+        "pin": pin,
+        "alice": token("alice"),
+        "bob": token("bob"),
+        "ec": key.key_id,
+        "dir": dir,
+        "tsa_ca": pki.ca_pem,
+        "tsa_pem": pki.tsa_pem,
+    });
+    let config_file = dir.join("csc-sign-doc.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let stdout = python_script("csc_sign_doc.py", &[&config_file]);
+    assert!(stdout.contains("signDoc: ok"), "{stdout}");
+    // The B-T SAD signed two documents: two time-stamps, each over its signature value.
+    assert_eq!(
+        *tsa.requests.lock().unwrap(),
+        2,
+        "one time-stamp per B-T signature"
+    );
+
+    // Each signDoc that signed was one Sign of alice's key, after sam checked her PIN.
+    let audit = shop.run(shop.admin.audit(1, 10000));
+    let signs = audit
+        .iter()
+        .filter(|r| r.action == "sign" && r.outcome == "ok" && r.actor == "alice")
+        .count();
+    assert_eq!(
+        signs, 5,
+        "B-B twice, B-T, the reordered documents, the last"
     );
 }
 

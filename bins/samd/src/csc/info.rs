@@ -25,7 +25,11 @@ pub(crate) const METHODS: &[&str] = &[
 ];
 
 /// The calls only CSC API 2.2.0.0 defines.
-pub(crate) const V2_METHODS: &[&str] = &["credentials/authorizeCheck", "signatures/signPolling"];
+pub(crate) const V2_METHODS: &[&str] = &[
+    "credentials/authorizeCheck",
+    "signatures/signPolling",
+    "signatures/signDoc",
+];
 
 /// What `info.methods` lists for `version`.
 pub(crate) fn methods(version: Version) -> Vec<&'static str> {
@@ -77,6 +81,20 @@ struct Info {
     sign_algorithms: Option<SignAlgorithms>,
     #[serde(skip_serializing_if = "Option::is_none")]
     supported_hash_types: Option<Vec<String>>,
+    /// What `signatures/signDoc` makes: CAdES, detached.
+    #[serde(rename = "signature_formats", skip_serializing_if = "Option::is_none")]
+    signature_formats: Option<SignatureFormats>,
+    #[serde(rename = "conformance_levels", skip_serializing_if = "Option::is_none")]
+    conformance_levels: Option<Vec<&'static str>>,
+}
+
+/// `info.signature_formats` (2.2.0.0): the formats, and for each its envelope properties.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CscSignatureFormats)]
+struct SignatureFormats {
+    formats: Vec<&'static str>,
+    #[serde(rename = "envelope_properties")]
+    envelope_properties: Vec<Vec<&'static str>>,
 }
 
 /// What the crypto sources sign, as `info` names it: fixed once the sources are open, so
@@ -84,6 +102,8 @@ struct Info {
 pub(crate) struct Offer {
     algos: Vec<String>,
     hashes: Vec<String>,
+    /// Whether B-T is made (a time-stamp authority is configured).
+    time_stamps: bool,
 }
 
 impl Offer {
@@ -101,14 +121,18 @@ impl Offer {
             .into_iter()
             .map(|h| h.oid().to_string())
             .collect();
-        Self { algos, hashes }
+        Self {
+            algos,
+            hashes,
+            time_stamps: service.produces(sam_cms::Format::CadesBT),
+        }
     }
 }
 
 fn info(state: &AppState, version: Version) -> Info {
     let csc = &state.csc;
-    let (async_mode, validation, algorithms, hashes) = match version {
-        Version::V1 => (None, None, None, None),
+    let (async_mode, validation, algorithms, hashes, formats, levels) = match version {
+        Version::V1 => (None, None, None, None, None, None),
         Version::V2 => (
             // signHash with operationMode A, and signPolling.
             Some(true),
@@ -117,6 +141,13 @@ fn info(state: &AppState, version: Version) -> Info {
                 algos: state.csc_offer.algos.clone(),
             }),
             Some(state.csc_offer.hashes.clone()),
+            Some(SignatureFormats {
+                formats: vec!["C"],
+                envelope_properties: vec![vec!["Detached"]],
+            }),
+            Some(super::sign_doc::conformance_levels(
+                state.csc_offer.time_stamps,
+            )),
         ),
     };
     Info {
@@ -133,6 +164,8 @@ fn info(state: &AppState, version: Version) -> Info {
         validation_info: validation,
         sign_algorithms: algorithms,
         supported_hash_types: hashes,
+        signature_formats: formats,
+        conformance_levels: levels,
     }
 }
 
@@ -182,5 +215,6 @@ pub(crate) fn schemas(
     components
         .schema_from::<InfoRequest>()
         .schema_from::<SignAlgorithms>()
+        .schema_from::<SignatureFormats>()
         .schema_from::<Info>()
 }

@@ -8,6 +8,7 @@
 //! - [`credentials`]: `credentials/list`, `credentials/info`;
 //! - [`signing`]: `credentials/authorize` (PIN, OTP, the device), `authorizeCheck`, `sendOTP`,
 //!   `extendTransaction`, `signatures/signHash` (synchronous and asynchronous), `signPolling`;
+//! - [`sign_doc`]: `signatures/signDoc` (CAdES, 2.2.0.0);
 //! - [`openapi`]: `GET /csc/openapi.json`.
 //!
 //! The `methods` `info` lists are exactly the calls this module serves (a test holds the
@@ -17,6 +18,7 @@ mod auth;
 mod credentials;
 mod info;
 mod openapi;
+mod sign_doc;
 mod signing;
 
 pub(crate) use info::Offer;
@@ -84,6 +86,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/csc/v2/signatures/signPolling",
             post(signing::sign_polling),
         )
+        .route("/csc/v2/signatures/signDoc", post(sign_doc::sign_doc))
         .route("/csc/v1/{*method}", any(unknown_method))
         .route("/csc/v2/{*method}", any(unknown_method))
 }
@@ -109,6 +112,12 @@ pub(crate) struct CscError {
 
 impl CscError {
     /// The same refusal under CSC's more specific `error` name.
+    /// CSC's `error` name.
+    #[cfg(test)]
+    pub(crate) fn error(&self) -> &'static str {
+        self.error
+    }
+
     pub(crate) fn named(mut self, error: &'static str) -> Self {
         self.error = error;
         self
@@ -193,7 +202,8 @@ pub(crate) fn schemas(
     let components = info::schemas(components);
     let components = auth::schemas(components);
     let components = credentials::schemas(components);
-    signing::schemas(components)
+    let components = signing::schemas(components);
+    sign_doc::schemas(components)
 }
 
 /// Whether `path` is the CSC API's (its refusals take CSC's form).

@@ -170,6 +170,16 @@ const CALLS: &[Call] = &[
         ],
         auth: Auth::Bearer,
     },
+    Call {
+        method: "signatures/signDoc",
+        v1: false,
+        v2: true,
+        summary: "Detached CAdES signatures (B-B; B-T with a time-stamp authority) of exactly \
+                  the documents authorised with signature_format C, once",
+        request: "CscSignDocRequest",
+        answers: &[(200, "The signatures.", Some("CscSignDocResponse"))],
+        auth: Auth::Bearer,
+    },
 ];
 
 /// The statuses a refusal can have (docs/api.md's kinds), each with CSC's error body.

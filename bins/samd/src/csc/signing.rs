@@ -70,6 +70,14 @@ struct AuthorizeRequest {
     hash_algorithm_oid: Option<String>,
     #[serde(default)]
     auth_data: Option<Vec<AuthDatum>>,
+    /// sam's extension for `signatures/signDoc` (v2): the signature format the hashes — then
+    /// the documents' digests — are to be signed in (`C`, CAdES), fixed when the user
+    /// authorises, because the user authorises the signed attributes made from them.
+    #[serde(default, rename = "signature_format")]
+    signature_format: Option<String>,
+    /// With `signature_format`: `Ades-B-B` (the default) or `Ades-B-T`.
+    #[serde(default, rename = "conformance_level")]
+    conformance_level: Option<String>,
 }
 
 /// One v2 `authData` entry: an authentication object's id (`PIN`, `OTP`) and value.
@@ -135,7 +143,7 @@ struct SignHashResponse {
 }
 
 /// Refuses a field of the other version.
-fn foreign(version: Version, field: &str, ours: &str) -> CscError {
+pub(super) fn foreign(version: Version, field: &str, ours: &str) -> CscError {
     let (other, this) = match version {
         Version::V1 => ("2.2.0.0", "1.0.4.0"),
         Version::V2 => ("1.0.4.0", "2.2.0.0"),
@@ -146,7 +154,10 @@ fn foreign(version: Version, field: &str, ours: &str) -> CscError {
 }
 
 /// The hashes (base64 digests) as `algorithm` digests, in order.
-fn digests(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Digest>, CscError> {
+pub(super) fn digests(
+    hashes: &[String],
+    algorithm: HashAlgorithm,
+) -> Result<Vec<Digest>, CscError> {
     hashes
         .iter()
         .enumerate()
@@ -165,7 +176,11 @@ fn digests(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Digest>, C
 }
 
 /// The digest algorithm named by an OID, which must be the credential's.
-fn named_hash(credential: &Credential, oid: Option<&str>, field: &str) -> Result<(), CscError> {
+pub(super) fn named_hash(
+    credential: &Credential,
+    oid: Option<&str>,
+    field: &str,
+) -> Result<(), CscError> {
     let Some(text) = oid else {
         return Ok(());
     };
@@ -213,6 +228,12 @@ async fn authorize(
             }
             if request.auth_data.is_some() {
                 return Err(foreign(version, "authData", "PIN or OTP"));
+            }
+            if request.signature_format.is_some() || request.conformance_level.is_some() {
+                return Err(CscError::invalid(
+                    "signature_format and conformance_level authorise signatures/signDoc, a \
+                     call of CSC API 2.2.0.0 that 1.0.4.0 lacks",
+                ));
             }
             (request.hash.unwrap_or_default(), (request.pin, request.otp))
         }
@@ -288,6 +309,12 @@ async fn authorize(
             hashes.len()
         )));
     }
+    let format = match (&request.signature_format, &request.conformance_level) {
+        (None, None) => Format::Raw,
+        (format, level) => {
+            super::sign_doc::cades_format(format.as_deref().unwrap_or(""), level.as_deref())?
+        }
+    };
     let digests = digests(&hashes, credential.hash_algorithm)?;
     let label = request
         .description
@@ -319,7 +346,7 @@ async fn authorize(
         key_id: credential.key_id.clone(),
         hash_algorithm: credential.hash_algorithm,
         documents,
-        format: Format::Raw,
+        format,
         signatures: None,
     };
     let secret = match secret {
@@ -496,7 +523,7 @@ pub(crate) async fn authorize_check(
 }
 
 /// Checks `signAlgo` (and its parameters) against what the credential signs.
-fn check_sign_algo(
+pub(super) fn check_sign_algo(
     credential: &Credential,
     sign_algo: &str,
     params: Option<&str>,
@@ -653,6 +680,7 @@ async fn sign_hash(
                 &SignExpectation {
                     user_id: &holder.user_id,
                     key_id: &credential.key_id,
+                    format: Some(Format::Raw),
                     hashes: &digests,
                 },
             )
@@ -672,6 +700,7 @@ async fn sign_hash(
             let expected = SignExpectation {
                 user_id: &user,
                 key_id: &key,
+                format: Some(Format::Raw),
                 hashes: &digests,
             };
             let result = service.sign_expected(&ctx, &request_id, &expected).await;
@@ -694,6 +723,7 @@ async fn sign_hash(
             &SignExpectation {
                 user_id: &holder.user_id,
                 key_id: &credential.key_id,
+                format: Some(Format::Raw),
                 hashes: &digests,
             },
         )
@@ -906,6 +936,7 @@ async fn extend(
                 &SignExpectation {
                     user_id: &holder.user_id,
                     key_id: &credential.key_id,
+                    format: None,
                     hashes: &digests,
                 },
             )

@@ -110,6 +110,12 @@ impl RequestKind {
 }
 
 impl Service {
+    /// Whether this service makes `format` (B-T needs its time-stamp authority; B-LT also
+    /// revocation values) — what Authorise refuses otherwise.
+    pub fn produces(&self, format: Format) -> bool {
+        self.signing.as_ref().is_some_and(|s| s.supports(format))
+    }
+
     pub(crate) fn signing(&self) -> Result<&Signing, ServiceError> {
         self.signing
             .as_ref()

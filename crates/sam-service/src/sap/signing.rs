@@ -17,39 +17,64 @@ use crate::service::{ClientContext, Service};
 use crate::{AuditAction, OtherAction, ServiceError};
 use sam_plan::RequestType;
 
-/// What a client expects a Sign to sign (the CSC API's `signHash` names it): the request is
-/// this user's, for this key, and its DTBS/R are exactly these digests, in any order.
+/// What a client expects a Sign to sign (the CSC API's `signHash` and `signDoc` name it): the
+/// request is this user's, for this key, in this format, and the documents it signs are
+/// exactly these digests, in any order. For raw output a document's digest is its DTBS/R;
+/// for CMS and CAdES it is the `message-digest` the signed attributes carry
+/// ([`PreparedState::content_digest`]), while the user authorised the signed attributes'
+/// digest — made from it when the request was authorised.
 #[derive(Clone, Copy, Debug)]
 pub struct SignExpectation<'a> {
     /// The user.
     pub user_id: &'a str,
     /// The key.
     pub key_id: &'a str,
-    /// The digests to sign.
+    /// The output format the request was authorised for; `None` for any (a check that the
+    /// SAD still stands for these documents, whatever it makes of them).
+    pub format: Option<sam_cms::Format>,
+    /// The documents' digests.
     pub hashes: &'a [Digest],
 }
 
-/// Where each expected digest is among the request's DTBS/R (`hash` and `dtbsr` as stored),
-/// if they are the same digests: a permutation.
+fn not_expected(why: &str) -> ServiceError {
+    ServiceError::new(
+        ErrorCode::SadInvalid,
+        format!("Hash is not authorized by the SAD: {why}"),
+    )
+}
+
+/// Where each expected digest is among the documents of the request's prepared `states`, if
+/// they are the same digests in the expected format: a permutation.
 fn expected_order(
     expected: &SignExpectation<'_>,
-    hash: &str,
-    dtbsr: &[u8],
+    states: &[PreparedState],
 ) -> Result<Vec<usize>, ServiceError> {
-    let not_authorised = || {
-        ServiceError::new(
-            ErrorCode::SadInvalid,
-            "Hash is not authorized by the SAD: the hashes must be exactly those authorised",
-        )
-    };
-    let algorithm: sam_algorithms::HashAlgorithm = hash
-        .parse()
-        .map_err(|_| ServiceError::internal("stored hash algorithm"))?;
-    let stored: Vec<&[u8]> = dtbsr.chunks(algorithm.output_len()).collect();
+    let mut stored = Vec::with_capacity(states.len());
+    for state in states {
+        let format = state
+            .format()
+            .map_err(|e| ServiceError::internal(format!("stored prepared state: {e}")))?;
+        if let Some(wanted) = expected.format
+            && format != wanted
+        {
+            return Err(not_expected(&format!(
+                "the SAD authorised {format} output, not {wanted}"
+            )));
+        }
+        stored.push(
+            state
+                .content_digest()
+                .map_err(|e| ServiceError::internal(format!("stored prepared state: {e}")))?,
+        );
+    }
     if expected.hashes.len() != stored.len()
-        || expected.hashes.iter().any(|d| d.algorithm() != algorithm)
+        || expected
+            .hashes
+            .iter()
+            .zip(&stored)
+            .any(|(d, s)| d.algorithm() != s.algorithm())
     {
-        return Err(not_authorised());
+        return Err(not_expected("the hashes must be exactly those authorised"));
     }
     let mut taken = vec![false; stored.len()];
     let mut order = Vec::with_capacity(stored.len());
@@ -58,9 +83,13 @@ fn expected_order(
             .iter()
             .enumerate()
             .position(|(i, s)| {
-                !taken[i] && bool::from(subtle::ConstantTimeEq::ct_eq(*s, digest.as_bytes()))
+                !taken[i]
+                    && bool::from(subtle::ConstantTimeEq::ct_eq(
+                        s.as_bytes(),
+                        digest.as_bytes(),
+                    ))
             })
-            .ok_or_else(not_authorised)?;
+            .ok_or_else(|| not_expected("the hashes must be exactly those authorised"))?;
         taken[at] = true;
         order.push(at);
     }
@@ -78,11 +107,7 @@ fn expected_of(
             "the SAD authorises another user's or another credential's signature",
         ));
     }
-    expected_order(
-        expected,
-        &record.request.hash_algorithm,
-        &record.request.dtbsr,
-    )
+    expected_order(expected, &decode_states(&record.request.prepared)?)
 }
 
 impl Service {

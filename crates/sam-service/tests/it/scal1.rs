@@ -537,6 +537,117 @@ async fn sam_signs_the_sad_itself_after_checking_the_pin_and_only_under_scal1() 
     sam_store::testing::drop_databases(dbs).await;
 }
 
+fn expectation<'a>(
+    user_id: &'a str,
+    key_id: &'a str,
+    format: Option<Format>,
+    hashes: &'a [sam_algorithms::Digest],
+) -> sam_service::SignExpectation<'a> {
+    sam_service::SignExpectation {
+        user_id,
+        key_id,
+        format,
+        hashes,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_with_expectations_signs_only_the_documents_and_format_authorised() {
+    let dbs = databases("svc_sign_expected").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = bob(&f, &ctx, 4).await;
+        let authorised = authorise_bob(&f, &ctx, &bob, Format::CadesBB).await;
+        let request = authorised.request_id.as_str();
+        f.service
+            .authorise_with_secret(
+                &ctx,
+                "bob",
+                request,
+                UserSecret::Pin(Zeroizing::new("4711-bob-pin".into())),
+            )
+            .await
+            .unwrap();
+        let contract = [HashAlgorithm::Sha256.digest(CONTRACT)];
+        let other = [HashAlgorithm::Sha256.digest(b"another document")];
+        let expect = |user, format, hashes| expectation(user, &bob.key_id, format, hashes);
+        // The user authorised the signed attributes made from the document's digest: the
+        // document (not the DTBS/R) is what is expected, in the format it was authorised for.
+        for (expected, why) in [
+            (
+                expect("bob", Some(Format::Raw), &contract),
+                "another format",
+            ),
+            (
+                expect("bob", Some(Format::CadesBT), &contract),
+                "another level",
+            ),
+            (
+                expect("bob", Some(Format::CadesBB), &other),
+                "another document",
+            ),
+            (expect("bob", Some(Format::CadesBB), &[]), "no document"),
+            (
+                expect("alice", Some(Format::CadesBB), &contract),
+                "another user",
+            ),
+        ] {
+            let refused = f.service.sign_expected(&ctx, request, &expected).await;
+            assert_eq!(code(refused), "sad_invalid", "{why}");
+            assert_eq!(
+                code(
+                    f.service
+                        .check_sign_expected(&ctx, request, &expected)
+                        .await
+                ),
+                "sad_invalid",
+                "{why}"
+            );
+        }
+        assert_eq!(
+            status(&f, &ctx, request).await,
+            "authorised",
+            "nothing spent"
+        );
+        // Whatever the format, a check that the SAD stands for the document passes.
+        f.service
+            .check_sign_expected(&ctx, request, &expect("bob", None, &contract))
+            .await
+            .unwrap();
+        let outputs = f
+            .service
+            .sign_expected(
+                &ctx,
+                request,
+                &expect("bob", Some(Format::CadesBB), &contract),
+            )
+            .await
+            .unwrap();
+        let out = openssl_verify(&outputs[0], CONTRACT, &bob.ca_pem);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            code(
+                f.service
+                    .sign_expected(
+                        &ctx,
+                        request,
+                        &expect("bob", Some(Format::CadesBB), &contract)
+                    )
+                    .await
+            ),
+            "request_not_authorised",
+            "once"
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_otp_authorises_one_request_of_that_key() {
     let dbs = databases("svc_key_otp").await;
