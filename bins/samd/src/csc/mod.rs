@@ -111,13 +111,13 @@ pub(crate) struct CscError {
 }
 
 impl CscError {
-    /// The same refusal under CSC's more specific `error` name.
     /// CSC's `error` name.
     #[cfg(test)]
     pub(crate) fn error(&self) -> &'static str {
         self.error
     }
 
+    /// The same refusal under CSC's more specific `error` name.
     pub(crate) fn named(mut self, error: &'static str) -> Self {
         self.error = error;
         self
