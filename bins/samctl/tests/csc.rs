@@ -144,21 +144,22 @@ fn info_tells_each_version_what_is_served() {
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"], "invalid_request");
     assert!(refused["error_description"].as_str().is_some());
-    let (status, refused) = call(
-        &server,
-        "POST",
+    // A method not implemented, and one not served without a time-stamp authority.
+    for method in [
         "/csc/v2/credentials/getChallenge",
-        Some("{}"),
-    );
-    assert_eq!(status, 404, "{refused}");
-    assert_eq!(refused["error"], "invalid_request");
-    assert!(
-        refused["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("info lists"),
-        "{refused}"
-    );
+        "/csc/v1/signatures/timestamp",
+    ] {
+        let (status, refused) = call(&server, "POST", method, Some("{}"));
+        assert_eq!(status, 404, "{refused}");
+        assert_eq!(refused["error"], "invalid_request");
+        assert!(
+            refused["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("info lists"),
+            "{refused}"
+        );
+    }
 }
 
 /// `call` with extra curl arguments (credentials, a client certificate).
@@ -1098,6 +1099,135 @@ fn a_csc_client_signs_cades_documents_with_sign_doc() {
         signs, 5,
         "B-B twice, B-T, the reordered documents, the last"
     );
+
+    time_stamps_through_csc(&server, &dir, &token("alice"));
+    assert_eq!(
+        *tsa.requests.lock().unwrap(),
+        2 + 2,
+        "one TSA call per token"
+    );
+    let audit = shop.run(shop.admin.audit(1, 10000));
+    let stamps: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|r| r.action == "time_stamp")
+        .map(|r| (r.actor.as_str(), r.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        stamps,
+        [("alice", "ok"), ("alice", "ok")],
+        "refusals of malformed bodies come before the service"
+    );
+}
+
+/// `signatures/timestamp` on both versions of a samd with a TSA: listed in `info`, a token
+/// over the hash the client sent, with its nonce, that `openssl ts -verify` accepts for the
+/// document; each version's field names only.
+fn time_stamps_through_csc(server: &common::Server, dir: &std::path::Path, token: &str) {
+    use base64ct::{Base64, Encoding};
+    use sam_algorithms::HashAlgorithm;
+
+    for version in ["v1", "v2"] {
+        let (_, info) = call(server, "POST", &format!("/csc/{version}/info"), None);
+        assert!(
+            info["methods"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("signatures/timestamp")),
+            "{info}"
+        );
+    }
+    let bearer = format!("Authorization: Bearer {token}");
+    let document = b"a document the signature application hashed itself";
+    for (path, body, nonce) in [
+        (
+            "/csc/v1/signatures/timestamp",
+            serde_json::json!({
+                "hash": Base64::encode_string(HashAlgorithm::Sha256.digest(document).as_bytes()),
+                "hashAlgo": "2.16.840.1.101.3.4.2.1",
+                "nonce": "c0ffee0123456789ab",
+                "clientData": "12345678",
+            }),
+            Some("0xC0FFEE0123456789AB"),
+        ),
+        (
+            "/csc/v2/signatures/timestamp",
+            serde_json::json!({
+                "hash": Base64::encode_string(HashAlgorithm::Sha512.digest(document).as_bytes()),
+                "hashAlgorithmOID": "2.16.840.1.101.3.4.2.3",
+            }),
+            None,
+        ),
+    ] {
+        let (status, answer) = call_as(server, &["-H", &bearer], path, &body.to_string());
+        assert_eq!(status, 200, "{path}: {answer}");
+        let der = Base64::decode_vec(answer["timestamp"].as_str().unwrap()).unwrap();
+        let out = sam_testkit::openssl_ts_verify(&der, document);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
+            "{path}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = dir.join("csc-token.der");
+        std::fs::write(&file, &der).unwrap();
+        let text = openssl(
+            dir,
+            &[
+                "ts",
+                "-reply",
+                "-in",
+                file.to_str().unwrap(),
+                "-token_in",
+                "-token_out",
+                "-text",
+            ],
+        );
+        if let Some(nonce) = nonce {
+            assert!(text.contains(&format!("Nonce: {nonce}")), "{text}");
+        }
+    }
+    let sha256 = Base64::encode_string(HashAlgorithm::Sha256.digest(document).as_bytes());
+    for (path, body, why) in [
+        (
+            "/csc/v1/signatures/timestamp",
+            serde_json::json!({"hash": sha256, "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"}),
+            "hashAlgorithmOID is a field of CSC API 2.2.0.0",
+        ),
+        (
+            "/csc/v2/signatures/timestamp",
+            serde_json::json!({"hash": sha256, "hashAlgo": "2.16.840.1.101.3.4.2.1"}),
+            "hashAlgo is a field of CSC API 1.0.4.0",
+        ),
+        (
+            "/csc/v2/signatures/timestamp",
+            serde_json::json!({"hash": sha256, "hashAlgorithmOID": "2.16.840.1.101.3.4.2.3"}),
+            "Invalid digest value length",
+        ),
+        (
+            "/csc/v2/signatures/timestamp",
+            serde_json::json!({"hash": sha256, "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1",
+                               "nonce": "0x12"}),
+            "Invalid parameter nonce",
+        ),
+    ] {
+        let (status, refused) = call_as(server, &["-H", &bearer], path, &body.to_string());
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        assert!(
+            refused["error_description"].as_str().unwrap().contains(why),
+            "{refused}"
+        );
+    }
+    let (status, refused) = call_as(
+        server,
+        &[],
+        "/csc/v2/signatures/timestamp",
+        &serde_json::json!({"hash": sha256, "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"})
+            .to_string(),
+    );
+    assert_eq!(status, 401, "{refused}");
 }
 
 #[test]

@@ -323,8 +323,9 @@ pub(crate) struct SigningConfig {
     /// Seed 001's eSeal licence: whether profiles may use authorisation once until SAD expiry.
     #[serde(default)]
     pub(crate) eseals_enabled: bool,
-    /// The RFC 3161 time-stamp authority for `cades-b-t` (an `http://` URL); absent: B-T is
-    /// refused.
+    /// The RFC 3161 time-stamp authority for `cades-b-t` and the CSC API's
+    /// `signatures/timestamp` (an `http://` URL); absent: B-T is refused and
+    /// `signatures/timestamp` not served.
     #[serde(default)]
     pub(crate) tsa_url: Option<String>,
     /// How long a signing may take after its SAD was spent before it is given up (the node

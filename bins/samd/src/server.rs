@@ -375,7 +375,7 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
             }),
         )
         .merge(api)
-        .merge(crate::csc::routes())
+        .merge(crate::csc::routes(state.csc_offer.time_stamps))
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {

@@ -276,6 +276,12 @@ impl TimeStampToken {
                 "the time-stamp token's imprint is not the hash of the time-stamped data",
             ));
         }
+        self.verify_signature()
+    }
+
+    /// Checks the token's signature and that its signer is a time-stamping certificate
+    /// (RFC 3161 §2.3), not what it time-stamps; returns the TSA certificate.
+    pub fn verify_signature(&self) -> Result<Certificate, CmsError> {
         let signed: SignedData = self
             .content_info
             .content
@@ -340,10 +346,24 @@ pub trait Transport: Send + Sync {
     fn get(&self, url: &str) -> Result<Vec<u8>, CmsError>;
 }
 
-/// A source of signature time-stamps.
+/// The most bytes of a nonce a caller may choose (RFC 3161 leaves the size open; 64 bits is
+/// usual, 256 is ample).
+pub const MAX_NONCE_LEN: usize = 32;
+
+/// A source of time-stamps.
 pub trait TimeStampAuthority: Send + Sync {
     /// A checked token that time-stamps `data` (the signature value, EN 319 122-1 §5.3).
     fn time_stamp(&self, data: &[u8]) -> Result<TimeStampToken, CmsError>;
+
+    /// A checked token whose imprint is `digest`, computed by the caller (a signature
+    /// application's hash, CSC API `signatures/timestamp`). `nonce` is the caller's
+    /// (big-endian, at most [`MAX_NONCE_LEN`] bytes) and the token must carry it; without
+    /// one, a fresh random nonce guards the exchange with the TSA.
+    fn time_stamp_digest(
+        &self,
+        digest: &Digest,
+        nonce: Option<&[u8]>,
+    ) -> Result<TimeStampToken, CmsError>;
 }
 
 /// An RFC 3161 client: builds the request with a fresh nonce, asks for the TSA
@@ -380,11 +400,27 @@ impl<T: Transport> TimeStampClient<T> {
 
     /// The request for `data` with `nonce`.
     pub fn request(&self, data: &[u8], nonce: [u8; 8]) -> Result<TimeStampReq, CmsError> {
+        self.request_for_digest(&self.hash.digest(data), &nonce)
+    }
+
+    /// The request for a digest computed elsewhere, with `nonce` (big-endian, 1 to
+    /// [`MAX_NONCE_LEN`] bytes).
+    pub fn request_for_digest(
+        &self,
+        digest: &Digest,
+        nonce: &[u8],
+    ) -> Result<TimeStampReq, CmsError> {
+        if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
+            return Err(CmsError::TimeStamp(format!(
+                "a nonce has 1 to {MAX_NONCE_LEN} bytes, not {}",
+                nonce.len()
+            )));
+        }
         Ok(TimeStampReq {
             version: 1,
-            message_imprint: MessageImprint::new(&self.hash.digest(data))?,
+            message_imprint: MessageImprint::new(digest)?,
             req_policy: self.policy,
-            nonce: Some(Uint::new(&nonce).map_err(CmsError::der("nonce"))?),
+            nonce: Some(Uint::new(nonce).map_err(CmsError::der("nonce"))?),
             cert_req: true,
             extensions: None,
         })
@@ -395,6 +431,21 @@ impl<T: Transport> TimeStampClient<T> {
         &self,
         request: &TimeStampReq,
         data: &[u8],
+        response_der: &[u8],
+    ) -> Result<TimeStampToken, CmsError> {
+        if !request.message_imprint.matches(data)? {
+            return Err(CmsError::TimeStamp(
+                "the request's imprint is not the hash of the data".into(),
+            ));
+        }
+        self.accept_response(request, response_der)
+    }
+
+    /// Checks a response to `request`: granted, the request's imprint, nonce and policy, a
+    /// valid signature by a time-stamping certificate.
+    pub fn accept_response(
+        &self,
+        request: &TimeStampReq,
         response_der: &[u8],
     ) -> Result<TimeStampToken, CmsError> {
         let response = TimeStampResp::from_der(response_der).map_err(|e| {
@@ -438,23 +489,47 @@ impl<T: Transport> TimeStampClient<T> {
                 info.policy
             )));
         }
-        token.verify_for(data)?;
+        // The imprint is the request's (checked above), so the signature is what is left.
+        token.verify_signature()?;
         Ok(token)
     }
-}
 
-impl<T: Transport> TimeStampAuthority for TimeStampClient<T> {
-    fn time_stamp(&self, data: &[u8]) -> Result<TimeStampToken, CmsError> {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| CmsError::TimeStamp(format!("nonce: {e}")))?;
-        let request = self.request(data, nonce)?;
+    fn exchange(&self, request: &TimeStampReq) -> Result<TimeStampToken, CmsError> {
         let body = request
             .to_der()
             .map_err(CmsError::der("time-stamp request"))?;
         let response = self
             .transport
             .post(&self.url, "application/timestamp-query", &body)?;
-        self.accept(&request, data, &response)
+        self.accept_response(request, &response)
+    }
+}
+
+fn fresh_nonce() -> Result<[u8; 8], CmsError> {
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| CmsError::TimeStamp(format!("nonce: {e}")))?;
+    Ok(nonce)
+}
+
+impl<T: Transport> TimeStampAuthority for TimeStampClient<T> {
+    fn time_stamp(&self, data: &[u8]) -> Result<TimeStampToken, CmsError> {
+        self.exchange(&self.request(data, fresh_nonce()?)?)
+    }
+
+    fn time_stamp_digest(
+        &self,
+        digest: &Digest,
+        nonce: Option<&[u8]>,
+    ) -> Result<TimeStampToken, CmsError> {
+        let fresh;
+        let nonce = match nonce {
+            Some(n) => n,
+            None => {
+                fresh = fresh_nonce()?;
+                &fresh
+            }
+        };
+        self.exchange(&self.request_for_digest(digest, nonce)?)
     }
 }
 

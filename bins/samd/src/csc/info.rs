@@ -31,11 +31,15 @@ pub(crate) const V2_METHODS: &[&str] = &[
     "signatures/signDoc",
 ];
 
-/// What `info.methods` lists for `version`.
-pub(crate) fn methods(version: Version) -> Vec<&'static str> {
+/// What `info.methods` lists for `version`, with (`time_stamps`) or without a time-stamp
+/// authority (`signatures/timestamp` needs one).
+pub(crate) fn methods(version: Version, time_stamps: bool) -> Vec<&'static str> {
     let mut methods = METHODS.to_vec();
     if version == Version::V2 {
         methods.extend_from_slice(V2_METHODS);
+    }
+    if time_stamps {
+        methods.push(super::time_stamp::METHOD);
     }
     methods
 }
@@ -102,8 +106,9 @@ struct SignatureFormats {
 pub(crate) struct Offer {
     algos: Vec<String>,
     hashes: Vec<String>,
-    /// Whether B-T is made (a time-stamp authority is configured).
-    time_stamps: bool,
+    /// Whether a time-stamp authority is configured: B-T is made, and
+    /// `signatures/timestamp` served.
+    pub(crate) time_stamps: bool,
 }
 
 impl Offer {
@@ -159,7 +164,7 @@ fn info(state: &AppState, version: Version) -> Info {
         description: csc.description.clone(),
         // Basic (a password or client credentials) and the TLS client certificate.
         auth_type: AUTH_TYPES.to_vec(),
-        methods: methods(version),
+        methods: methods(version, state.csc_offer.time_stamps),
         asynchronous_operation_mode: async_mode,
         validation_info: validation,
         sign_algorithms: algorithms,

@@ -9,6 +9,7 @@
 //! - [`signing`]: `credentials/authorize` (PIN, OTP, the device), `authorizeCheck`, `sendOTP`,
 //!   `extendTransaction`, `signatures/signHash` (synchronous and asynchronous), `signPolling`;
 //! - [`sign_doc`]: `signatures/signDoc` (CAdES, 2.2.0.0);
+//! - [`time_stamp`]: `signatures/timestamp` (with a time-stamp authority configured);
 //! - [`openapi`]: `GET /csc/openapi.json`.
 //!
 //! The `methods` `info` lists are exactly the calls this module serves (a test holds the
@@ -20,6 +21,7 @@ mod info;
 mod openapi;
 mod sign_doc;
 mod signing;
+mod time_stamp;
 
 pub(crate) use info::Offer;
 
@@ -50,9 +52,10 @@ impl Version {
     }
 }
 
-/// The CSC routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+/// The CSC routes; `signatures/timestamp` only with a time-stamp authority (`time_stamps`),
+/// as `info` lists it — without one it is answered as any call not implemented.
+pub(crate) fn routes(time_stamps: bool) -> Router<AppState> {
+    let router = Router::new()
         .route("/csc/openapi.json", axum::routing::get(openapi::serve))
         .route("/csc/v1/info", post(info::info_v1).get(info::info_v1_get))
         .route("/csc/v2/info", post(info::info_v2).get(info::info_v2_get))
@@ -86,7 +89,21 @@ pub(crate) fn routes() -> Router<AppState> {
             "/csc/v2/signatures/signPolling",
             post(signing::sign_polling),
         )
-        .route("/csc/v2/signatures/signDoc", post(sign_doc::sign_doc))
+        .route("/csc/v2/signatures/signDoc", post(sign_doc::sign_doc));
+    let router = if time_stamps {
+        router
+            .route(
+                "/csc/v1/signatures/timestamp",
+                post(time_stamp::time_stamp_v1),
+            )
+            .route(
+                "/csc/v2/signatures/timestamp",
+                post(time_stamp::time_stamp_v2),
+            )
+    } else {
+        router
+    };
+    router
         .route("/csc/v1/{*method}", any(unknown_method))
         .route("/csc/v2/{*method}", any(unknown_method))
 }
@@ -203,7 +220,8 @@ pub(crate) fn schemas(
     let components = auth::schemas(components);
     let components = credentials::schemas(components);
     let components = signing::schemas(components);
-    sign_doc::schemas(components)
+    let components = sign_doc::schemas(components);
+    time_stamp::schemas(components)
 }
 
 /// Whether `path` is the CSC API's (its refusals take CSC's form).

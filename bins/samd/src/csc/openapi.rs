@@ -180,6 +180,16 @@ const CALLS: &[Call] = &[
         answers: &[(200, "The signatures.", Some("CscSignDocResponse"))],
         auth: Auth::Bearer,
     },
+    Call {
+        method: super::time_stamp::METHOD,
+        v1: true,
+        v2: true,
+        summary: "An RFC 3161 time-stamp token for a hash, from the configured time-stamp \
+                  authority (documented and served only with one)",
+        request: "CscTimestampRequest",
+        answers: &[(200, "The token.", Some("CscTimestampResponse"))],
+        auth: Auth::Bearer,
+    },
 ];
 
 /// The statuses a refusal can have (docs/api.md's kinds), each with CSC's error body.
@@ -203,14 +213,16 @@ fn schema_ref(name: &str) -> Ref {
     Ref::from_schema_name(name)
 }
 
-/// The calls `version` serves, by `info`'s names.
-pub(crate) fn documented(version: Version) -> Vec<&'static str> {
+/// The calls `version` serves, by `info`'s names, with (`time_stamps`) or without a
+/// time-stamp authority.
+pub(crate) fn documented(version: Version, time_stamps: bool) -> Vec<&'static str> {
     CALLS
         .iter()
         .filter(|c| match version {
             Version::V1 => c.v1,
             Version::V2 => c.v2,
         })
+        .filter(|c| time_stamps || c.method != super::time_stamp::METHOD)
         .map(|c| c.method)
         .collect()
 }
@@ -287,8 +299,8 @@ fn operation(call: &Call, version: Version) -> utoipa::openapi::path::Operation 
     builder.build()
 }
 
-/// The document.
-pub(crate) fn document() -> OpenApi {
+/// The document of a service with (`time_stamps`) or without a time-stamp authority.
+pub(crate) fn document(time_stamps: bool) -> OpenApi {
     let mut paths = PathsBuilder::new();
     for version in [Version::V1, Version::V2] {
         let prefix = match version {
@@ -297,7 +309,7 @@ pub(crate) fn document() -> OpenApi {
         };
         for call in CALLS
             .iter()
-            .filter(|c| documented(version).contains(&c.method))
+            .filter(|c| documented(version, time_stamps).contains(&c.method))
         {
             let path = format!("/csc/{prefix}/{}", call.method);
             let mut item = PathItem::new(HttpMethod::Post, operation(call, version));
@@ -350,9 +362,11 @@ pub(crate) fn document() -> OpenApi {
         .build()
 }
 
-/// `GET /csc/openapi.json`.
-pub(crate) async fn serve() -> axum::Json<OpenApi> {
-    axum::Json(document())
+/// `GET /csc/openapi.json`: the calls this service serves as configured.
+pub(crate) async fn serve(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> axum::Json<OpenApi> {
+    axum::Json(document(state.csc_offer.time_stamps))
 }
 
 #[cfg(test)]
@@ -361,19 +375,28 @@ mod tests {
 
     #[test]
     fn the_document_names_exactly_what_info_lists() {
-        for version in [Version::V1, Version::V2] {
-            let mut documented = documented(version);
-            let mut listed = super::super::info::methods(version);
-            documented.sort_unstable();
-            listed.sort_unstable();
-            assert_eq!(documented, listed);
+        for time_stamps in [false, true] {
+            for version in [Version::V1, Version::V2] {
+                let mut documented = documented(version, time_stamps);
+                let mut listed = super::super::info::methods(version, time_stamps);
+                documented.sort_unstable();
+                listed.sort_unstable();
+                assert_eq!(documented, listed, "{version:?}, time-stamps {time_stamps}");
+            }
+            let document = serde_json::to_value(document(time_stamps)).unwrap();
+            let paths = document["paths"].as_object().unwrap();
+            assert_eq!(
+                paths.len(),
+                documented(Version::V1, time_stamps).len()
+                    + documented(Version::V2, time_stamps).len()
+            );
+            assert_eq!(
+                paths.contains_key("/csc/v2/signatures/timestamp"),
+                time_stamps
+            );
         }
-        let document = serde_json::to_value(document()).unwrap();
+        let document = serde_json::to_value(document(true)).unwrap();
         let paths = document["paths"].as_object().unwrap();
-        assert_eq!(
-            paths.len(),
-            documented(Version::V1).len() + documented(Version::V2).len()
-        );
         // Every schema an operation names is in the components.
         let text = document.to_string();
         let schemas = document["components"]["schemas"].as_object().unwrap();

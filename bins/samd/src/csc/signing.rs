@@ -143,7 +143,7 @@ struct SignHashResponse {
 }
 
 /// Refuses a field of the other version.
-fn foreign(version: Version, field: &str, ours: &str) -> CscError {
+pub(super) fn foreign(version: Version, field: &str, ours: &str) -> CscError {
     let (other, this) = match version {
         Version::V1 => ("2.2.0.0", "1.0.4.0"),
         Version::V2 => ("1.0.4.0", "2.2.0.0"),

@@ -123,3 +123,47 @@ fn a_policy_the_tsa_does_not_serve_is_refused_and_one_it_serves_is_kept() {
     let err = client.time_stamp(b"signature").unwrap_err();
     assert!(err.to_string().contains("refused"), "{err}");
 }
+
+#[test]
+fn a_digest_computed_elsewhere_is_time_stamped_with_the_callers_nonce() {
+    let tsa = LocalTsa::start(TsaBehaviour::Honest);
+    let client = TimeStampClient::new(&tsa.url, HttpTransport::default());
+    let document = b"a hash a signature application sends";
+    let digest = HashAlgorithm::Sha384.digest(document);
+    let nonce = [0x9a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09];
+
+    let token = client.time_stamp_digest(&digest, Some(&nonce)).unwrap();
+    let info = token.info();
+    assert_eq!(info.nonce.as_ref().unwrap().as_bytes(), &nonce);
+    assert_eq!(
+        info.message_imprint.hashed_message.as_bytes(),
+        digest.as_bytes()
+    );
+    assert!(info.message_imprint.matches(document).unwrap());
+    // openssl hashes the data with the imprint's algorithm (SHA-384) and checks the rest.
+    let out = openssl_ts_verify(&token.to_der().unwrap(), document);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Without a nonce of the caller's, one of sam's own still guards the exchange.
+    let token = client.time_stamp_digest(&digest, None).unwrap();
+    let own = token.info().nonce.as_ref().unwrap().as_bytes();
+    assert!(!own.is_empty() && own.len() <= 8 && own != nonce, "{own:?}");
+
+    for bad in [&[][..], &[1u8; sam_cms::timestamp::MAX_NONCE_LEN + 1][..]] {
+        let err = client.time_stamp_digest(&digest, Some(bad)).unwrap_err();
+        assert!(err.to_string().contains("nonce has 1 to 32 bytes"), "{err}");
+    }
+
+    // A TSA that answers an old token (another imprint and nonce) is refused.
+    let replay = LocalTsa::start(TsaBehaviour::ReplayFirst);
+    let client = TimeStampClient::new(&replay.url, HttpTransport::default());
+    client.time_stamp_digest(&digest, Some(&nonce)).unwrap();
+    let other = HashAlgorithm::Sha384.digest(b"another document");
+    let err = client.time_stamp_digest(&other, Some(&nonce)).unwrap_err();
+    assert!(err.to_string().contains("imprint"), "{err}");
+}

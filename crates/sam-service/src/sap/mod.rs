@@ -32,6 +32,7 @@ use crate::service::{ClientContext, Service};
 mod authorise;
 mod requests;
 mod signing;
+mod time_stamps;
 
 pub use authorise::{
     Authorise, AuthoriseResponse, DocumentContent, DocumentInput, MAX_DOCUMENT_DATA,

@@ -199,6 +199,19 @@ async fn walk_users(w: &mut Walk<'_>, s: &Service, ctx: &ClientContext) {
         .unwrap();
     w.step("a CSC revocation", &[ok(O::RevokeAccessToken)], ())
         .await;
+    // A time-stamp (CSC signatures/timestamp) from a service without a TSA: one refusal
+    // (long_term.rs walks the granted ones).
+    let e = code(
+        s.time_stamp_digest(ctx, "carol", HashAlgorithm::Sha256.digest(b"hash"), None)
+            .await,
+    );
+    assert_eq!(e, "not_configured");
+    w.step(
+        "a time-stamp without a TSA",
+        &[refused(O::TimeStamp, e)],
+        (),
+    )
+    .await;
     // So is a request for something that does not exist.
     let e = code(s.get_user(ctx, "nobody").await);
     w.step("Get User of nobody", &[refused(R::GetUser, e)], ())
