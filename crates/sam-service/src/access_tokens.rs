@@ -169,6 +169,19 @@ impl Service {
         user_id: &str,
         remember: bool,
     ) -> Result<IssuedAccessToken, ServiceError> {
+        self.grant_with_id(ctx, user_id, &new_grant_id()?, remember)
+            .await
+    }
+
+    /// [`Self::grant`] under a grant id chosen before (an OAuth code records the grant it
+    /// gives, so that a second use can end it).
+    pub(crate) async fn grant_with_id(
+        &self,
+        ctx: &ClientContext,
+        user_id: &str,
+        grant_id: &str,
+        remember: bool,
+    ) -> Result<IssuedAccessToken, ServiceError> {
         let access = new_token()?;
         let expires_in = self.settings.access_token_secs;
         let mut tokens = vec![NewAccessToken {
@@ -191,7 +204,7 @@ impl Service {
             .issue_access_grant(
                 ctx.id(),
                 user_id,
-                &new_grant_id()?,
+                grant_id,
                 &tokens,
                 MAX_GRANTS_PER_USER,
                 self.now(),

@@ -64,6 +64,9 @@ other_actions! {
     ClientAuthentication => "client_authentication", "A business application's client secret (HTTP Basic, with or without its TLS client certificate) was checked and did not match; the detail names the peer and the method. An accepted one is recorded by the request that follows; refusals that cost no check (no credentials, an unknown certificate, a certificate without the Basic it needs, `authentication_throttled`, `busy`) are not recorded.";
     IssueAccessToken => "issue_access_token", "A user's access token (CSC API) is issued: after their password (`via=password`), to their business application (`via=client`), or for a refresh token (`via=refresh`); counted as Authenticate.";
     RevokeAccessToken => "revoke_access_token", "A user revokes one of their access or refresh tokens; the detail says how many tokens ended.";
+    RegisterOAuthClient => "register_oauth_client", "The operator registers an OAuth client of a client (CSC API OAuth 2.0); its secret is never recorded.";
+    DeleteOAuthClient => "delete_oauth_client", "The operator deletes an OAuth client and its authorisations in progress.";
+    OAuthLogin => "oauth_login", "A user logs in on sam's OAuth 2.0 authorisation page (their password checked as Authenticate checks it); counted as Authenticate.";
     TimeStamp => "time_stamp", "A user's signature application has a digest time-stamped by the configured TSA (the CSC API's `signatures/timestamp`); the detail names the digest; counted as Sign.";
     AdminAuthentication => "admin_authentication", "The operator's credential was checked and refused; the detail names the peer.";
 }

@@ -13,6 +13,7 @@ pub mod devices;
 mod error;
 pub mod keys;
 pub mod notify;
+pub mod oauth2;
 pub mod paging;
 pub mod plans;
 pub mod profiles;

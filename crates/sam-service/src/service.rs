@@ -90,6 +90,10 @@ pub struct ServiceSettings {
     pub access_token_secs: i64,
     /// How long a refresh token ("remember me") lives, in seconds (0: none are issued).
     pub refresh_token_secs: i64,
+    /// The issuer identifier of the CSC API's OAuth 2.0 authorisation server (RFC 8414: the
+    /// `https` URL of this service, the `iss` of every authorisation response); `None`: it is
+    /// not served.
+    pub oauth2_issuer: Option<String>,
 }
 
 /// The default Argon2id workers: one per core but one, which is kept for everything else (a
@@ -121,6 +125,7 @@ impl Default for ServiceSettings {
             max_hashes_per_request: sam_sad::sad::MAX_HASHES,
             access_token_secs: 3600,
             refresh_token_secs: 7 * 24 * 3600,
+            oauth2_issuer: None,
         }
     }
 }

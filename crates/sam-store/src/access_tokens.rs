@@ -200,6 +200,16 @@ impl Store {
         Ok(Some(refresh))
     }
 
+    /// Ends every token of the grant `grant_id` (a reused OAuth code's, RFC 6749 section
+    /// 4.1.2); how many ended.
+    pub async fn end_access_grant(&self, grant_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE grant_id = $1")
+            .bind(grant_id)
+            .execute(self.pool()?)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Revokes the client's user's token `token_hash`: an access token alone, a refresh token
     /// with its whole grant (RFC 7009 section 2.1). Another client's or user's token is
     /// [`Revoked::Nothing`], as an unknown one.

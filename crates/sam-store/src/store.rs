@@ -165,6 +165,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_deferred_results.sql"),
         postgres: include_str!("../migrations/postgres/0013_deferred_results.sql"),
     },
+    Migration {
+        version: 14,
+        name: "oauth2",
+        sqlite: include_str!("../migrations/sqlite/0014_oauth2.sql"),
+        postgres: include_str!("../migrations/postgres/0014_oauth2.sql"),
+    },
 ];
 
 /// How [`Store::open_with`] opens a database.

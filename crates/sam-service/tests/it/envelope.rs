@@ -497,6 +497,55 @@ async fn walk_operator(w: &mut Walk<'_>, s: &Service, db: &TestDatabase) {
         .unwrap();
     w.step("Set Client Secret", &[ok(O::SetClientSecret)], ())
         .await;
+    // An OAuth client of the portal, a user's login on its authorisation page (oauth2.rs
+    // walks the rest of the flow), and its deletion.
+    let oauth = s
+        .register_oauth_client(
+            "portal",
+            "Portal",
+            &["https://portal.example/cb".into()],
+            false,
+        )
+        .await
+        .unwrap();
+    w.step("Register OAuth Client", &[ok(O::RegisterOAuthClient)], ())
+        .await;
+    let begun = s
+        .begin_authorization(
+            format!(
+                "response_type=code&client_id={}&scope=service&code_challenge=\
+                 E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+                oauth.client.oauth_client_id
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    w.step("an OAuth authorisation opened (not a request)", &[], ())
+        .await;
+    let refusal = s
+        .authorization_login(
+            &begun.view.authorization_id,
+            &begun.browser_secret,
+            "nobody",
+            Zeroizing::new("a guess".into()),
+        )
+        .await
+        .unwrap_err();
+    let sam_service::oauth2::OAuthFailure::Service(e) = refusal.failure else {
+        panic!("a service refusal")
+    };
+    w.step(
+        "a refused OAuth login",
+        &[refused(O::OAuthLogin, e.code.as_str())],
+        (),
+    )
+    .await;
+    s.delete_oauth_client("portal", &oauth.client.oauth_client_id)
+        .await
+        .unwrap();
+    w.step("Delete OAuth Client", &[ok(O::DeleteOAuthClient)], ())
+        .await;
     // Credentials checked and refused are recorded; accepted ones are not (the request that
     // follows is).
     let credentials = |secret: &str| ClientCredentials {

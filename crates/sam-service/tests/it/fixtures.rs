@@ -231,6 +231,7 @@ pub(crate) async fn node(db: &TestDatabase, master: MasterKey, clock: Arc<TestCl
         code_key: Some(code_key()),
         // Nodes of one deployment share it, as they share the code key.
         service_sad_key: Some(sam_service::ServiceSadKey::from_seed(&[0x33; 32]).unwrap()),
+        oauth2_issuer: Some(crate::oauth2::ISSUER.into()),
         ..ServiceSettings::default()
     };
     // The KAK gate's own master key wraps the KAKs; nodes of one deployment share it.

@@ -18,6 +18,17 @@ use sam_testkit::{LocalTsa, Pki, Pointers, TsaBehaviour, openssl_cms_verify};
 use crate::fixtures::{Fixture, client, databases, service, service_with};
 use crate::sap::{CONTRACT, alice, approve, authorise, code};
 
+/// Signing settings with the RFC 3161 TSA at `url`.
+fn with_tsa(url: String) -> impl FnOnce(Signing) -> Signing {
+    move |s| Signing {
+        time_stamp_authority: Some(Arc::new(TimeStampClient::new(
+            url,
+            HttpTransport::default(),
+        ))),
+        ..s
+    }
+}
+
 /// A key of alice's whose certificate the test PKI issued from the CSR she authorised.
 async fn pki_certified_key(
     f: &Fixture,
@@ -150,14 +161,7 @@ async fn a_signature_whose_output_fails_is_not_recorded_and_the_request_can_be_a
     let dbs = databases("svc_unsigned").await;
     for db in &dbs {
         let url = tsa.url.clone();
-        let f = service_with(db, move |s| Signing {
-            time_stamp_authority: Some(Arc::new(TimeStampClient::new(
-                url,
-                HttpTransport::default(),
-            ))),
-            ..s
-        })
-        .await;
+        let f = service_with(db, with_tsa(url)).await;
         let ctx = client("client-a");
         let alice = alice(&f, &ctx).await;
         let key_id = pki_certified_key(&f, &ctx, &alice.device).await;
@@ -234,14 +238,7 @@ async fn a_digest_is_time_stamped_counted_as_a_sign_and_audited() {
     let dbs = databases("svc_time_stamp").await;
     for db in &dbs {
         let url = tsa.url.clone();
-        let f = service_with(db, move |s| Signing {
-            time_stamp_authority: Some(Arc::new(TimeStampClient::new(
-                url,
-                HttpTransport::default(),
-            ))),
-            ..s
-        })
-        .await;
+        let f = service_with(db, with_tsa(url)).await;
         assert!(f.service.time_stamps_digests());
         let ctx = client("client-a");
         alice(&f, &ctx).await;
@@ -350,14 +347,7 @@ async fn a_time_stamp_without_a_working_tsa_is_refused_with_its_reason() {
     let dbs = databases("svc_no_time_stamp").await;
     for db in &dbs {
         let url = broken.url.clone();
-        let failing = service_with(db, move |s| Signing {
-            time_stamp_authority: Some(Arc::new(TimeStampClient::new(
-                url,
-                HttpTransport::default(),
-            ))),
-            ..s
-        })
-        .await;
+        let failing = service_with(db, with_tsa(url)).await;
         let ctx = client("client-a");
         alice(&failing, &ctx).await;
         let err = failing

@@ -15,6 +15,7 @@ mod fixtures;
 mod keys;
 mod long_term;
 mod notify;
+mod oauth2;
 mod plans;
 mod profiles;
 mod sap;

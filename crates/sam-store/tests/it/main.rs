@@ -11,6 +11,7 @@ mod codes;
 mod deferred;
 mod faults;
 mod key_pool;
+mod oauth;
 mod plans;
 mod records;
 mod sads;

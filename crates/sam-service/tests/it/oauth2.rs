@@ -1,0 +1,512 @@
+//! The CSC API's OAuth 2.0 authorisation server through the service, on SQLite and
+//! PostgreSQL: the authorization code flow with PKCE for `scope=service` from the request
+//! (direct and pushed) to the user's tokens, and each refusal the protocol needs — an unknown
+//! client or unregistered redirect URI shown, never redirected; other faults redirected with
+//! `state` and `iss`; another browser, a wrong password, a wrong verifier, another client's,
+//! an expired or a reused code (whose first tokens then end), a different redirect URI, a bad
+//! client secret.
+
+use sam_oauth2::ErrorCode as OAuthCode;
+use sam_oauth2::pkce::CodeChallenge;
+use sam_oauth2::token::{ClientAuthentication, Grant};
+use sam_service::oauth2::{AuthorizeRefusal, CODE_SECS, OAuthFailure};
+use sam_service::{ClientContext, RegisterUser};
+use zeroize::Zeroizing;
+
+use crate::fixtures::{Fixture, client, databases, service};
+
+pub(crate) const ISSUER: &str = "https://sam.test";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PASSWORD: &str = "carol password 1";
+const CALLBACK: &str = "https://app.example/cb";
+
+fn enc(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn query(client_id: &str, extra: &str) -> String {
+    format!(
+        "response_type=code&client_id={client_id}&redirect_uri={}&scope=service&state=st%201\
+         &code_challenge={}&code_challenge_method=S256{extra}",
+        enc(CALLBACK),
+        CodeChallenge::of_verifier(VERIFIER).as_str()
+    )
+}
+
+fn code_of(redirect: &str) -> String {
+    let (_, query) = redirect.split_once('?').unwrap();
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(get("state").as_deref(), Some("st 1"), "{redirect}");
+    assert_eq!(get("iss").as_deref(), Some(ISSUER), "{redirect}");
+    get("code").unwrap_or_else(|| panic!("no code in {redirect}"))
+}
+
+fn protocol(e: OAuthFailure) -> OAuthCode {
+    match e {
+        OAuthFailure::Protocol(p) => p.code,
+        OAuthFailure::Service(s) => panic!("a protocol refusal expected, not {s:?}"),
+    }
+}
+
+fn shown(r: AuthorizeRefusal) -> OAuthFailure {
+    assert!(r.redirect.is_none(), "not redirected: {:?}", r.redirect);
+    r.failure
+}
+
+fn redirected(r: AuthorizeRefusal, error: &str) {
+    let to = r
+        .redirect
+        .unwrap_or_else(|| panic!("redirected: {:?}", r.failure));
+    assert!(to.starts_with(&format!("{CALLBACK}?error={error}")), "{to}");
+    assert!(to.contains("state=st+1"), "{to}");
+    assert!(to.contains(&format!("iss={}", enc(ISSUER))), "{to}");
+}
+
+fn secret(id: &str, secret: &str) -> ClientAuthentication {
+    ClientAuthentication::Secret {
+        client_id: id.into(),
+        client_secret: Zeroizing::new(secret.into()),
+    }
+}
+
+fn code_grant(code: &str, verifier: &str, redirect: Option<&str>) -> Grant {
+    Grant::AuthorizationCode {
+        code: Zeroizing::new(code.into()),
+        redirect_uri: redirect.map(str::to_owned),
+        code_verifier: Zeroizing::new(verifier.into()),
+    }
+}
+
+/// Through the pages: open, log in, and the redirect with the code.
+async fn code(f: &Fixture, client_id: &str) -> String {
+    let begun = f
+        .service
+        .begin_authorization(query(client_id, "").as_bytes())
+        .await
+        .unwrap();
+    let to = f
+        .service
+        .authorization_login(
+            &begun.view.authorization_id,
+            &begun.browser_secret,
+            "carol",
+            Zeroizing::new(PASSWORD.into()),
+        )
+        .await
+        .unwrap();
+    code_of(&to)
+}
+
+async fn set_up(f: &Fixture, ctx: &ClientContext) {
+    f.register_client(ctx).await;
+    f.service
+        .register_user(
+            ctx,
+            RegisterUser {
+                user_id: "carol".into(),
+                password: Some(Zeroizing::new(PASSWORD.into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
+    let dbs = databases("svc_oauth2").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        set_up(&f, &ctx).await;
+        let other = client("client-b");
+        f.register_client(&other).await;
+
+        // Registration: redirect URIs by the rules, a secret for a confidential client.
+        for bad in [vec![], vec!["http://app.example/cb".to_owned()]] {
+            assert!(
+                f.service
+                    .register_oauth_client("client-a", "App", &bad, true)
+                    .await
+                    .is_err()
+            );
+        }
+        let app = f
+            .service
+            .register_oauth_client("client-a", "Example App", &[CALLBACK.to_owned()], true)
+            .await
+            .unwrap();
+        let app_id = app.client.oauth_client_id.clone();
+        let app_secret = app.client_secret.clone().unwrap();
+        let spa = f
+            .service
+            .register_oauth_client("client-a", "Example SPA", &[CALLBACK.to_owned()], false)
+            .await
+            .unwrap();
+        assert!(spa.client_secret.is_none());
+        let foreign = f
+            .service
+            .register_oauth_client("client-b", "Other", &[CALLBACK.to_owned()], true)
+            .await
+            .unwrap();
+        assert_eq!(f.service.oauth_clients("client-a").await.unwrap().len(), 2);
+        let auth = secret(&app_id, &app_secret);
+
+        // The happy path: a code, its tokens, the user's access token.
+        let code1 = code(&f, &app_id).await;
+        let tokens = f
+            .service
+            .exchange_oauth_grant(&auth, &code_grant(&code1, VERIFIER, Some(CALLBACK)))
+            .await
+            .unwrap();
+        assert_eq!(tokens.scope, "service");
+        let holder = f
+            .service
+            .access_token_holder(&tokens.issued.access_token)
+            .await
+            .unwrap();
+        assert_eq!(
+            (holder.client.client_id.as_str(), holder.user_id.as_str()),
+            ("client-a", "carol")
+        );
+
+        // The code again: refused, and the tokens it gave end (RFC 6749 §4.1.2).
+        let again = f
+            .service
+            .exchange_oauth_grant(&auth, &code_grant(&code1, VERIFIER, Some(CALLBACK)))
+            .await
+            .unwrap_err();
+        assert_eq!(protocol(again), OAuthCode::InvalidGrant);
+        assert!(
+            f.service
+                .access_token_holder(&tokens.issued.access_token)
+                .await
+                .is_err(),
+            "a reused code ends the first tokens"
+        );
+
+        // A wrong verifier burns the code; a different redirect URI, another client, an
+        // expired code: each invalid_grant.
+        let c = code(&f, &app_id).await;
+        let other_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl";
+        assert_eq!(
+            protocol(
+                f.service
+                    .exchange_oauth_grant(&auth, &code_grant(&c, other_verifier, Some(CALLBACK)))
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidGrant
+        );
+        assert!(
+            f.service
+                .exchange_oauth_grant(&auth, &code_grant(&c, VERIFIER, Some(CALLBACK)))
+                .await
+                .is_err(),
+            "a code that failed its check is used"
+        );
+        let c = code(&f, &app_id).await;
+        assert_eq!(
+            protocol(
+                f.service
+                    .exchange_oauth_grant(
+                        &auth,
+                        &code_grant(&c, VERIFIER, Some("https://app.example/other"))
+                    )
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidGrant
+        );
+        let c = code(&f, &app_id).await;
+        let foreign_auth = secret(
+            &foreign.client.oauth_client_id,
+            foreign.client_secret.as_ref().unwrap(),
+        );
+        assert_eq!(
+            protocol(
+                f.service
+                    .exchange_oauth_grant(&foreign_auth, &code_grant(&c, VERIFIER, Some(CALLBACK)))
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidGrant
+        );
+        f.clock.advance(CODE_SECS);
+        assert_eq!(
+            protocol(
+                f.service
+                    .exchange_oauth_grant(&auth, &code_grant(&c, VERIFIER, Some(CALLBACK)))
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidGrant,
+            "expired"
+        );
+
+        // Client authentication: a wrong secret, a public client with a secret, a
+        // confidential one without.
+        for wrong in [
+            secret(&app_id, "soc1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            secret(&app_id, "not even the form"),
+            secret(&spa.client.oauth_client_id, &app_secret),
+            ClientAuthentication::None {
+                client_id: app_id.clone(),
+            },
+            ClientAuthentication::None {
+                client_id: "unknown".into(),
+            },
+        ] {
+            let c = code(&f, &app_id).await;
+            assert_eq!(
+                protocol(
+                    f.service
+                        .exchange_oauth_grant(&wrong, &code_grant(&c, VERIFIER, Some(CALLBACK)))
+                        .await
+                        .unwrap_err()
+                ),
+                OAuthCode::InvalidClient
+            );
+        }
+        // A public client with PKCE alone.
+        let spa_auth = ClientAuthentication::None {
+            client_id: spa.client.oauth_client_id.clone(),
+        };
+        let c = code(&f, &spa.client.oauth_client_id).await;
+        let tokens = f
+            .service
+            .exchange_oauth_grant(&spa_auth, &code_grant(&c, VERIFIER, Some(CALLBACK)))
+            .await
+            .unwrap();
+        // Its refresh token gives a new access token.
+        let refreshed = f
+            .service
+            .exchange_oauth_grant(
+                &spa_auth,
+                &Grant::RefreshToken {
+                    refresh_token: tokens.issued.refresh_token.clone().unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        f.service
+            .access_token_holder(&refreshed.issued.access_token)
+            .await
+            .unwrap();
+        assert_eq!(
+            protocol(
+                f.service
+                    .exchange_oauth_grant(
+                        &spa_auth,
+                        &Grant::RefreshToken {
+                            refresh_token: Zeroizing::new("sat1_nope".into())
+                        },
+                    )
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidGrant
+        );
+
+        // The page: only the browser it is bound to, only the user's password.
+        let begun = f
+            .service
+            .begin_authorization(query(&app_id, "").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(begun.view.client_name, "Example App");
+        let id = begun.view.authorization_id.clone();
+        let other_browser = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        shown(
+            f.service
+                .authorization_login(&id, other_browser, "carol", Zeroizing::new(PASSWORD.into()))
+                .await
+                .unwrap_err(),
+        );
+        shown(
+            f.service
+                .authorization_login(
+                    &id,
+                    &begun.browser_secret,
+                    "carol",
+                    Zeroizing::new("wrong".into()),
+                )
+                .await
+                .unwrap_err(),
+        );
+        let to = f
+            .service
+            .authorization_login(
+                &id,
+                &begun.browser_secret,
+                "carol",
+                Zeroizing::new(PASSWORD.into()),
+            )
+            .await
+            .unwrap();
+        code_of(&to);
+        shown(
+            f.service
+                .authorization_login(
+                    &id,
+                    &begun.browser_secret,
+                    "carol",
+                    Zeroizing::new(PASSWORD.into()),
+                )
+                .await
+                .unwrap_err(),
+        );
+
+        // Refusals before the client is known good are shown, never redirected.
+        for bad in [
+            query("unknown", ""),
+            query(&app_id, "").replace(&enc(CALLBACK), &enc("https://evil.example/cb")),
+            query(&app_id, "").replace("client_id=", "client_id=&x="),
+            "client_id=a&client_id=b".to_owned(),
+        ] {
+            shown(
+                f.service
+                    .begin_authorization(bad.as_bytes())
+                    .await
+                    .unwrap_err(),
+            );
+        }
+        // After it, redirected with state and iss.
+        redirected(
+            f.service
+                .begin_authorization(
+                    query(&app_id, "")
+                        .replace("&code_challenge_method=S256", "")
+                        .as_bytes(),
+                )
+                .await
+                .unwrap_err(),
+            "invalid_request",
+        );
+        redirected(
+            f.service
+                .begin_authorization(
+                    query(&app_id, "")
+                        .replace(
+                            "scope=service",
+                            "scope=credential&credentialID=k&numSignatures=1",
+                        )
+                        .as_bytes(),
+                )
+                .await
+                .unwrap_err(),
+            "invalid_scope",
+        );
+        redirected(
+            f.service
+                .begin_authorization(
+                    query(&app_id, "")
+                        .replace("response_type=code", "response_type=token")
+                        .as_bytes(),
+                )
+                .await
+                .unwrap_err(),
+            "unsupported_response_type",
+        );
+
+        // PAR: pushed by the authenticated client, opened once, then the same flow.
+        let pushed_query = query(&app_id, "");
+        let pushed_params = sam_oauth2::params::Params::from_form(pushed_query.as_bytes()).unwrap();
+        assert_eq!(
+            protocol(
+                f.service
+                    .push_authorization(&foreign_auth, &pushed_params)
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidRequest,
+            "another client's request"
+        );
+        let pushed = f
+            .service
+            .push_authorization(&auth, &pushed_params)
+            .await
+            .unwrap();
+        assert!(
+            pushed
+                .request_uri
+                .starts_with("urn:ietf:params:oauth:request_uri:")
+        );
+        let open = format!(
+            "client_id={app_id}&request_uri={}",
+            enc(&pushed.request_uri)
+        );
+        let begun = f
+            .service
+            .begin_authorization(open.as_bytes())
+            .await
+            .unwrap();
+        shown(
+            f.service
+                .begin_authorization(open.as_bytes())
+                .await
+                .unwrap_err(),
+        );
+        let to = f
+            .service
+            .authorization_login(
+                &begun.view.authorization_id,
+                &begun.browser_secret,
+                "carol",
+                Zeroizing::new(PASSWORD.into()),
+            )
+            .await
+            .unwrap();
+        f.service
+            .exchange_oauth_grant(&auth, &code_grant(&code_of(&to), VERIFIER, Some(CALLBACK)))
+            .await
+            .unwrap();
+
+        // The audit: the registrations, the logins (one refused), the tokens via oauth2.
+        let records = f.service.store().audit_records(1, 10_000).await.unwrap();
+        let count = |action: &str, outcome: &str| {
+            records
+                .iter()
+                .filter(|r| r.entry.action == action && r.entry.outcome == outcome)
+                .count()
+        };
+        assert_eq!(count("register_oauth_client", "ok"), 3);
+        assert_eq!(count("register_oauth_client", "invalid_request"), 2);
+        assert_eq!(count("oauth_login", "authentication_failed"), 1);
+        assert!(count("oauth_login", "ok") >= 9);
+        assert!(
+            records
+                .iter()
+                .any(|r| r.entry.action == "issue_access_token"
+                    && r.entry.detail.contains("via=oauth2")
+                    && r.entry.actor == "carol"),
+            "{records:?}"
+        );
+
+        // Deleting the client ends its authorisations in progress.
+        f.service
+            .delete_oauth_client("client-a", &app_id)
+            .await
+            .unwrap();
+        assert!(
+            f.service
+                .delete_oauth_client("client-a", &app_id)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            protocol(
+                f.service
+                    .exchange_oauth_grant(&auth, &code_grant(&code1, VERIFIER, Some(CALLBACK)))
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidClient
+        );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
