@@ -384,19 +384,34 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                match crate::api::edge_refusal(&request, max_body) {
-                    Some(refusal) => {
-                        let csc = crate::csc::is_csc_path(request.uri().path());
-                        // Take what the client is sending, up to the body limit and for at
-                        // most a second, before answering: a connection closed with unread
-                        // data is reset, and the client would lose the answer. A client that
-                        // declares more than it sends waits that second, not the request
-                        // timeout; memory is bounded by the limit, as for any request.
-                        let body = axum::body::to_bytes(request.into_body(), max_body);
-                        let _ = tokio::time::timeout(Duration::from_secs(1), body).await;
-                        refusal_in_form(csc, refusal)
+                let csc = crate::csc::is_csc_path(request.uri().path());
+                if let Some(refusal) = crate::api::edge_refusal(&request, max_body) {
+                    drain(request.into_body(), max_body).await;
+                    return refusal_in_form(csc, refusal);
+                }
+                // The body is read here, within the request timeout, so that one over the
+                // limit found only by reading (chunked) is drained and refused like a declared
+                // one; what is passed on is the whole body, as the handlers would have read it.
+                let (parts, body) = request.into_parts();
+                match tokio::time::timeout(timeout, read_bounded(body, max_body)).await {
+                    Ok(Ok(bytes)) => {
+                        let request = axum::extract::Request::from_parts(
+                            parts,
+                            axum::body::Body::from(bytes),
+                        );
+                        next.run(request).await
                     }
-                    None => next.run(request).await,
+                    Ok(Err(refusal)) => refusal_in_form(csc, refusal),
+                    Err(_) => refusal_in_form(
+                        csc,
+                        sam_service::ServiceError::new(
+                            sam_service::ErrorCode::RequestTimeout,
+                            format!(
+                                "the request body took longer than {} s to arrive",
+                                timeout.as_secs()
+                            ),
+                        ),
+                    ),
                 }
             },
         ))
@@ -405,6 +420,61 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
             crate::metrics::observe,
         ))
         .with_state(state)
+}
+
+/// How much of a body over the limit is read and thrown away before the refusal, as a
+/// multiple of the limit, and for how long (in all, and without any data arriving): a
+/// connection closed with unread data is reset (RFC 9112 §9.6), and the client would lose the
+/// answer. A client that declares more than it sends waits the idle second, not the request
+/// timeout; nothing of it is kept, so memory stays bounded by the limit.
+const DRAIN_FACTOR: usize = 4;
+const DRAIN_SECS: u64 = 5;
+const DRAIN_IDLE_SECS: u64 = 1;
+
+/// Reads and discards what the client still sends of a refused body, within the bounds above.
+async fn drain(mut body: axum::body::Body, max_body: usize) {
+    use http_body_util::BodyExt as _;
+    let cap = max_body.saturating_mul(DRAIN_FACTOR);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(DRAIN_SECS);
+    let mut seen = 0usize;
+    while seen <= cap && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(DRAIN_IDLE_SECS), body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                seen = seen.saturating_add(frame.data_ref().map_or(0, bytes::Bytes::len));
+            }
+            _ => return,
+        }
+    }
+}
+
+/// The whole body if it has at most `max_body` bytes; otherwise it is drained and refused
+/// (`413 payload_too_large`). A body that cannot be read (the client went away) is `400`.
+async fn read_bounded(
+    mut body: axum::body::Body,
+    max_body: usize,
+) -> Result<bytes::Bytes, sam_service::ServiceError> {
+    use http_body_util::BodyExt as _;
+    let mut whole = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            sam_service::ServiceError::new(
+                sam_service::ErrorCode::InvalidRequest,
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if whole.len().saturating_add(data.len()) > max_body {
+            drain(body, max_body).await;
+            return Err(sam_service::ServiceError::new(
+                sam_service::ErrorCode::PayloadTooLarge,
+                format!("the request body is over the limit of {max_body} bytes"),
+            ));
+        }
+        whole.extend_from_slice(&data);
+    }
+    Ok(whole.freeze())
 }
 
 /// Answers `503 request_timeout` when a request takes longer than `limit`. The request's work

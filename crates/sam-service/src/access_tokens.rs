@@ -59,6 +59,10 @@ pub struct TokenHolder {
     pub client: ClientContext,
     /// The user.
     pub user_id: String,
+    /// For a credential-scope token (OAuth 2.0): the authorised request it stands for, whose
+    /// SAD `signatures/signHash` uses when the call sends none; such a token serves no other
+    /// call.
+    pub bound_request: Option<String>,
 }
 
 /// Which token a revocation names (RFC 7009 `token_type_hint`); a wrong hint is no error.
@@ -188,6 +192,7 @@ impl Service {
             token_hash: self.token_hash(&access)?,
             kind: TokenKind::Access,
             expires_at: self.lifetime(expires_in)?,
+            request_id: None,
         }];
         let refresh = if remember && self.settings.refresh_token_secs > 0 {
             let refresh = new_token()?;
@@ -195,6 +200,7 @@ impl Service {
                 token_hash: self.token_hash(&refresh)?,
                 kind: TokenKind::Refresh,
                 expires_at: self.lifetime(self.settings.refresh_token_secs)?,
+                request_id: None,
             });
             Some(refresh)
         } else {
@@ -215,6 +221,58 @@ impl Service {
             expires_in,
             refresh_token: refresh,
         })
+    }
+
+    /// A credential-scope token (OAuth 2.0): an access token of the user bound to their
+    /// authorised request `request_id`, standing for its SAD; it lives no longer than the SAD
+    /// and has no refresh token. Answers the token and the request's credential (key id).
+    pub(crate) async fn credential_grant(
+        &self,
+        ctx: &ClientContext,
+        user_id: &str,
+        grant_id: &str,
+        request_id: &str,
+    ) -> Result<(IssuedAccessToken, String), ServiceError> {
+        let state = self
+            .read_authorisation_state(ctx, user_id, request_id)
+            .await?;
+        let Some(sad_left) = state
+            .sad_expires_in
+            .filter(|_| state.status == sam_store::RequestStatus::Authorised)
+        else {
+            return Err(ServiceError::new(
+                ErrorCode::RequestNotPending,
+                format!(
+                    "request {request_id} is {}: no SAD to stand for",
+                    state.status
+                ),
+            ));
+        };
+        let access = new_token()?;
+        let expires_in = self.settings.access_token_secs.min(sad_left).max(1);
+        self.store
+            .issue_access_grant(
+                ctx.id(),
+                user_id,
+                grant_id,
+                &[NewAccessToken {
+                    token_hash: self.token_hash(&access)?,
+                    kind: TokenKind::Access,
+                    expires_at: self.lifetime(expires_in)?,
+                    request_id: Some(request_id.to_owned()),
+                }],
+                MAX_GRANTS_PER_USER,
+                self.now(),
+            )
+            .await?;
+        Ok((
+            IssuedAccessToken {
+                access_token: access,
+                expires_in,
+                refresh_token: None,
+            },
+            state.key_id,
+        ))
     }
 
     /// A new access token for the client's refresh token (the grant's earlier access token
@@ -239,6 +297,7 @@ impl Service {
                     token_hash: self.token_hash(&access)?,
                     kind: TokenKind::Access,
                     expires_at: self.lifetime(expires_in)?,
+                    request_id: None,
                 };
                 self.store
                     .refresh_access_grant(ctx.id(), &self.token_hash(refresh)?, &token, self.now())
@@ -266,6 +325,7 @@ impl Service {
         Ok(TokenHolder {
             client: ClientContext::new(&stored.client_id)?,
             user_id: stored.user_id,
+            bound_request: stored.request_id,
         })
     }
 

@@ -15,26 +15,39 @@
 //! - **The code** (`soa1_…`, stored as a keyed hash) lives [`CODE_SECS`] seconds, is bound to
 //!   its client, the redirect URI and the PKCE challenge, and is taken once: a second use is
 //!   refused and ends the tokens the first gave (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+//! - **`scope=credential`** (or RAR `authorization_details` of type `credential`): after the
+//!   login, the named credential must be the user's, and the documents its digests; sam makes
+//!   the Authorise of exactly those digests (raw signatures, as `credentials/authorize` does)
+//!   and the user approves it on their registered device — the page follows the request
+//!   ([`Service::authorization_progress`]) — or, without a device, with their PIN on the page
+//!   ([`Service::authorization_pin`], SCAL1). Only an authorised request gives a code; a
+//!   decline or expiry goes back to the client as `access_denied`.
 //! - **Tokens** for `scope=service` are the user's access token (and refresh token) of the
-//!   CSC API, as `auth/login` gives them, audited `issue_access_token` with `via=oauth2`.
+//!   CSC API, as `auth/login` gives them; for `scope=credential` an access token bound to the
+//!   authorised request, which stands for its SAD (`signatures/signHash` without `SAD`), lives
+//!   no longer than the SAD and has no refresh token. Both audited `issue_access_token` with
+//!   `via=oauth2`.
 //!
-//! `scope=credential` (the token that stands for the SAD, after the user's device approved
-//! the hashes) is the next step of this module; until then such requests are refused with
-//! `invalid_scope`, before anything is stored.
+//! `signatureQualifier` (sam's keys carry none) and `client_credentials` are refused.
 
 use base64ct::Encoding as _;
-use sam_oauth2::authorize::{AuthorizationRequest, Authorize, REQUEST_URI_PREFIX, Scope};
+use sam_oauth2::authorize::{
+    AuthorizationRequest, Authorize, CredentialRequest, CredentialSelector, REQUEST_URI_PREFIX,
+    Scope,
+};
 use sam_oauth2::params::Params;
 use sam_oauth2::redirect::{self, RedirectUri};
 use sam_oauth2::token::{ClientAuthentication, Grant};
 use sam_oauth2::{ErrorCode as OAuthCode, OAuthError};
 use sam_plan::RequestType;
-use sam_store::{NewOAuthAuthorization, OAuthClientRecord, OAuthStage};
+use sam_store::{NewOAuthAuthorization, OAuthAuthorizationRecord, OAuthClientRecord, OAuthStage};
 use zeroize::Zeroizing;
 
 use crate::access_tokens::IssuedAccessToken;
 use crate::service::{ClientContext, Service};
-use crate::{OtherAction, ServiceError};
+use crate::{Authorise, Credential, DocumentInput, OtherAction, ServiceError, UserSecret};
+use sam_profile::AuthorisationMode;
+use sam_store::RequestStatus;
 
 /// How long an authorisation may take from its request to the code, in seconds.
 pub const AUTHORIZATION_SECS: i64 = 600;
@@ -134,10 +147,26 @@ pub struct AuthorizationView {
     pub authorization_id: String,
     /// The client's name.
     pub client_name: String,
-    /// What is asked: `service`.
+    /// What is asked: `service` or `credential`.
     pub scope: &'static str,
-    /// The user, once logged in.
-    pub user_id: Option<String>,
+    /// For `credential`: the credential.
+    pub credential_id: Option<String>,
+    /// For `credential`: the documents, as the user sees them (label, digest in hex).
+    pub documents: Vec<(String, String)>,
+}
+
+/// What the user's page does after a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthorizationStep {
+    /// The browser goes to this URL: the client's redirect URI with the code, or with the
+    /// refusal (a decline, an expiry, a credential that is not the user's).
+    Redirect(String),
+    /// The request waits for the user's device; the page follows it
+    /// ([`Service::authorization_progress`]).
+    AwaitDevice(AuthorizationView),
+    /// The page asks for the user's PIN (their sam password) for these documents
+    /// ([`Service::authorization_pin`]): a SCAL1 credential of a user without a device.
+    AskPin(AuthorizationView),
 }
 
 /// An authorisation opened in a browser: the cookie to set, and the page to show.
@@ -161,8 +190,10 @@ impl core::fmt::Debug for BegunAuthorization {
 pub struct OAuthTokens {
     /// The tokens.
     pub issued: IssuedAccessToken,
-    /// The scope they carry.
+    /// The scope they carry: `service` or `credential`.
     pub scope: &'static str,
+    /// For `credential`: the credential the token authorises.
+    pub credential_id: Option<String>,
 }
 
 fn random_text(prefix: &str, len: usize) -> Result<Zeroizing<String>, ServiceError> {
@@ -379,14 +410,26 @@ impl Service {
         }
     }
 
-    /// Checks a request for what this server serves now.
+    /// Checks a request for what this server serves: a credential scope names its
+    /// credential by `credentialID` and binds the hashes it signs.
     fn served_scope(request: &AuthorizationRequest) -> Result<(), OAuthError> {
-        match request.scope {
+        match &request.scope {
             Scope::Service => Ok(()),
-            Scope::Credential(_) => Err(OAuthError::new(
-                OAuthCode::InvalidScope,
-                "scope credential is not served yet; ask for scope service",
-            )),
+            Scope::Credential(c) => {
+                if let CredentialSelector::Qualifier(_) = c.credential {
+                    return Err(OAuthError::invalid(
+                        "signatureQualifier is not supported: sam's credentials carry none; \
+                         name the credentialID (credentials/list)",
+                    ));
+                }
+                if c.documents.is_empty() {
+                    return Err(OAuthError::invalid(
+                        "sam binds every authorisation to the hashes it signs: send hashes \
+                         and hashAlgorithmOID (or authorization_details with documentDigests)",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -443,10 +486,6 @@ impl Service {
         &self,
         query: &[u8],
     ) -> Result<BegunAuthorization, AuthorizeRefusal> {
-        let nowhere = |failure: OAuthFailure| AuthorizeRefusal {
-            failure,
-            redirect: None,
-        };
         let issuer = self
             .oauth_issuer()
             .map_err(|e| nowhere(e.into()))?
@@ -490,14 +529,10 @@ impl Service {
                     .ok_or_else(gone)?;
                 // A pushed request may take as long as any once opened.
                 let client = self.oauth_client_view(&client_id).await.map_err(nowhere)?;
+                let request = stored_request(&record.request).map_err(nowhere)?;
                 Ok(BegunAuthorization {
                     browser_secret,
-                    view: AuthorizationView {
-                        authorization_id: record.authorization_id,
-                        client_name: client.name,
-                        scope: "service",
-                        user_id: None,
-                    },
+                    view: view_for(&record.authorization_id, &client.name, &request),
                 })
             }
             Some(Authorize::Direct(_)) | None => {
@@ -544,12 +579,7 @@ impl Service {
                 }
                 Ok(BegunAuthorization {
                     browser_secret,
-                    view: AuthorizationView {
-                        authorization_id: id.to_string(),
-                        client_name: client.name,
-                        scope: "service",
-                        user_id: None,
-                    },
+                    view: view_for(&id, &client.name, &request),
                 })
             }
         }
@@ -564,53 +594,131 @@ impl Service {
         Ok(view_of(&record)?)
     }
 
+    /// The authorisation open in this browser at `stage` (its record, sam client and request).
+    async fn bound(
+        &self,
+        authorization_id: &str,
+        browser_hash: &[u8],
+        stage: OAuthStage,
+    ) -> Result<
+        (
+            OAuthAuthorizationRecord,
+            ClientContext,
+            AuthorizationRequest,
+        ),
+        AuthorizeRefusal,
+    > {
+        let record = self
+            .store
+            .oauth_authorization(authorization_id, self.now())
+            .await
+            .map_err(|e| nowhere(e.into()))?
+            .filter(|r| {
+                r.stage == stage
+                    && r.browser_hash
+                        .as_deref()
+                        .is_some_and(|h| bool::from(subtle::ConstantTimeEq::ct_eq(h, browser_hash)))
+            })
+            .ok_or_else(|| {
+                nowhere(
+                    OAuthError::invalid(
+                        "this authorisation is not open in this browser at this step (expired, \
+                         completed, or opened elsewhere); start again from the application",
+                    )
+                    .into(),
+                )
+            })?;
+        let ctx = ClientContext::new(&record.client_id).map_err(|e| nowhere(e.into()))?;
+        let request = stored_request(&record.request).map_err(nowhere)?;
+        Ok((record, ctx, request))
+    }
+
+    /// Back to the client with `error` (its `state`, `iss`), the authorisation refused.
+    async fn refuse_back(
+        &self,
+        record: &OAuthAuthorizationRecord,
+        request: &AuthorizationRequest,
+        browser_hash: &[u8],
+        error: OAuthError,
+    ) -> Result<AuthorizationStep, AuthorizeRefusal> {
+        let issuer = self.oauth_issuer().map_err(|e| nowhere(e.into()))?;
+        self.store
+            .advance_oauth_authorization(
+                &record.authorization_id,
+                browser_hash,
+                OAuthStage::LoggedIn,
+                OAuthStage::Refused,
+                None,
+                None,
+                self.now(),
+            )
+            .await
+            .map_err(|e| nowhere(e.into()))?;
+        Ok(AuthorizationStep::Redirect(redirect::error_response(
+            &record.redirect_uri,
+            &error,
+            request.state.as_deref(),
+            issuer,
+        )))
+    }
+
+    /// Issues the code of a logged-in authorisation (its SAP request authorised, for a
+    /// credential scope) and answers the redirect to the client.
+    async fn code_redirect(
+        &self,
+        record: &OAuthAuthorizationRecord,
+        request: &AuthorizationRequest,
+        browser_hash: &[u8],
+    ) -> Result<AuthorizationStep, AuthorizeRefusal> {
+        let issuer = self.oauth_issuer().map_err(|e| nowhere(e.into()))?;
+        let now = self.now();
+        let code = random_text(CODE_PREFIX, 32).map_err(|e| nowhere(e.into()))?;
+        let code_hash = self
+            .keyed(CODE_PURPOSE, &code)
+            .map_err(|e| nowhere(e.into()))?;
+        let issued = self
+            .store
+            .issue_oauth_code(
+                &record.authorization_id,
+                browser_hash,
+                &code_hash,
+                later(now, CODE_SECS).map_err(|e| nowhere(e.into()))?,
+                now,
+            )
+            .await
+            .map_err(|e| nowhere(e.into()))?;
+        if !issued {
+            return Err(nowhere(
+                OAuthError::invalid("this authorisation moved on meanwhile").into(),
+            ));
+        }
+        Ok(AuthorizationStep::Redirect(redirect::code_response(
+            &record.redirect_uri,
+            &code,
+            request.state.as_deref(),
+            issuer,
+        )))
+    }
+
     /// The user logs in on the authorisation's page: their password is checked as
     /// Authenticate checks it (counted as Authenticate, audited `oauth_login`), in the browser
-    /// the authorisation is bound to. For `scope=service` the code is issued at once: the
-    /// answer is where the browser goes (the client's redirect URI with `code`, `state`,
-    /// `iss`). A wrong password keeps the page (the refusal has no redirect).
+    /// the authorisation is bound to. For `scope=service` the code is issued at once; for
+    /// `scope=credential` sam makes the Authorise of the documents and the page waits for the
+    /// user's device, or asks for the PIN. A wrong password keeps the page (the refusal has
+    /// no redirect).
     pub async fn authorization_login(
         &self,
         authorization_id: &str,
         browser_secret: &str,
         user_id: &str,
         password: Zeroizing<String>,
-    ) -> Result<String, AuthorizeRefusal> {
-        let nowhere = |failure: OAuthFailure| AuthorizeRefusal {
-            failure,
-            redirect: None,
-        };
-        let issuer = self
-            .oauth_issuer()
-            .map_err(|e| nowhere(e.into()))?
-            .to_owned();
+    ) -> Result<AuthorizationStep, AuthorizeRefusal> {
         let browser_hash = self
             .keyed(BROWSER_PURPOSE, browser_secret)
             .map_err(|e| nowhere(e.into()))?;
-        let now = self.now();
-        let record = self
-            .store
-            .oauth_authorization(authorization_id, now)
-            .await
-            .map_err(|e| nowhere(e.into()))?
-            .filter(|r| {
-                r.stage == OAuthStage::Started
-                    && r.browser_hash.as_deref().is_some_and(|h| {
-                        bool::from(subtle::ConstantTimeEq::ct_eq(h, &browser_hash[..]))
-                    })
-            })
-            .ok_or_else(|| {
-                nowhere(
-                    OAuthError::invalid(
-                        "this authorisation is not open in this browser (expired, completed, \
-                         or opened elsewhere); start again from the application",
-                    )
-                    .into(),
-                )
-            })?;
-        let ctx = ClientContext::new(&record.client_id).map_err(|e| nowhere(e.into()))?;
-        let params = Params::from_form(record.request.as_bytes()).map_err(|e| nowhere(e.into()))?;
-        let state = params.get("state").map(str::to_owned);
+        let (record, ctx, request) = self
+            .bound(authorization_id, &browser_hash, OAuthStage::Started)
+            .await?;
         self.request_as(
             &ctx,
             RequestType::Authenticate,
@@ -633,7 +741,7 @@ impl Service {
                 OAuthStage::LoggedIn,
                 Some(user_id),
                 None,
-                now,
+                self.now(),
             )
             .await
             .map_err(|e| nowhere(e.into()))?;
@@ -642,32 +750,241 @@ impl Service {
                 OAuthError::invalid("this authorisation moved on meanwhile").into(),
             ));
         }
-        let code = random_text(CODE_PREFIX, 32).map_err(|e| nowhere(e.into()))?;
-        let code_hash = self
-            .keyed(CODE_PURPOSE, &code)
+        let Scope::Credential(asked) = &request.scope else {
+            return self.code_redirect(&record, &request, &browser_hash).await;
+        };
+        let (credential, authorise) = match self.credential_authorise(&ctx, user_id, asked).await {
+            Ok(found) => found,
+            Err(OAuthFailure::Protocol(e)) => {
+                return self.refuse_back(&record, &request, &browser_hash, e).await;
+            }
+            Err(e) => return Err(nowhere(e)),
+        };
+        let view = view_for(authorization_id, &self.client_name(&record).await, &request);
+        if !credential.authorisation.device {
+            if credential.authorisation.pin {
+                return Ok(AuthorizationStep::AskPin(view));
+            }
+            return self
+                .refuse_back(
+                    &record,
+                    &request,
+                    &browser_hash,
+                    OAuthError::new(
+                        OAuthCode::AccessDenied,
+                        "the user has no registered device and no PIN to authorise with",
+                    ),
+                )
+                .await;
+        }
+        let created = self
+            .authorise(&ctx, authorise)
+            .await
             .map_err(|e| nowhere(e.into()))?;
-        let issued = self
-            .store
-            .issue_oauth_code(
+        self.store
+            .advance_oauth_authorization(
                 authorization_id,
                 &browser_hash,
-                &code_hash,
-                later(now, CODE_SECS).map_err(|e| nowhere(e.into()))?,
-                now,
+                OAuthStage::LoggedIn,
+                OAuthStage::LoggedIn,
+                None,
+                Some(&created.request_id),
+                self.now(),
             )
             .await
             .map_err(|e| nowhere(e.into()))?;
-        if !issued {
+        Ok(AuthorizationStep::AwaitDevice(view))
+    }
+
+    async fn client_name(&self, record: &OAuthAuthorizationRecord) -> String {
+        match self.store.oauth_client(&record.oauth_client_id).await {
+            Ok(Some(client)) => client.name,
+            _ => record.oauth_client_id.clone(),
+        }
+    }
+
+    /// The Authorise a credential scope asks for: the credential must be the user's, usable
+    /// signature by signature (no eSeal), of the documents' digest algorithm and within its
+    /// multisign; the documents are labelled as the request labels them.
+    async fn credential_authorise(
+        &self,
+        ctx: &ClientContext,
+        user_id: &str,
+        asked: &CredentialRequest,
+    ) -> Result<(Credential, Authorise), OAuthFailure> {
+        let CredentialSelector::Id(key_id) = &asked.credential else {
+            return Err(OAuthError::invalid("signatureQualifier is not supported").into());
+        };
+        let credential = match self.credential_facts(ctx, user_id, key_id).await {
+            Ok(c) => c,
+            Err(e) if e.code == crate::ErrorCode::NotFound => {
+                return Err(OAuthError::new(
+                    OAuthCode::AccessDenied,
+                    "the credential is not one of the logged-in user's",
+                )
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if credential.mode == AuthorisationMode::OnceUntilSadExpiry {
+            return Err(OAuthError::invalid(
+                "this credential is an eSeal authorised once for many signatures; OAuth \
+                 authorises signatures of given hashes only",
+            )
+            .into());
+        }
+        let algorithm = asked
+            .documents
+            .first()
+            .map(|d| d.digest.algorithm())
+            .ok_or_else(|| OAuthError::invalid("no documents"))?;
+        if algorithm != credential.hash_algorithm {
+            return Err(OAuthError::invalid(format!(
+                "hashAlgorithmOID names {algorithm}; this credential signs {} digests",
+                credential.hash_algorithm
+            ))
+            .into());
+        }
+        if asked.num_signatures > credential.max_signatures {
+            return Err(OAuthError::invalid(format!(
+                "Numbers of signatures is too high: this credential's multisign is {}",
+                credential.max_signatures
+            ))
+            .into());
+        }
+        let label = asked
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| d.chars().take(200).collect::<String>())
+            .unwrap_or_else(|| "Signature".to_owned());
+        let count = asked.documents.len();
+        let documents = asked
+            .documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let label = match &d.label {
+                    Some(l) => l.clone(),
+                    None if count == 1 => label.clone(),
+                    None => format!("{label} ({} of {count})", i + 1),
+                };
+                DocumentInput::digest(label, d.digest.as_bytes().to_vec())
+            })
+            .collect();
+        let authorise = Authorise {
+            user_id: user_id.to_owned(),
+            key_id: credential.key_id.clone(),
+            hash_algorithm: credential.hash_algorithm,
+            documents,
+            format: sam_cms::Format::Raw,
+            signatures: None,
+        };
+        Ok((credential, authorise))
+    }
+
+    /// Where the user's device is with the authorisation's request (read, not counted: it
+    /// is part of the authorisation): still pending — the page waits; approved — the code
+    /// and the redirect; declined or expired — back to the client with `access_denied`.
+    pub async fn authorization_progress(
+        &self,
+        authorization_id: &str,
+        browser_secret: &str,
+    ) -> Result<AuthorizationStep, AuthorizeRefusal> {
+        let browser_hash = self
+            .keyed(BROWSER_PURPOSE, browser_secret)
+            .map_err(|e| nowhere(e.into()))?;
+        let (record, ctx, request) = self
+            .bound(authorization_id, &browser_hash, OAuthStage::LoggedIn)
+            .await?;
+        let (Some(user), Some(request_id)) = (&record.user_id, &record.request_id) else {
             return Err(nowhere(
-                OAuthError::invalid("this authorisation moved on meanwhile").into(),
+                OAuthError::invalid("this authorisation waits for no device").into(),
+            ));
+        };
+        let state = self
+            .read_authorisation_state(&ctx, user, request_id)
+            .await
+            .map_err(|e| nowhere(e.into()))?;
+        let denied = |why: &str| OAuthError::new(OAuthCode::AccessDenied, why);
+        match state.status {
+            RequestStatus::Pending => Ok(AuthorizationStep::AwaitDevice(view_for(
+                authorization_id,
+                &self.client_name(&record).await,
+                &request,
+            ))),
+            RequestStatus::Authorised => self.code_redirect(&record, &request, &browser_hash).await,
+            RequestStatus::Declined => {
+                self.refuse_back(
+                    &record,
+                    &request,
+                    &browser_hash,
+                    denied("declined on the user's device"),
+                )
+                .await
+            }
+            _ => {
+                self.refuse_back(
+                    &record,
+                    &request,
+                    &browser_hash,
+                    denied("the request expired before the user's device answered"),
+                )
+                .await
+            }
+        }
+    }
+
+    /// The user's PIN (their sam password) for a SCAL1 credential of a user without a
+    /// device: sam checks it and authorises exactly the documents (Authorise and sam's own
+    /// SAD, as `credentials/authorize` with a PIN); then the code and the redirect. A wrong
+    /// PIN keeps the page, within the lock-out.
+    pub async fn authorization_pin(
+        &self,
+        authorization_id: &str,
+        browser_secret: &str,
+        pin: Zeroizing<String>,
+    ) -> Result<AuthorizationStep, AuthorizeRefusal> {
+        let browser_hash = self
+            .keyed(BROWSER_PURPOSE, browser_secret)
+            .map_err(|e| nowhere(e.into()))?;
+        let (record, ctx, request) = self
+            .bound(authorization_id, &browser_hash, OAuthStage::LoggedIn)
+            .await?;
+        let (Some(user), None, Scope::Credential(asked)) =
+            (&record.user_id, &record.request_id, &request.scope)
+        else {
+            return Err(nowhere(
+                OAuthError::invalid("this authorisation asks for no PIN").into(),
+            ));
+        };
+        let (credential, authorise) = self
+            .credential_authorise(&ctx, user, asked)
+            .await
+            .map_err(nowhere)?;
+        if credential.authorisation.device || !credential.authorisation.pin {
+            return Err(nowhere(
+                OAuthError::invalid("this credential is authorised on the user's device").into(),
             ));
         }
-        Ok(redirect::code_response(
-            &record.redirect_uri,
-            &code,
-            state.as_deref(),
-            &issuer,
-        ))
+        let authorised = self
+            .authorise_by_secret(&ctx, authorise, UserSecret::Pin(pin))
+            .await
+            .map_err(|e| nowhere(e.into()))?;
+        self.store
+            .advance_oauth_authorization(
+                authorization_id,
+                &browser_hash,
+                OAuthStage::LoggedIn,
+                OAuthStage::LoggedIn,
+                None,
+                Some(&authorised.request_id),
+                self.now(),
+            )
+            .await
+            .map_err(|e| nowhere(e.into()))?;
+        self.code_redirect(&record, &request, &browser_hash).await
     }
 
     /// The token endpoint (RFC 6749 §4.1.3, §6): the authenticated client's code — once,
@@ -734,23 +1051,53 @@ impl Service {
                 let user = record
                     .user_id
                     .ok_or_else(|| ServiceError::internal("an issued code without its user"))?;
-                let issued = self
-                    .request_as(
-                        &ctx,
-                        RequestType::Authenticate,
-                        OtherAction::IssueAccessToken,
-                        &user,
-                        format!(
-                            "user={user} via=oauth2 oauth_client={}",
-                            client.oauth_client_id
-                        ),
-                        self.grant_with_id(&ctx, &user, &grant_id, true),
-                    )
-                    .await?;
-                Ok(OAuthTokens {
-                    issued,
-                    scope: "service",
-                })
+                let detail = format!(
+                    "user={user} via=oauth2 oauth_client={} scope={}",
+                    client.oauth_client_id,
+                    match request.scope {
+                        Scope::Service => "service",
+                        Scope::Credential(_) => "credential",
+                    }
+                );
+                match &request.scope {
+                    Scope::Service => {
+                        let issued = self
+                            .request_as(
+                                &ctx,
+                                RequestType::Authenticate,
+                                OtherAction::IssueAccessToken,
+                                &user,
+                                detail,
+                                self.grant_with_id(&ctx, &user, &grant_id, true),
+                            )
+                            .await?;
+                        Ok(OAuthTokens {
+                            issued,
+                            scope: "service",
+                            credential_id: None,
+                        })
+                    }
+                    Scope::Credential(_) => {
+                        let request_id = record.request_id.ok_or_else(|| {
+                            ServiceError::internal("a credential code without its request")
+                        })?;
+                        let (issued, key_id) = self
+                            .request_as(
+                                &ctx,
+                                RequestType::Authenticate,
+                                OtherAction::IssueAccessToken,
+                                &user,
+                                detail,
+                                self.credential_grant(&ctx, &user, &grant_id, &request_id),
+                            )
+                            .await?;
+                        Ok(OAuthTokens {
+                            issued,
+                            scope: "credential",
+                            credential_id: Some(key_id),
+                        })
+                    }
+                }
             }
             Grant::RefreshToken { refresh_token } => Ok(OAuthTokens {
                 issued: self
@@ -763,6 +1110,7 @@ impl Service {
                         _ => OAuthFailure::Service(e),
                     })?,
                 scope: "service",
+                credential_id: None,
             }),
             Grant::ClientCredentials { .. } => Err(OAuthError::new(
                 OAuthCode::UnauthorizedClient,
@@ -770,6 +1118,57 @@ impl Service {
             )
             .into()),
         }
+    }
+}
+
+fn nowhere(failure: OAuthFailure) -> AuthorizeRefusal {
+    AuthorizeRefusal {
+        failure,
+        redirect: None,
+    }
+}
+
+/// A stored request, read again.
+fn stored_request(text: &str) -> Result<AuthorizationRequest, OAuthFailure> {
+    let params = Params::from_form(text.as_bytes())?;
+    Ok(AuthorizationRequest::from_params(&params)?)
+}
+
+/// What the user's page shows of `request`.
+fn view_for(
+    authorization_id: &str,
+    client_name: &str,
+    request: &AuthorizationRequest,
+) -> AuthorizationView {
+    let (scope, credential_id, documents) = match &request.scope {
+        Scope::Service => ("service", None, Vec::new()),
+        Scope::Credential(c) => (
+            "credential",
+            match &c.credential {
+                CredentialSelector::Id(id) => Some(id.clone()),
+                CredentialSelector::Qualifier(_) => None,
+            },
+            c.documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    (
+                        d.label
+                            .clone()
+                            .or_else(|| c.description.clone())
+                            .unwrap_or_else(|| format!("Document {}", i + 1)),
+                        crate::sap::hex(d.digest.as_bytes()),
+                    )
+                })
+                .collect(),
+        ),
+    };
+    AuthorizationView {
+        authorization_id: authorization_id.to_owned(),
+        client_name: client_name.to_owned(),
+        scope,
+        credential_id,
+        documents,
     }
 }
 

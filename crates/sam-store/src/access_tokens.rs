@@ -52,6 +52,8 @@ pub struct NewAccessToken {
     pub kind: TokenKind,
     /// Until when (exclusive).
     pub expires_at: UnixTime,
+    /// The authorised request a credential-scope token stands for (OAuth 2.0), if any.
+    pub request_id: Option<String>,
 }
 
 impl core::fmt::Debug for NewAccessToken {
@@ -59,6 +61,7 @@ impl core::fmt::Debug for NewAccessToken {
         f.debug_struct("NewAccessToken")
             .field("kind", &self.kind)
             .field("expires_at", &self.expires_at)
+            .field("request_id", &self.request_id)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,8 @@ pub struct StoredAccessToken {
     pub user_id: String,
     /// Until when (exclusive).
     pub expires_at: UnixTime,
+    /// The authorised request a credential-scope token stands for, if any.
+    pub request_id: Option<String>,
 }
 
 /// What revoking found.
@@ -142,7 +147,7 @@ impl Store {
         now: UnixTime,
     ) -> Result<Option<StoredAccessToken>, StoreError> {
         let row = sqlx::query(
-            "SELECT grant_id, kind, client_id, user_id, expires_at FROM access_tokens
+            "SELECT grant_id, kind, client_id, user_id, expires_at, request_id FROM access_tokens
              WHERE token_hash = $1 AND kind = $2 AND expires_at > $3",
         )
         .bind(token_hash)
@@ -170,7 +175,7 @@ impl Store {
         }
         let mut tx = Tx::begin(self).await?;
         let row = sqlx::query(
-            "SELECT grant_id, kind, client_id, user_id, expires_at FROM access_tokens
+            "SELECT grant_id, kind, client_id, user_id, expires_at, request_id FROM access_tokens
              WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $2 AND expires_at > $3",
         )
         .bind(refresh_hash)
@@ -283,8 +288,8 @@ async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO access_tokens (token_hash, grant_id, kind, client_id, user_id, created_at,
-             expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             expires_at, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&token.token_hash)
     .bind(grant_id)
@@ -293,6 +298,7 @@ async fn insert(
     .bind(user_id)
     .bind(now.as_secs())
     .bind(token.expires_at.as_secs())
+    .bind(token.request_id.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -307,5 +313,6 @@ fn stored(row: &sqlx::any::AnyRow) -> Result<StoredAccessToken, StoreError> {
         user_id: row.try_get(3)?,
         expires_at: UnixTime::from_secs(expires)
             .ok_or_else(|| StoreError::Corrupt("stored token expiry".into()))?,
+        request_id: row.try_get(5)?,
     })
 }

@@ -349,6 +349,14 @@ impl Store {
             )));
         }
         store.migrate().await?;
+        if backend == Backend::Sqlite {
+            // The migrations are in the write-ahead log: move them into the database and
+            // empty the log, so that a node starts with no log file to reuse (a full disk is
+            // then found by the first write that needs space, not hundreds of writes later).
+            // If it cannot (a read-only or full disk), the probe that follows refuses the
+            // database with its reason.
+            let _ = store.pool.execute("PRAGMA wal_checkpoint(TRUNCATE)").await;
+        }
         store.probe_write().await.map_err(|e| match e {
             StoreError::Unavailable(m) => StoreError::Unavailable(format!(
                 "the database does not take writes ({m}); is it read-only, or its disk full?"

@@ -158,8 +158,24 @@ impl FromRequestParts<AppState> for CscUser {
         let token = bearer(&parts.headers).ok_or_else(|| {
             unauthenticated("an access token is required (Authorization: Bearer, from auth/login)")
         })?;
-        Ok(Self(state.service.access_token_holder(&token).await?))
+        let holder = state.service.access_token_holder(&token).await?;
+        if holder.bound_request.is_some() && !serves_credential_tokens(parts.uri.path()) {
+            return Err(unauthenticated(
+                "a credential-scope token (OAuth 2.0) authorises signatures/signHash only; use \
+                 a service-scope token for this call",
+            ));
+        }
+        Ok(Self(holder))
     }
+}
+
+/// The calls a credential-scope token may make: the signature it stands for, and its own
+/// revocation.
+fn serves_credential_tokens(path: &str) -> bool {
+    matches!(
+        path,
+        "/csc/v2/signatures/signHash" | "/csc/v2/auth/revoke" | "/csc/v1/auth/revoke"
+    )
 }
 
 /// `auth/revoke`: `204` whether or not the token was the holder's (RFC 7009 section 2.2).
@@ -194,4 +210,30 @@ pub(crate) fn schemas(
         .schema_from::<LoginRequest>()
         .schema_from::<LoginResponse>()
         .schema_from::<RevokeRequest>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_scope_token_serves_its_signature_and_its_revocation_only() {
+        for path in [
+            "/csc/v2/signatures/signHash",
+            "/csc/v2/auth/revoke",
+            "/csc/v1/auth/revoke",
+        ] {
+            assert!(serves_credential_tokens(path), "{path}");
+        }
+        for path in [
+            "/csc/v1/signatures/signHash",
+            "/csc/v2/credentials/list",
+            "/csc/v2/credentials/authorize",
+            "/csc/v2/signatures/signDoc",
+            "/csc/v2/signatures/signHash/",
+            "/csc/v2/signatures/timestamp",
+        ] {
+            assert!(!serves_credential_tokens(path), "{path}");
+        }
+    }
 }

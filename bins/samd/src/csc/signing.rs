@@ -105,8 +105,9 @@ struct AuthorizeResponse {
 struct SignHashRequest {
     #[serde(rename = "credentialID")]
     credential_id: String,
-    #[serde(rename = "SAD")]
-    sad: String,
+    /// The SAD; omitted with a credential-scope access token (OAuth 2.0), which stands for it.
+    #[serde(default, rename = "SAD")]
+    sad: Option<String>,
     sign_algo: String,
     #[serde(default)]
     sign_algo_params: Option<String>,
@@ -653,13 +654,24 @@ async fn sign_hash(
         request.sign_algo_params.as_deref(),
     )?;
     let digests = digests(&hashes, credential.hash_algorithm)?;
-    let request_id = state.service.open_request_reference(
-        ReferencePurpose::Sad,
-        &holder.client,
-        &holder.user_id,
-        &credential.key_id,
-        &request.sad,
-    )?;
+    let request_id = match (&request.sad, &holder.bound_request) {
+        (Some(sad), _) => state.service.open_request_reference(
+            ReferencePurpose::Sad,
+            &holder.client,
+            &holder.user_id,
+            &credential.key_id,
+            sad,
+        )?,
+        // A credential-scope token stands for its request's SAD; the credential and the
+        // hashes are still compared with what the user authorised.
+        (None, Some(bound)) => bound.clone(),
+        (None, None) => {
+            return Err(CscError::invalid(
+                "SAD is missing (credentials/authorize answers it; a credential-scope OAuth \
+                 token stands for it)",
+            ));
+        }
+    };
     if asynchronous {
         let millis = request
             .validity_period

@@ -67,7 +67,7 @@ pub struct AuthorisationState {
 
 impl Service {
     /// The state of the user's request `request`, read without being counted.
-    async fn read_authorisation_state(
+    pub(crate) async fn read_authorisation_state(
         &self,
         ctx: &ClientContext,
         user: &str,

@@ -87,7 +87,7 @@ async fn code(f: &Fixture, client_id: &str) -> String {
         .begin_authorization(query(client_id, "").as_bytes())
         .await
         .unwrap();
-    let to = f
+    let step = f
         .service
         .authorization_login(
             &begun.view.authorization_id,
@@ -97,7 +97,14 @@ async fn code(f: &Fixture, client_id: &str) -> String {
         )
         .await
         .unwrap();
-    code_of(&to)
+    code_of(&redirect_of(step))
+}
+
+fn redirect_of(step: sam_service::oauth2::AuthorizationStep) -> String {
+    match step {
+        sam_service::oauth2::AuthorizationStep::Redirect(to) => to,
+        other => panic!("a redirect, not {other:?}"),
+    }
 }
 
 async fn set_up(f: &Fixture, ctx: &ClientContext) {
@@ -347,7 +354,7 @@ async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
             )
             .await
             .unwrap();
-        code_of(&to);
+        code_of(&redirect_of(to));
         shown(
             f.service
                 .authorization_login(
@@ -390,10 +397,7 @@ async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
             f.service
                 .begin_authorization(
                     query(&app_id, "")
-                        .replace(
-                            "scope=service",
-                            "scope=credential&credentialID=k&numSignatures=1",
-                        )
+                        .replace("scope=service", "scope=credential-creation")
                         .as_bytes(),
                 )
                 .await
@@ -461,7 +465,10 @@ async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
             .await
             .unwrap();
         f.service
-            .exchange_oauth_grant(&auth, &code_grant(&code_of(&to), VERIFIER, Some(CALLBACK)))
+            .exchange_oauth_grant(
+                &auth,
+                &code_grant(&code_of(&redirect_of(to)), VERIFIER, Some(CALLBACK)),
+            )
             .await
             .unwrap();
 
@@ -506,6 +513,367 @@ async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
             ),
             OAuthCode::InvalidClient
         );
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+fn credential_query(client_id: &str, key_id: &str, documents: &[&[u8]]) -> String {
+    use base64ct::Encoding as _;
+    let hashes: Vec<String> = documents
+        .iter()
+        .map(|d| {
+            base64ct::Base64UrlUnpadded::encode_string(
+                sam_algorithms::HashAlgorithm::Sha256.digest(d).as_bytes(),
+            )
+        })
+        .collect();
+    query(client_id, "").replace(
+        "scope=service",
+        &format!(
+            "scope=credential&credentialID={key_id}&numSignatures={}&hashes={}\
+             &hashAlgorithmOID=2.16.840.1.101.3.4.2.1&description=Contracts",
+            documents.len(),
+            hashes.join(",")
+        ),
+    )
+}
+
+/// `scope=credential` through the service: after the login sam makes the Authorise of exactly
+/// the documents; the page follows the user's device; only an approved request gives a code;
+/// its token stands for the SAD — bound to that request, refused for a service-scope use,
+/// signing exactly those hashes once — and a decline goes back to the client as
+/// `access_denied`; another user's credential, a SCAL1 user's PIN, a qualifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_scope_token_stands_for_the_sad_of_exactly_the_approved_hashes() {
+    use sam_service::SignExpectation;
+    use sam_service::oauth2::AuthorizationStep;
+
+    let dbs = databases("svc_oauth2_credential").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        set_up(&f, &ctx).await;
+        let alice = crate::sap::alice(&f, &ctx).await;
+        f.service
+            .change_password(&ctx, "alice", None, Zeroizing::new(PASSWORD.into()))
+            .await
+            .unwrap();
+        let app = f
+            .service
+            .register_oauth_client("client-a", "Example App", &[CALLBACK.to_owned()], true)
+            .await
+            .unwrap();
+        let app_id = app.client.oauth_client_id.clone();
+        let auth = secret(&app_id, app.client_secret.as_ref().unwrap());
+        // Alice's profile signs one document per authorisation (its multisign).
+        let documents: [&[u8]; 1] = [b"contract one"];
+
+        let login = |query: String, user: &'static str| {
+            let f = &f;
+            async move {
+                let begun = f
+                    .service
+                    .begin_authorization(query.as_bytes())
+                    .await
+                    .unwrap();
+                let step = f
+                    .service
+                    .authorization_login(
+                        &begun.view.authorization_id,
+                        &begun.browser_secret,
+                        user,
+                        Zeroizing::new(PASSWORD.into()),
+                    )
+                    .await
+                    .unwrap();
+                (begun, step)
+            }
+        };
+
+        // Alice logs in; the page waits for her device, which sees exactly the documents.
+        let (begun, step) = login(
+            credential_query(&app_id, &alice.key_id, &documents),
+            "alice",
+        )
+        .await;
+        assert_eq!(begun.view.scope, "credential");
+        assert_eq!(begun.view.documents.len(), 1);
+        assert_eq!(begun.view.documents[0].0, "Contracts");
+        let AuthorizationStep::AwaitDevice(view) = step else {
+            panic!("the device approves: {step:?}")
+        };
+        assert_eq!(view.credential_id.as_deref(), Some(alice.key_id.as_str()));
+        let id = begun.view.authorization_id.clone();
+        let pending = f
+            .service
+            .pending_requests(&ctx, "phone", None, 10)
+            .await
+            .unwrap();
+        let [shown] = pending.as_slice() else {
+            panic!("one pending request")
+        };
+        let request_id = shown.request_id.clone();
+        assert!(matches!(
+            f.service
+                .authorization_progress(&id, &begun.browser_secret)
+                .await
+                .unwrap(),
+            AuthorizationStep::AwaitDevice(_)
+        ));
+        // Another browser cannot follow it.
+        shown_refusal(
+            f.service
+                .authorization_progress(&id, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+                .await
+                .unwrap_err(),
+        );
+        let sad = crate::sap::approve(&f, &ctx, &alice.device, &request_id, |_| {}).await;
+        f.service
+            .submit_sad(&ctx, "phone", &request_id, &sad)
+            .await
+            .unwrap();
+        let AuthorizationStep::Redirect(to) = f
+            .service
+            .authorization_progress(&id, &begun.browser_secret)
+            .await
+            .unwrap()
+        else {
+            panic!("the code")
+        };
+        let tokens = f
+            .service
+            .exchange_oauth_grant(&auth, &code_grant(&code_of(&to), VERIFIER, Some(CALLBACK)))
+            .await
+            .unwrap();
+        assert_eq!(tokens.scope, "credential");
+        assert_eq!(tokens.credential_id.as_deref(), Some(alice.key_id.as_str()));
+        assert!(tokens.issued.refresh_token.is_none());
+        let sad_left = f
+            .service
+            .authorisation_state(&ctx, "alice", &request_id)
+            .await
+            .unwrap()
+            .sad_expires_in
+            .unwrap();
+        assert!(
+            tokens.issued.expires_in <= sad_left && tokens.issued.expires_in < 3600,
+            "no longer than the SAD: {} > {sad_left}",
+            tokens.issued.expires_in
+        );
+        let holder = f
+            .service
+            .access_token_holder(&tokens.issued.access_token)
+            .await
+            .unwrap();
+        assert_eq!(holder.bound_request.as_deref(), Some(request_id.as_str()));
+
+        // The token's request signs exactly those hashes, once.
+        let digests: Vec<_> = documents
+            .iter()
+            .map(|d| sam_algorithms::HashAlgorithm::Sha256.digest(d))
+            .collect();
+        let other = [sam_algorithms::HashAlgorithm::Sha256.digest(b"another")];
+        let expect = |hashes| SignExpectation {
+            user_id: "alice",
+            key_id: &alice.key_id,
+            format: Some(sam_cms::Format::Raw),
+            hashes,
+        };
+        assert!(
+            f.service
+                .sign_expected(&ctx, &request_id, &expect(&other))
+                .await
+                .is_err()
+        );
+        let signatures = f
+            .service
+            .sign_expected(&ctx, &request_id, &expect(&digests))
+            .await
+            .unwrap();
+        assert_eq!(signatures.len(), 1);
+        // Over the multisign: back to the client before anything is authorised.
+        let two: [&[u8]; 2] = [b"contract one", b"contract two"];
+        let (_, step) = login(credential_query(&app_id, &alice.key_id, &two), "alice").await;
+        let AuthorizationStep::Redirect(to) = step else {
+            panic!("back to the client: {step:?}")
+        };
+        assert!(to.contains("Numbers+of+signatures+is+too+high"), "{to}");
+        assert!(
+            f.service
+                .sign_expected(&ctx, &request_id, &expect(&digests))
+                .await
+                .is_err(),
+            "once"
+        );
+
+        // A decline goes back to the client as access_denied.
+        let (begun, _) = login(
+            credential_query(&app_id, &alice.key_id, &documents[..1]),
+            "alice",
+        )
+        .await;
+        let pending = f
+            .service
+            .pending_requests(&ctx, "phone", None, 10)
+            .await
+            .unwrap();
+        let declined = pending.last().unwrap().request_id.clone();
+        f.service.decline(&ctx, "phone", &declined).await.unwrap();
+        let AuthorizationStep::Redirect(to) = f
+            .service
+            .authorization_progress(&begun.view.authorization_id, &begun.browser_secret)
+            .await
+            .unwrap()
+        else {
+            panic!("back to the client")
+        };
+        assert!(
+            to.starts_with(&format!("{CALLBACK}?error=access_denied")),
+            "{to}"
+        );
+
+        // Carol logging in for alice's credential: back to the client, nothing authorised.
+        let (_, step) = login(
+            credential_query(&app_id, &alice.key_id, &documents[..1]),
+            "carol",
+        )
+        .await;
+        let AuthorizationStep::Redirect(to) = step else {
+            panic!("back to the client: {step:?}")
+        };
+        assert!(
+            to.starts_with(&format!("{CALLBACK}?error=access_denied")),
+            "{to}"
+        );
+
+        // A qualifier, or no hashes: refused before anything is stored.
+        for bad in [
+            query(&app_id, "").replace(
+                "scope=service",
+                "scope=credential&signatureQualifier=eu_eidas_qes&numSignatures=1",
+            ),
+            query(&app_id, "").replace(
+                "scope=service",
+                &format!(
+                    "scope=credential&credentialID={}&numSignatures=1",
+                    alice.key_id
+                ),
+            ),
+        ] {
+            redirected(
+                f.service
+                    .begin_authorization(bad.as_bytes())
+                    .await
+                    .unwrap_err(),
+                "invalid_request",
+            );
+        }
+
+        // A credential-scope token cannot be refreshed (it has no refresh token) and its
+        // code cannot be used twice: covered by the service-scope test's rules.
+        f.service.store().close().await;
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
+fn shown_refusal(r: AuthorizeRefusal) {
+    assert!(r.redirect.is_none(), "not redirected: {:?}", r.redirect);
+}
+
+/// A SCAL1 credential of a user without a device: after the login the page asks for the PIN
+/// (the user's sam password); a wrong one keeps the page, the right one authorises exactly
+/// the documents and gives the code; the token signs them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scal1_credential_is_authorised_by_the_pin_on_the_page() {
+    use sam_service::oauth2::AuthorizationStep;
+
+    let dbs = databases("svc_oauth2_pin").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let ctx = client("client-a");
+        let bob = crate::scal1::bob(&f, &ctx, 4).await;
+        let app = f
+            .service
+            .register_oauth_client("client-a", "Example App", &[CALLBACK.to_owned()], false)
+            .await
+            .unwrap();
+        let app_id = app.client.oauth_client_id.clone();
+        let documents: [&[u8]; 1] = [b"a SCAL1 contract"];
+        let begun = f
+            .service
+            .begin_authorization(credential_query(&app_id, &bob.key_id, &documents).as_bytes())
+            .await
+            .unwrap();
+        let id = begun.view.authorization_id.clone();
+        let step = f
+            .service
+            .authorization_login(
+                &id,
+                &begun.browser_secret,
+                "bob",
+                Zeroizing::new("4711-bob-pin".into()),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(step, AuthorizationStep::AskPin(_)), "{step:?}");
+        // No device follows it.
+        shown_refusal(
+            f.service
+                .authorization_progress(&id, &begun.browser_secret)
+                .await
+                .unwrap_err(),
+        );
+        let wrong = f
+            .service
+            .authorization_pin(&id, &begun.browser_secret, Zeroizing::new("0000".into()))
+            .await
+            .unwrap_err();
+        shown_refusal(wrong);
+        let AuthorizationStep::Redirect(to) = f
+            .service
+            .authorization_pin(
+                &id,
+                &begun.browser_secret,
+                Zeroizing::new("4711-bob-pin".into()),
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("the code")
+        };
+        let tokens = f
+            .service
+            .exchange_oauth_grant(
+                &ClientAuthentication::None {
+                    client_id: app_id.clone(),
+                },
+                &code_grant(&code_of(&to), VERIFIER, Some(CALLBACK)),
+            )
+            .await
+            .unwrap();
+        let holder = f
+            .service
+            .access_token_holder(&tokens.issued.access_token)
+            .await
+            .unwrap();
+        let request_id = holder.bound_request.unwrap();
+        let digests = [sam_algorithms::HashAlgorithm::Sha256.digest(documents[0])];
+        let signed = f
+            .service
+            .sign_expected(
+                &ctx,
+                &request_id,
+                &sam_service::SignExpectation {
+                    user_id: "bob",
+                    key_id: &bob.key_id,
+                    format: Some(sam_cms::Format::Raw),
+                    hashes: &digests,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(signed.len(), 1);
         f.service.store().close().await;
     }
     sam_store::testing::drop_databases(dbs).await;

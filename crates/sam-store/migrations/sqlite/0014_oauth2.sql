@@ -37,3 +37,7 @@ CREATE TABLE oauth_authorizations (
     FOREIGN KEY (client_id, user_id) REFERENCES users (client_id, user_id) ON DELETE CASCADE
 );
 CREATE INDEX oauth_authorizations_by_client ON oauth_authorizations (oauth_client_id, expires_at);
+
+-- A credential-scope access token stands for the SAD of one authorised request (CSC API
+-- 2.2.0.0 §8: signHash without SAD): the request it is bound to.
+ALTER TABLE access_tokens ADD COLUMN request_id TEXT;

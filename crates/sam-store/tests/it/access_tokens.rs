@@ -18,6 +18,7 @@ fn token(byte: u8, kind: TokenKind, until: i64) -> NewAccessToken {
         token_hash: vec![byte; 32],
         kind,
         expires_at: t(until),
+        request_id: None,
     }
 }
 

@@ -232,12 +232,23 @@ async fn oauth_authorizations_move_one_stage_at_a_time_and_codes_are_taken_once(
                     token_hash: vec![3; 32],
                     kind: TokenKind::Access,
                     expires_at: t(600),
+                    request_id: Some("req1".into()),
                 }],
                 4,
                 t(2),
             )
             .await
             .unwrap();
+        let bound = store
+            .access_token(&[3; 32], TokenKind::Access, t(3))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            bound.request_id.as_deref(),
+            Some("req1"),
+            "a credential-scope token"
+        );
         assert_eq!(store.end_access_grant("g1").await.unwrap(), 1);
         assert!(
             store
