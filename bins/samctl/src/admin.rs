@@ -1,13 +1,15 @@
 //! `samctl admin`: the operator's commands over `sam-client`'s `AdminClient` — SAM profiles
-//! (from TOML or JSON files checked here first), clients and their secrets, service plans,
-//! crypto sources and the audit log.
+//! (from TOML or JSON files checked here first), clients and their secrets, their OAuth 2.0
+//! clients, service plans, crypto sources and the audit log.
 
 use std::path::Path;
 
 use sam_client::{AdminClient, ClientSettings, all_pages};
 use serde_json::{Value, json};
 
-use crate::cli::{AdminCommand, AuditCommand, ClientCommand, PlanCommand, ProfileCommand};
+use crate::cli::{
+    AdminCommand, AuditCommand, ClientCommand, OAuthClientCommand, PlanCommand, ProfileCommand,
+};
 use crate::out::{json, pretty, profile_line, show_list};
 use crate::remote::Remote;
 use crate::{CliError, Context, pem_certificates, secret_from_env};
@@ -45,6 +47,7 @@ pub(crate) fn run(ctx: &Context, command: AdminCommand) -> Result<(), CliError> 
         AdminCommand::Profile(command) => profile(ctx, &remote, &admin, command),
         AdminCommand::Client(command) => client(ctx, &remote, &admin, command),
         AdminCommand::Plan(command) => plan(ctx, &remote, &admin, command),
+        AdminCommand::OauthClient(command) => oauth_client(ctx, &remote, &admin, command),
         AdminCommand::CryptoSources => {
             let list = every(remote.run(admin.crypto_sources())?);
             show_list(&ctx.out, &list, |s| {
@@ -251,6 +254,75 @@ fn client(
             out.show(&json!({"client_id": client_id}), || {
                 format!("secret of {client_id} set")
             });
+        }
+    }
+    Ok(())
+}
+
+fn oauth_client(
+    ctx: &Context,
+    remote: &Remote,
+    admin: &AdminClient,
+    command: OAuthClientCommand,
+) -> Result<(), CliError> {
+    let out = &ctx.out;
+    match command {
+        OAuthClientCommand::Create {
+            client_id,
+            name,
+            redirect_uris,
+            public,
+        } => {
+            let created = remote.run(admin.register_oauth_client(
+                &client_id,
+                &name,
+                &redirect_uris,
+                !public,
+            ))?;
+            out.show(&json(&created), || match &created.client_secret {
+                Some(secret) => format!(
+                    "OAuth client {} of {client_id} registered (confidential)\n\
+                     client_secret: {secret}\n(shown this once; sam keeps only its hash)",
+                    created.oauth_client_id
+                ),
+                None => format!(
+                    "OAuth client {} of {client_id} registered (public: PKCE, no secret)",
+                    created.oauth_client_id
+                ),
+            });
+        }
+        OAuthClientCommand::List { client_id } => {
+            let list = json(&remote.run(admin.oauth_clients(&client_id))?);
+            show_list(out, &list, |c| {
+                format!(
+                    "{}  {}  {}  {}",
+                    c["oauth_client_id"].as_str().unwrap_or("?"),
+                    if c["confidential"].as_bool() == Some(true) {
+                        "confidential"
+                    } else {
+                        "public"
+                    },
+                    c["name"].as_str().unwrap_or("?"),
+                    c["redirect_uris"]
+                        .as_array()
+                        .map(|u| u
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" "))
+                        .unwrap_or_default()
+                )
+            });
+        }
+        OAuthClientCommand::Delete {
+            client_id,
+            oauth_client_id,
+        } => {
+            remote.run(admin.delete_oauth_client(&client_id, &oauth_client_id))?;
+            out.show(
+                &json!({"client_id": client_id, "oauth_client_id": oauth_client_id}),
+                || format!("OAuth client {oauth_client_id} of {client_id} deleted"),
+            );
         }
     }
     Ok(())

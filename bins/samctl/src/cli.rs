@@ -182,6 +182,10 @@ pub(crate) enum AdminCommand {
     /// Service plans.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// OAuth 2.0 clients of a business application (the CSC API's authorisation server,
+    /// `[csc] oauth2_issuer`; docs/csc.md).
+    #[command(subcommand)]
+    OauthClient(OAuthClientCommand),
     /// The crypto sources and their health.
     CryptoSources,
     /// The audit log.
@@ -312,6 +316,44 @@ pub(crate) enum ClientCommand {
         /// The environment variable holding the secret.
         #[arg(long)]
         secret_env: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum OAuthClientCommand {
+    /// Registers an OAuth 2.0 client for a business application. A confidential client's
+    /// secret is printed once: keep it; sam stores only its hash.
+    #[command(
+        after_help = "Examples:\n  samctl admin oauth-client create shop --name \"Shop\" --redirect-uri https://shop.example/callback\n  samctl admin oauth-client create shop --name \"Shop app\" --redirect-uri http://127.0.0.1/callback --public"
+    )]
+    Create {
+        /// The business application (sam client) it acts for.
+        client_id: String,
+        /// The name the user's pages show ("Shop asks you to sign …").
+        #[arg(long)]
+        name: String,
+        /// A redirect URI (repeat; 1 to 16): https://, or http:// to a loopback IP. Compared
+        /// exactly; for loopback the port may differ (RFC 8252).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (an app on the user's device, no secret; PKCE binds its codes).
+        #[arg(long)]
+        public: bool,
+    },
+    /// Lists a business application's OAuth 2.0 clients.
+    #[command(after_help = "Example:\n  samctl admin oauth-client list shop")]
+    List {
+        /// The business application (sam client).
+        client_id: String,
+    },
+    /// Deletes an OAuth 2.0 client and its authorisations in progress (tokens it obtained
+    /// stay valid until they expire or are revoked).
+    #[command(after_help = "Example:\n  samctl admin oauth-client delete shop 3Jq…")]
+    Delete {
+        /// The business application (sam client).
+        client_id: String,
+        /// The OAuth client's id.
+        oauth_client_id: String,
     },
 }
 

@@ -10,8 +10,8 @@
 mod common;
 
 use common::{
-    Sam, assert_no_secret_in_logs, client_certificate, curl, ok, run, schemathesis, scratch,
-    start_samd,
+    Sam, assert_no_secret_in_logs, client_certificate, curl, ok, python_script, run, schemathesis,
+    scratch, start_samd,
 };
 use sam_client::{ClientSettings, NewUser};
 use serde_json::Value;
@@ -806,26 +806,6 @@ fn credentials_are_the_token_users_own() {
     assert!(count("get_certificates", "ok") >= 10, "{audit:?}");
     assert!(count("get_certificate", "ok") >= 8, "{audit:?}");
     assert!(count("get_certificate", "not_found") >= 2, "{audit:?}");
-}
-
-/// Runs `tests/<script>` with the test venv's python and `args`; its standard output, once
-/// it exited 0 (else the test fails with both outputs).
-fn python_script(script: &str, args: &[&std::path::Path]) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(script);
-    let out = std::process::Command::new(sam_testkit::python())
-        .arg(&path)
-        .args(args)
-        .output()
-        .expect("python (scripts/test sets up its venv)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{script}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// Registers the client `id` (secret `<id>-secret-1234`) with `profiles`, the first its

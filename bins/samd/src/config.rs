@@ -119,6 +119,12 @@ pub(crate) struct CscConfig {
     /// answers (v1 has no handle to come back with), seconds (1 to 300).
     #[serde(default = "default_authorize_wait_secs")]
     pub(crate) authorize_wait_secs: u64,
+    /// The OAuth 2.0 authorisation server's issuer identifier (RFC 8414 §2): the `https://`
+    /// origin users' browsers reach samd at, e.g. `https://sign.example.eu` (no path, no
+    /// trailing slash). Set, samd serves `/csc/v2/oauth2/*`, the user's pages and
+    /// `/.well-known/oauth-authorization-server`; unset (the default), none of them.
+    #[serde(default)]
+    pub(crate) oauth2_issuer: Option<String>,
 }
 
 fn default_authorize_wait_secs() -> u64 {
@@ -164,6 +170,7 @@ impl Default for CscConfig {
             access_token_secs: default_access_token_secs(),
             refresh_token_secs: default_refresh_token_secs(),
             authorize_wait_secs: default_authorize_wait_secs(),
+            oauth2_issuer: None,
         }
     }
 }
@@ -215,8 +222,53 @@ impl CscConfig {
                 "0 (no refresh tokens) to 7776000 seconds (90 days)",
             ));
         }
+        if let Some(issuer) = &self.oauth2_issuer
+            && !issuer_ok(issuer)
+        {
+            return Err(invalid(
+                "csc.oauth2_issuer",
+                "an https:// origin without path, query or trailing slash, e.g. \
+                 https://sign.example.eu (RFC 8414 section 2)",
+            ));
+        }
         Ok(())
     }
+}
+
+/// Whether `issuer` is an `https://` origin — host and optional port only (RFC 8414 §2: no
+/// query or fragment; sam serves its endpoints under fixed paths, so no path either).
+fn issuer_ok(issuer: &str) -> bool {
+    let Some(authority) = issuer.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, port) = if authority.starts_with('[') {
+        match authority.split_once(']') {
+            Some((ip, "")) => (ip, None),
+            Some((ip, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (ip, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let host_ok = match host.strip_prefix('[') {
+        Some(ip) => ip.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host.len() <= 253
+                && !host.starts_with(['.', '-'])
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    host_ok && port_ok
 }
 
 /// `[profiles]`.
@@ -793,6 +845,36 @@ master_key_file = "keys/master.key"
     }
 
     #[test]
+    fn an_issuer_is_an_https_origin() {
+        for good in [
+            "https://sign.example.eu",
+            "https://sign.example.eu:8443",
+            "https://127.0.0.1:8443",
+            "https://[::1]:8443",
+            "https://[::1]",
+        ] {
+            assert!(issuer_ok(good), "{good}");
+        }
+        for bad in [
+            "http://sign.example.eu",
+            "https://",
+            "https://sign.example.eu/",
+            "https://sign.example.eu/oauth",
+            "https://sign.example.eu?x=1",
+            "https://sign.example.eu#f",
+            "https://user@sign.example.eu",
+            "https://sign.example.eu:",
+            "https://sign.example.eu:99999",
+            "https://[::1",
+            "https://[::1]x",
+            "https://[zz]:1",
+            "https://.example",
+        ] {
+            assert!(!issuer_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn each_bad_value_names_its_key() {
         for (extra, key) in [
             // Read as the file is parsed: the error shows the line and what is allowed.
@@ -821,6 +903,22 @@ master_key_file = "keys/master.key"
             ("[csc]\nlang = \"en US\"\n", "csc.lang"),
             ("[csc]\naccess_token_secs = 59\n", "csc.access_token_secs"),
             ("[csc]\nrefresh_token_secs = -1\n", "csc.refresh_token_secs"),
+            (
+                "[csc]\noauth2_issuer = \"http://sign.example\"\n",
+                "csc.oauth2_issuer",
+            ),
+            (
+                "[csc]\noauth2_issuer = \"https://sign.example/\"\n",
+                "csc.oauth2_issuer",
+            ),
+            (
+                "[csc]\noauth2_issuer = \"https://sign.example/csc\"\n",
+                "csc.oauth2_issuer",
+            ),
+            (
+                "[csc]\noauth2_issuer = \"https://sign.example:0\"\n",
+                "csc.oauth2_issuer",
+            ),
             (
                 "[csc]\nauthorize_wait_secs = 0\n",
                 "csc.authorize_wait_secs",

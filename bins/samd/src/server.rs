@@ -147,6 +147,7 @@ pub(crate) async fn build_service(
         max_hashes_per_request: config.limits.max_hashes_per_request,
         access_token_secs: config.csc.access_token_secs,
         refresh_token_secs: config.csc.refresh_token_secs,
+        oauth2_issuer: config.csc.oauth2_issuer.clone(),
         ..ServiceSettings::default()
     };
     let issuer = ActivationIssuer::take()
@@ -375,7 +376,10 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
             }),
         )
         .merge(api)
-        .merge(crate::csc::routes(state.csc_offer.time_stamps))
+        .merge(crate::csc::routes(
+            state.csc_offer.time_stamps,
+            state.csc.oauth2_issuer.is_some(),
+        ))
         .layer(DefaultBodyLimit::max(config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {

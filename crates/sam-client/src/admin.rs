@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::connection::{query, segment};
-use crate::{Client, ClientSettings, Connection, Error, Page};
+use crate::{Client, ClientSettings, Connection, Error, OAuthClient, Page};
 
 /// A crypto source and whether it can serve.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -152,6 +152,58 @@ impl AdminClient {
             Method::PUT,
             &format!("/admin/v1/clients{}/secret", segment(client_id)),
             Some(&json!({"secret": secret})),
+        )
+        .await
+    }
+
+    // --- OAuth 2.0 clients ---
+
+    /// Register OAuth Client: for the sam client `client_id`, with the name its users see,
+    /// its redirect URIs (`https://`, or `http://` to a loopback IP) and whether it is
+    /// confidential; the answer carries the secret of a confidential one, this once.
+    pub async fn register_oauth_client(
+        &self,
+        client_id: &str,
+        name: &str,
+        redirect_uris: &[String],
+        confidential: bool,
+    ) -> Result<OAuthClient, Error> {
+        self.call(
+            Method::POST,
+            &format!("/admin/v1/clients{}/oauth-clients", segment(client_id)),
+            Some(&json!({
+                "name": name,
+                "redirect_uris": redirect_uris,
+                "confidential": confidential,
+            })),
+        )
+        .await
+    }
+
+    /// List OAuth Clients of the sam client `client_id` (no secrets).
+    pub async fn oauth_clients(&self, client_id: &str) -> Result<Vec<OAuthClient>, Error> {
+        self.call(
+            Method::GET,
+            &format!("/admin/v1/clients{}/oauth-clients", segment(client_id)),
+            None,
+        )
+        .await
+    }
+
+    /// Delete OAuth Client, with its authorisations in progress.
+    pub async fn delete_oauth_client(
+        &self,
+        client_id: &str,
+        oauth_client_id: &str,
+    ) -> Result<(), Error> {
+        self.call(
+            Method::DELETE,
+            &format!(
+                "/admin/v1/clients{}/oauth-clients{}",
+                segment(client_id),
+                segment(oauth_client_id)
+            ),
+            None,
         )
         .await
     }

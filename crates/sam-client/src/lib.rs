@@ -64,5 +64,5 @@ pub use error::{Error, ErrorCode, ErrorKind};
 pub use transport::{Endpoint, MAX_RESPONSE_BYTES};
 pub use types::{
     AccessToken, Authorisation, Authorised, Certificate, Client, ClientSettings, Device, Document,
-    Key, NewDevice, NewUser, Page, PendingPage, PendingRequest, RequestStatus, User,
+    Key, NewDevice, NewUser, OAuthClient, Page, PendingPage, PendingRequest, RequestStatus, User,
 };

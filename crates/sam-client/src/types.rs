@@ -330,6 +330,24 @@ pub struct Client {
     pub created_at: String,
 }
 
+/// An OAuth 2.0 client of a sam client (admin; docs/csc.md "OAuth2").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthClient {
+    /// Its `client_id` at the authorisation server.
+    pub oauth_client_id: String,
+    /// The sam client it acts for.
+    pub client_id: String,
+    /// The name the user's pages show.
+    pub name: String,
+    /// Its redirect URIs (compared exactly).
+    pub redirect_uris: Vec<String>,
+    /// Whether it authenticates with a secret.
+    pub confidential: bool,
+    /// The secret of a confidential client: in the answer of its registration only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
 /// Register or Edit Client (admin).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ClientSettings {

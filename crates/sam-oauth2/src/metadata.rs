@@ -53,11 +53,9 @@ impl Metadata {
             pushed_authorization_request_endpoint: endpoint("pushed_authorize"),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query"],
-            grant_types_supported: vec![
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-            ],
+            // client_credentials is read (`Grant`) but not served by sam: its tokens would
+            // speak for no user, and every signature is a user's.
+            grant_types_supported: vec!["authorization_code", "refresh_token"],
             code_challenge_methods_supported: vec!["S256"],
             token_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",

@@ -375,6 +375,56 @@ impl Service {
     }
 }
 
+impl Service {
+    /// OAuth 2.0 revocation (RFC 7009, `/csc/v2/oauth2/revoke`): the authenticated OAuth
+    /// client revokes an access or refresh token of its sam client, whichever user's — an
+    /// access token alone, a refresh token with its grant. An unknown token, or another
+    /// client's, ends nothing and is no error (RFC 7009 §2.2). Audited
+    /// `revoke_access_token` with `via=oauth2`.
+    pub async fn revoke_oauth_token(
+        &self,
+        authentication: &sam_oauth2::token::ClientAuthentication,
+        revocation: &sam_oauth2::token::Revocation,
+    ) -> Result<(), crate::oauth2::OAuthFailure> {
+        let client = self.authenticate_oauth_client(authentication).await?;
+        let ctx = ClientContext::new(&client.client_id)?;
+        let hint = match revocation.hint {
+            Some(sam_oauth2::token::TokenTypeHint::AccessToken) => "access_token",
+            Some(sam_oauth2::token::TokenTypeHint::RefreshToken) => "refresh_token",
+            None => "none",
+        };
+        let result = async {
+            let Some(token) = well_formed(&revocation.token) else {
+                return Ok("nothing".to_owned());
+            };
+            Ok(
+                match self
+                    .store
+                    .revoke_client_token(ctx.id(), &self.token_hash(token)?)
+                    .await?
+                {
+                    Revoked::Tokens(n) => format!("{n}"),
+                    Revoked::Nothing => "nothing".to_owned(),
+                },
+            )
+        }
+        .await;
+        let ended = result.as_ref().map_or("-", String::as_str).to_owned();
+        self.audited(
+            &ctx,
+            OtherAction::RevokeAccessToken,
+            "-",
+            format!(
+                "via=oauth2 oauth_client={} hint={hint} ended={ended}",
+                client.oauth_client_id
+            ),
+            result.map(|_| ()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

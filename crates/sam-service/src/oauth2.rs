@@ -145,6 +145,9 @@ pub struct PushedRequest {
 pub struct AuthorizationView {
     /// The authorisation's identifier (the pages' handle).
     pub authorization_id: String,
+    /// Where the browser goes back to: the client's redirect URI (its origin is the one a
+    /// page's form may lead to, `form-action`).
+    pub redirect_uri: String,
     /// The client's name.
     pub client_name: String,
     /// What is asked: `service` or `credential`.
@@ -158,9 +161,17 @@ pub struct AuthorizationView {
 /// What the user's page does after a step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthorizationStep {
-    /// The browser goes to this URL: the client's redirect URI with the code, or with the
-    /// refusal (a decline, an expiry, a credential that is not the user's).
+    /// The browser goes to this URL: the client's redirect URI with the code.
     Redirect(String),
+    /// The authorisation is refused (a decline, an expiry, a credential that is not the
+    /// user's): the page says why, then the browser goes back to the client's redirect URI
+    /// with the error.
+    Refused {
+        /// The client's redirect URI with the error, `state` and `iss`.
+        redirect: String,
+        /// The refusal.
+        error: OAuthError,
+    },
     /// The request waits for the user's device; the page follows it
     /// ([`Service::authorization_progress`]).
     AwaitDevice(AuthorizationView),
@@ -513,9 +524,11 @@ impl Service {
                         .into(),
                     )
                 };
+                // Once opened, a pushed request may take as long as any other.
+                let expires_at = later(now, AUTHORIZATION_SECS).map_err(|e| nowhere(e.into()))?;
                 let opened = self
                     .store
-                    .open_pushed_oauth_authorization(id, &client_id, &browser_hash, now)
+                    .open_pushed_oauth_authorization(id, &client_id, &browser_hash, expires_at, now)
                     .await
                     .map_err(|e| nowhere(e.into()))?;
                 if !opened {
@@ -527,12 +540,11 @@ impl Service {
                     .await
                     .map_err(|e| nowhere(e.into()))?
                     .ok_or_else(gone)?;
-                // A pushed request may take as long as any once opened.
                 let client = self.oauth_client_view(&client_id).await.map_err(nowhere)?;
                 let request = stored_request(&record.request).map_err(nowhere)?;
                 Ok(BegunAuthorization {
                     browser_secret,
-                    view: view_for(&record.authorization_id, &client.name, &request),
+                    view: view_for(&record, &client.name, &request),
                 })
             }
             Some(Authorize::Direct(_)) | None => {
@@ -579,7 +591,7 @@ impl Service {
                 }
                 Ok(BegunAuthorization {
                     browser_secret,
-                    view: view_for(&id, &client.name, &request),
+                    view: view_for_new(&id, &redirect_uri, &client.name, &request),
                 })
             }
         }
@@ -613,21 +625,8 @@ impl Service {
             .oauth_authorization(authorization_id, self.now())
             .await
             .map_err(|e| nowhere(e.into()))?
-            .filter(|r| {
-                r.stage == stage
-                    && r.browser_hash
-                        .as_deref()
-                        .is_some_and(|h| bool::from(subtle::ConstantTimeEq::ct_eq(h, browser_hash)))
-            })
-            .ok_or_else(|| {
-                nowhere(
-                    OAuthError::invalid(
-                        "this authorisation is not open in this browser at this step (expired, \
-                         completed, or opened elsewhere); start again from the application",
-                    )
-                    .into(),
-                )
-            })?;
+            .filter(|r| r.stage == stage && of_browser(r, browser_hash))
+            .ok_or_else(not_open)?;
         let ctx = ClientContext::new(&record.client_id).map_err(|e| nowhere(e.into()))?;
         let request = stored_request(&record.request).map_err(nowhere)?;
         Ok((record, ctx, request))
@@ -654,12 +653,15 @@ impl Service {
             )
             .await
             .map_err(|e| nowhere(e.into()))?;
-        Ok(AuthorizationStep::Redirect(redirect::error_response(
-            &record.redirect_uri,
-            &error,
-            request.state.as_deref(),
-            issuer,
-        )))
+        Ok(AuthorizationStep::Refused {
+            redirect: redirect::error_response(
+                &record.redirect_uri,
+                &error,
+                request.state.as_deref(),
+                issuer,
+            ),
+            error,
+        })
     }
 
     /// Issues the code of a logged-in authorisation (its SAP request authorised, for a
@@ -713,9 +715,7 @@ impl Service {
         user_id: &str,
         password: Zeroizing<String>,
     ) -> Result<AuthorizationStep, AuthorizeRefusal> {
-        let browser_hash = self
-            .keyed(BROWSER_PURPOSE, browser_secret)
-            .map_err(|e| nowhere(e.into()))?;
+        let browser_hash = self.browser_hash(browser_secret)?;
         let (record, ctx, request) = self
             .bound(authorization_id, &browser_hash, OAuthStage::Started)
             .await?;
@@ -760,7 +760,7 @@ impl Service {
             }
             Err(e) => return Err(nowhere(e)),
         };
-        let view = view_for(authorization_id, &self.client_name(&record).await, &request);
+        let view = view_for(&record, &self.client_name(&record).await, &request);
         if !credential.authorisation.device {
             if credential.authorisation.pin {
                 return Ok(AuthorizationStep::AskPin(view));
@@ -794,6 +794,38 @@ impl Service {
             .await
             .map_err(|e| nowhere(e.into()))?;
         Ok(AuthorizationStep::AwaitDevice(view))
+    }
+
+    /// The keyed hash of a browser's secret, as stored.
+    fn browser_hash(&self, browser_secret: &str) -> Result<Vec<u8>, AuthorizeRefusal> {
+        self.keyed(BROWSER_PURPOSE, browser_secret)
+            .map_err(|e| nowhere(e.into()))
+    }
+
+    /// What the page of an authorisation open in this browser shows (to show it again, after
+    /// a wrong password or PIN): one started or logged in, live, and this browser's.
+    pub async fn authorization_view(
+        &self,
+        authorization_id: &str,
+        browser_secret: &str,
+    ) -> Result<AuthorizationView, AuthorizeRefusal> {
+        let browser_hash = self.browser_hash(browser_secret)?;
+        let record = self
+            .store
+            .oauth_authorization(authorization_id, self.now())
+            .await
+            .map_err(|e| nowhere(e.into()))?
+            .filter(|r| {
+                matches!(r.stage, OAuthStage::Started | OAuthStage::LoggedIn)
+                    && of_browser(r, &browser_hash)
+            })
+            .ok_or_else(not_open)?;
+        let request = stored_request(&record.request).map_err(nowhere)?;
+        Ok(view_for(
+            &record,
+            &self.client_name(&record).await,
+            &request,
+        ))
     }
 
     async fn client_name(&self, record: &OAuthAuthorizationRecord) -> String {
@@ -892,9 +924,7 @@ impl Service {
         authorization_id: &str,
         browser_secret: &str,
     ) -> Result<AuthorizationStep, AuthorizeRefusal> {
-        let browser_hash = self
-            .keyed(BROWSER_PURPOSE, browser_secret)
-            .map_err(|e| nowhere(e.into()))?;
+        let browser_hash = self.browser_hash(browser_secret)?;
         let (record, ctx, request) = self
             .bound(authorization_id, &browser_hash, OAuthStage::LoggedIn)
             .await?;
@@ -910,7 +940,7 @@ impl Service {
         let denied = |why: &str| OAuthError::new(OAuthCode::AccessDenied, why);
         match state.status {
             RequestStatus::Pending => Ok(AuthorizationStep::AwaitDevice(view_for(
-                authorization_id,
+                &record,
                 &self.client_name(&record).await,
                 &request,
             ))),
@@ -946,9 +976,7 @@ impl Service {
         browser_secret: &str,
         pin: Zeroizing<String>,
     ) -> Result<AuthorizationStep, AuthorizeRefusal> {
-        let browser_hash = self
-            .keyed(BROWSER_PURPOSE, browser_secret)
-            .map_err(|e| nowhere(e.into()))?;
+        let browser_hash = self.browser_hash(browser_secret)?;
         let (record, ctx, request) = self
             .bound(authorization_id, &browser_hash, OAuthStage::LoggedIn)
             .await?;
@@ -1121,6 +1149,26 @@ impl Service {
     }
 }
 
+/// Whether the authorisation is bound to the browser of `browser_hash` (compared in constant
+/// time).
+fn of_browser(record: &OAuthAuthorizationRecord, browser_hash: &[u8]) -> bool {
+    record
+        .browser_hash
+        .as_deref()
+        .is_some_and(|h| bool::from(subtle::ConstantTimeEq::ct_eq(h, browser_hash)))
+}
+
+/// The refusal of a step the authorisation is not at, in this browser.
+fn not_open() -> AuthorizeRefusal {
+    nowhere(
+        OAuthError::invalid(
+            "this authorisation is not open in this browser at this step (expired, completed, \
+             or opened elsewhere); start again from the application",
+        )
+        .into(),
+    )
+}
+
 fn nowhere(failure: OAuthFailure) -> AuthorizeRefusal {
     AuthorizeRefusal {
         failure,
@@ -1134,9 +1182,24 @@ fn stored_request(text: &str) -> Result<AuthorizationRequest, OAuthFailure> {
     Ok(AuthorizationRequest::from_params(&params)?)
 }
 
-/// What the user's page shows of `request`.
+/// What the user's page shows of the stored authorisation `record`.
 fn view_for(
+    record: &OAuthAuthorizationRecord,
+    client_name: &str,
+    request: &AuthorizationRequest,
+) -> AuthorizationView {
+    view_for_new(
+        &record.authorization_id,
+        &record.redirect_uri,
+        client_name,
+        request,
+    )
+}
+
+/// What the user's page shows of `request`.
+fn view_for_new(
     authorization_id: &str,
+    redirect_uri: &str,
     client_name: &str,
     request: &AuthorizationRequest,
 ) -> AuthorizationView {
@@ -1165,6 +1228,7 @@ fn view_for(
     };
     AuthorizationView {
         authorization_id: authorization_id.to_owned(),
+        redirect_uri: redirect_uri.to_owned(),
         client_name: client_name.to_owned(),
         scope,
         credential_id,

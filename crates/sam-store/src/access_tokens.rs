@@ -224,16 +224,40 @@ impl Store {
         user_id: &str,
         token_hash: &[u8],
     ) -> Result<Revoked, StoreError> {
+        self.revoke_token_of(client_id, Some(user_id), token_hash)
+            .await
+    }
+
+    /// Revokes the client's token of any of its users, as
+    /// [`revoke_access_token`](Self::revoke_access_token) does (OAuth 2.0 revocation, RFC
+    /// 7009, where the client authenticates and the user is the token's).
+    pub async fn revoke_client_token(
+        &self,
+        client_id: &str,
+        token_hash: &[u8],
+    ) -> Result<Revoked, StoreError> {
+        self.revoke_token_of(client_id, None, token_hash).await
+    }
+
+    async fn revoke_token_of(
+        &self,
+        client_id: &str,
+        user_id: Option<&str>,
+        token_hash: &[u8],
+    ) -> Result<Revoked, StoreError> {
         let mut tx = Tx::begin(self).await?;
         let row = sqlx::query(
-            "SELECT grant_id, kind FROM access_tokens
-             WHERE token_hash = $1 AND client_id = $2 AND user_id = $3",
+            "SELECT grant_id, kind, user_id FROM access_tokens
+             WHERE token_hash = $1 AND client_id = $2",
         )
         .bind(token_hash)
         .bind(client_id)
-        .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
+        let row = match (row, user_id) {
+            (Some(row), Some(user)) if row.try_get::<String, _>(2)? != user => None,
+            (row, _) => row,
+        };
         let Some(row) = row else {
             tx.rollback().await?;
             return Ok(Revoked::Nothing);

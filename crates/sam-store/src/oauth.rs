@@ -338,16 +338,19 @@ impl Store {
     }
 
     /// Opens a pushed authorisation in a browser: `pushed` → `started`, bound to
-    /// `browser_hash`. `false` when it is not live and pushed (opened before, or gone).
+    /// `browser_hash`, to live until `expires_at` from now on (a pushed request waits briefly
+    /// to be opened; once opened it takes as long as any). `false` when it is not live and
+    /// pushed (opened before, or gone).
     pub async fn open_pushed_oauth_authorization(
         &self,
         authorization_id: &str,
         oauth_client_id: &str,
         browser_hash: &[u8],
+        expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE oauth_authorizations SET stage = 'started', browser_hash = $1
+            "UPDATE oauth_authorizations SET stage = 'started', browser_hash = $1, expires_at = $5
              WHERE authorization_id = $2 AND oauth_client_id = $3 AND stage = 'pushed'
                AND expires_at > $4",
         )
@@ -355,6 +358,7 @@ impl Store {
         .bind(authorization_id)
         .bind(oauth_client_id)
         .bind(now.as_secs())
+        .bind(expires_at.as_secs())
         .execute(self.pool()?)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -76,6 +76,28 @@ pub(crate) fn start_samd_with(
     edit: Option<&dyn Fn(String) -> String>,
     env: &[(&str, &str)],
 ) -> Server {
+    start_samd_listening(dir, edit, env, "127.0.0.1:0")
+}
+
+/// [`start_samd`] on a port known before it starts: `edit` is given the configuration and
+/// the address (`127.0.0.1:<port>`) samd will listen on — for settings that name samd's own
+/// URL, such as `[csc] oauth2_issuer`.
+pub(crate) fn start_samd_at(dir: &Path, edit: &dyn Fn(String, &str) -> String) -> Server {
+    // A port the system has just given and taken back: free for samd (barring a race).
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .to_string();
+    let edit_at = |text: String| edit(text, &address);
+    start_samd_listening(dir, Some(&edit_at), &[], &address)
+}
+
+fn start_samd_listening(
+    dir: &Path,
+    edit: Option<&dyn Fn(String) -> String>,
+    env: &[(&str, &str)],
+    listen: &str,
+) -> Server {
     let data = dir.join("sam-data");
     let mut server = spawn(
         env,
@@ -108,12 +130,7 @@ pub(crate) fn start_samd_with(
         );
         let mut again = spawn(
             env,
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ],
+            &["--config", config.to_str().unwrap(), "--listen", listen],
         );
         again.admin_token = token;
         again.data = data;
@@ -614,4 +631,24 @@ pub(crate) fn schemathesis(server: &Server, dir: &Path, document: &str, args: &[
     );
     assert!(report.contains("passed"), "{report}");
     report
+}
+
+/// Runs `tests/<script>` with the test venv's python and `args`; its standard output, once
+/// it exited 0 (else the test fails with both outputs).
+pub(crate) fn python_script(script: &str, args: &[&std::path::Path]) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let out = std::process::Command::new(sam_testkit::python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("python (scripts/test sets up its venv)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

@@ -222,6 +222,95 @@ async fn set_client_secret(
     no_content()
 }
 
+/// Register an OAuth 2.0 client of a sam client (docs/csc.md "OAuth2").
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthClientBody {
+    /// The name the user's pages show (1 to 100 characters).
+    name: String,
+    /// Its redirect URIs: `https://`, or `http://` to a loopback IP; compared exactly (1 to
+    /// 16).
+    redirect_uris: Vec<String>,
+    /// Whether it authenticates with a secret (made by sam, shown once). A public client
+    /// (an app on the user's device) has none; PKCE binds its codes.
+    #[serde(default = "yes")]
+    confidential: bool,
+}
+
+/// An OAuth 2.0 client.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct OAuthClientView {
+    /// Its `client_id`.
+    oauth_client_id: String,
+    /// The sam client it acts for.
+    client_id: String,
+    /// The name the user's pages show.
+    name: String,
+    /// Its redirect URIs.
+    redirect_uris: Vec<String>,
+    /// Whether it authenticates with a secret.
+    confidential: bool,
+    /// The secret of a confidential client, in the answer of its registration only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+impl OAuthClientView {
+    fn of(client: sam_service::oauth2::OAuthClient, secret: Option<String>) -> Self {
+        Self {
+            oauth_client_id: client.oauth_client_id,
+            client_id: client.client_id,
+            name: client.name,
+            redirect_uris: client.redirect_uris,
+            confidential: client.confidential,
+            client_secret: secret,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/admin/v1/clients/{client_id}/oauth-clients", tag = "admin: clients", request_body = OAuthClientBody, params(("client_id" = String, Path, description = "The sam client.")), responses((status = 201, description = "The OAuth client, with its secret (shown this once) when confidential.", body = OAuthClientView), crate::api::ApiErrors), security(("admin" = [])))]
+async fn register_oauth_client(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(client): Path<String>,
+    ApiJson(body): ApiJson<OAuthClientBody>,
+) -> ApiResult {
+    let registered = state
+        .service
+        .register_oauth_client(&client, &body.name, &body.redirect_uris, body.confidential)
+        .await?;
+    created(OAuthClientView::of(
+        registered.client,
+        registered.client_secret.map(|s| s.to_string()),
+    ))
+}
+
+#[utoipa::path(get, path = "/admin/v1/clients/{client_id}/oauth-clients", tag = "admin: clients", params(("client_id" = String, Path, description = "The sam client.")), responses((status = 200, description = "The client's OAuth clients (no secrets).", body = [OAuthClientView]), crate::api::ApiErrors), security(("admin" = [])))]
+async fn oauth_clients(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(client): Path<String>,
+) -> ApiResult {
+    let clients = state.service.oauth_clients(&client).await?;
+    ok(clients
+        .into_iter()
+        .map(|c| OAuthClientView::of(c, None))
+        .collect::<Vec<_>>())
+}
+
+#[utoipa::path(delete, path = "/admin/v1/clients/{client_id}/oauth-clients/{oauth_client_id}", tag = "admin: clients", params(("client_id" = String, Path, description = "The sam client."), ("oauth_client_id" = String, Path, description = "The OAuth client.")), responses((status = 204, description = "Deleted, with its authorisations in progress."), crate::api::ApiErrors), security(("admin" = [])))]
+async fn delete_oauth_client(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path((client, oauth_client)): Path<(String, String)>,
+) -> ApiResult {
+    state
+        .service
+        .delete_oauth_client(&client, &oauth_client)
+        .await?;
+    no_content()
+}
+
 #[utoipa::path(post, path = "/admin/v1/profiles", tag = "admin: profiles", request_body = serde_json::Value, responses((status = 201, description = "The profile: id, created_at, settings.", body = serde_json::Value), crate::api::ApiErrors), security(("admin" = [])))]
 async fn create_profile(
     State(state): State<AppState>,
@@ -405,6 +494,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(register_client, clients))
         .routes(routes!(get_client, update_client))
         .routes(routes!(set_client_secret))
+        .routes(routes!(register_oauth_client, oauth_clients))
+        .routes(routes!(delete_oauth_client))
         .routes(routes!(create_profile, profiles))
         .routes(routes!(search_profiles))
         .routes(routes!(get_profile, edit_profile))

@@ -45,7 +45,8 @@ pub(crate) fn methods(version: Version, time_stamps: bool) -> Vec<&'static str> 
 }
 
 /// How a client authenticates (`authType`): HTTP Basic (the user's password, or the business
-/// application's own credentials) and the TLS client certificate (docs/csc.md).
+/// application's own credentials) and the TLS client certificate (docs/csc.md); v2 adds
+/// `oauth2code` with the OAuth 2.0 authorisation server.
 pub(crate) const AUTH_TYPES: &[&str] = &["basic", "TLS"];
 
 /// The request: an optional preferred language. The service answers in its one language
@@ -90,6 +91,18 @@ struct Info {
     signature_formats: Option<SignatureFormats>,
     #[serde(rename = "conformance_levels", skip_serializing_if = "Option::is_none")]
     conformance_levels: Option<Vec<&'static str>>,
+    /// The base URI of the OAuth 2.0 endpoints (2.0.0.2), with `[csc] oauth2_issuer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2: Option<String>,
+    /// The authorisation server's issuer identifier (RFC 8414; 2.0.0.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2_issuer: Option<String>,
+    /// The authorisation servers' issuer identifiers (2.2.0.0): this service's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2_servers: Option<Vec<String>>,
+    /// Whether RAR `authorization_details` are read (2.2.0.0): yes, with OAuth 2.0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supports_rar: Option<bool>,
 }
 
 /// `info.signature_formats` (2.2.0.0): the formats, and for each its envelope properties.
@@ -155,6 +168,14 @@ fn info(state: &AppState, version: Version) -> Info {
             )),
         ),
     };
+    let oauth2_issuer = match version {
+        Version::V1 => None,
+        Version::V2 => csc.oauth2_issuer.clone(),
+    };
+    let mut auth_type = AUTH_TYPES.to_vec();
+    if oauth2_issuer.is_some() {
+        auth_type.push("oauth2code");
+    }
     Info {
         specs: version.specs(),
         name: csc.name.clone(),
@@ -163,7 +184,7 @@ fn info(state: &AppState, version: Version) -> Info {
         lang: csc.lang.clone(),
         description: csc.description.clone(),
         // Basic (a password or client credentials) and the TLS client certificate.
-        auth_type: AUTH_TYPES.to_vec(),
+        auth_type,
         methods: methods(version, state.csc_offer.time_stamps),
         asynchronous_operation_mode: async_mode,
         validation_info: validation,
@@ -171,6 +192,12 @@ fn info(state: &AppState, version: Version) -> Info {
         supported_hash_types: hashes,
         signature_formats: formats,
         conformance_levels: levels,
+        oauth2: oauth2_issuer
+            .as_ref()
+            .map(|i| format!("{i}{}", super::oauth2::BASE_PATH)),
+        oauth2_servers: oauth2_issuer.as_ref().map(|i| vec![i.clone()]),
+        supports_rar: oauth2_issuer.as_ref().map(|_| true),
+        oauth2_issuer,
     }
 }
 

@@ -10,6 +10,8 @@
 //!   `extendTransaction`, `signatures/signHash` (synchronous and asynchronous), `signPolling`;
 //! - [`sign_doc`]: `signatures/signDoc` (CAdES, 2.2.0.0);
 //! - [`time_stamp`]: `signatures/timestamp` (with a time-stamp authority configured);
+//! - [`oauth2`]: the OAuth 2.0 authorisation server and the user's pages (with
+//!   `[csc] oauth2_issuer`);
 //! - [`openapi`]: `GET /csc/openapi.json`.
 //!
 //! The `methods` `info` lists are exactly the calls this module serves (a test holds the
@@ -18,6 +20,7 @@
 mod auth;
 mod credentials;
 mod info;
+mod oauth2;
 mod openapi;
 mod sign_doc;
 mod signing;
@@ -53,8 +56,9 @@ impl Version {
 }
 
 /// The CSC routes; `signatures/timestamp` only with a time-stamp authority (`time_stamps`),
-/// as `info` lists it — without one it is answered as any call not implemented.
-pub(crate) fn routes(time_stamps: bool) -> Router<AppState> {
+/// as `info` lists it — without one it is answered as any call not implemented; the OAuth 2.0
+/// authorisation server and its pages only with `[csc] oauth2_issuer` (`oauth2`).
+pub(crate) fn routes(time_stamps: bool, oauth2: bool) -> Router<AppState> {
     let router = Router::new()
         .route("/csc/openapi.json", axum::routing::get(openapi::serve))
         .route("/csc/v1/info", post(info::info_v1).get(info::info_v1_get))
@@ -100,6 +104,11 @@ pub(crate) fn routes(time_stamps: bool) -> Router<AppState> {
                 "/csc/v2/signatures/timestamp",
                 post(time_stamp::time_stamp_v2),
             )
+    } else {
+        router
+    };
+    let router = if oauth2 {
+        router.merge(oauth2::routes())
     } else {
         router
     };

@@ -454,6 +454,23 @@ async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
                 .await
                 .unwrap_err(),
         );
+        // The page can be shown again in this browser only.
+        let view = f
+            .service
+            .authorization_view(&begun.view.authorization_id, &begun.browser_secret)
+            .await
+            .unwrap();
+        assert_eq!(view, begun.view);
+        assert_eq!(view.redirect_uri, CALLBACK);
+        shown(
+            f.service
+                .authorization_view(
+                    &begun.view.authorization_id,
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                )
+                .await
+                .unwrap_err(),
+        );
         let to = f
             .service
             .authorization_login(
@@ -464,13 +481,103 @@ async fn a_service_scope_token_comes_through_the_code_flow_with_pkce() {
             )
             .await
             .unwrap();
-        f.service
+        let pushed_tokens = f
+            .service
             .exchange_oauth_grant(
                 &auth,
                 &code_grant(&code_of(&redirect_of(to)), VERIFIER, Some(CALLBACK)),
             )
             .await
             .unwrap();
+
+        // Revocation (RFC 7009): another client's revocation ends nothing; the client's
+        // refresh token ends its grant, the access token with it.
+        let revocation = |token: &str| sam_oauth2::token::Revocation {
+            token: Zeroizing::new(token.to_owned()),
+            hint: Some(sam_oauth2::token::TokenTypeHint::RefreshToken),
+        };
+        let refresh = pushed_tokens.issued.refresh_token.clone().unwrap();
+        f.service
+            .revoke_oauth_token(&foreign_auth, &revocation(&refresh))
+            .await
+            .unwrap();
+        assert!(
+            f.service
+                .access_token_holder(&pushed_tokens.issued.access_token)
+                .await
+                .is_ok(),
+            "another client's revocation ends nothing"
+        );
+        assert_eq!(
+            protocol(
+                f.service
+                    .revoke_oauth_token(&secret(&app_id, "soc1_wrong"), &revocation(&refresh))
+                    .await
+                    .unwrap_err()
+            ),
+            OAuthCode::InvalidClient
+        );
+        f.service
+            .revoke_oauth_token(&auth, &revocation("not a token"))
+            .await
+            .unwrap();
+        f.service
+            .revoke_oauth_token(&auth, &revocation(&refresh))
+            .await
+            .unwrap();
+        assert!(
+            f.service
+                .access_token_holder(&pushed_tokens.issued.access_token)
+                .await
+                .is_err(),
+            "the refresh token's grant ended"
+        );
+
+        // A pushed request waits up to PUSHED_SECS to be opened; once opened, it may take as
+        // long as any authorisation.
+        let late = f
+            .service
+            .push_authorization(&auth, &pushed_params)
+            .await
+            .unwrap();
+        f.clock.advance(sam_service::oauth2::PUSHED_SECS - 10);
+        let begun = f
+            .service
+            .begin_authorization(
+                format!("client_id={app_id}&request_uri={}", enc(&late.request_uri)).as_bytes(),
+            )
+            .await
+            .unwrap();
+        f.clock.advance(sam_service::oauth2::PUSHED_SECS * 2);
+        let step = f
+            .service
+            .authorization_login(
+                &begun.view.authorization_id,
+                &begun.browser_secret,
+                "carol",
+                Zeroizing::new(PASSWORD.into()),
+            )
+            .await
+            .unwrap();
+        redirect_of(step);
+        let stale = f
+            .service
+            .push_authorization(&auth, &pushed_params)
+            .await
+            .unwrap();
+        f.clock.advance(sam_service::oauth2::PUSHED_SECS + 1);
+        assert_eq!(
+            protocol(shown(
+                f.service
+                    .begin_authorization(
+                        format!("client_id={app_id}&request_uri={}", enc(&stale.request_uri))
+                            .as_bytes(),
+                    )
+                    .await
+                    .unwrap_err(),
+            )),
+            OAuthCode::InvalidRequestUri
+        );
 
         // The audit: the registrations, the logins (one refused), the tokens via oauth2.
         let records = f.service.store().audit_records(1, 10_000).await.unwrap();
@@ -695,10 +802,15 @@ async fn a_credential_scope_token_stands_for_the_sad_of_exactly_the_approved_has
         // Over the multisign: back to the client before anything is authorised.
         let two: [&[u8]; 2] = [b"contract one", b"contract two"];
         let (_, step) = login(credential_query(&app_id, &alice.key_id, &two), "alice").await;
-        let AuthorizationStep::Redirect(to) = step else {
+        let AuthorizationStep::Refused {
+            redirect: to,
+            error,
+        } = step
+        else {
             panic!("back to the client: {step:?}")
         };
         assert!(to.contains("Numbers+of+signatures+is+too+high"), "{to}");
+        assert_eq!(error.code, sam_oauth2::ErrorCode::InvalidRequest);
         assert!(
             f.service
                 .sign_expected(&ctx, &request_id, &expect(&digests))
@@ -720,7 +832,7 @@ async fn a_credential_scope_token_stands_for_the_sad_of_exactly_the_approved_has
             .unwrap();
         let declined = pending.last().unwrap().request_id.clone();
         f.service.decline(&ctx, "phone", &declined).await.unwrap();
-        let AuthorizationStep::Redirect(to) = f
+        let AuthorizationStep::Refused { redirect: to, .. } = f
             .service
             .authorization_progress(&begun.view.authorization_id, &begun.browser_secret)
             .await
@@ -739,7 +851,7 @@ async fn a_credential_scope_token_stands_for_the_sad_of_exactly_the_approved_has
             "carol",
         )
         .await;
-        let AuthorizationStep::Redirect(to) = step else {
+        let AuthorizationStep::Refused { redirect: to, .. } = step else {
             panic!("back to the client: {step:?}")
         };
         assert!(

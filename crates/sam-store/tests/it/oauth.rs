@@ -272,19 +272,19 @@ async fn oauth_authorizations_move_one_stage_at_a_time_and_codes_are_taken_once(
         );
         assert!(
             !store
-                .open_pushed_oauth_authorization("az2", "other", &browser, t(4))
+                .open_pushed_oauth_authorization("az2", "other", &browser, t(90), t(4))
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .open_pushed_oauth_authorization("az2", "app", &browser, t(4))
+                .open_pushed_oauth_authorization("az2", "app", &browser, t(90), t(4))
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .open_pushed_oauth_authorization("az2", "app", &stranger, t(5))
+                .open_pushed_oauth_authorization("az2", "app", &stranger, t(90), t(5))
                 .await
                 .unwrap()
         );
@@ -330,6 +330,35 @@ async fn oauth_authorizations_move_one_stage_at_a_time_and_codes_are_taken_once(
                 .await
                 .is_err(),
             "a started authorisation has its browser"
+        );
+
+        // A pushed request waits briefly; once opened it lives as long as it is given.
+        assert!(
+            store
+                .insert_oauth_authorization(
+                    &NewOAuthAuthorization {
+                        stage: OAuthStage::Pushed,
+                        browser_hash: None,
+                        ..started("az5", &browser, 100)
+                    },
+                    3,
+                    t(91)
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .open_pushed_oauth_authorization("az5", "app", &browser, t(700), t(92))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .oauth_authorization("az5", t(699))
+                .await
+                .unwrap()
+                .is_some_and(|a| a.stage == OAuthStage::Started)
         );
 
         // Deleting the OAuth client deletes its authorisations; another sam client cannot.
