@@ -580,11 +580,7 @@ fn a_client_gets_tokens_through_the_pages_and_signs_with_a_credential_scope_toke
     );
     assert_eq!(back.status, 303, "{}", back.body);
     let to = back.header("location").unwrap();
-    assert_eq!(
-        param(to, "error").as_deref(),
-        Some("invalid_scope"),
-        "{to}"
-    );
+    assert_eq!(param(to, "error").as_deref(), Some("invalid_scope"), "{to}");
     assert_eq!(param(to, "state").as_deref(), Some("s1"));
 
     // scope=credential: the page lists the document, the device approves, the token signs

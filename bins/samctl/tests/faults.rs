@@ -489,3 +489,20 @@ fn kill_9_under_sign_load_on_postgresql_signs_nothing_twice_and_keeps_the_record
     let database = PostgresDatabase::create("sam_crash");
     signs_survive_kill_9("crash-postgres", Some(database.url.clone()));
 }
+
+/// A client idle longer than samd keeps its connection (10 s, samd's header-read timeout):
+/// samd closes it while the client's runtime is not running, so the client cannot see the
+/// close; its next call must still be answered — on a new connection, not a failed write to
+/// the closed one (sam-client reuses a connection only briefly).
+#[test]
+fn a_client_idle_longer_than_samd_keeps_its_connection_is_still_answered() {
+    let dir = scratch("faults-idle");
+    let server = start_samd(&dir, None);
+    let sam = Sam::new(&server, "shop:shop-secret-1234");
+    sam.run(sam.admin.register_client(&sam_client::ClientSettings {
+        client_id: "shop".into(),
+        ..sam_client::ClientSettings::default()
+    }));
+    std::thread::sleep(Duration::from_secs(11));
+    sam.run(sam.admin.client("shop"));
+}

@@ -62,8 +62,9 @@ RECEIVED = []
 
 class Callback(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        query = urllib.parse.urlparse(self.path).query
-        RECEIVED.append(dict(urllib.parse.parse_qsl(query)))
+        url = urllib.parse.urlparse(self.path)
+        if url.path == "/callback":  # not the browser's /favicon.ico
+            RECEIVED.append(dict(urllib.parse.parse_qsl(url.query)))
         body = b"<!doctype html><html lang=en><title>Example client</title><h1>Back</h1>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -236,7 +237,11 @@ def log_in(driver):
     user.send_keys(CONFIG["user"])
     driver.find_element(By.ID, "password").send_keys(CONFIG["password"])
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait.until(EC.presence_of_element_located((By.ID, "status")))
+    try:
+        wait.until(EC.presence_of_element_located((By.ID, "status")))
+    except Exception:
+        print("after the login:", driver.current_url, driver.page_source, file=sys.stderr)
+        raise
 
 
 def main():

@@ -20,6 +20,12 @@ pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 /// How many idle connections are kept for reuse.
 const IDLE_CONNECTIONS: usize = 8;
+/// How long an idle connection is reused, at most: well under the time a server waits for
+/// the next request on it (samd closes one idle for 10 s, its header-read timeout). A
+/// connection closed by the server while this client's runtime did not run is not yet seen
+/// closed, and a request sent on it would fail after it was written — which cannot be retried
+/// safely (it may be a Sign).
+const IDLE_REUSE: Duration = Duration::from_secs(4);
 
 /// Where `samd` is and how the connection is secured.
 #[derive(Clone)]
@@ -161,7 +167,7 @@ pub(crate) struct Answer {
 pub(crate) struct Transport {
     endpoint: Endpoint,
     timeout: Duration,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    idle: Mutex<Vec<(SendRequest<Full<Bytes>>, std::time::Instant)>>,
 }
 
 impl Transport {
@@ -190,6 +196,8 @@ impl Transport {
         let request = self.request(&call)?;
         // A kept-alive connection the server has closed meanwhile fails before the request is
         // taken; then a new one is made (the request was not sent, so this is safe for a Sign).
+        // Let the idle connections' tasks see what the server did meanwhile (a close).
+        tokio::task::yield_now().await;
         let mut sender = match self.idle_connection() {
             Some(sender) => sender,
             None => self.connect().await?,
@@ -267,8 +275,8 @@ impl Transport {
 
     fn idle_connection(&self) -> Option<SendRequest<Full<Bytes>>> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
+        while let Some((sender, since)) = idle.pop() {
+            if !sender.is_closed() && since.elapsed() < IDLE_REUSE {
                 return Some(sender);
             }
         }
@@ -281,7 +289,7 @@ impl Transport {
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < IDLE_CONNECTIONS {
-            idle.push(sender);
+            idle.push((sender, std::time::Instant::now()));
         }
     }
 

@@ -19,7 +19,7 @@
 //!
 //! Every page answer carries a strict Content-Security-Policy (scripts, styles and requests
 //! of this origin only; forms to this origin and the client's redirect origin; no framing),
-//! `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and `Cache-Control: no-store`.
+//! `X-Frame-Options: DENY`, `Referrer-Policy: same-origin` and `Cache-Control: no-store`.
 //! A form post whose `Origin` (or `Sec-Fetch-Site`) says another site is refused (CSRF),
 //! besides the `SameSite=Strict` cookie that binds every step to the browser that began it.
 
@@ -703,7 +703,7 @@ fn page(
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

@@ -32,6 +32,9 @@
           show(progress.message);
           window.location.assign(progress.redirect);
         } else {
+          var heading = document.querySelector("h1");
+          heading.textContent = "Not authorised";
+          document.title = document.title.replace("Approve on your device", "Not authorised");
           show(progress.message);
           status.setAttribute("role", "alert");
           if (progress.redirect) {
