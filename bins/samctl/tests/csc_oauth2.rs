@@ -774,7 +774,7 @@ fn a_client_gets_tokens_through_the_pages_and_signs_with_a_credential_scope_toke
 /// there (docs/csc.md shows them).
 #[test]
 fn the_oauth2_pages_work_in_a_real_browser() {
-    const EXPIRY_SECS: u64 = 15;
+    const EXPIRY_SECS: u64 = 20;
     let dir = scratch("csc-oauth2-browser");
     let server = common::start_samd_at(&dir, &|text, address| {
         format!(

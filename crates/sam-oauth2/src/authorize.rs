@@ -45,28 +45,41 @@ pub enum Authorize {
     /// The whole request in the query.
     Direct(AuthorizationRequest),
     /// A reference to a request pushed before (RFC 9126 §4).
-    Pushed {
-        /// The client that pushed it.
-        client_id: String,
-        /// The `request_uri` the PAR endpoint answered.
-        request_uri: String,
-    },
+    Pushed(PushedReference),
+}
+
+/// The reference to a pushed request, as the authorisation endpoint receives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedReference {
+    /// The client that pushed it.
+    pub client_id: String,
+    /// The `request_uri` the PAR endpoint answered.
+    pub request_uri: String,
+}
+
+impl PushedReference {
+    /// The server's identifier of the pushed request: `request_uri` without its prefix.
+    pub fn id(&self) -> &str {
+        self.request_uri
+            .strip_prefix(REQUEST_URI_PREFIX)
+            .unwrap_or(&self.request_uri)
+    }
 }
 
 impl Authorize {
     /// Reads an authorisation endpoint request.
     pub fn from_params(params: &Params) -> Result<Self, OAuthError> {
         match Self::pushed(params)? {
-            Some(pushed) => Ok(pushed),
+            Some(pushed) => Ok(Self::Pushed(pushed)),
             None => AuthorizationRequest::from_params(params).map(Self::Direct),
         }
     }
 
-    /// The reference to a pushed request, if the request is one ([`Authorize::Pushed`]);
+    /// The reference to a pushed request, if the request is one;
     /// `None` for a direct request, which the caller reads with
     /// [`AuthorizationRequest::client_id_of`] first, then
     /// [`AuthorizationRequest::from_params`].
-    pub fn pushed(params: &Params) -> Result<Option<Self>, OAuthError> {
+    pub fn pushed(params: &Params) -> Result<Option<PushedReference>, OAuthError> {
         let Some(request_uri) = params.get("request_uri") else {
             return Ok(None);
         };
@@ -77,7 +90,7 @@ impl Authorize {
                 "request_uri is not one this server issued",
             ));
         }
-        Ok(Some(Self::Pushed {
+        Ok(Some(PushedReference {
             client_id: client_id.to_owned(),
             request_uri: request_uri.to_owned(),
         }))
@@ -711,10 +724,14 @@ mod tests {
         .unwrap();
         assert_eq!(
             Authorize::from_params(&p).unwrap(),
-            Authorize::Pushed {
+            Authorize::Pushed(PushedReference {
                 client_id: "app".into(),
                 request_uri: "urn:ietf:params:oauth:request_uri:abc".into()
-            }
+            })
+        );
+        assert_eq!(
+            Authorize::pushed(&p).unwrap().map(|r| r.id().to_owned()),
+            Some("abc".to_owned())
         );
         let p =
             Params::from_form(b"client_id=app&request_uri=https%3A%2F%2Fevil.example%2Fr").unwrap();

@@ -32,11 +32,95 @@ pub struct CredentialAuthorisation {
     pub otp: Option<Channel>,
 }
 
+/// The longest document label an authorisation of hashes takes from its request.
+const MAX_LABEL_CHARS: usize = 200;
+
 impl Credential {
     /// Whether it can make a valid signature now: enabled, with a certificate within its
     /// validity (CSC's `onlyValid`).
     pub fn usable(&self) -> bool {
         self.enabled && self.certificate_validity == Some(CertificateValidity::Valid)
+    }
+
+    /// The Authorise of signatures of given digests with this credential for `user_id`, as
+    /// the CSC API asks for them (`credentials/authorize`, or an OAuth 2.0 credential scope):
+    /// one digest per signature (`num_signatures` of them, within the credential's
+    /// multisign), signature by signature (no eSeal), each labelled by its own label or else
+    /// by `description` (trimmed, at most 200 characters, on one line; "Signature" without
+    /// one), numbered when there are several. The digests are of the credential's hash.
+    pub fn authorise_digests(
+        &self,
+        user_id: &str,
+        description: Option<&str>,
+        num_signatures: u32,
+        digests: Vec<(Option<String>, Vec<u8>)>,
+        format: sam_cms::Format,
+    ) -> Result<crate::Authorise, ServiceError> {
+        use crate::ErrorCode;
+        if self.mode == AuthorisationMode::OnceUntilSadExpiry {
+            return Err(ServiceError::new(
+                ErrorCode::NotSupported,
+                "this credential is an eSeal authorised once for many signatures; the CSC API \
+                 authorises signatures of given hashes only (docs/csc.md)",
+            ));
+        }
+        if digests.is_empty() {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidRequest,
+                "sam binds every authorisation to the hashes it signs: send them, one per \
+                 signature",
+            ));
+        }
+        if num_signatures > self.max_signatures {
+            return Err(ServiceError::new(
+                ErrorCode::TooManyHashes,
+                format!(
+                    "Numbers of signatures is too high: this credential's multisign is {}",
+                    self.max_signatures
+                ),
+            ));
+        }
+        if usize::try_from(num_signatures).ok() != Some(digests.len()) {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "numSignatures is {num_signatures} for {} hashes: each hash is one signature",
+                    digests.len()
+                ),
+            ));
+        }
+        let one_line = |text: &str| {
+            text.trim()
+                .chars()
+                .take(MAX_LABEL_CHARS)
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        };
+        let label = description
+            .map(one_line)
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "Signature".to_owned());
+        let count = digests.len();
+        let documents = digests
+            .into_iter()
+            .enumerate()
+            .map(|(i, (own, digest))| {
+                let label = match own.as_deref().map(one_line).filter(|l| !l.is_empty()) {
+                    Some(own) => own,
+                    None if count == 1 => label.clone(),
+                    None => format!("{label} ({} of {count})", i + 1),
+                };
+                crate::DocumentInput::digest(label, digest)
+            })
+            .collect();
+        Ok(crate::Authorise {
+            user_id: user_id.to_owned(),
+            key_id: self.key_id.clone(),
+            hash_algorithm: self.hash_algorithm,
+            documents,
+            format,
+            signatures: None,
+        })
     }
 }
 
@@ -290,5 +374,94 @@ impl Service {
             },
             description: profile.settings().description.as_str().to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn credential(mode: AuthorisationMode, max_signatures: u32) -> Credential {
+        Credential {
+            key_id: "k1".into(),
+            spec: KeySpec::Ecdsa(sam_algorithms::EcCurve::P256),
+            public_key: vec![],
+            signature_algorithm: SignatureAlgorithm::Ecdsa(HashAlgorithm::Sha256),
+            hash_algorithm: HashAlgorithm::Sha256,
+            certificate: None,
+            certificate_validity: None,
+            enabled: true,
+            scal: Scal::Scal2,
+            mode,
+            max_signatures,
+            authorisation: CredentialAuthorisation {
+                device: true,
+                pin: false,
+                otp: None,
+            },
+            description: String::new(),
+        }
+    }
+
+    fn digests(labels: &[Option<&str>]) -> Vec<(Option<String>, Vec<u8>)> {
+        labels
+            .iter()
+            .map(|l| (l.map(str::to_owned), vec![7; 32]))
+            .collect()
+    }
+
+    fn labels(authorise: &crate::Authorise) -> Vec<&str> {
+        authorise
+            .documents
+            .iter()
+            .map(|d| d.label.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn an_authorisation_of_digests_keeps_to_the_credential_and_labels_each() {
+        let c = credential(AuthorisationMode::EveryTransaction, 3);
+        let raw = sam_cms::Format::Raw;
+        let one = c
+            .authorise_digests(
+                "alice",
+                Some("  Lease\r\nsigned "),
+                1,
+                digests(&[None]),
+                raw,
+            )
+            .unwrap();
+        assert_eq!(labels(&one), ["Lease  signed"]);
+        assert_eq!((one.user_id.as_str(), one.key_id.as_str()), ("alice", "k1"));
+        let three = c
+            .authorise_digests("alice", None, 3, digests(&[None, Some("Annex"), None]), raw)
+            .unwrap();
+        assert_eq!(
+            labels(&three),
+            ["Signature (1 of 3)", "Annex", "Signature (3 of 3)"]
+        );
+        let long = "x".repeat(500);
+        let capped = c
+            .authorise_digests("alice", Some(&long), 1, digests(&[None]), raw)
+            .unwrap();
+        assert_eq!(capped.documents[0].label.chars().count(), MAX_LABEL_CHARS);
+
+        for (credential, count, given, code) in [
+            (c.clone(), 4, 4, ErrorCode::TooManyHashes),
+            (c.clone(), 2, 1, ErrorCode::InvalidRequest),
+            (c.clone(), 0, 0, ErrorCode::InvalidRequest),
+            (
+                credential(AuthorisationMode::OnceUntilSadExpiry, 3),
+                1,
+                1,
+                ErrorCode::NotSupported,
+            ),
+        ] {
+            let e = credential
+                .authorise_digests("alice", None, count, digests(&vec![None; given]), raw)
+                .unwrap_err();
+            assert_eq!(e.code, code, "{count} of {given}: {e:?}");
+        }
     }
 }

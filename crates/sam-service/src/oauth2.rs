@@ -45,8 +45,7 @@ use zeroize::Zeroizing;
 
 use crate::access_tokens::IssuedAccessToken;
 use crate::service::{ClientContext, Service};
-use crate::{Authorise, Credential, DocumentInput, OtherAction, ServiceError, UserSecret};
-use sam_profile::AuthorisationMode;
+use crate::{Authorise, Credential, OtherAction, ServiceError, UserSecret};
 use sam_store::RequestStatus;
 
 /// How long an authorisation may take from its request to the code, in seconds.
@@ -510,11 +509,8 @@ impl Service {
         // A pushed request is named whole; a direct one is read after its client and
         // redirect URI, so that its other faults can go back to the client.
         match Authorize::pushed(&params).map_err(|e| nowhere(e.into()))? {
-            Some(Authorize::Pushed {
-                client_id,
-                request_uri,
-            }) => {
-                let id = request_uri.trim_start_matches(REQUEST_URI_PREFIX);
+            Some(pushed) => {
+                let (id, client_id) = (pushed.id(), &pushed.client_id);
                 let gone = || {
                     nowhere(
                         OAuthError::new(
@@ -528,7 +524,7 @@ impl Service {
                 let expires_at = later(now, AUTHORIZATION_SECS).map_err(|e| nowhere(e.into()))?;
                 let opened = self
                     .store
-                    .open_pushed_oauth_authorization(id, &client_id, &browser_hash, expires_at, now)
+                    .open_pushed_oauth_authorization(id, client_id, &browser_hash, expires_at, now)
                     .await
                     .map_err(|e| nowhere(e.into()))?;
                 if !opened {
@@ -540,14 +536,14 @@ impl Service {
                     .await
                     .map_err(|e| nowhere(e.into()))?
                     .ok_or_else(gone)?;
-                let client = self.oauth_client_view(&client_id).await.map_err(nowhere)?;
+                let client = self.oauth_client_view(client_id).await.map_err(nowhere)?;
                 let request = stored_request(&record.request).map_err(nowhere)?;
                 Ok(BegunAuthorization {
                     browser_secret,
                     view: view_for(&record, &client.name, &request),
                 })
             }
-            Some(Authorize::Direct(_)) | None => {
+            None => {
                 let (client_id, requested) =
                     AuthorizationRequest::client_id_of(&params).map_err(|e| nowhere(e.into()))?;
                 let client = self.oauth_client_view(client_id).await.map_err(nowhere)?;
@@ -858,13 +854,6 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         };
-        if credential.mode == AuthorisationMode::OnceUntilSadExpiry {
-            return Err(OAuthError::invalid(
-                "this credential is an eSeal authorised once for many signatures; OAuth \
-                 authorises signatures of given hashes only",
-            )
-            .into());
-        }
         let algorithm = asked
             .documents
             .first()
@@ -877,42 +866,20 @@ impl Service {
             ))
             .into());
         }
-        if asked.num_signatures > credential.max_signatures {
-            return Err(OAuthError::invalid(format!(
-                "Numbers of signatures is too high: this credential's multisign is {}",
-                credential.max_signatures
-            ))
-            .into());
-        }
-        let label = asked
-            .description
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(|d| d.chars().take(200).collect::<String>())
-            .unwrap_or_else(|| "Signature".to_owned());
-        let count = asked.documents.len();
-        let documents = asked
+        let digests = asked
             .documents
             .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let label = match &d.label {
-                    Some(l) => l.clone(),
-                    None if count == 1 => label.clone(),
-                    None => format!("{label} ({} of {count})", i + 1),
-                };
-                DocumentInput::digest(label, d.digest.as_bytes().to_vec())
-            })
+            .map(|d| (d.label.clone(), d.digest.as_bytes().to_vec()))
             .collect();
-        let authorise = Authorise {
-            user_id: user_id.to_owned(),
-            key_id: credential.key_id.clone(),
-            hash_algorithm: credential.hash_algorithm,
-            documents,
-            format: sam_cms::Format::Raw,
-            signatures: None,
-        };
+        let authorise = credential
+            .authorise_digests(
+                user_id,
+                asked.description.as_deref(),
+                asked.num_signatures,
+                digests,
+                sam_cms::Format::Raw,
+            )
+            .map_err(|e| OAuthError::invalid(e.message))?;
         Ok((credential, authorise))
     }
 

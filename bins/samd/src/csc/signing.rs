@@ -26,8 +26,8 @@ use sam_algorithms::{Digest, HashAlgorithm, SignatureAlgorithm};
 use sam_cms::Format;
 use sam_profile::AuthorisationMode;
 use sam_service::{
-    AuthorisationState, Authorise, Credential, DeferredResult, DocumentInput, ErrorCode,
-    ReferencePurpose, ServiceError, SignExpectation, TokenHolder, UserSecret,
+    AuthorisationState, Authorise, Credential, DeferredResult, ErrorCode, ReferencePurpose,
+    ServiceError, SignExpectation, TokenHolder, UserSecret,
 };
 use sam_store::RequestStatus;
 use serde::de::IgnoredAny;
@@ -282,32 +282,11 @@ async fn authorize(
         "hashAlgorithmOID",
     )?;
     if credential.mode == AuthorisationMode::OnceUntilSadExpiry {
+        // Before the hashes are read: the refusal says what is wrong with the credential.
         return Err(CscError::from(ServiceError::new(
             ErrorCode::NotSupported,
             "this credential is an eSeal authorised once for many signatures; the CSC API \
              facade authorises signatures of given hashes only (docs/csc.md)",
-        )));
-    }
-    if hashes.is_empty() {
-        return Err(CscError::invalid(
-            "sam binds every authorisation to the hashes it signs: send them (v1 hash, v2 \
-             hashes), one per signature",
-        ));
-    }
-    if request.num_signatures > credential.max_signatures {
-        return Err(CscError::from(ServiceError::new(
-            ErrorCode::TooManyHashes,
-            format!(
-                "Numbers of signatures is too high: this credential's multisign is {}",
-                credential.max_signatures
-            ),
-        )));
-    }
-    if usize::try_from(request.num_signatures).ok() != Some(hashes.len()) {
-        return Err(CscError::invalid(format!(
-            "numSignatures is {} for {} hashes: each hash is one signature",
-            request.num_signatures,
-            hashes.len()
         )));
     }
     let format = match (&request.signature_format, &request.conformance_level) {
@@ -316,40 +295,17 @@ async fn authorize(
             super::sign_doc::cades_format(format.as_deref().unwrap_or(""), level.as_deref())?
         }
     };
-    let digests = digests(&hashes, credential.hash_algorithm)?;
-    let label = request
-        .description
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(|d| {
-            d.chars()
-                .take(200)
-                .collect::<String>()
-                .replace(['\r', '\n'], " ")
-        })
-        .unwrap_or_else(|| "Signature".to_owned());
-    let count = digests.len();
-    let documents = digests
+    let digests = digests(&hashes, credential.hash_algorithm)?
         .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let label = if count == 1 {
-                label.clone()
-            } else {
-                format!("{label} ({} of {count})", i + 1)
-            };
-            DocumentInput::digest(label, d.as_bytes().to_vec())
-        })
+        .map(|d| (None, d.as_bytes().to_vec()))
         .collect();
-    let authorise = Authorise {
-        user_id: holder.user_id.clone(),
-        key_id: credential.key_id.clone(),
-        hash_algorithm: credential.hash_algorithm,
-        documents,
+    let authorise = credential.authorise_digests(
+        &holder.user_id,
+        request.description.as_deref(),
+        request.num_signatures,
+        digests,
         format,
-        signatures: None,
-    };
+    )?;
     let secret = match secret {
         (Some(pin), None) => UserSecret::Pin(pin),
         (None, Some(otp)) => UserSecret::CredentialOtp(otp),
