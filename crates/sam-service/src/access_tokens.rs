@@ -347,22 +347,7 @@ impl Service {
             Some(TokenHint::Refresh) => "refresh_token",
             None => "none",
         };
-        let result = async {
-            let Some(token) = well_formed(token) else {
-                return Ok("nothing".to_owned());
-            };
-            Ok(
-                match self
-                    .store
-                    .revoke_access_token(ctx.id(), user, &self.token_hash(token)?)
-                    .await?
-                {
-                    Revoked::Tokens(n) => format!("{n}"),
-                    Revoked::Nothing => "nothing".to_owned(),
-                },
-            )
-        }
-        .await;
+        let result = self.end_token(ctx, Some(user), token).await;
         let ended = result.as_ref().map_or("-", String::as_str).to_owned();
         self.audited(
             ctx,
@@ -376,6 +361,32 @@ impl Service {
 }
 
 impl Service {
+    /// Revokes `token` of the client's `user` (or of any of its users): how many tokens
+    /// ended, as the audit detail says it ("nothing" for a token unknown or not theirs).
+    async fn end_token(
+        &self,
+        ctx: &ClientContext,
+        user: Option<&str>,
+        token: &str,
+    ) -> Result<String, ServiceError> {
+        let Some(token) = well_formed(token) else {
+            return Ok("nothing".to_owned());
+        };
+        let hash = self.token_hash(token)?;
+        let revoked = match user {
+            Some(user) => {
+                self.store
+                    .revoke_access_token(ctx.id(), user, &hash)
+                    .await?
+            }
+            None => self.store.revoke_client_token(ctx.id(), &hash).await?,
+        };
+        Ok(match revoked {
+            Revoked::Tokens(n) => n.to_string(),
+            Revoked::Nothing => "nothing".to_owned(),
+        })
+    }
+
     /// OAuth 2.0 revocation (RFC 7009, `/csc/v2/oauth2/revoke`): the authenticated OAuth
     /// client revokes an access or refresh token of its sam client, whichever user's — an
     /// access token alone, a refresh token with its grant. An unknown token, or another
@@ -393,22 +404,7 @@ impl Service {
             Some(sam_oauth2::token::TokenTypeHint::RefreshToken) => "refresh_token",
             None => "none",
         };
-        let result = async {
-            let Some(token) = well_formed(&revocation.token) else {
-                return Ok("nothing".to_owned());
-            };
-            Ok(
-                match self
-                    .store
-                    .revoke_client_token(ctx.id(), &self.token_hash(token)?)
-                    .await?
-                {
-                    Revoked::Tokens(n) => format!("{n}"),
-                    Revoked::Nothing => "nothing".to_owned(),
-                },
-            )
-        }
-        .await;
+        let result = self.end_token(&ctx, None, &revocation.token).await;
         let ended = result.as_ref().map_or("-", String::as_str).to_owned();
         self.audited(
             &ctx,

@@ -141,14 +141,15 @@ fn form(headers: &HeaderMap, bytes: &[u8]) -> Result<Params, OAuthError> {
     Params::from_form(bytes)
 }
 
-/// The client's parameters and authentication.
-fn client_request(
+/// A client's request, read by `read`, and the client's authentication.
+fn client_request<T>(
     headers: &HeaderMap,
     bytes: &[u8],
-) -> Result<(Params, ClientAuthentication), OAuthError> {
+    read: impl FnOnce(&Params) -> Result<T, OAuthError>,
+) -> Result<(T, ClientAuthentication), OAuthError> {
     let params = form(headers, bytes)?;
     let authentication = ClientAuthentication::from_params(&params, basic(headers))?;
-    Ok((params, authentication))
+    Ok((read(&params)?, authentication))
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
@@ -176,7 +177,7 @@ async fn pushed_authorize(
     headers: HeaderMap,
     CscBody(bytes): CscBody,
 ) -> Response {
-    let (params, authentication) = match client_request(&headers, &bytes) {
+    let (params, authentication) = match client_request(&headers, &bytes, |p| Ok(p.clone())) {
         Ok(read) => read,
         Err(e) => return OAuthReply(e).into_response(),
     };
@@ -231,9 +232,7 @@ async fn token(
     headers: HeaderMap,
     CscBody(bytes): CscBody,
 ) -> Response {
-    let read = client_request(&headers, &bytes)
-        .and_then(|(params, auth)| Ok((Grant::from_params(&params)?, auth)));
-    let (grant, authentication) = match read {
+    let (grant, authentication) = match client_request(&headers, &bytes, Grant::from_params) {
         Ok(read) => read,
         Err(e) => return OAuthReply(e).into_response(),
     };
@@ -253,12 +252,11 @@ async fn revoke(
     headers: HeaderMap,
     CscBody(bytes): CscBody,
 ) -> Response {
-    let read = client_request(&headers, &bytes)
-        .and_then(|(params, auth)| Ok((Revocation::from_params(&params)?, auth)));
-    let (revocation, authentication) = match read {
-        Ok(read) => read,
-        Err(e) => return OAuthReply(e).into_response(),
-    };
+    let (revocation, authentication) =
+        match client_request(&headers, &bytes, Revocation::from_params) {
+            Ok(read) => read,
+            Err(e) => return OAuthReply(e).into_response(),
+        };
     match state
         .service
         .revoke_oauth_token(&authentication, &revocation)
