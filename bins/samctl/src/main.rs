@@ -95,6 +95,14 @@ impl Context {
     /// The business application, as the global options name it.
     pub(crate) fn client(&self, remote: &Remote) -> Result<SamClient, CliError> {
         let auth = match &self.global.client_id {
+            // A client known by its certificate may still be named (a device's enrolment
+            // records the client id); without its secret, the certificate authenticates it.
+            Some(_)
+                if self.global.client_cert.is_some()
+                    && std::env::var_os(&self.global.client_secret_env).is_none() =>
+            {
+                ClientAuth::Certificate
+            }
             Some(id) => ClientAuth::Basic {
                 client_id: id.clone(),
                 secret: secret_from_env(&self.global.client_secret_env)?,

@@ -2,6 +2,11 @@
 //! the client crate), against a `samd --dev`: it asks for a CAdES-B-B signature of a file,
 //! `samctl device approve` plays the user's phone, and OpenSSL verifies what it wrote. Also
 //! that it names samd's reason when the user declines.
+//!
+//! And the remote signer's example, `cades_remote` (seed 000: a signing server with samd as
+//! its crypto token): it builds the CAdES-B-B itself with `sam-cms`, authenticated to samd by
+//! its TLS client certificate, while the key stays in samd and each digest is approved on the
+//! device.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -17,11 +22,10 @@ const CLIENT: [(&str, &str); 2] = [
     ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
 ];
 
-/// The example, built beside samctl (`cargo test --workspace` builds every example).
-fn example() -> PathBuf {
-    let path = common::samctl()
-        .with_file_name("examples")
-        .join("sign_with_approval");
+/// sam-client's example `name`, built beside samctl (`cargo test --workspace` builds every
+/// example).
+fn example(name: &str) -> PathBuf {
+    let path = common::samctl().with_file_name("examples").join(name);
     assert!(
         path.exists(),
         "{} is missing: build it with `cargo build -p sam-client --examples` (cargo test \
@@ -31,35 +35,39 @@ fn example() -> PathBuf {
     path
 }
 
+/// The quickstart's SCAL2 profile: P-256 keys in the software source, approved on a device.
+const PROFILE: &str = "name = \"Example\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+     key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+     [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n";
+
 /// The quickstart's setup (README.md): a profile, the client, alice with her phone and a
 /// certified P-256 key. Her key's id.
 fn alice(server: &Server, dir: &std::path::Path) -> String {
-    profile_and_client(
-        server,
-        dir,
-        &CLIENT,
-        "name = \"Example\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
-         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
-         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
-    );
-    ok(run(server, dir, &CLIENT, &["user", "create", "alice"]));
+    profile_and_client(server, dir, &CLIENT, PROFILE);
+    alice_of(server, dir, &CLIENT)
+}
+
+/// alice, her phone and her certified key, registered by the client that `client` (samctl's
+/// environment) authenticates. Her key's id.
+fn alice_of(server: &Server, dir: &std::path::Path, client: &[(&str, &str)]) -> String {
+    ok(run(server, dir, client, &["user", "create", "alice"]));
     ok(run(
         server,
         dir,
-        &CLIENT,
+        client,
         &["device", "enroll", "--user", "alice", "--device", "phone"],
     ));
     let key = ok(run(
         server,
         dir,
-        &CLIENT,
+        client,
         &["key", "generate", "alice", "--field", "key_id"],
     ));
     let csr = command(
         &common::samctl(),
         server,
         dir,
-        &CLIENT,
+        client,
         &[
             "key",
             "csr",
@@ -86,7 +94,7 @@ fn alice(server: &Server, dir: &std::path::Path) -> String {
     ok(run(
         server,
         dir,
-        &CLIENT,
+        client,
         &[
             "key",
             "import-cert",
@@ -125,7 +133,7 @@ fn the_client_crates_example_signs_a_file_once_its_user_approved_it() {
     std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
 
     let signer = command(
-        &example(),
+        &example("sign_with_approval"),
         &server,
         &dir,
         &CLIENT,
@@ -176,7 +184,7 @@ fn the_client_crates_example_signs_a_file_once_its_user_approved_it() {
     // Declined on the phone: the example says so and writes nothing.
     std::fs::write(dir.join("other.txt"), b"Something else.\n").unwrap();
     let mut signer = command(
-        &example(),
+        &example("sign_with_approval"),
         &server,
         &dir,
         &CLIENT,
@@ -215,4 +223,224 @@ fn the_client_crates_example_signs_a_file_once_its_user_approved_it() {
         "{stderr}"
     );
     assert!(!dir.join("other.txt.p7s").exists());
+}
+
+/// The first line of a background example: `pending <request id>`; the id, and the rest of
+/// its standard output to read on.
+fn pending_request(
+    child: &mut std::process::Child,
+) -> (String, BufReader<std::process::ChildStdout>) {
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    if let Some(request) = first.trim().strip_prefix("pending ") {
+        return (request.to_owned(), stdout);
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    panic!("the example's first line: {first:?}; its errors: {stderr}")
+}
+
+#[test]
+fn the_remote_signer_builds_cades_locally_with_the_key_in_samd() {
+    let dir = scratch("remote-signer");
+    let server = start_samd(&dir, None);
+    // The signing server "bookshop" is known to samd by its TLS client certificate alone.
+    let (cert, key) = common::client_certificate(&server, &dir, "bookshop");
+    std::fs::write(dir.join("profile.toml"), PROFILE).unwrap();
+    let profile = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "admin",
+            "profile",
+            "create",
+            "profile.toml",
+            "--field",
+            "id",
+        ],
+    ));
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "admin",
+            "client",
+            "create",
+            "bookshop",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--profile",
+            &profile,
+            "--default-profile",
+            &profile,
+        ],
+    ));
+    let tls = [
+        ("SAM_CLIENT_ID", "bookshop"),
+        ("SAM_CLIENT_CERT", cert.to_str().unwrap()),
+        ("SAM_CLIENT_KEY", key.to_str().unwrap()),
+    ];
+    let key_id = alice_of(&server, &dir, &tls);
+
+    std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
+
+    let mut signer = command(
+        &example("cades_remote"),
+        &server,
+        &dir,
+        &tls,
+        &["alice", &key_id, "contract.txt"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (request, mut stdout) = pending_request(&mut signer);
+    // What the phone is shown is the one digest the remote signer asked for, labelled.
+    let pending = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "pending",
+            "--key-file",
+            "phone.device.json",
+            "--json",
+        ],
+    ));
+    assert!(pending.contains(&request), "{pending}");
+    assert!(pending.contains("contract.txt"), "{pending}");
+    approve(&server, &dir);
+    let out = signer.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "cades_remote failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "signed contract.txt.p7s\n");
+
+    let ca = server.data.join("dev-ca/ca.pem");
+    let verified = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "contract.txt.p7s",
+            "-content",
+            "contract.txt",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+            "-CAfile",
+        ])
+        .arg(&ca)
+        .output()
+        .expect("openssl (scripts/test installs it)");
+    assert!(
+        verified.status.success(),
+        "openssl cms -verify: {}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    // CAdES-B-B: the signer's certificate is bound by signing-certificate-v2 (ETSI EN 319
+    // 122-1 5.2.2), which OpenSSL prints by name.
+    let printed = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "cms",
+            "-cmsout",
+            "-print",
+            "-inform",
+            "DER",
+            "-in",
+            "contract.txt.p7s",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&printed.stdout);
+    assert!(printed.contains("signingCertificateV2"), "{printed}");
+
+    // A tampered file does not verify against that signature.
+    std::fs::write(dir.join("contract.txt"), b"I agree to other terms.\n").unwrap();
+    let tampered = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "contract.txt.p7s",
+            "-content",
+            "contract.txt",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+            "-CAfile",
+        ])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(!tampered.status.success());
+
+    // Declined on the phone: the remote signer says so and nothing is written.
+    std::fs::write(dir.join("other.txt"), b"Something else.\n").unwrap();
+    let mut signer = command(
+        &example("cades_remote"),
+        &server,
+        &dir,
+        &tls,
+        &["alice", &key_id, "other.txt"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (request, _stdout) = pending_request(&mut signer);
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "decline",
+            "--key-file",
+            "phone.device.json",
+            &request,
+        ],
+    ));
+    let out = signer.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("declined"), "{stderr}");
+    assert!(!dir.join("other.txt.p7s").exists());
+
+    // A client samd does not know (no certificate, no secret) is told how to authenticate.
+    let out = command(
+        &example("cades_remote"),
+        &server,
+        &dir,
+        &[],
+        &["alice", &key_id, "other.txt"],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SAM_CLIENT_CERT"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -35,9 +35,16 @@ pub enum Error {
     /// The client is set up wrongly (a URL, a PEM file, a credential).
     #[error("{0}")]
     Config(String),
-    /// Waiting for something (a device's approval) took longer than allowed.
+    /// Waiting for something (a device's approval) took longer than allowed, or the request
+    /// expired first.
     #[error("{0}")]
     TimedOut(String),
+    /// The user declined: on the device, or by giving no PIN.
+    #[error("{0}")]
+    Declined(String),
+    /// The wait was cancelled by this side (`remote::Cancel`).
+    #[error("cancelled while waiting for the user's approval")]
+    Cancelled,
 }
 
 impl Error {

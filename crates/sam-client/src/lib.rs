@@ -11,6 +11,10 @@
 //!   by signing a challenge, then its pending requests, SADs and declines.
 //! - [`AdminClient`]: the operator — clients, secrets, plans, profiles, crypto sources, the
 //!   audit log.
+//! - [`remote::RemoteSigner`]: a user's key in `samd` as a signing token for an application
+//!   that prepares and completes its signatures itself (seed 000's "SAM crypto token"):
+//!   Authorise, the user's approval (device, or PIN under SCAL1), Sign;
+//!   [`remote::BlockingRemoteSigner`] is a `sam_cms::Signer` (feature `cms`, on by default).
 //! - Every refusal is an [`Error::Api`] with its stable [`ErrorCode`] (`sam-api`, the list
 //!   `samd` renders from); lists come a [`Page`] at a time, and [`all_pages`] reads them all.
 //!
@@ -53,6 +57,7 @@ mod client;
 mod connection;
 mod device;
 mod error;
+pub mod remote;
 mod transport;
 mod types;
 

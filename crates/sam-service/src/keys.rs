@@ -36,8 +36,9 @@ pub struct KeyView {
     pub profile_id: i64,
     /// Its spec, e.g. `ECDSA P-256`.
     pub spec: String,
-    /// Its public key, DER SubjectPublicKeyInfo.
-    #[serde(with = "hex_bytes")]
+    /// Its public key, DER SubjectPublicKeyInfo (standard base64 in JSON, as everywhere in
+    /// the API).
+    #[serde(serialize_with = "base64_bytes")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub public_key: Vec<u8>,
     /// Whether it came from the pool of pre-generated keys.
@@ -58,22 +59,24 @@ pub struct CertificatesPage {
 pub struct CertificateView {
     /// The key.
     pub key_id: String,
-    /// The DER certificate.
-    #[serde(with = "hex_bytes")]
+    /// The DER certificate (standard base64 in JSON).
+    #[serde(serialize_with = "base64_bytes")]
     pub certificate: Vec<u8>,
-    /// The chain, DER certificates in order.
+    /// The chain, DER certificates in order (each standard base64 in JSON).
+    #[serde(serialize_with = "base64_list")]
     pub chain: Vec<Vec<u8>>,
 }
 
-mod hex_bytes {
-    pub(super) fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        use std::fmt::Write;
-        let mut out = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            let _ = write!(out, "{b:02x}");
-        }
-        s.serialize_str(&out)
-    }
+/// Binary values in the API's JSON: standard base64 (docs/api.md), so a view serialised as
+/// it is reads like the samd body made from it (Get User Profile serialises `KeyView`s).
+fn base64_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use base64ct::Encoding;
+    s.serialize_str(&base64ct::Base64::encode_string(bytes))
+}
+
+fn base64_list<S: serde::Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+    use base64ct::Encoding;
+    s.collect_seq(list.iter().map(|b| base64ct::Base64::encode_string(b)))
 }
 
 fn new_key_id() -> Result<KeyId, ServiceError> {
@@ -396,5 +399,32 @@ impl Service {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_serialise_binary_values_as_standard_base64_like_every_api_body() {
+        let key = KeyView {
+            key_id: "k1".into(),
+            user_id: "alice".into(),
+            profile_id: 1,
+            spec: "ECDSA P-256".into(),
+            public_key: vec![0x30, 0xfb, 0xff],
+            from_pool: false,
+        };
+        let json = serde_json::to_value(&key).unwrap();
+        assert_eq!(json["public_key"], "MPv/");
+        let certificate = CertificateView {
+            key_id: "k1".into(),
+            certificate: vec![0x30, 0xfb, 0xff],
+            chain: vec![vec![0xff], vec![0x30, 0x00]],
+        };
+        let json = serde_json::to_value(&certificate).unwrap();
+        assert_eq!(json["certificate"], "MPv/");
+        assert_eq!(json["chain"], serde_json::json!(["/w==", "MAA="]));
     }
 }
