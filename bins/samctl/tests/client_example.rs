@@ -6,7 +6,8 @@
 //! And the remote signer's example, `cades_remote` (seed 000: a signing server with samd as
 //! its crypto token): it builds the CAdES-B-B itself with `sam-cms`, authenticated to samd by
 //! its TLS client certificate, while the key stays in samd and each digest is approved on the
-//! device.
+//! device; and under SCAL1 with the user's PIN from its callback, the SAD signed by the
+//! client's authorisation key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -443,4 +444,209 @@ fn the_remote_signer_builds_cades_locally_with_the_key_in_samd() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The SCAL1 profile: P-256 keys in the software source, approved with the user's PIN.
+const PIN_PROFILE: &str = "name = \"With a PIN\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+     key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\nscal = \"scal1\"\n\
+     [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n";
+
+#[test]
+fn the_remote_signer_takes_the_pin_from_its_callback_under_scal1() {
+    use sam_client::remote::{Approval, ClientAuthorisation, RemoteSigner};
+    use sam_client::{ClientSettings, NewUser};
+
+    let dir = scratch("remote-signer-pin");
+    let server = start_samd(&dir, None);
+    // The shop's authorisation key (seed 002's Authorisation Certificate): a self-signed
+    // P-256 certificate, registered with the client; the key (PKCS#8 PEM) signs SCAL1 SADs.
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=shop authorisation",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            dir.join("authorisation.key").to_str().unwrap(),
+            "-out",
+            dir.join("authorisation.pem").to_str().unwrap(),
+        ],
+    );
+    let authorisation_pem = std::fs::read(dir.join("authorisation.pem")).unwrap();
+    let authorisation_der = {
+        use der::{DecodePem, Encode};
+        sam_cms::Certificate::from_pem(&authorisation_pem)
+            .unwrap()
+            .to_der()
+            .unwrap()
+    };
+    std::fs::write(dir.join("profile.toml"), PIN_PROFILE).unwrap();
+    let profile: u32 = ok(run(
+        &server,
+        &dir,
+        &[],
+        &[
+            "admin",
+            "profile",
+            "create",
+            "profile.toml",
+            "--field",
+            "id",
+        ],
+    ))
+    .parse()
+    .unwrap();
+    let sam = common::Sam::new(&server, "shop:a-secret-of-the-shop");
+    sam.run(sam.admin.register_client(&ClientSettings {
+        client_id: "shop".into(),
+        selected_profiles: Some(vec![profile]),
+        default_profile: Some(profile),
+        authorisation_certificate: Some(authorisation_der),
+        ..ClientSettings::default()
+    }));
+    sam.run(sam.admin.set_client_secret("shop", "a-secret-of-the-shop"));
+    sam.run(sam.client.register_user(&NewUser {
+        user_id: "alice".into(),
+        email: None,
+        mobile: None,
+        password: Some("alice's PIN 4711".into()),
+    }));
+    let key_id = ok(run(
+        &server,
+        &dir,
+        &CLIENT,
+        &["key", "generate", "alice", "--field", "key_id"],
+    ));
+
+    // The operator's side, in process: a CSR the user approves with her PIN, the development
+    // CA's certificate imported through the signer.
+    let signer = sam.run(RemoteSigner::open(sam.client.clone(), "alice", &key_id));
+    let key = sam_keys::SigningKey::from_pkcs8_der(
+        sam_algorithms::KeySpec::Ecdsa(sam_algorithms::EcCurve::P256),
+        &{
+            let pem = std::fs::read_to_string(dir.join("authorisation.key")).unwrap();
+            der::pem::decode_vec(pem.as_bytes()).unwrap().1
+        },
+    )
+    .unwrap();
+    let authorisation = std::sync::Arc::new(ClientAuthorisation::new(
+        "shop",
+        "sam-dev",
+        sam_sad::SadSigner::new(
+            key,
+            sam_algorithms::HashAlgorithm::Sha256,
+            sam_algorithms::RsaPadding::Pkcs1v15,
+        ),
+    ));
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let mut signer = signer
+        .with_label("alice's certificate")
+        .with_approval(Approval::Pin {
+            pin: std::sync::Arc::new(move |prompt| {
+                log.lock().unwrap().push(prompt.label.to_owned());
+                Some("alice's PIN 4711".to_owned().into())
+            }),
+            authorisation,
+        });
+    assert_eq!(signer.scal(), sam_client::remote::SoleControl::Scal1);
+    let csr = sam.run(signer.request_csr("CN=Alice Example,O=Example,C=NL"));
+    assert_eq!(*asked.lock().unwrap(), ["alice's certificate"]);
+    std::fs::write(dir.join("alice.csr"), csr).unwrap();
+    ok(run(
+        &server,
+        &dir,
+        &[],
+        &["dev-ca", "issue", "alice.csr", "--out", "alice.pem"],
+    ));
+    let certificate = {
+        use der::{DecodePem, Encode};
+        let pem = std::fs::read(dir.join("alice.pem")).unwrap();
+        sam_cms::Certificate::from_pem(&pem)
+            .unwrap()
+            .to_der()
+            .unwrap()
+    };
+    sam.run(signer.import_certificate(&certificate, &[]));
+    assert!(signer.certificate().is_some());
+
+    // The example, with the PIN on its standard input.
+    let example_with_pin = |file: &str, pin: &str| {
+        std::fs::write(dir.join(file), format!("{file}: I agree.\n")).unwrap();
+        let key_path = dir.join("authorisation.key");
+        let cert_path = dir.join("authorisation.pem");
+        let mut env = CLIENT.to_vec();
+        env.extend([
+            ("SAM_AUTHORISATION_KEY", key_path.to_str().unwrap()),
+            ("SAM_AUTHORISATION_CERT", cert_path.to_str().unwrap()),
+            ("SAM_INSTANCE_ID", "sam-dev"),
+        ]);
+        let mut child = command(
+            &example("cades_remote"),
+            &server,
+            &dir,
+            &env,
+            &["alice", &key_id, file],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), pin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = example_with_pin("order.txt", "alice's PIN 4711\n");
+    assert!(
+        out.status.success(),
+        "cades_remote: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "order.txt.p7s",
+            "-content",
+            "order.txt",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+            "-CAfile",
+        ])
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "openssl cms -verify: {}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // A wrong PIN: samd refuses it, the example says so and writes nothing; no PIN at all
+    // (end of input) is the user's refusal.
+    let out = example_with_pin("wrong.txt", "1234\n");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("authentication_failed"), "{stderr}");
+    assert!(!dir.join("wrong.txt.p7s").exists());
+    let out = example_with_pin("none.txt", "");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("declined"), "{stderr}");
+    assert!(!dir.join("none.txt.p7s").exists());
 }

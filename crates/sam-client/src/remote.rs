@@ -470,7 +470,7 @@ impl RemoteSigner {
                 };
                 let Some(pin) = pin(&prompt) else {
                     return Err(Error::Declined(format!(
-                        "request {request_id}: the user gave no PIN"
+                        "request {request_id} was declined: the user gave no PIN"
                     )));
                 };
                 self.client
