@@ -108,6 +108,47 @@ fn alice_of(server: &Server, dir: &std::path::Path, client: &[(&str, &str)]) -> 
     key
 }
 
+/// The phone declines `request`.
+fn decline(server: &Server, dir: &std::path::Path, request: &str) {
+    ok(run(
+        server,
+        dir,
+        &[],
+        &[
+            "device",
+            "decline",
+            "--key-file",
+            "phone.device.json",
+            request,
+        ],
+    ));
+}
+
+/// `openssl cms -verify` of the detached DER signature `p7s` of `content` (files in `dir`),
+/// trusting `ca`.
+fn cms_verify(
+    dir: &std::path::Path,
+    p7s: &str,
+    content: &str,
+    ca: impl AsRef<std::ffi::OsStr>,
+) -> std::process::Output {
+    Command::new("openssl")
+        .current_dir(dir)
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in", p7s])
+        .args([
+            "-content",
+            content,
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+            "-CAfile",
+        ])
+        .arg(ca)
+        .output()
+        .expect("openssl (scripts/test installs it)")
+}
+
 /// The phone approves what is pending (waiting for it up to 30 s).
 fn approve(server: &Server, dir: &std::path::Path) {
     ok(run(
@@ -155,27 +196,12 @@ fn the_client_crates_example_signs_a_file_once_its_user_approved_it() {
     assert!(stdout.starts_with("pending "), "{stdout}");
     assert!(stdout.contains("signed contract.txt.p7s"), "{stdout}");
 
-    let verified = Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "contract.txt.p7s",
-            "-content",
-            "contract.txt",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-            "-CAfile",
-        ])
-        .arg(server.data.join("dev-ca/ca.pem"))
-        .output()
-        .expect("openssl (scripts/test installs it)");
+    let verified = cms_verify(
+        &dir,
+        "contract.txt.p7s",
+        "contract.txt",
+        server.data.join("dev-ca/ca.pem"),
+    );
     assert!(
         verified.status.success(),
         "openssl cms -verify: {}",
@@ -195,27 +221,8 @@ fn the_client_crates_example_signs_a_file_once_its_user_approved_it() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let mut first = String::new();
-    BufReader::new(signer.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let request = first
-        .trim()
-        .strip_prefix("pending ")
-        .unwrap_or_else(|| panic!("the example's first line: {first:?}"))
-        .to_owned();
-    ok(run(
-        &server,
-        &dir,
-        &[],
-        &[
-            "device",
-            "decline",
-            "--key-file",
-            "phone.device.json",
-            &request,
-        ],
-    ));
+    let (request, _stdout) = pending_request(&mut signer);
+    decline(&server, &dir, &request);
     let out = signer.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -327,27 +334,7 @@ fn the_remote_signer_builds_cades_locally_with_the_key_in_samd() {
     assert_eq!(rest, "signed contract.txt.p7s\n");
 
     let ca = server.data.join("dev-ca/ca.pem");
-    let verified = Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "contract.txt.p7s",
-            "-content",
-            "contract.txt",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-            "-CAfile",
-        ])
-        .arg(&ca)
-        .output()
-        .expect("openssl (scripts/test installs it)");
+    let verified = cms_verify(&dir, "contract.txt.p7s", "contract.txt", &ca);
     assert!(
         verified.status.success(),
         "openssl cms -verify: {}",
@@ -373,27 +360,7 @@ fn the_remote_signer_builds_cades_locally_with_the_key_in_samd() {
 
     // A tampered file does not verify against that signature.
     std::fs::write(dir.join("contract.txt"), b"I agree to other terms.\n").unwrap();
-    let tampered = Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "contract.txt.p7s",
-            "-content",
-            "contract.txt",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-            "-CAfile",
-        ])
-        .arg(&ca)
-        .output()
-        .unwrap();
+    let tampered = cms_verify(&dir, "contract.txt.p7s", "contract.txt", &ca);
     assert!(!tampered.status.success());
 
     // Declined on the phone: the remote signer says so and nothing is written.
@@ -410,18 +377,7 @@ fn the_remote_signer_builds_cades_locally_with_the_key_in_samd() {
     .spawn()
     .unwrap();
     let (request, _stdout) = pending_request(&mut signer);
-    ok(run(
-        &server,
-        &dir,
-        &[],
-        &[
-            "device",
-            "decline",
-            "--key-file",
-            "phone.device.json",
-            &request,
-        ],
-    ));
+    decline(&server, &dir, &request);
     let out = signer.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -610,27 +566,12 @@ fn the_remote_signer_takes_the_pin_from_its_callback_under_scal1() {
         "cades_remote: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let verified = Command::new("openssl")
-        .current_dir(&dir)
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "order.txt.p7s",
-            "-content",
-            "order.txt",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-            "-CAfile",
-        ])
-        .arg(server.data.join("dev-ca/ca.pem"))
-        .output()
-        .unwrap();
+    let verified = cms_verify(
+        &dir,
+        "order.txt.p7s",
+        "order.txt",
+        server.data.join("dev-ca/ca.pem"),
+    );
     assert!(
         verified.status.success(),
         "openssl cms -verify: {}",
