@@ -292,7 +292,21 @@ fn the_remote_signer_builds_cades_locally_with_the_key_in_samd() {
         ("SAM_CLIENT_KEY", key.to_str().unwrap()),
     ];
     let key_id = alice_of(&server, &dir, &tls);
-
+    // Get User Profile lists her key with its public key in standard base64, as Key
+    // Generation gives it (it once came as hex, which no client could read).
+    let shown = ok(run(
+        &server,
+        &dir,
+        &tls,
+        &["user", "show", "alice", "--json"],
+    ));
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["keys"][0]["key_id"], key_id.as_str(), "{shown}");
+    let public_key = shown["keys"][0]["public_key"].as_str().unwrap();
+    assert!(
+        public_key.starts_with("MFkw"),
+        "a P-256 SPKI in base64: {public_key}"
+    );
     std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
 
     let mut signer = command(
