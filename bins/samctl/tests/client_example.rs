@@ -605,3 +605,189 @@ fn the_remote_signer_takes_the_pin_from_its_callback_under_scal1() {
     assert!(stderr.contains("declined"), "{stderr}");
     assert!(!dir.join("none.txt.p7s").exists());
 }
+
+/// A PKCS#11 r‖s ECDSA signature as DER (RFC 3279 `Ecdsa-Sig-Value`), for OpenSSL.
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let mut body = Vec::new();
+    for half in [r, s] {
+        let start = half.iter().position(|b| *b != 0).unwrap_or(half.len() - 1);
+        let mut int = half[start..].to_vec();
+        if int[0] & 0x80 != 0 {
+            int.insert(0, 0);
+        }
+        body.push(0x02);
+        body.push(u8::try_from(int.len()).unwrap());
+        body.extend(int);
+    }
+    let mut der = vec![0x30, u8::try_from(body.len()).unwrap()];
+    der.extend(body);
+    der
+}
+
+#[test]
+fn the_pkcs11_modules_core_signs_through_samd_once_the_device_approved() {
+    use sam_pkcs11::ck;
+    use sam_pkcs11::objects::Lookup;
+    use sam_pkcs11::session::{Module, SignOutcome};
+    use std::time::Duration;
+
+    let dir = scratch("pkcs11-core");
+    let server = start_samd(&dir, None);
+    let key_id = alice(&server, &dir);
+    let sam = common::Sam::new(&server, "shop:a-secret-of-the-shop");
+    let runtime = std::sync::Arc::new(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    let config = sam_pkcs11::config::TokenConfig {
+        user: "alice".into(),
+        label: None,
+        keys: Vec::new(),
+    };
+    let wait = (Duration::from_millis(200), Duration::from_secs(30));
+    let token = sam_pkcs11::remote::load_token(&sam.client, &config, &runtime, None, wait).unwrap();
+    assert!(!token.pin_login, "SCAL2: the device is the protected path");
+    assert_eq!(token.label, "alice");
+    let mut module = Module::new(vec![token]).unwrap();
+    let session = module.open_session(0, ck::CKF_SERIAL_SESSION).unwrap();
+    module.login(session, ck::CKU_USER, None).unwrap();
+
+    // The key's three objects, linked by CKA_ID; the certificate is the imported one.
+    let find = |module: &mut Module, class: ck::CK_OBJECT_CLASS| {
+        module
+            .find_init(
+                session,
+                &[
+                    (ck::CKA_CLASS, class.to_ne_bytes().to_vec()),
+                    (ck::CKA_ID, key_id.as_bytes().to_vec()),
+                ],
+            )
+            .unwrap();
+        let found = module.find(session, 10).unwrap();
+        module.find_final(session).unwrap();
+        assert_eq!(found.len(), 1, "class {class}");
+        found[0]
+    };
+    let private = find(&mut module, ck::CKO_PRIVATE_KEY);
+    let public = find(&mut module, ck::CKO_PUBLIC_KEY);
+    let certificate = find(&mut module, ck::CKO_CERTIFICATE);
+    let value = |module: &Module, object, attribute| match module
+        .object(session, object)
+        .unwrap()
+        .lookup(attribute)
+    {
+        Lookup::Value(v) => v,
+        other => panic!("0x{attribute:x}: {other:?}"),
+    };
+    let issued = std::fs::read_to_string(dir.join("alice.pem")).unwrap();
+    let issued = der::pem::decode_vec(issued.as_bytes()).unwrap().1;
+    assert_eq!(value(&module, certificate, ck::CKA_VALUE), issued);
+    let spki = value(&module, public, ck::CKA_PUBLIC_KEY_INFO);
+    std::fs::write(dir.join("alice.spki.der"), &spki).unwrap();
+    assert_eq!(
+        module
+            .object(session, private)
+            .unwrap()
+            .lookup(ck::CKA_VALUE),
+        Lookup::Sensitive
+    );
+
+    // CKM_ECDSA_SHA256: the module hashes, samd signs after the phone approved.
+    std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
+    module
+        .sign_init(session, ck::CKM_ECDSA_SHA256, None, private)
+        .unwrap();
+    assert_eq!(
+        module
+            .sign(session, Some(b"I agree to the terms.\n"), None)
+            .unwrap(),
+        SignOutcome::Length(64)
+    );
+    let phone = command(
+        &common::samctl(),
+        &server,
+        &dir,
+        &[],
+        &[
+            "device",
+            "approve",
+            "--key-file",
+            "phone.device.json",
+            "--yes",
+            "--wait",
+            "30",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let outcome = module
+        .sign(session, Some(b"I agree to the terms.\n"), Some(64))
+        .unwrap();
+    assert!(phone.wait_with_output().unwrap().status.success());
+    let SignOutcome::Signature(raw) = outcome else {
+        panic!("{outcome:?}")
+    };
+    std::fs::write(dir.join("contract.sig"), ecdsa_der(&raw)).unwrap();
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            dir.join("alice.spki.der").to_str().unwrap(),
+            "-keyform",
+            "DER",
+            "-signature",
+            dir.join("contract.sig").to_str().unwrap(),
+            dir.join("contract.txt").to_str().unwrap(),
+        ],
+    );
+
+    // Declined on the phone: CKR_FUNCTION_REJECTED, and the operation is over.
+    module
+        .sign_init(session, ck::CKM_ECDSA_SHA256, None, private)
+        .unwrap();
+    let refused = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| {
+            for _ in 0..300 {
+                let pending = run(
+                    &server,
+                    &dir,
+                    &[],
+                    &[
+                        "device",
+                        "pending",
+                        "--key-file",
+                        "phone.device.json",
+                        "--json",
+                    ],
+                );
+                let pending: serde_json::Value =
+                    serde_json::from_slice(&pending.stdout).unwrap_or_default();
+                if let Some(request) = pending["requests"][0]["request_id"].as_str() {
+                    decline(&server, &dir, request);
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        });
+        let refused = module
+            .sign(session, Some(b"Something else.\n"), Some(64))
+            .unwrap_err();
+        assert!(phone.join().unwrap(), "the phone declined");
+        refused
+    });
+    assert_eq!(refused.rv, ck::CKR_FUNCTION_REJECTED, "{refused}");
+    assert!(refused.reason.contains("declined"), "{refused}");
+    assert_eq!(
+        module
+            .sign(session, Some(b"Something else.\n"), Some(64))
+            .unwrap_err()
+            .rv,
+        ck::CKR_OPERATION_NOT_INITIALIZED
+    );
+}

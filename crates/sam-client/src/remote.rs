@@ -368,6 +368,16 @@ impl RemoteSigner {
         self.scal
     }
 
+    /// For RSA keys, the profile's padding.
+    pub fn padding(&self) -> RsaPadding {
+        self.padding
+    }
+
+    /// The user whose key it is.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
     /// The signature algorithm of the values it returns: the key with the profile's hash
     /// and padding (what a CMS `SignerInfo` names).
     pub fn signature_algorithm(&self) -> SignatureAlgorithm {

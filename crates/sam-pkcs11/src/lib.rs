@@ -16,16 +16,19 @@
 //!   attributes (`CKA_ID` linking them, no private value), and template matching;
 //! - [`session`]: slots, sessions, the token's login (a protected authentication path
 //!   under SCAL2, the PIN under SCAL1), object searches and signing operations with
-//!   PKCS#11's rules for handles, length queries and short buffers, over a [`session::KeySigner`].
+//!   PKCS#11's rules for handles, length queries and short buffers, over a [`session::KeySigner`];
+//! - [`remote`]: that signer over `sam-client`'s remote signer, and samd's answers as
+//!   `CKR_*` return values.
 //!
-//! Still to come (issue 19): the [`session::KeySigner`] over `sam-client`'s remote
-//! signer, and the C ABI. `unsafe` will appear in one module of this
+//! Still to come (issue 19): loading the tokens from samd at `C_Initialize`, and the C
+//! ABI. `unsafe` will appear in one module of this
 //! crate only, the FFI boundary, each block with the reason it is sound; everything behind
 //! it is safe Rust (the crate denies `unsafe_code` elsewhere).
 
 pub mod config;
 pub mod mechanism;
 pub mod objects;
+pub mod remote;
 pub mod session;
 
 pub use cryptoki_sys as ck;
