@@ -706,27 +706,14 @@ fn the_pkcs11_modules_core_signs_through_samd_once_the_device_approved() {
             .unwrap(),
         SignOutcome::Length(64)
     );
-    let phone = command(
-        &common::samctl(),
-        &server,
-        &dir,
-        &[],
-        &[
-            "device",
-            "approve",
-            "--key-file",
-            "phone.device.json",
-            "--yes",
-            "--wait",
-            "30",
-        ],
-    )
-    .spawn()
-    .unwrap();
-    let outcome = module
-        .sign(session, Some(b"I agree to the terms.\n"), Some(64))
-        .unwrap();
-    assert!(phone.wait_with_output().unwrap().status.success());
+    let outcome = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| approve(&server, &dir));
+        let outcome = module
+            .sign(session, Some(b"I agree to the terms.\n"), Some(64))
+            .unwrap();
+        phone.join().unwrap();
+        outcome
+    });
     let SignOutcome::Signature(raw) = outcome else {
         panic!("{outcome:?}")
     };
