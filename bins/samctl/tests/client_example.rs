@@ -778,3 +778,201 @@ fn the_pkcs11_modules_core_signs_through_samd_once_the_device_approved() {
         ck::CKR_OPERATION_NOT_INITIALIZED
     );
 }
+
+/// sam-pkcs11's module (the cdylib `cargo test --workspace` builds beside the tests).
+fn pkcs11_module() -> PathBuf {
+    let debug = common::samctl().parent().unwrap().to_owned();
+    [
+        debug.join("libsam_pkcs11.so"),
+        debug.join("deps/libsam_pkcs11.so"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .unwrap_or_else(|| {
+        panic!(
+            "libsam_pkcs11.so is missing under {}: build it with `cargo build -p \
+                 sam-pkcs11` (cargo test --workspace does)",
+            debug.display()
+        )
+    })
+}
+
+/// `pkcs11-tool` (OpenSC) over the module configured for `server`'s shop and alice.
+fn pkcs11_tool(server: &Server, dir: &std::path::Path, args: &[&str]) -> Command {
+    let config = dir.join("sam-pkcs11.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "server = \"https://{}\"\nca = \"{}\"\n[client]\nid = \"shop\"\n\
+             [approval]\nevery_ms = 200\nwithin_s = 30\n[[token]]\nuser = \"alice\"\n",
+            server.address,
+            server.data.join("dev-ca/ca.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new("pkcs11-tool");
+    command
+        .current_dir(dir)
+        .env("SAM_PKCS11_CONFIG", &config)
+        .env("SAM_PKCS11_LOG", dir.join("sam-pkcs11.log"))
+        .env("SAM_CLIENT_SECRET", CLIENT[1].1)
+        .arg("--module")
+        .arg(pkcs11_module())
+        .args(args);
+    command
+}
+
+fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn opensc_pkcs11_tool_lists_and_signs_with_a_key_in_samd_after_the_device_approved() {
+    let dir = scratch("pkcs11-tool");
+    let server = start_samd(&dir, None);
+    let key_id = alice(&server, &dir);
+    let id_hex: String = key_id.bytes().map(|b| format!("{b:02x}")).collect();
+
+    let slots = pkcs11_tool(&server, &dir, &["--list-slots"])
+        .output()
+        .unwrap();
+    let text = output_text(&slots);
+    assert!(slots.status.success(), "{text}");
+    assert!(text.contains("alice"), "{text}");
+    assert!(
+        text.contains("PIN pad present"),
+        "the device is the protected path: {text}"
+    );
+
+    let mechanisms = pkcs11_tool(&server, &dir, &["--list-mechanisms"])
+        .output()
+        .unwrap();
+    let text = output_text(&mechanisms);
+    assert!(mechanisms.status.success(), "{text}");
+    assert!(text.contains("ECDSA-SHA256"), "{text}");
+    assert_eq!(
+        text.matches("ECDSA").count(),
+        2,
+        "CKM_ECDSA and CKM_ECDSA_SHA256 only: {text}"
+    );
+
+    let objects = pkcs11_tool(&server, &dir, &["--login", "--list-objects"])
+        .output()
+        .unwrap();
+    let text = output_text(&objects);
+    assert!(objects.status.success(), "{text}");
+    for wanted in [
+        "Private Key Object",
+        "Public Key Object",
+        "Certificate Object",
+        &id_hex,
+    ] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+    assert!(text.contains("CN=Alice Example"), "{text}");
+
+    std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
+    let sign = |file: &str, out: &str| {
+        pkcs11_tool(
+            &server,
+            &dir,
+            &[
+                "--login",
+                "--sign",
+                "--mechanism",
+                "ECDSA-SHA256",
+                "--id",
+                &id_hex,
+                "--signature-format",
+                "openssl",
+                "--input-file",
+                file,
+                "--output-file",
+                out,
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    let signed = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| approve(&server, &dir));
+        let signed = sign("contract.txt", "contract.sig");
+        phone.join().unwrap();
+        signed
+    });
+    assert!(signed.status.success(), "{}", output_text(&signed));
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            dir.join("alice.pem").to_str().unwrap(),
+            "-pubkey",
+            "-noout",
+            "-out",
+            dir.join("alice.pub.pem").to_str().unwrap(),
+        ],
+    );
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            dir.join("alice.pub.pem").to_str().unwrap(),
+            "-signature",
+            dir.join("contract.sig").to_str().unwrap(),
+            dir.join("contract.txt").to_str().unwrap(),
+        ],
+    );
+
+    // Declined on the phone: pkcs11-tool fails with CKR_FUNCTION_REJECTED, writes nothing,
+    // and the operator's log says why. (pkcs11-tool tries C_Sign, then again in parts:
+    // the phone declines each request it is shown until pkcs11-tool ends.)
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let declined = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| {
+            let mut declined = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let pending = run(
+                    &server,
+                    &dir,
+                    &[],
+                    &[
+                        "device",
+                        "pending",
+                        "--key-file",
+                        "phone.device.json",
+                        "--json",
+                    ],
+                );
+                let pending: serde_json::Value =
+                    serde_json::from_slice(&pending.stdout).unwrap_or_default();
+                if let Some(request) = pending["requests"][0]["request_id"].as_str() {
+                    decline(&server, &dir, request);
+                    declined += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            declined
+        });
+        let declined = sign("contract.txt", "declined.sig");
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(phone.join().unwrap() >= 1, "the phone declined");
+        declined
+    });
+    let text = output_text(&declined);
+    assert!(!declined.status.success(), "{text}");
+    // CKR_FUNCTION_REJECTED, 0x200 (this OpenSC has no name for it).
+    assert!(text.contains("(0x200)"), "{text}");
+    assert!(
+        std::fs::metadata(dir.join("declined.sig")).map_or(true, |m| m.len() == 0),
+        "no signature written"
+    );
+    let log = std::fs::read_to_string(dir.join("sam-pkcs11.log")).unwrap();
+    assert!(log.contains("C_Sign") && log.contains("declined"), "{log}");
+}

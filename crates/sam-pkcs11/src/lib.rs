@@ -26,6 +26,8 @@
 //! it is safe Rust (the crate denies `unsafe_code` elsewhere).
 
 pub mod config;
+#[allow(unsafe_code)]
+pub mod ffi;
 pub mod mechanism;
 pub mod objects;
 pub mod remote;

@@ -158,6 +158,62 @@ pub fn load_token(
     })
 }
 
+/// The module as `config` describes it: a runtime of its own (one worker thread), the
+/// client, and each configured user's token loaded from samd.
+pub fn open(
+    config: &crate::config::Config,
+) -> Result<(Arc<tokio::runtime::Runtime>, crate::session::Module), Refusal> {
+    let setup = |reason: String| Refusal::new(ck::CKR_GENERAL_ERROR, reason);
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).map_err(|e| setup(format!("{what} {}: {e}", path.display())))
+    };
+    let ca = read(&config.ca, "ca")?;
+    let endpoint = match (&config.client.certificate, &config.client.key) {
+        (Some(certificate), Some(key)) => sam_client::Endpoint::with_client_certificate(
+            &config.server,
+            &ca,
+            &read(certificate, "[client] certificate")?,
+            &read(key, "[client] key")?,
+        ),
+        _ => sam_client::Endpoint::new(&config.server, &ca),
+    }
+    .map_err(|e| setup(e.to_string()))?;
+    let auth = match &config.client.id {
+        Some(id) => sam_client::ClientAuth::Basic {
+            client_id: id.clone(),
+            secret: std::env::var(&config.client.secret_env)
+                .map_err(|_| {
+                    setup(format!(
+                        "[client] id = {id:?}: its secret is read from the environment \
+                         variable {}, which is not set",
+                        config.client.secret_env
+                    ))
+                })?
+                .into(),
+        },
+        None => sam_client::ClientAuth::Certificate,
+    };
+    let client = SamClient::new(sam_client::Connection::new(endpoint), auth);
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sam-pkcs11")
+            .enable_all()
+            .build()
+            .map_err(|e| setup(format!("the module's runtime: {e}")))?,
+    );
+    let wait = (
+        Duration::from_millis(config.approval.every_ms),
+        Duration::from_secs(config.approval.within_s),
+    );
+    let tokens = config
+        .tokens
+        .iter()
+        .map(|token| load_token(&client, token, &runtime, None, wait))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((runtime, crate::session::Module::new(tokens)?))
+}
+
 /// samd's answer, or the connection's failure, as a PKCS#11 return value with its reason.
 pub fn refusal(error: &Error) -> Refusal {
     let rv = match error {

@@ -78,6 +78,32 @@ pub enum SignOutcome {
     Signature(Vec<u8>),
 }
 
+/// Where [`Module::sign_step`] left a signing call.
+pub enum SignStep {
+    /// Answered without samd.
+    Done(SignOutcome),
+    /// samd is to sign this; the operation is over either way.
+    Ask(PendingSignature),
+}
+
+/// A digest for samd to sign, out of the module's state.
+pub struct PendingSignature {
+    digest: Digest,
+    signer: Arc<dyn KeySigner>,
+    profile: KeyProfile,
+    pin: Option<Zeroizing<String>>,
+}
+
+impl PendingSignature {
+    /// Asks samd (the user approves), and gives the signature in PKCS#11's encoding.
+    pub fn sign(self) -> Result<Vec<u8>, Refusal> {
+        let signature = self
+            .signer
+            .sign(&self.digest, self.pin.as_deref().map(String::as_str))?;
+        self.profile.encode_signature(&signature)
+    }
+}
+
 struct Session {
     slot: usize,
     read_write: bool,
@@ -427,13 +453,30 @@ impl Module {
     }
 
     /// `C_Sign` (`data` given) or `C_SignFinal` (`data` none) into a buffer of `capacity`
-    /// bytes (`None`: a length query).
+    /// bytes (`None`: a length query), to the end: [`Self::sign_step`] then
+    /// [`PendingSignature::sign`].
     pub fn sign(
         &mut self,
         session: ck::CK_SESSION_HANDLE,
         data: Option<&[u8]>,
         capacity: Option<usize>,
     ) -> Result<SignOutcome, Refusal> {
+        match self.sign_step(session, data, capacity)? {
+            SignStep::Done(outcome) => Ok(outcome),
+            SignStep::Ask(pending) => pending.sign().map(SignOutcome::Signature),
+        }
+    }
+
+    /// The part of `C_Sign` / `C_SignFinal` that needs the module's state: a length
+    /// answer, or the digest to ask samd for — asked with [`PendingSignature::sign`] once
+    /// the module's lock is released, so that one user's approval does not hold up the
+    /// other sessions.
+    pub fn sign_step(
+        &mut self,
+        session: ck::CK_SESSION_HANDLE,
+        data: Option<&[u8]>,
+        capacity: Option<usize>,
+    ) -> Result<SignStep, Refusal> {
         let slot = self.session(session)?.slot;
         let (index, _) = self
             .session(session)?
@@ -443,8 +486,8 @@ impl Module {
         let key = &self.tokens[slot].keys[*index];
         let len = key.profile.signature_len();
         match capacity {
-            None => return Ok(SignOutcome::Length(len)),
-            Some(c) if c < len => return Ok(SignOutcome::TooSmall(len)),
+            None => return Ok(SignStep::Done(SignOutcome::Length(len))),
+            Some(c) if c < len => return Ok(SignStep::Done(SignOutcome::TooSmall(len))),
             Some(_) => {}
         }
         let signer = key.signer.clone();
@@ -463,11 +506,12 @@ impl Module {
         if let Some(data) = data {
             operation.update(data)?;
         }
-        let digest = operation.digest()?;
-        let signature = signer.sign(&digest, pin.as_deref().map(String::as_str))?;
-        Ok(SignOutcome::Signature(
-            profile.encode_signature(&signature)?,
-        ))
+        Ok(SignStep::Ask(PendingSignature {
+            digest: operation.digest()?,
+            signer,
+            profile,
+            pin,
+        }))
     }
 
     fn session(&self, session: ck::CK_SESSION_HANDLE) -> Result<&Session, Refusal> {
