@@ -782,12 +782,15 @@ fn the_pkcs11_modules_core_signs_through_samd_once_the_device_approved() {
 /// sam-pkcs11's module (the cdylib `cargo test --workspace` builds beside the tests).
 fn pkcs11_module() -> PathBuf {
     let debug = common::samctl().parent().unwrap().to_owned();
+    // `cargo build` puts it in target/debug, `cargo test` in target/debug/deps: the newer.
     [
         debug.join("libsam_pkcs11.so"),
         debug.join("deps/libsam_pkcs11.so"),
     ]
     .into_iter()
-    .find(|p| p.exists())
+    .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+    .max()
+    .map(|(_, p)| p)
     .unwrap_or_else(|| {
         panic!(
             "libsam_pkcs11.so is missing under {}: build it with `cargo build -p \
@@ -975,4 +978,36 @@ fn opensc_pkcs11_tool_lists_and_signs_with_a_key_in_samd_after_the_device_approv
     );
     let log = std::fs::read_to_string(dir.join("sam-pkcs11.log")).unwrap();
     assert!(log.contains("C_Sign") && log.contains("declined"), "{log}");
+}
+
+#[test]
+fn every_function_of_the_module_survives_invalid_arguments_from_c() {
+    let dir = scratch("pkcs11-smoke");
+    let server = start_samd(&dir, None);
+    alice(&server, &dir);
+    // The smoke test is C, built here with the system's compiler.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pkcs11_smoke.c");
+    let binary = dir.join("pkcs11_smoke");
+    sam_testkit::run_ok(
+        "cc",
+        &[
+            "-Wall",
+            "-o",
+            binary.to_str().unwrap(),
+            source.to_str().unwrap(),
+            "-ldl",
+        ],
+    );
+    pkcs11_tool(&server, &dir, &["--show-info"])
+        .output()
+        .unwrap(); // writes the configuration
+    let out = Command::new(&binary)
+        .current_dir(&dir)
+        .env("SAM_PKCS11_CONFIG", dir.join("sam-pkcs11.toml"))
+        .env("SAM_CLIENT_SECRET", CLIENT[1].1)
+        .arg(pkcs11_module())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
 }

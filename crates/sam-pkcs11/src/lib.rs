@@ -20,8 +20,11 @@
 //! - [`remote`]: that signer over `sam-client`'s remote signer, and samd's answers as
 //!   `CKR_*` return values.
 //!
-//! Still to come (issue 19): loading the tokens from samd at `C_Initialize`, and the C
-//! ABI. `unsafe` will appear in one module of this
+//! - [`ffi`]: the C ABI — `C_GetFunctionList` and its list; `C_Initialize` loads the tokens
+//!   from samd as the configuration says.
+//!
+//! Still to come (issue 19): SCAL1 tokens through the module (the client's authorisation
+//! key in the configuration), and tests with GnuTLS and OpenSSL's libp11 engine. `unsafe` appears in one module of this
 //! crate only, the FFI boundary, each block with the reason it is sound; everything behind
 //! it is safe Rust (the crate denies `unsafe_code` elsewhere).
 
