@@ -1011,3 +1011,55 @@ fn every_function_of_the_module_survives_invalid_arguments_from_c() {
     assert!(out.status.success(), "{}", output_text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
 }
+
+/// GnuTLS's `p11tool` over the module (the configuration `pkcs11_tool` wrote).
+fn p11tool(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new("p11tool")
+        .current_dir(dir)
+        .env("SAM_PKCS11_CONFIG", dir.join("sam-pkcs11.toml"))
+        .env("SAM_CLIENT_SECRET", CLIENT[1].1)
+        .arg("--provider")
+        .arg(pkcs11_module())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("p11tool (gnutls-bin; scripts/test installs it)")
+}
+
+#[test]
+fn gnutls_p11tool_finds_the_token_and_its_objects_by_pkcs11_uri() {
+    let dir = scratch("p11tool");
+    let server = start_samd(&dir, None);
+    alice(&server, &dir);
+    pkcs11_tool(&server, &dir, &["--show-info"])
+        .output()
+        .unwrap(); // writes the configuration
+
+    let tokens = p11tool(&dir, &["--list-tokens"]);
+    let text = output_text(&tokens);
+    assert!(tokens.status.success(), "{text}");
+    assert!(
+        text.contains("pkcs11:model=remote%20signer;manufacturer=sam"),
+        "{text}"
+    );
+    assert!(text.contains("token=alice"), "{text}");
+
+    // Without a login: the public key and the certificate, found by URI.
+    let objects = p11tool(&dir, &["--list-all", "pkcs11:token=alice"]);
+    let text = output_text(&objects);
+    assert!(objects.status.success(), "{text}");
+    assert!(text.contains("Type: Public key"), "{text}");
+    assert!(text.contains("Type: X.509 Certificate"), "{text}");
+    assert!(
+        !text.contains("Type: Private key"),
+        "private objects need a login: {text}"
+    );
+
+    let certificates = p11tool(&dir, &["--list-all-certs", "pkcs11:token=alice"]);
+    let text = output_text(&certificates);
+    assert!(text.contains("type=cert"), "{text}");
+    assert!(
+        text.contains("Type: X.509 Certificate (EC/ECDSA-SECP256R1)"),
+        "{text}"
+    );
+}
