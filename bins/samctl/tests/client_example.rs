@@ -779,6 +779,43 @@ fn the_pkcs11_modules_core_signs_through_samd_once_the_device_approved() {
     );
 }
 
+/// Runs `consumer` while the phone declines every request it is shown (a consumer may try
+/// again, as pkcs11-tool does in parts after C_Sign); at least one must have come.
+fn while_declining<T>(server: &Server, dir: &std::path::Path, consumer: impl FnOnce() -> T) -> T {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let phone = scope.spawn(|| {
+            let mut declined = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let pending = run(
+                    server,
+                    dir,
+                    &[],
+                    &[
+                        "device",
+                        "pending",
+                        "--key-file",
+                        "phone.device.json",
+                        "--json",
+                    ],
+                );
+                let pending: serde_json::Value =
+                    serde_json::from_slice(&pending.stdout).unwrap_or_default();
+                if let Some(request) = pending["requests"][0]["request_id"].as_str() {
+                    decline(server, dir, request);
+                    declined += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            declined
+        });
+        let outcome = consumer();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(phone.join().unwrap() >= 1, "the phone declined nothing");
+        outcome
+    })
+}
+
 /// sam-pkcs11's module (the cdylib `cargo test --workspace` builds beside the tests).
 fn pkcs11_module() -> PathBuf {
     let debug = common::samctl().parent().unwrap().to_owned();
@@ -936,38 +973,7 @@ fn opensc_pkcs11_tool_lists_and_signs_with_a_key_in_samd_after_the_device_approv
     // Declined on the phone: pkcs11-tool fails with CKR_FUNCTION_REJECTED, writes nothing,
     // and the operator's log says why. (pkcs11-tool tries C_Sign, then again in parts:
     // the phone declines each request it is shown until pkcs11-tool ends.)
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let declined = std::thread::scope(|scope| {
-        let phone = scope.spawn(|| {
-            let mut declined = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                let pending = run(
-                    &server,
-                    &dir,
-                    &[],
-                    &[
-                        "device",
-                        "pending",
-                        "--key-file",
-                        "phone.device.json",
-                        "--json",
-                    ],
-                );
-                let pending: serde_json::Value =
-                    serde_json::from_slice(&pending.stdout).unwrap_or_default();
-                if let Some(request) = pending["requests"][0]["request_id"].as_str() {
-                    decline(&server, &dir, request);
-                    declined += 1;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            declined
-        });
-        let declined = sign("contract.txt", "declined.sig");
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        assert!(phone.join().unwrap() >= 1, "the phone declined");
-        declined
-    });
+    let declined = while_declining(&server, &dir, || sign("contract.txt", "declined.sig"));
     let text = output_text(&declined);
     assert!(!declined.status.success(), "{text}");
     // CKR_FUNCTION_REJECTED, 0x200 (this OpenSC has no name for it).
@@ -1062,4 +1068,79 @@ fn gnutls_p11tool_finds_the_token_and_its_objects_by_pkcs11_uri() {
         text.contains("Type: X.509 Certificate (EC/ECDSA-SECP256R1)"),
         "{text}"
     );
+}
+
+#[test]
+fn openssl_through_libp11_makes_a_cms_signature_with_the_key_in_samd() {
+    let dir = scratch("libp11");
+    let server = start_samd(&dir, None);
+    alice(&server, &dir);
+    pkcs11_tool(&server, &dir, &["--show-info"])
+        .output()
+        .unwrap(); // writes the configuration
+    let engine = [
+        "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so",
+        "/usr/lib/engines-3/pkcs11.so",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("libp11's engine (libengine-pkcs11-openssl; scripts/test installs it)");
+    let conf = dir.join("openssl-pkcs11.cnf");
+    std::fs::write(
+        &conf,
+        format!(
+            "openssl_conf = openssl_init\n[openssl_init]\nengines = engines\n\
+             [engines]\npkcs11 = pkcs11\n[pkcs11]\nengine_id = pkcs11\n\
+             dynamic_path = {engine}\nMODULE_PATH = {}\ninit = 0\n",
+            pkcs11_module().display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
+    let sign = |out: &str| {
+        Command::new("openssl")
+            .current_dir(&dir)
+            .env("OPENSSL_CONF", &conf)
+            .env("SAM_PKCS11_CONFIG", dir.join("sam-pkcs11.toml"))
+            .env("SAM_PKCS11_LOG", dir.join("sam-pkcs11.log"))
+            .env("SAM_CLIENT_SECRET", CLIENT[1].1)
+            .args([
+                "cms",
+                "-sign",
+                "-binary",
+                "-md",
+                "sha256",
+                "-engine",
+                "pkcs11",
+                "-keyform",
+                "engine",
+                "-inkey",
+                "pkcs11:token=alice;type=private",
+                "-signer",
+                "alice.pem",
+                "-in",
+                "contract.txt",
+                "-outform",
+                "DER",
+                "-out",
+                out,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let signed = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| approve(&server, &dir));
+        let signed = sign("contract.p7s");
+        phone.join().unwrap();
+        signed
+    });
+    assert!(signed.status.success(), "{}", output_text(&signed));
+    let verified = cms_verify(
+        &dir,
+        "contract.p7s",
+        "contract.txt",
+        server.data.join("dev-ca/ca.pem"),
+    );
+    assert!(verified.status.success(), "{}", output_text(&verified));
 }
