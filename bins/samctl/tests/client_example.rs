@@ -1144,3 +1144,84 @@ fn openssl_through_libp11_makes_a_cms_signature_with_the_key_in_samd() {
     );
     assert!(verified.status.success(), "{}", output_text(&verified));
 }
+
+#[test]
+fn opensc_pkcs11_tool_signs_rsa_pss_with_a_key_in_samd() {
+    let dir = scratch("pkcs11-tool-pss");
+    let server = start_samd(&dir, None);
+    profile_and_client(
+        &server,
+        &dir,
+        &CLIENT,
+        "name = \"RSA-PSS\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"rsa\", key_length = 2048 }\npadding = \"pss\"\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    );
+    let key_id = alice_of(&server, &dir, &CLIENT);
+    let id_hex: String = key_id.bytes().map(|b| format!("{b:02x}")).collect();
+
+    let mechanisms = pkcs11_tool(&server, &dir, &["--list-mechanisms"])
+        .output()
+        .unwrap();
+    let text = output_text(&mechanisms);
+    assert!(text.contains("SHA256-RSA-PKCS-PSS"), "{text}");
+    assert!(
+        !text.contains("SHA256-RSA-PKCS,"),
+        "no PKCS#1 v1.5 under a PSS profile: {text}"
+    );
+
+    std::fs::write(dir.join("contract.txt"), b"I agree to the terms.\n").unwrap();
+    let signed = std::thread::scope(|scope| {
+        let phone = scope.spawn(|| approve(&server, &dir));
+        let signed = pkcs11_tool(
+            &server,
+            &dir,
+            &[
+                "--login",
+                "--sign",
+                "--mechanism",
+                "SHA256-RSA-PKCS-PSS",
+                "--id",
+                &id_hex,
+                "--input-file",
+                "contract.txt",
+                "--output-file",
+                "contract.sig",
+            ],
+        )
+        .output()
+        .unwrap();
+        phone.join().unwrap();
+        signed
+    });
+    assert!(signed.status.success(), "{}", output_text(&signed));
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            &path("alice.pem"),
+            "-pubkey",
+            "-noout",
+            "-out",
+            &path("alice.pub.pem"),
+        ],
+    );
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            "rsa_pss_saltlen:32",
+            "-verify",
+            &path("alice.pub.pem"),
+            "-signature",
+            &path("contract.sig"),
+            &path("contract.txt"),
+        ],
+    );
+}
