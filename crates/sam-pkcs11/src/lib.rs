@@ -24,7 +24,7 @@
 //!   from samd as the configuration says.
 //!
 //! Still to come (issue 19): SCAL1 tokens through the module (the client's authorisation
-//! key in the configuration), RSA through a consumer, and signing through GnuTLS. `unsafe` appears in one module of this
+//! key in the configuration). `unsafe` appears in one module of this
 //! crate only, the FFI boundary, each block with the reason it is sound; everything behind
 //! it is safe Rust (the crate denies `unsafe_code` elsewhere).
 
