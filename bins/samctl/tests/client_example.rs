@@ -604,6 +604,86 @@ fn the_remote_signer_takes_the_pin_from_its_callback_under_scal1() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("declined"), "{stderr}");
     assert!(!dir.join("none.txt.p7s").exists());
+
+    // The PKCS#11 module with the client's authorisation key: the token logs in with the
+    // PIN (no protected path), each signature is checked by samd against it.
+    write_pkcs11_config(
+        &server,
+        &dir,
+        &format!(
+            "[authorisation]\nkey = \"{}\"\ncertificate = \"{}\"\ninstance_id = \"sam-dev\"\n",
+            dir.join("authorisation.key").display(),
+            dir.join("authorisation.pem").display()
+        ),
+    );
+    let slots = pkcs11_tool_as_configured(&dir, &["--list-slots"])
+        .output()
+        .unwrap();
+    let text = output_text(&slots);
+    assert!(slots.status.success(), "{text}");
+    assert!(
+        !text.contains("PIN pad present"),
+        "SCAL1: the PIN is given: {text}"
+    );
+    let id_hex: String = key_id.bytes().map(|b| format!("{b:02x}")).collect();
+    let sign = |pin: &str, out: &str| {
+        pkcs11_tool_as_configured(
+            &dir,
+            &[
+                "--login",
+                "--pin",
+                pin,
+                "--sign",
+                "--mechanism",
+                "ECDSA-SHA256",
+                "--id",
+                &id_hex,
+                "--signature-format",
+                "openssl",
+                "--input-file",
+                "order.txt",
+                "--output-file",
+                out,
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    let signed = sign("alice's PIN 4711", "order.sig");
+    assert!(signed.status.success(), "{}", output_text(&signed));
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            &path("alice.pem"),
+            "-pubkey",
+            "-noout",
+            "-out",
+            &path("alice.pub.pem"),
+        ],
+    );
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            &path("alice.pub.pem"),
+            "-signature",
+            &path("order.sig"),
+            &path("order.txt"),
+        ],
+    );
+    // A wrong PIN: CKR_PIN_INCORRECT (0xa0) at the signature, nothing written.
+    let refused = sign("1234", "wrong.sig");
+    let text = output_text(&refused);
+    assert!(!refused.status.success(), "{text}");
+    assert!(
+        text.contains("CKR_PIN_INCORRECT") || text.contains("(0xa0)"),
+        "{text}"
+    );
 }
 
 /// A PKCS#11 r‖s ECDSA signature as DER (RFC 3279 `Ecdsa-Sig-Value`), for OpenSSL.
@@ -837,23 +917,33 @@ fn pkcs11_module() -> PathBuf {
     })
 }
 
-/// `pkcs11-tool` (OpenSC) over the module configured for `server`'s shop and alice.
-fn pkcs11_tool(server: &Server, dir: &std::path::Path, args: &[&str]) -> Command {
-    let config = dir.join("sam-pkcs11.toml");
+/// Writes the module's configuration for `server`'s shop and alice (`extra` settings
+/// before the token).
+fn write_pkcs11_config(server: &Server, dir: &std::path::Path, extra: &str) {
     std::fs::write(
-        &config,
+        dir.join("sam-pkcs11.toml"),
         format!(
             "server = \"https://{}\"\nca = \"{}\"\n[client]\nid = \"shop\"\n\
-             [approval]\nevery_ms = 200\nwithin_s = 30\n[[token]]\nuser = \"alice\"\n",
+             [approval]\nevery_ms = 200\nwithin_s = 30\n{extra}[[token]]\nuser = \"alice\"\n",
             server.address,
             server.data.join("dev-ca/ca.pem").display()
         ),
     )
     .unwrap();
+}
+
+/// `pkcs11-tool` (OpenSC) over the module configured for `server`'s shop and alice.
+fn pkcs11_tool(server: &Server, dir: &std::path::Path, args: &[&str]) -> Command {
+    write_pkcs11_config(server, dir, "");
+    pkcs11_tool_as_configured(dir, args)
+}
+
+/// `pkcs11-tool` over the module as `dir/sam-pkcs11.toml` configures it.
+fn pkcs11_tool_as_configured(dir: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new("pkcs11-tool");
     command
         .current_dir(dir)
-        .env("SAM_PKCS11_CONFIG", &config)
+        .env("SAM_PKCS11_CONFIG", dir.join("sam-pkcs11.toml"))
         .env("SAM_PKCS11_LOG", dir.join("sam-pkcs11.log"))
         .env("SAM_CLIENT_SECRET", CLIENT[1].1)
         .arg("--module")

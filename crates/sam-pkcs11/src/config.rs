@@ -18,6 +18,12 @@
 //! every_ms = 1000                       # how often a pending request is looked at
 //! within_s = 120                        # how long a signature waits for its approval
 //!
+//! # [authorisation]                     # SCAL1 keys: the client's SAD key (needs [client] id)
+//! # key = "/etc/sam/authorisation.key"  # PKCS#8 PEM
+//! # certificate = "/etc/sam/authorisation.pem"
+//! # instance_id = "sam-prod"            # samd's instance_id
+//! # sad_hash = "sha256"
+//!
 //! [[token]]
 //! user = "alice"
 //! label = "Alice Example"               # the token's label (default: the user id)
@@ -60,6 +66,9 @@ pub struct Config {
     /// How it waits for approvals.
     #[serde(default)]
     pub approval: ApprovalConfig,
+    /// SCAL1: the client's authorisation key, which signs each SAD once samd checked the
+    /// user's PIN (seed 002's Authorisation Certificate). Without it, SCAL1 keys cannot sign.
+    pub authorisation: Option<AuthorisationConfig>,
     /// The users whose keys it offers, one token each, in slot order.
     #[serde(rename = "token", default)]
     pub tokens: Vec<TokenConfig>,
@@ -82,6 +91,25 @@ pub struct ClientConfig {
 
 fn default_secret_env() -> String {
     "SAM_CLIENT_SECRET".into()
+}
+
+/// The client's authorisation key (SCAL1).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorisationConfig {
+    /// Its PKCS#8 PEM private key.
+    pub key: PathBuf,
+    /// Its PEM certificate, as registered with the client.
+    pub certificate: PathBuf,
+    /// samd's `instance_id`: every SAD's audience.
+    pub instance_id: String,
+    /// The hash the SAD is signed under (the profiles' `sad_hash_algorithm`).
+    #[serde(default = "default_sad_hash")]
+    pub sad_hash: String,
+}
+
+fn default_sad_hash() -> String {
+    "sha256".into()
 }
 
 /// How a signature waits for its user's approval.
@@ -223,6 +251,27 @@ impl Config {
                 self.approval.within_s
             ));
         }
+        if let Some(authorisation) = &self.authorisation {
+            if self.client.id.is_none() {
+                return Err(
+                    "[authorisation] needs [client] id: the SAD names the client whose key signs it"
+                        .into(),
+                );
+            }
+            if authorisation.instance_id.is_empty() {
+                return Err("[authorisation] instance_id is empty".into());
+            }
+            if authorisation
+                .sad_hash
+                .parse::<sam_algorithms::HashAlgorithm>()
+                .is_err()
+            {
+                return Err(format!(
+                    "[authorisation] sad_hash = {:?}: not a hash algorithm",
+                    authorisation.sad_hash
+                ));
+            }
+        }
         if self.tokens.is_empty() {
             return Err("no [[token]]: name at least one user whose keys to offer".into());
         }
@@ -323,6 +372,19 @@ mod tests {
                 "1 to 32 bytes",
             ),
             (format!("{MTLS}{token}pin = \"1234\"\n"), "unknown field"),
+            (
+                format!(
+                    "{MTLS}[authorisation]\nkey = \"k\"\ncertificate = \"c\"\ninstance_id = \"i\"\n{token}"
+                ),
+                "needs [client] id",
+            ),
+            (
+                format!(
+                    "{}[authorisation]\nkey = \"k\"\ncertificate = \"c\"\ninstance_id = \"i\"\nsad_hash = \"md5\"\n{token}",
+                    MTLS.replace("[client]\n", "[client]\nid = \"shop\"\n")
+                ),
+                "sad_hash",
+            ),
         ] {
             let refused = Config::parse(&text).unwrap_err();
             assert!(refused.contains(says), "{text}: {refused}");

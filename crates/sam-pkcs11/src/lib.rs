@@ -1,10 +1,11 @@
 //! `sam-pkcs11`: a PKCS#11 module (OASIS PKCS#11 Cryptographic Token Interface Base
-//! Specification v2.40, with v3.0's function list where it is cheap) whose keys are sam
+//! Specification v2.40; v3.0's `C_GetInterface` is not offered, and v3.0 consumers fall back
+//! to `C_GetFunctionList`) whose keys are sam
 //! credentials, so that any PKCS#11 consumer — Java's SunPKCS11, OpenSSL through libp11,
 //! GnuTLS, NSS, OpenSC's tools — signs with a key that never leaves `samd`, each signature
 //! approved by its user (docs/remote-token.md).
 //!
-//! This crate is built in slices. What is here:
+//! Its parts:
 //!
 //! - [`config`]: the module's configuration file (`SAM_PKCS11_CONFIG`): samd's URL and CA,
 //!   the client's credentials, the approval wait, and one token per configured user;
@@ -18,15 +19,13 @@
 //!   under SCAL2, the PIN under SCAL1), object searches and signing operations with
 //!   PKCS#11's rules for handles, length queries and short buffers, over a [`session::KeySigner`];
 //! - [`remote`]: that signer over `sam-client`'s remote signer, and samd's answers as
-//!   `CKR_*` return values.
-//!
+//!   `CKR_*` return values;
 //! - [`ffi`]: the C ABI — `C_GetFunctionList` and its list; `C_Initialize` loads the tokens
 //!   from samd as the configuration says.
 //!
-//! Still to come (issue 19): SCAL1 tokens through the module (the client's authorisation
-//! key in the configuration). `unsafe` appears in one module of this
-//! crate only, the FFI boundary, each block with the reason it is sound; everything behind
-//! it is safe Rust (the crate denies `unsafe_code` elsewhere).
+//! `unsafe` appears in one module of this crate only, the FFI boundary, each block with the
+//! reason it is sound; everything behind it is safe Rust (the crate denies `unsafe_code`
+//! elsewhere, and every other crate of sam forbids it).
 
 pub mod config;
 #[allow(unsafe_code)]

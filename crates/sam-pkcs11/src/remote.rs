@@ -194,6 +194,12 @@ pub fn open(
         None => sam_client::ClientAuth::Certificate,
     };
     let client = SamClient::new(sam_client::Connection::new(endpoint), auth);
+    let authorisation = match (&config.authorisation, &config.client.id) {
+        (Some(settings), Some(client_id)) => {
+            Some(Arc::new(client_authorisation(settings, client_id)?))
+        }
+        _ => None,
+    };
     let runtime = Arc::new(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -209,9 +215,49 @@ pub fn open(
     let tokens = config
         .tokens
         .iter()
-        .map(|token| load_token(&client, token, &runtime, None, wait))
+        .map(|token| load_token(&client, token, &runtime, authorisation.clone(), wait))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((runtime, crate::session::Module::new(tokens)?))
+}
+
+/// The client's authorisation key from `[authorisation]`: the certificate's public key
+/// names the key's type, the PKCS#8 key signs.
+fn client_authorisation(
+    settings: &crate::config::AuthorisationConfig,
+    client_id: &str,
+) -> Result<ClientAuthorisation, Refusal> {
+    use der::{DecodePem, Encode};
+    let setup =
+        |reason: String| Refusal::new(ck::CKR_GENERAL_ERROR, format!("[authorisation] {reason}"));
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| setup(format!("{}: {e}", path.display())))
+    };
+    let certificate = x509_cert::Certificate::from_pem(read(&settings.certificate)?)
+        .map_err(|e| setup(format!("certificate: {e}")))?;
+    let spki = certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| setup(format!("certificate: {e}")))?;
+    let spec = sam_keys::public_key_spec(&spki).map_err(|e| setup(format!("certificate: {e}")))?;
+    let pem = read(&settings.key)?;
+    let (label, der) = der::pem::decode_vec(&pem).map_err(|e| setup(format!("key: {e}")))?;
+    if label != "PRIVATE KEY" {
+        return Err(setup(format!(
+            "key: a PKCS#8 \"PRIVATE KEY\", not {label:?}"
+        )));
+    }
+    let key =
+        sam_keys::SigningKey::from_pkcs8_der(spec, &der).map_err(|e| setup(format!("key: {e}")))?;
+    let hash = settings
+        .sad_hash
+        .parse()
+        .map_err(|_| setup("sad_hash: not a hash algorithm".into()))?;
+    Ok(ClientAuthorisation::new(
+        client_id,
+        settings.instance_id.clone(),
+        sam_sad::SadSigner::new(key, hash, sam_algorithms::RsaPadding::Pkcs1v15),
+    ))
 }
 
 /// samd's answer, or the connection's failure, as a PKCS#11 return value with its reason.

@@ -4,7 +4,7 @@
 //! This is the one module of sam that uses `unsafe`: a PKCS#11 consumer hands the module raw
 //! pointers, and reading or writing through them cannot be checked by the compiler. Each
 //! `unsafe` block says why it is sound; all of them go through the few helpers below
-//! ([`input`], [`output`], [`write_list`], [`write_value`]), which check for null and take
+//! (`input`, `output`, `write_list`, `write_value`), which check for null and take
 //! the lengths from the caller as PKCS#11 defines them. Everything else is safe Rust.
 //!
 //! Every function: catches a panic (`CKR_GENERAL_ERROR`, never an unwind into C), answers
