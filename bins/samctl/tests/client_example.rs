@@ -108,6 +108,47 @@ fn alice_of(server: &Server, dir: &std::path::Path, client: &[(&str, &str)]) -> 
     key
 }
 
+/// `openssl dgst -sha256 -verify` of the signature file `signature` over `data` under the
+/// public key of the certificate `certificate` (PEM; files in `dir`), with `sigopts`
+/// (`rsa_padding_mode:pss`, …).
+fn openssl_verifies(
+    dir: &std::path::Path,
+    certificate: &str,
+    signature: &str,
+    data: &str,
+    sigopts: &[&str],
+) {
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let public_key = format!("{certificate}.pub.pem");
+    sam_testkit::run_ok(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            &path(certificate),
+            "-pubkey",
+            "-noout",
+            "-out",
+            &path(&public_key),
+        ],
+    );
+    let mut args = vec!["dgst".to_owned(), "-sha256".to_owned()];
+    for option in sigopts {
+        args.extend(["-sigopt".to_owned(), (*option).to_owned()]);
+    }
+    args.extend([
+        "-verify".to_owned(),
+        path(&public_key),
+        "-signature".to_owned(),
+        path(signature),
+        path(data),
+    ]);
+    sam_testkit::run_ok(
+        "openssl",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
 /// The phone declines `request`.
 fn decline(server: &Server, dir: &std::path::Path, request: &str) {
     ok(run(
@@ -651,31 +692,7 @@ fn the_remote_signer_takes_the_pin_from_its_callback_under_scal1() {
     };
     let signed = sign("alice's PIN 4711", "order.sig");
     assert!(signed.status.success(), "{}", output_text(&signed));
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    sam_testkit::run_ok(
-        "openssl",
-        &[
-            "x509",
-            "-in",
-            &path("alice.pem"),
-            "-pubkey",
-            "-noout",
-            "-out",
-            &path("alice.pub.pem"),
-        ],
-    );
-    sam_testkit::run_ok(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            &path("alice.pub.pem"),
-            "-signature",
-            &path("order.sig"),
-            &path("order.txt"),
-        ],
-    );
+    openssl_verifies(&dir, "alice.pem", "order.sig", "order.txt", &[]);
     // A wrong PIN: CKR_PIN_INCORRECT (0xa0) at the signature, nothing written.
     let refused = sign("1234", "wrong.sig");
     let text = output_text(&refused);
@@ -1035,30 +1052,7 @@ fn opensc_pkcs11_tool_lists_and_signs_with_a_key_in_samd_after_the_device_approv
         signed
     });
     assert!(signed.status.success(), "{}", output_text(&signed));
-    sam_testkit::run_ok(
-        "openssl",
-        &[
-            "x509",
-            "-in",
-            dir.join("alice.pem").to_str().unwrap(),
-            "-pubkey",
-            "-noout",
-            "-out",
-            dir.join("alice.pub.pem").to_str().unwrap(),
-        ],
-    );
-    sam_testkit::run_ok(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            dir.join("alice.pub.pem").to_str().unwrap(),
-            "-signature",
-            dir.join("contract.sig").to_str().unwrap(),
-            dir.join("contract.txt").to_str().unwrap(),
-        ],
-    );
+    openssl_verifies(&dir, "alice.pem", "contract.sig", "contract.txt", &[]);
 
     // Declined on the phone: pkcs11-tool fails with CKR_FUNCTION_REJECTED, writes nothing,
     // and the operator's log says why. (pkcs11-tool tries C_Sign, then again in parts:
@@ -1285,33 +1279,11 @@ fn opensc_pkcs11_tool_signs_rsa_pss_with_a_key_in_samd() {
         signed
     });
     assert!(signed.status.success(), "{}", output_text(&signed));
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    sam_testkit::run_ok(
-        "openssl",
-        &[
-            "x509",
-            "-in",
-            &path("alice.pem"),
-            "-pubkey",
-            "-noout",
-            "-out",
-            &path("alice.pub.pem"),
-        ],
-    );
-    sam_testkit::run_ok(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-sigopt",
-            "rsa_padding_mode:pss",
-            "-sigopt",
-            "rsa_pss_saltlen:32",
-            "-verify",
-            &path("alice.pub.pem"),
-            "-signature",
-            &path("contract.sig"),
-            &path("contract.txt"),
-        ],
+    openssl_verifies(
+        &dir,
+        "alice.pem",
+        "contract.sig",
+        "contract.txt",
+        &["rsa_padding_mode:pss", "rsa_pss_saltlen:32"],
     );
 }
