@@ -247,7 +247,14 @@ impl RemoteSigner {
     /// under SCAL1 give [`Approval::Pin`] with [`RemoteSigner::with_approval`].
     pub async fn open(client: SamClient, user_id: &str, key_id: &str) -> Result<Self, Error> {
         let key = find_key(&client, user_id, key_id).await?;
-        let certificate = match client.certificate(key_id).await {
+        Self::for_key(client, user_id, key).await
+    }
+
+    /// [`Self::open`] for a key already read (from a page of Get User Profile): reads only
+    /// its certificate and its profile.
+    pub async fn for_key(client: SamClient, user_id: &str, key: Key) -> Result<Self, Error> {
+        let key_id = key.key_id.clone();
+        let certificate = match client.certificate(&key_id).await {
             Ok(c) => Some(c),
             Err(e) if e.code() == Some(ErrorCode::NotFound) => None,
             Err(e) => return Err(e),

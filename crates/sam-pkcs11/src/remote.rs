@@ -90,25 +90,29 @@ pub fn load_token(
     (every, within): (Duration, Duration),
 ) -> Result<Token, Refusal> {
     let user = config.user.as_str();
-    let mut key_ids = Vec::new();
+    let mut keys_found = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = runtime
             .block_on(client.user_profile(user, None, after.as_deref(), 1000))
             .map_err(|e| refusal(&e))?;
-        key_ids.extend(page.keys.into_iter().map(|k| k.key_id));
+        keys_found.extend(page.keys);
         match page.keys_next {
             Some(next) if Some(&next) != after.as_ref() => after = Some(next),
             _ => break,
         }
-        if key_ids.len() > crate::session::MAX_KEYS {
+        if keys_found.len() > crate::session::MAX_KEYS {
             return Err(Refusal::new(
                 ck::CKR_GENERAL_ERROR,
                 format!("user {user} has more keys than a token holds"),
             ));
         }
     }
-    if let Some(missing) = config.keys.iter().find(|k| !key_ids.contains(k)) {
+    if let Some(missing) = config
+        .keys
+        .iter()
+        .find(|k| !keys_found.iter().any(|found| &found.key_id == *k))
+    {
         return Err(Refusal::new(
             ck::CKR_GENERAL_ERROR,
             format!("user {user} has no key {missing} (the module's configuration names it)"),
@@ -116,12 +120,14 @@ pub fn load_token(
     }
     let mut keys = Vec::new();
     let mut pin_login = false;
-    for key_id in key_ids
-        .iter()
-        .filter(|k| config.keys.is_empty() || config.keys.contains(k))
+    for key in keys_found
+        .into_iter()
+        .filter(|k| config.keys.is_empty() || config.keys.contains(&k.key_id))
     {
+        let key_id = key.key_id.clone();
+        let key_id = key_id.as_str();
         let signer = runtime
-            .block_on(RemoteSigner::open(client.clone(), user, key_id))
+            .block_on(RemoteSigner::for_key(client.clone(), user, key))
             .map_err(|e| refusal(&e))?
             .with_wait(every, within);
         let profile = KeyProfile {
