@@ -465,9 +465,27 @@ fn basic_authentication_and_device_sessions_over_https() {
         r#"sam_requests_total{action="sign",outcome="ok"} 2"#,
         r#"sam_crypto_source_available{source="software"} 1"#,
         r#"sam_http_request_duration_seconds_count{method="POST",route="/api/v1/sign"} 3"#,
+        // The software source keeps alice's key open (its key cache, on by default).
+        r#"sam_crypto_source_open_keys{source="software"} 1"#,
     ] {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
+    // SQLite's group commit committed every write transaction, each group holding one or more.
+    let gauge = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in\n{metrics}"))
+    };
+    let (groups, grouped) = (
+        gauge("sam_store_commit_groups"),
+        gauge("sam_store_grouped_transactions"),
+    );
+    assert!(
+        groups > 0 && grouped >= groups,
+        "{groups} groups of {grouped}"
+    );
 
     // 1,001 hashes (a SAD names at most 1,000): a clear error, and no request is made.
     let documents: Vec<String> = (0..1_001)
@@ -540,6 +558,52 @@ fn basic_authentication_and_device_sessions_over_https() {
 /// schemathesis (from the test venv) against `/openapi.json`: for every operation, generated
 /// requests (bounded) get no 5xx and answers that match the documented statuses, content
 /// types and schemas — once as a client with HTTP Basic, once as the operator.
+/// `[software_source] key_cache_entries = 0`: every signature opens its key and none is kept
+/// open — the setting reaches the software source (with the default, alice's key stays open:
+/// `basic_authentication_and_device_sessions_over_https`).
+#[test]
+fn a_software_source_without_a_key_cache_keeps_no_key_open() {
+    let dir = scratch("no-key-cache");
+    let server = start_samd(
+        &dir,
+        Some(&|text: String| {
+            text.replace(
+                "[software_source]\n",
+                "[software_source]\nkey_cache_entries = 0\n",
+            )
+        }),
+    );
+    let client = [
+        ("SAM_CLIENT_ID", "shop"),
+        ("SAM_CLIENT_SECRET", "a-secret-of-the-shop"),
+    ];
+    profile_and_client(
+        &server,
+        &dir,
+        &client,
+        "name = \"No cache\"\n[signing_key]\ncrypto_profiles = [\"software\"]\n\
+         key = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n\
+         [authorisation_key]\nkey = { algorithm = \"ecdsa\", curve_type = \"nist-p\", key_length = 256 }\n",
+    );
+    for request in approved_requests(&server, &dir, 2) {
+        let (status, body) = post_json(
+            &server,
+            "shop:a-secret-of-the-shop",
+            "/api/v1/sign",
+            &format!(r#"{{"request_id":"{request}"}}"#),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, metrics) = curl(&server, &[], "/metrics");
+    assert_eq!(status, 200);
+    for line in [
+        r#"sam_signatures_total{key_spec="ECDSA P-256"} 2"#,
+        r#"sam_crypto_source_open_keys{source="software"} 0"#,
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
+}
+
 #[test]
 fn the_api_keeps_to_its_openapi_document() {
     let dir = scratch("openapi");

@@ -415,6 +415,31 @@ pub(crate) struct SoftwareSourceConfig {
     pub(crate) name: String,
     /// A file holding the 256-bit master key in hex (mode 600).
     pub(crate) master_key_file: PathBuf,
+    /// The most opened keys kept between signatures (0: none, every signature unwraps and
+    /// decodes its key).
+    #[serde(default = "default_key_cache_entries")]
+    pub(crate) key_cache_entries: usize,
+    /// How long an opened key is kept after its last use.
+    #[serde(default = "default_key_cache_idle")]
+    pub(crate) key_cache_idle_secs: u64,
+}
+
+fn default_key_cache_entries() -> usize {
+    sam_token::KeyCacheSettings::default().entries
+}
+
+fn default_key_cache_idle() -> u64 {
+    sam_token::KeyCacheSettings::default().idle.as_secs()
+}
+
+impl SoftwareSourceConfig {
+    /// The key cache these settings describe.
+    pub(crate) fn key_cache(&self) -> sam_token::KeyCacheSettings {
+        sam_token::KeyCacheSettings {
+            entries: self.key_cache_entries,
+            idle: std::time::Duration::from_secs(self.key_cache_idle_secs),
+        }
+    }
 }
 
 fn default_source() -> String {
@@ -788,6 +813,18 @@ impl Config {
         if self.software_source.name.is_empty() {
             return Err(invalid("software_source.name", "must not be empty"));
         }
+        if self.software_source.key_cache_entries > 1_000_000 {
+            return Err(invalid(
+                "software_source.key_cache_entries",
+                "0 to 1000000 keys",
+            ));
+        }
+        if !(1..=86_400).contains(&self.software_source.key_cache_idle_secs) {
+            return Err(invalid(
+                "software_source.key_cache_idle_secs",
+                "1 to 86400 seconds",
+            ));
+        }
         Ok(())
     }
 
@@ -842,6 +879,48 @@ master_key_file = "keys/master.key"
             PathBuf::from("/tmp/sam/keys/master.key")
         );
         assert_eq!(c.resolve(Path::new("/etc/k")), PathBuf::from("/etc/k"));
+    }
+
+    #[test]
+    fn the_software_key_cache_is_configured_and_bounded() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(
+            c.software_source.key_cache(),
+            sam_token::KeyCacheSettings::default()
+        );
+        let with = |extra: &str| {
+            MINIMAL.replace(
+                "master_key_file = \"keys/master.key\"",
+                &format!("master_key_file = \"keys/master.key\"\n{extra}"),
+            )
+        };
+        let off = parse(&with("key_cache_entries = 0")).unwrap();
+        assert_eq!(off.software_source.key_cache().entries, 0);
+        let set = parse(&with("key_cache_entries = 10\nkey_cache_idle_secs = 30")).unwrap();
+        assert_eq!(
+            set.software_source.key_cache(),
+            sam_token::KeyCacheSettings {
+                entries: 10,
+                idle: std::time::Duration::from_secs(30)
+            }
+        );
+        for (extra, key) in [
+            (
+                "key_cache_entries = 1000001",
+                "software_source.key_cache_entries",
+            ),
+            (
+                "key_cache_idle_secs = 0",
+                "software_source.key_cache_idle_secs",
+            ),
+            (
+                "key_cache_idle_secs = 86401",
+                "software_source.key_cache_idle_secs",
+            ),
+        ] {
+            let e = parse(&with(extra)).unwrap_err();
+            assert!(e.contains(key), "{extra}: {e}");
+        }
     }
 
     #[test]

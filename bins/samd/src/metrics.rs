@@ -79,6 +79,9 @@ pub(crate) struct Metrics {
     plan_refusals: Family<ReasonLabels, Counter>,
     signatures: Family<KeyLabels, Counter>,
     token_available: Family<SourceLabels, Gauge>,
+    open_keys: Family<SourceLabels, Gauge>,
+    commit_groups: Gauge,
+    grouped_transactions: Gauge,
 }
 
 impl Metrics {
@@ -130,8 +133,31 @@ impl Metrics {
             "Whether each crypto source can sign now (1) or not (0)",
             token_available.clone(),
         );
+        let open_keys = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "crypto_source_open_keys",
+            "Keys each crypto source keeps open between signatures now (the software source's \
+             key cache)",
+            open_keys.clone(),
+        );
+        let commit_groups = Gauge::default();
+        registry.register(
+            "store_commit_groups",
+            "SQLite commits of grouped write transactions since start (group commit)",
+            commit_groups.clone(),
+        );
+        let grouped_transactions = Gauge::default();
+        registry.register(
+            "store_grouped_transactions",
+            "Write transactions those commits held since start; divided by the commits, the \
+             mean group size",
+            grouped_transactions.clone(),
+        );
         Self {
             registry,
+            open_keys,
+            commit_groups,
+            grouped_transactions,
             http_requests,
             http_latency,
             outcomes,
@@ -150,6 +176,17 @@ impl Metrics {
                     source: source.name,
                 })
                 .set(i64::from(source.available));
+        }
+        for (source, open) in service.open_keys() {
+            self.open_keys
+                .get_or_create(&SourceLabels { source })
+                .set(i64::try_from(open).unwrap_or(i64::MAX));
+        }
+        if let Some(commits) = service.store().group_commits() {
+            self.commit_groups
+                .set(i64::try_from(commits.groups).unwrap_or(i64::MAX));
+            self.grouped_transactions
+                .set(i64::try_from(commits.members).unwrap_or(i64::MAX));
         }
         let mut text = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {

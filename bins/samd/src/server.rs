@@ -130,6 +130,7 @@ pub(crate) async fn build_service(
         max_connections: config.database.max_connections,
         create,
         connect_timeout: Duration::from_secs(config.database.connect_timeout_secs),
+        ..sam_store::OpenOptions::existing(config.database.max_connections)
     };
     let store = Store::open_with(&config.database_url(), &options).await?;
     let master = master_key(config)?;
@@ -154,9 +155,10 @@ pub(crate) async fn build_service(
         .ok_or_else(|| ServerError::Setup("the activation issuer was taken already".into()))?;
     let mut service = Service::from_store(store, Arc::new(SystemClock), settings)
         .await?
-        .with_token(Arc::new(SoftwareToken::new(
+        .with_token(Arc::new(SoftwareToken::with_key_cache(
             &config.software_source.name,
             master,
+            config.software_source.key_cache(),
         )))
         .with_signing(Signing {
             issuer: Arc::new(issuer),

@@ -293,6 +293,18 @@ impl Service {
         sources
     }
 
+    /// How many keys each crypto source keeps open between signatures now
+    /// (`CryptoToken::open_keys`), by name.
+    pub fn open_keys(&self) -> Vec<(String, usize)> {
+        let mut open: Vec<_> = self
+            .tokens
+            .iter()
+            .map(|(name, token)| (name.clone(), token.open_keys()))
+            .collect();
+        open.sort();
+        open
+    }
+
     /// The signature algorithms this service can sign with end to end: for every configured
     /// crypto source, each key spec it holds that `sam-keys` verifies (every signature is
     /// checked before it is handed out), with each hash it signs (SHA-3 only where it signs

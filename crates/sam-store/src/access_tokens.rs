@@ -153,7 +153,7 @@ impl Store {
         .bind(token_hash)
         .bind(kind.as_str())
         .bind(now.as_secs())
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         row.map(|row| stored(&row)).transpose()
     }
@@ -296,7 +296,7 @@ impl Store {
         .bind(client_id)
         .bind(user_id)
         .bind(now.as_secs())
-        .fetch_one(self.pool()?)
+        .fetch_one(self.reader()?)
         .await?;
         Ok(row.try_get(0)?)
     }

@@ -142,7 +142,7 @@ impl Store {
         )
         .bind(from)
         .bind(limit)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -206,7 +206,7 @@ impl Store {
             }
         }
         let head = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
-            .fetch_one(self.pool()?)
+            .fetch_one(self.reader()?)
             .await?;
         let head_seq: i64 = head.try_get(0)?;
         let head_hash: Vec<u8> = head.try_get(1)?;

@@ -185,7 +185,7 @@ impl Store {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(client_from)
@@ -210,7 +210,7 @@ impl Store {
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(fingerprint)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(client_from)
@@ -230,7 +230,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(client_from)

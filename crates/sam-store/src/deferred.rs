@@ -137,7 +137,7 @@ impl Store {
         .bind(user_id)
         .bind(response_id)
         .bind(now.as_secs())
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         let Some(row) = row else {
             return Ok(None);

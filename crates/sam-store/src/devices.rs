@@ -132,7 +132,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(device_id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(device_from)
@@ -158,7 +158,7 @@ impl Store {
             .bind(user_id)
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(device_from)

@@ -15,7 +15,7 @@ impl Store {
     pub async fn key_domain(&self, token: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT key_domain FROM key_domains WHERE token = $1")
             .bind(token)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?;
         row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
     }
@@ -52,7 +52,7 @@ impl Store {
              LIMIT 1",
         )
         .bind(token)
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
     }

@@ -86,7 +86,7 @@ impl Store {
         )
         .bind(token)
         .bind(spec)
-        .fetch_one(self.pool()?)
+        .fetch_one(self.reader()?)
         .await?
         .try_get(0)?)
     }

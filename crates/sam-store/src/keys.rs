@@ -104,7 +104,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(key_id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(key_from)
@@ -129,7 +129,7 @@ impl Store {
             .bind(user_id)
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(key_from)
@@ -199,7 +199,7 @@ impl Store {
         .bind(user_id)
         .bind(after.unwrap_or(""))
         .bind(limit)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(certificate_from)
@@ -219,7 +219,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(key_id)
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         row.as_ref().map(certificate_from).transpose()
     }

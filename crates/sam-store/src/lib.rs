@@ -50,4 +50,5 @@ pub use profiles::ProfileRecord;
 pub use requests::{NewRequest, RequestRecord, RequestStatus, Transition};
 pub use sads::{NewSad, Spend, SpendRefusal};
 pub use store::{Backend, OpenOptions, Store, redact_url};
+pub use tx::GroupCommits;
 pub use users::{NewUser, UserRecord};

@@ -213,7 +213,7 @@ impl Store {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE oauth_client_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(oauth_client_id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(client_from)
@@ -231,7 +231,7 @@ impl Store {
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(client_from)
@@ -330,7 +330,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(authorization_id)
             .bind(now.as_secs())
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(authorization_from)
@@ -467,7 +467,7 @@ impl Store {
             "SELECT grant_id FROM oauth_authorizations WHERE code_hash = $1 AND stage = 'exchanged'",
         )
         .bind(code_hash)
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         Ok(match row {
             Some(row) => row.try_get(0)?,

@@ -235,7 +235,7 @@ impl Store {
              FROM plans WHERE client_id = $1",
         )
         .bind(client_id)
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         row.map(|row| {
             Ok(PlanRecord {
@@ -311,7 +311,7 @@ impl Store {
              WHERE client_id = $1 ORDER BY number",
         )
         .bind(client_id)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(|row| {
@@ -408,7 +408,7 @@ impl Store {
             "SELECT id FROM plan_holds WHERE deadline < $1 ORDER BY deadline LIMIT 1000",
         )
         .bind(now.as_secs())
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(|row| row.try_get(0))
@@ -434,7 +434,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(period)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
@@ -477,7 +477,7 @@ impl Store {
         .bind(period)
         .bind(kind)
         .bind(limit)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(alert_from)
@@ -496,7 +496,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(period)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(alert_from)

@@ -44,7 +44,7 @@ impl Store {
             sqlx::query("SELECT profile_id FROM profiles WHERE name = $1 AND profile_id <> $2")
                 .bind(&profile.name)
                 .bind(profile.profile_id)
-                .fetch_optional(self.pool()?)
+                .fetch_optional(self.reader()?)
                 .await?;
         if taken.is_some() {
             return Err(StoreError::Conflict(format!(
@@ -94,7 +94,7 @@ impl Store {
             "SELECT profile_id, name, settings, created_at, updated_at FROM profiles
              ORDER BY profile_id",
         )
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(|row| {

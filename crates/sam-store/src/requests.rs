@@ -240,7 +240,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(request_id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(|row| request_from(row, now))
@@ -274,7 +274,7 @@ impl Store {
             .bind(client_id)
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(|row| request_from(row, now))
@@ -300,7 +300,7 @@ impl Store {
             .bind(now.as_secs())
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(|row| request_from(row, now))
@@ -469,7 +469,7 @@ impl Store {
         )
         .bind(started_before.as_secs())
         .bind(limit)
-        .fetch_all(self.pool()?)
+        .fetch_all(self.reader()?)
         .await?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))

@@ -278,7 +278,7 @@ impl Store {
         )
         .bind(client_id)
         .bind(id)
-        .fetch_optional(self.pool()?)
+        .fetch_optional(self.reader()?)
         .await?;
         row.map(|row| {
             let encoded: Option<Vec<u8>> = row.try_get(1)?;
@@ -295,7 +295,7 @@ impl Store {
     pub async fn sad_state(&self, id: &str) -> Result<Option<(i64, UnixTime)>, StoreError> {
         let row = sqlx::query("SELECT remaining, expires_at FROM sads WHERE id = $1")
             .bind(id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?;
         row.map(|row| {
             let remaining: i64 = row.try_get(0)?;

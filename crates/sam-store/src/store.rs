@@ -7,7 +7,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::StoreError;
-use crate::tx::Tx;
+use crate::tx::{GroupCommits, Tx, WriteGroup};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,7 +176,9 @@ const MIGRATIONS: &[Migration] = &[
 /// How [`Store::open_with`] opens a database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenOptions {
-    /// Pool size for PostgreSQL (SQLite uses one connection).
+    /// Pool size for PostgreSQL. SQLite writes through one connection (its single writer)
+    /// and reads through up to this many read-only connections besides it (WAL lets readers
+    /// run beside the writer).
     pub max_connections: u32,
     /// Whether a missing database may be made: a SQLite file that does not exist, or a
     /// PostgreSQL database without sam's schema. Only first-time setup sets it (`samd
@@ -185,6 +187,10 @@ pub struct OpenOptions {
     pub create: bool,
     /// How long the first connection may take before it is refused with its reason.
     pub connect_timeout: Duration,
+    /// SQLite: whether write transactions queued behind one another share one commit (group
+    /// commit, see the `tx` module; on by default). Off, each transaction commits on its own.
+    /// PostgreSQL ignores it.
+    pub group_commit: bool,
 }
 
 impl OpenOptions {
@@ -194,6 +200,7 @@ impl OpenOptions {
             max_connections,
             create: false,
             connect_timeout: Duration::from_secs(5),
+            group_commit: true,
         }
     }
 
@@ -229,7 +236,13 @@ fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
 /// The persistence of one `sam` deployment.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Every write (and PostgreSQL's reads).
     pub(crate) pool: AnyPool,
+    /// Reads outside a transaction: SQLite's read-only connections beside its one writer; the
+    /// same pool as `pool` on PostgreSQL.
+    readers: AnyPool,
+    /// SQLite's group commit, when on.
+    write_group: Option<Arc<WriteGroup>>,
     backend: Backend,
     sqlite_file: Option<Arc<SqliteFile>>,
 }
@@ -250,9 +263,11 @@ impl Store {
     /// checks that the database takes a write.
     ///
     /// SQLite runs in WAL mode with `synchronous=FULL` (NORMAL can lose the last commits on
-    /// power loss, which would un-spend a SAD) and a 5 s busy timeout, through one connection
-    /// (the fastest and fairest for SQLite's single writer). PostgreSQL gets
-    /// `max_connections`. Refusals name their cause: a missing file or schema, a read-only
+    /// power loss, which would un-spend a SAD) and a 5 s busy timeout; it writes through one
+    /// connection (the fastest and fairest for SQLite's single writer) and reads through up to
+    /// `max_connections` more, each `query_only` (a reader never waits for the writer in WAL
+    /// mode, and the writer's connection is not held by reads). PostgreSQL gets
+    /// `max_connections`, for reads and writes alike. Refusals name their cause: a missing file or schema, a read-only
     /// database, a refused connection, an unknown host, failed authentication, a missing
     /// PostgreSQL database, no answer within the connect timeout.
     pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -327,11 +342,30 @@ impl Store {
             }),
             Backend::Postgres => pool_options.max_connections(options.max_connections.max(1)),
         }
-        .connect_with(connect_options)
+        .connect_with(connect_options.clone())
         .await
         .map_err(|e| connect_error(&url, e))?;
-        let store = Self {
+        let readers = match backend {
+            // Opened lazily: the first read opens the first reader, after the writer has made
+            // the file and its schema.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .max_connections(options.max_connections.max(1))
+                .min_connections(0)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(connect_options),
+            Backend::Postgres => pool.clone(),
+        };
+        let mut store = Self {
             pool,
+            readers,
+            write_group: None,
             backend,
             sqlite_file: sqlite_file.map(|path| {
                 Arc::new(SqliteFile {
@@ -340,6 +374,9 @@ impl Store {
                 })
             }),
         };
+        if backend == Backend::Sqlite && options.group_commit {
+            store.write_group = Some(WriteGroup::start(&store));
+        }
         if !options.create && !store.has_schema().await? {
             store.close().await;
             return Err(StoreError::Config(format!(
@@ -366,10 +403,29 @@ impl Store {
         Ok(store)
     }
 
-    /// The pool, once [`Store::check_file`] passed: every statement goes through here.
+    /// The pool, once [`Store::check_file`] passed: every write goes through here.
     pub(crate) fn pool(&self) -> Result<&AnyPool, StoreError> {
         self.check_file()?;
         Ok(&self.pool)
+    }
+
+    /// SQLite's group commit, when on.
+    pub(crate) fn write_group(&self) -> Option<Arc<WriteGroup>> {
+        self.write_group.clone()
+    }
+
+    /// With SQLite's group commit on: how many groups committed so far, and how many
+    /// transactions they held (their mean size is what grouping saved).
+    pub fn group_commits(&self) -> Option<GroupCommits> {
+        self.write_group.as_ref().map(|w| w.commits())
+    }
+
+    /// The readers' pool, once [`Store::check_file`] passed: every read outside a transaction
+    /// goes through here. A read sees every transaction committed before it began (WAL
+    /// snapshots on SQLite), so a caller that was answered after a commit reads what it wrote.
+    pub(crate) fn reader(&self) -> Result<&AnyPool, StoreError> {
+        self.check_file()?;
+        Ok(&self.readers)
     }
 
     /// For SQLite: that the file at the database's path is still the one opened. A write to
@@ -490,8 +546,9 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the pool, waiting for connections in use.
+    /// Closes the pools, waiting for connections in use.
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 }

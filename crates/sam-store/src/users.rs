@@ -116,7 +116,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .bind(user_id)
-            .fetch_optional(self.pool()?)
+            .fetch_optional(self.reader()?)
             .await?
             .as_ref()
             .map(user_from)
@@ -138,7 +138,7 @@ impl Store {
             .bind(client_id)
             .bind(after.unwrap_or(""))
             .bind(limit)
-            .fetch_all(self.pool()?)
+            .fetch_all(self.reader()?)
             .await?
             .iter()
             .map(user_from)

@@ -378,6 +378,14 @@ impl<T: CryptoToken> CryptoToken for KakGate<T> {
         self.inner.delete(key)
     }
 
+    fn forget_key(&self, key: &KeyRecord) {
+        self.inner.forget_key(key);
+    }
+
+    fn open_keys(&self) -> usize {
+        self.inner.open_keys()
+    }
+
     fn health(&self) -> Health {
         self.inner.health()
     }

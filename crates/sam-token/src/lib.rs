@@ -36,6 +36,6 @@ pub use kak::{Clock, KakGate, KeyUseAuthorisation, SystemClock};
 pub use key::{KakBinding, KeyId, KeyLocation, KeyRecord, KeyReference, MAX_KEY_ID_LEN};
 pub use pkcs11::{Pkcs11Config, Pkcs11Token};
 pub use pool::{MemberStatus, TokenPool};
-pub use software::{MasterKey, SoftwareToken};
+pub use software::{KeyCacheSettings, MasterKey, SoftwareToken};
 pub use stored::MAX_STORED_RECORD_LEN;
 pub use token::{Capabilities, CryptoToken, Health, ToBeSigned, TokenIdentity};

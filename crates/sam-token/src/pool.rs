@@ -262,6 +262,16 @@ impl CryptoToken for TokenPool {
         self.run(|token| token.delete(key))
     }
 
+    fn forget_key(&self, key: &KeyRecord) {
+        for member in &self.members {
+            member.token.forget_key(key);
+        }
+    }
+
+    fn open_keys(&self) -> usize {
+        self.members.iter().map(|m| m.token.open_keys()).sum()
+    }
+
     fn health(&self) -> Health {
         let answers = self.check_health();
         if answers.iter().any(|(_, h)| *h == Health::Healthy) {

@@ -118,6 +118,20 @@ pub trait CryptoToken: Send + Sync {
     /// Removes whatever the token holds of `key` (for a software key: nothing).
     fn delete(&self, key: &KeyRecord) -> Result<(), TokenError>;
 
+    /// Drops whatever the token keeps open of `key` between signatures (the software token's
+    /// cache of opened keys; seed 001: "the respective key handles … are also deleted from
+    /// the cache"), so that the next signature opens it again. Tokens that keep nothing open
+    /// do nothing (the default).
+    fn forget_key(&self, key: &KeyRecord) {
+        let _ = key;
+    }
+
+    /// How many keys the token keeps open between signatures now (for the metrics; 0 for
+    /// tokens that keep none, the default).
+    fn open_keys(&self) -> usize {
+        0
+    }
+
     /// Whether the token can serve requests now.
     fn health(&self) -> Health;
 

@@ -199,3 +199,113 @@ async fn a_caller_cancelled_mid_transaction_leaves_nothing_open() {
     }
     crate::backends::drop_databases(dbs).await;
 }
+
+/// The same under concurrent writers, whose transactions SQLite groups into shared commits: a
+/// group whose commit fails with the disk full fails every caller in it, so that still nothing
+/// acknowledged is lost and no SAD is spent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_on_a_full_disk_lose_no_acknowledged_write() {
+    let Some(disk) = SmallDisk::mount(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "group",
+        "16m",
+    ) else {
+        return;
+    };
+    let url = format!("sqlite:{}", disk.dir.join("sam.db").display());
+    let store = Store::create(&url, 2).await.unwrap();
+    let ids: Vec<String> = (0..400).map(|i| format!("sad-{i:03}")).collect();
+    for id in &ids[..200] {
+        store.register_sad(&sad(id)).await.unwrap();
+    }
+
+    /// One round of concurrent writers: each registers `ids[i]` and spends `ids[i - 200]`;
+    /// returns what was acknowledged, and how many calls failed.
+    async fn round(
+        store: &Store,
+        ids: &[String],
+        range: std::ops::Range<usize>,
+    ) -> (Vec<String>, Vec<String>, i64, usize) {
+        let mut handles = Vec::new();
+        for i in range {
+            let store = store.clone();
+            let (new, earlier) = (ids[i].clone(), ids[i - 200].clone());
+            handles.push(tokio::spawn(async move {
+                let registered = store.register_sad(&sad(&new)).await.is_ok();
+                let spent = store.spend_sad_use(&earlier, t(10), &audit(&earlier)).await;
+                (new, earlier, registered, spent)
+            }));
+        }
+        let (mut registered, mut spent, mut records, mut failures) = (vec![], vec![], 0, 0);
+        for handle in handles {
+            let (new, earlier, ok, spend) = handle.await.unwrap();
+            if ok {
+                registered.push(new);
+            } else {
+                failures += 1;
+            }
+            match spend {
+                Ok(Spend::Spent { .. }) => {
+                    spent.push(earlier);
+                    records += 1;
+                }
+                Ok(Spend::Refused(_)) => records += 1,
+                Err(_) => failures += 1,
+            }
+        }
+        (registered, spent, records, failures)
+    }
+
+    let mut registered: Vec<String> = ids[..200].to_vec();
+    // Full: each writer spends one of ids[..100]; then with space, one of ids[100..200].
+    disk.fill();
+    let (r, mut spent, mut records, failures) = round(&store, &ids, 200..300).await;
+    registered.extend(r);
+    assert!(
+        failures > 0,
+        "the disk never got full: the test proves nothing"
+    );
+    disk.free();
+    let (r, s, n, _) = round(&store, &ids, 300..400).await;
+    registered.extend(r);
+    assert!(!s.is_empty(), "nothing was spent once the space was back");
+    spent.extend(s);
+    records += n;
+    let commits = store.group_commits().unwrap();
+    assert!(
+        commits.members > commits.groups,
+        "{commits:?}: nothing was grouped, the test proves nothing about groups"
+    );
+    store.close().await;
+
+    let store = Store::open(&url, 2).await.unwrap();
+    for id in &registered {
+        assert!(
+            store.sad_state(id).await.unwrap().is_some(),
+            "SAD {id} was registered and acknowledged, and is gone after a restart"
+        );
+    }
+    for id in &spent {
+        assert_eq!(
+            store.sad_state(id).await.unwrap().unwrap().0,
+            0,
+            "SAD {id} was spent and acknowledged, and is unspent again"
+        );
+        assert!(
+            matches!(
+                store.spend_sad_use(id, t(30), &audit(id)).await.unwrap(),
+                Spend::Refused(_)
+            ),
+            "SAD {id} signed a second time after the restart"
+        );
+    }
+    match store.verify_audit_chain().await.unwrap() {
+        ChainReport::Intact { records: n } => assert!(
+            n >= records + i64::try_from(spent.len()).unwrap(),
+            "the audit log has {n} records; {records} were acknowledged before the restart and {} after",
+            spent.len()
+        ),
+        broken => panic!("audit chain after the disk was full: {broken:?}"),
+    }
+    store.close().await;
+}

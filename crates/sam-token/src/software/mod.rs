@@ -2,9 +2,16 @@
 //! blobs wrapped under a [`MasterKey`] (seed 001 *software mode*: "generate and store the user
 //! key within the database").
 
+mod cache;
 mod master_key;
 
+pub use cache::KeyCacheSettings;
 pub use master_key::{MIN_PASSPHRASE_CHARS, MasterKey};
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use cache::{CacheKey, KeyCache};
 
 use sam_algorithms::{HashAlgorithm, KeySpec, RsaPadding};
 
@@ -43,14 +50,27 @@ pub struct SoftwareToken {
     name: String,
     master_key: MasterKey,
     capabilities: Capabilities,
+    cache: KeyCache,
 }
 
 impl SoftwareToken {
-    /// A software token named `name` (its crypto profile name) wrapping under `master_key`.
+    /// A software token named `name` (its crypto profile name) wrapping under `master_key`,
+    /// keeping opened keys as [`KeyCacheSettings::default`] says.
     pub fn new(name: impl Into<String>, master_key: MasterKey) -> Self {
+        Self::with_key_cache(name, master_key, KeyCacheSettings::default())
+    }
+
+    /// A software token keeping opened keys as `cache` says ([`KeyCacheSettings::OFF`]: none;
+    /// every signature unwraps and decodes its key).
+    pub fn with_key_cache(
+        name: impl Into<String>,
+        master_key: MasterKey,
+        cache: KeyCacheSettings,
+    ) -> Self {
         Self {
             name: name.into(),
             master_key,
+            cache: KeyCache::new(cache),
             capabilities: Capabilities {
                 key_specs: software_specs(),
                 paddings: vec![RsaPadding::Pkcs1v15, RsaPadding::Pss],
@@ -87,11 +107,31 @@ impl SoftwareToken {
             })
     }
 
-    fn open(&self, key: &KeyRecord) -> Result<SigningKey, TokenError> {
-        Ok(SigningKey::from_pkcs8_der(
+    /// The opened key: from the cache, or unwrapped and decoded (and then cached).
+    fn open(&self, key: &KeyRecord) -> Result<Arc<SigningKey>, TokenError> {
+        let id = match &key.reference {
+            KeyReference::SoftwareWrapped(blob) if self.cache.enabled() => {
+                let id = CacheKey::new(key.key_id.as_str(), key.spec, blob);
+                if let Some(open) = self.cache.get(&id, Instant::now()) {
+                    return Ok(open);
+                }
+                Some(id)
+            }
+            _ => None,
+        };
+        let open = Arc::new(SigningKey::from_pkcs8_der(
             key.spec,
             &self.unwrap_key(key)?,
-        )?)
+        )?);
+        if let Some(id) = id {
+            self.cache.insert(id, open.clone(), Instant::now());
+        }
+        Ok(open)
+    }
+
+    /// How many opened keys the cache holds now (also [`CryptoToken::open_keys`]).
+    pub fn cached_keys(&self) -> usize {
+        self.cache.len()
     }
 }
 
@@ -153,13 +193,28 @@ impl CryptoToken for SoftwareToken {
     }
 
     fn check_key(&self, key: &KeyRecord) -> Result<(), TokenError> {
-        // The GCM tag proves the master key and the record; decoding waits for the signature.
-        self.unwrap_key(key).map(drop)
+        if self.cache.enabled() {
+            // Opened now (and cached), the signature that follows finds it.
+            self.open(key).map(drop)
+        } else {
+            // The GCM tag proves the master key and the record; decoding waits for the
+            // signature.
+            self.unwrap_key(key).map(drop)
+        }
     }
 
-    fn delete(&self, _key: &KeyRecord) -> Result<(), TokenError> {
-        // The wrapped blob is the caller's; the token keeps nothing.
+    fn delete(&self, key: &KeyRecord) -> Result<(), TokenError> {
+        // The wrapped blob is the caller's; the token keeps only its cache entry.
+        self.cache.forget(key.key_id.as_str());
         Ok(())
+    }
+
+    fn forget_key(&self, key: &KeyRecord) {
+        self.cache.forget(key.key_id.as_str());
+    }
+
+    fn open_keys(&self) -> usize {
+        self.cache.len()
     }
 
     fn health(&self) -> Health {

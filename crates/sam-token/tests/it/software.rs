@@ -236,3 +236,80 @@ fn public_keys_are_spki_der_that_openssl_reads() {
         );
     }
 }
+
+/// The cache of opened keys: a signature or a key check keeps its key open, a record that
+/// differs (another blob under the same id) is never served the cached key, `forget_key` and
+/// `delete` drop it, and a cache that is off keeps nothing. Every signature still verifies.
+#[test]
+fn opened_keys_are_cached_per_record_and_forgotten() {
+    use sam_token::{KeyCacheSettings, KeyReference};
+    let token = SoftwareToken::with_key_cache(
+        "software",
+        MasterKey::generate().unwrap(),
+        KeyCacheSettings {
+            entries: 8,
+            idle: std::time::Duration::from_secs(600),
+        },
+    );
+    let spec = KeySpec::Ecdsa(EcCurve::P256);
+    let make = |id: &str| {
+        token
+            .generate(KeyId::new(id).unwrap(), spec, KeyLocation::Default)
+            .unwrap()
+    };
+    let (a, b) = (make("cache-a"), make("cache-b"));
+    let sign = |key: &sam_token::KeyRecord| {
+        let input = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(b"document"));
+        let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
+        token
+            .sign(
+                key,
+                &activation,
+                RsaPadding::Pkcs1v15,
+                std::slice::from_ref(&input),
+            )
+            .map(|sigs| {
+                assert!(openssl_verify(key, RsaPadding::Pkcs1v15, &input, &sigs[0]));
+            })
+    };
+    assert_eq!(token.cached_keys(), 0);
+    sign(&a).unwrap();
+    sign(&a).unwrap();
+    assert_eq!(token.cached_keys(), 1);
+    token.check_key(&b).unwrap();
+    assert_eq!(token.cached_keys(), 2);
+
+    // `b`'s blob under `a`'s id: not `a`'s cached key, and its wrapping refuses the swap.
+    let swapped = sam_token::KeyRecord {
+        reference: b.reference.clone(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        swapped.reference,
+        KeyReference::SoftwareWrapped(_)
+    ));
+    assert!(sign(&swapped).is_err());
+    assert!(token.check_key(&swapped).is_err());
+
+    token.forget_key(&a);
+    assert_eq!(token.cached_keys(), 1);
+    token.delete(&b).unwrap();
+    assert_eq!(token.cached_keys(), 0);
+    // Forgotten keys open again.
+    sign(&a).unwrap();
+    assert_eq!(token.cached_keys(), 1);
+
+    let off = SoftwareToken::with_key_cache(
+        "software",
+        MasterKey::generate().unwrap(),
+        KeyCacheSettings::OFF,
+    );
+    let key = off
+        .generate(KeyId::new("off").unwrap(), spec, KeyLocation::Default)
+        .unwrap();
+    let input = ToBeSigned::Digest(HashAlgorithm::Sha256.digest(b"document"));
+    let activation = issuer().activate(key.key_id.clone(), vec![input.digest()]);
+    off.sign(&key, &activation, RsaPadding::Pkcs1v15, &[input])
+        .unwrap();
+    assert_eq!(off.cached_keys(), 0);
+}
