@@ -467,7 +467,7 @@ impl Service {
                 record.ok_or_else(authentication_failed)?
             }
         };
-        ClientContext::new(&record.client_id)
+        ClientContext::authenticated(record)
     }
 
     /// Whether `secret` is the secret of client `id` (`record`; `None`: an unknown id, at the
@@ -577,7 +577,7 @@ impl Service {
         &self,
         ctx: &ClientContext,
     ) -> Result<(), ServiceError> {
-        match self.store.client(ctx.id()).await? {
+        match self.request_client(ctx).await? {
             Some(c) if c.sam_access => Ok(()),
             Some(_) => Err(ServiceError::new(
                 ErrorCode::ClientAccessDenied,
@@ -603,8 +603,7 @@ impl Service {
         if let Some(id) = named {
             return Ok(id);
         }
-        self.store
-            .client(ctx.id())
+        self.request_client(ctx)
             .await?
             .and_then(|c| c.default_profile)
             .and_then(|p| u32::try_from(p).ok())

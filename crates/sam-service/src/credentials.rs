@@ -290,10 +290,9 @@ impl Service {
             None
         };
         let selected = self
-            .store
-            .client(ctx.id())
+            .request_client(ctx)
             .await?
-            .and_then(|c| c.selected_profiles);
+            .and_then(|c| c.selected_profiles.clone());
         Ok(UserFacts {
             has_device,
             has_password: !record.user.password_hash.is_empty(),

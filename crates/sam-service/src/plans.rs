@@ -245,9 +245,14 @@ impl Service {
         total: i64,
         now: UnixTime,
     ) -> Result<(), ServiceError> {
-        let client = self.store.client(ctx.id()).await?;
+        let client = self.request_client(ctx).await?;
         let (email, mobile) = client
-            .map(|c| (c.email.unwrap_or_default(), c.mobile.unwrap_or_default()))
+            .map(|c| {
+                (
+                    c.email.clone().unwrap_or_default(),
+                    c.mobile.clone().unwrap_or_default(),
+                )
+            })
             .unwrap_or_default();
         let due = settings.alerts_due(period, total, now, !email.is_empty() && !mobile.is_empty());
         for kind in due {

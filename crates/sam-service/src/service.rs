@@ -7,24 +7,45 @@ use std::sync::Arc;
 use sam_algorithms::UnixTime;
 use sam_profile::ProfileCatalogue;
 use sam_sad::ClientId;
-use sam_store::{AuditEntry, Store};
+use sam_store::{AuditEntry, ClientRecord, Store};
 use sam_token::{Clock, CryptoToken};
 
 use crate::{AuditAction, ServiceError};
 
-/// The business application a request comes from, as the transport authenticated it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The business application a request comes from, as the transport authenticated it. Two
+/// contexts are equal when they name the same client.
+#[derive(Clone, Debug)]
 pub struct ClientContext {
     /// The client's id.
     pub client_id: ClientId,
+    /// The client's record as its authentication read it: the rest of the request reads it
+    /// from here instead of the store (one read per request).
+    record: Option<Arc<ClientRecord>>,
 }
 
+impl PartialEq for ClientContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.client_id == other.client_id
+    }
+}
+
+impl Eq for ClientContext {}
+
 impl ClientContext {
-    /// The context of client `id` (checked against the id grammar).
+    /// The context of client `id` (checked against the id grammar); its record is read from
+    /// the store when the request needs it.
     pub fn new(id: &str) -> Result<Self, ServiceError> {
         Ok(Self {
             client_id: ClientId::new(id).map_err(|e| ServiceError::invalid(e.to_string()))?,
+            record: None,
         })
+    }
+
+    /// The context of the client whose `record` its authentication read.
+    pub(crate) fn authenticated(record: ClientRecord) -> Result<Self, ServiceError> {
+        let mut ctx = Self::new(&record.client_id)?;
+        ctx.record = Some(Arc::new(record));
+        Ok(ctx)
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -414,6 +435,17 @@ impl Service {
         &self.store
     }
 
+    /// The client's record: the one its authentication read, or else from the store.
+    pub(crate) async fn request_client(
+        &self,
+        ctx: &ClientContext,
+    ) -> Result<Option<Arc<ClientRecord>>, ServiceError> {
+        match &ctx.record {
+            Some(record) => Ok(Some(record.clone())),
+            None => Ok(self.store.client(ctx.id()).await?.map(Arc::new)),
+        }
+    }
+
     /// Whether the client may use profile `id` (seed 002 *Selected SAM Profiles*): a client
     /// with a stored selection may use only those; a client without a stored record or
     /// selection, every profile. A profile it was not given is `not_found`, as an unknown
@@ -424,10 +456,9 @@ impl Service {
         id: i64,
     ) -> Result<(), ServiceError> {
         let selected = self
-            .store
-            .client(ctx.id())
+            .request_client(ctx)
             .await?
-            .and_then(|c| c.selected_profiles);
+            .and_then(|c| c.selected_profiles.clone());
         match selected {
             Some(ids) if !ids.contains(&id) => {
                 Err(ServiceError::not_found("profile", &id.to_string()))

@@ -105,10 +105,9 @@ impl Service {
                     return Err(sad_invalid("the SAD is signed by another client"));
                 }
                 let der = self
-                    .store
-                    .client(ctx.id())
+                    .request_client(ctx)
                     .await?
-                    .and_then(|c| c.authorisation_certificate)
+                    .and_then(|c| c.authorisation_certificate.clone())
                     .ok_or_else(|| {
                         sad_invalid(
                             "the client has no authorisation certificate to verify its SADs",

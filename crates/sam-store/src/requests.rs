@@ -149,6 +149,16 @@ const REQUEST_COLUMNS: &str =
     hash_algorithm, num_signatures, dtbsr, documents, prepared, sad_id, created_at, expires_at,
     decided_at, message, renews, user_verified, kind, unsigned_spends";
 
+/// [`REQUEST_COLUMNS`] of the table named `r`.
+const REQUEST_COLUMNS_R: &str =
+    "r.request_id, r.client_id, r.user_id, r.key_id, r.profile_id, r.status, r.scal, r.mode,
+    r.hash_algorithm, r.num_signatures, r.dtbsr, r.documents, r.prepared, r.sad_id,
+    r.created_at, r.expires_at, r.decided_at, r.message, r.renews, r.user_verified, r.kind,
+    r.unsigned_spends";
+
+/// How many columns [`REQUEST_COLUMNS`] are.
+const REQUEST_COLUMN_COUNT: usize = 22;
+
 fn request_from(row: &AnyRow, now: UnixTime) -> Result<RequestRecord, StoreError> {
     let status: String = row.try_get(5)?;
     let stored: RequestStatus = status.parse()?;
@@ -245,6 +255,45 @@ impl Store {
             .as_ref()
             .map(|row| request_from(row, now))
             .transpose()
+    }
+
+    /// The request as of `now` with its SAD as received (the request the SAD answers, its
+    /// bytes and encoding; `None` without one), in one read: what [`Store::request`] and
+    /// [`Store::sad_as_received`] give, for a Sign's one look at both.
+    pub async fn request_with_sad(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<(RequestRecord, Option<(String, Vec<u8>, String)>)>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS_R}, s.request_id, s.encoded, s.encoding
+             FROM authorisation_requests r
+             LEFT JOIN sads s ON s.client_id = r.client_id AND s.id = r.sad_id
+             WHERE r.client_id = $1 AND r.request_id = $2"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .bind(request_id)
+            .fetch_optional(self.reader()?)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = request_from(&row, now)?;
+        let sad_request: Option<String> = row.try_get(REQUEST_COLUMN_COUNT)?;
+        let sad = match sad_request {
+            None => None,
+            Some(answers) => {
+                let encoded: Option<Vec<u8>> = row.try_get(REQUEST_COLUMN_COUNT + 1)?;
+                Some((
+                    answers,
+                    encoded.unwrap_or_default(),
+                    row.try_get(REQUEST_COLUMN_COUNT + 2)?,
+                ))
+            }
+        };
+        Ok(Some((record, sad)))
     }
 
     /// Up to `limit` of the user's pending (unexpired) requests, oldest first, after request

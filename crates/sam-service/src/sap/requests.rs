@@ -378,9 +378,9 @@ impl Service {
         request: &str,
         now: UnixTime,
     ) -> Result<(RequestRecord, String, VerifiedSad), ServiceError> {
-        let record = self
+        let (record, sad) = self
             .store
-            .request(ctx.id(), request, now)
+            .request_with_sad(ctx.id(), request, now)
             .await?
             .ok_or_else(|| ServiceError::not_found("request", request))?;
         if record.status != RequestStatus::Authorised {
@@ -393,11 +393,8 @@ impl Service {
             .sad_id
             .clone()
             .ok_or_else(|| ServiceError::internal("an authorised request without a SAD"))?;
-        let (_, encoded, _) = self
-            .store
-            .sad_as_received(ctx.id(), &sad_id)
-            .await?
-            .ok_or_else(|| ServiceError::internal("the request's SAD is not registered"))?;
+        let (_, encoded, _) =
+            sad.ok_or_else(|| ServiceError::internal("the request's SAD is not registered"))?;
         let verified = self.verify_stored_sad(ctx, &record, &encoded, now).await?;
         Ok((record, sad_id, verified))
     }

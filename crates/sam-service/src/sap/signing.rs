@@ -460,7 +460,8 @@ impl Service {
     }
 
     /// Activates the key for exactly the DTBS/R of `states`, lets the token sign them, and
-    /// completes the outputs.
+    /// completes the outputs — signing and completing in one task off the async threads (one
+    /// hand-over there and back per request).
     pub(crate) async fn sign_states(
         &self,
         key: UsableKey,
@@ -481,13 +482,15 @@ impl Service {
             Some(SignatureAlgorithm::RsaPss(_)) => RsaPadding::Pss,
             _ => RsaPadding::Pkcs1v15,
         };
-        let signatures = self.token_sign(key, inputs, padding, verified).await?;
-        // Completing may call the TSA and revocation services: off the async threads.
         let signing = self.signing()?;
+        let job = SigningJob::new(signing, key, inputs, padding, verified)?;
+        let (key_spec, count) = (job.key.record.spec, job.inputs.len());
+        // Completing may call the TSA and revocation services: off the async threads too.
         let tsa = signing.time_stamp_authority.clone();
         let revocation = signing.revocation.clone();
         let states = states.to_vec();
-        tokio::task::spawn_blocking(move || {
+        let outputs = tokio::task::spawn_blocking(move || {
+            let signatures = job.run().map_err(token_error)?;
             let services = Services {
                 time_stamp_authority: tsa.as_deref(),
                 revocation: revocation.as_deref(),
@@ -503,10 +506,14 @@ impl Service {
                         )
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, _>>()
         })
         .await
-        .map_err(|e| ServiceError::internal(format!("output task: {e}")))?
+        .map_err(|e| ServiceError::internal(format!("signing task: {e}")))??;
+        if let Some(observer) = &self.observer {
+            observer.signed(&key_spec.to_string(), count);
+        }
+        Ok(outputs)
     }
 
     /// Activates the key for exactly `inputs` and lets its token sign them. Under SCAL2 (and
@@ -518,11 +525,41 @@ impl Service {
         padding: RsaPadding,
         verified: &VerifiedSad,
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
-        let signing = self.signing()?;
-        let UsableKey {
-            record: key_record,
-            token,
-        } = key;
+        let job = SigningJob::new(self.signing()?, key, inputs, padding, verified)?;
+        let (key_spec, count) = (job.key.record.spec, job.inputs.len());
+        let signatures = tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(|e| ServiceError::internal(format!("signing task: {e}")))?
+            .map_err(token_error)?;
+        if let Some(observer) = &self.observer {
+            observer.signed(&key_spec.to_string(), count);
+        }
+        Ok(signatures)
+    }
+}
+
+fn token_error(e: sam_token::TokenError) -> ServiceError {
+    ServiceError::internal(format!("token: {e}"))
+}
+
+/// One signing, ready to run off the async threads: the key, its activation for exactly the
+/// inputs (which the SAD authorised), the inputs and the padding.
+struct SigningJob {
+    key: UsableKey,
+    activation: sam_token::Activation,
+    inputs: Vec<ToBeSigned<'static>>,
+    padding: RsaPadding,
+}
+
+impl SigningJob {
+    /// Checks that the verified SAD authorises every input, and activates the key for them.
+    fn new(
+        signing: &crate::Signing,
+        key: UsableKey,
+        inputs: Vec<ToBeSigned<'static>>,
+        padding: RsaPadding,
+        verified: &VerifiedSad,
+    ) -> Result<Self, ServiceError> {
         let digests: Vec<Digest> = inputs.iter().map(ToBeSigned::digest).collect();
         verified.sad().authorises(&digests).map_err(|e| {
             ServiceError::new(
@@ -530,24 +567,27 @@ impl Service {
                 format!("the SAD does not authorise every hash to sign: {e}"),
             )
         })?;
-        let activation = signing.issuer.activate(key_record.key_id.clone(), digests);
-        let key_spec = key_record.spec;
-        let count = inputs.len();
-        let signatures = tokio::task::spawn_blocking(move || {
-            // A KAK-gated token wants the KAK's authorisation of exactly this activation.
-            let mut activation = activation;
-            if let Some(authorisation) = token.authorise_key_use(&key_record, &activation)? {
-                activation.attach_kak_authorisation(authorisation);
-            }
-            token.sign(&key_record, &activation, padding, &inputs)
+        let activation = signing.issuer.activate(key.record.key_id.clone(), digests);
+        Ok(Self {
+            key,
+            activation,
+            inputs,
+            padding,
         })
-        .await
-        .map_err(|e| ServiceError::internal(format!("signing task: {e}")))?
-        .map_err(|e| ServiceError::internal(format!("token: {e}")))?;
-        if let Some(observer) = &self.observer {
-            observer.signed(&key_spec.to_string(), count);
+    }
+
+    /// Signs (blocking): a KAK-gated token first authorises exactly this activation.
+    fn run(self) -> Result<Vec<Vec<u8>>, sam_token::TokenError> {
+        let Self {
+            key: UsableKey { record, token },
+            mut activation,
+            inputs,
+            padding,
+        } = self;
+        if let Some(authorisation) = token.authorise_key_use(&record, &activation)? {
+            activation.attach_kak_authorisation(authorisation);
         }
-        Ok(signatures)
+        token.sign(&record, &activation, padding, &inputs)
     }
 }
 

@@ -544,7 +544,27 @@ async fn a_request_is_authorised_or_declined_once_before_it_expires() {
         );
         // Signed after the answer window is fine; only once.
         let sad_id = record.sad_id.clone().unwrap();
+        // Before its SAD is registered, the one read finds the request and no SAD.
+        let (alone, none) = store
+            .request_with_sad("A", "r1", t(31))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((alone, none), (record.clone(), None));
         store.register_sad(&sad_of(&sad_id, "r1")).await.unwrap();
+        // The request and its SAD in one read: what the two reads give.
+        assert!(store.sad_as_received("A", &sad_id).await.unwrap().is_some());
+        assert_eq!(
+            store.request_with_sad("A", "r1", t(31)).await.unwrap(),
+            Some((
+                store.request("A", "r1", t(31)).await.unwrap().unwrap(),
+                store.sad_as_received("A", &sad_id).await.unwrap()
+            ))
+        );
+        assert_eq!(
+            store.request_with_sad("B", "r1", t(31)).await.unwrap(),
+            None
+        );
         assert!(matches!(
             store
                 .spend_sad_for_request(&sad_id, "A", "r1", t(999), &entry("sad_spent", ""))
