@@ -10,7 +10,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, RsaPadding};
 use sam_token::{
-    ActivationIssuer, CryptoToken, KeyId, KeyLocation, MasterKey, SoftwareToken, ToBeSigned,
+    ActivationIssuer, CryptoToken, KeyCacheSettings, KeyId, KeyLocation, MasterKey, SoftwareToken,
+    ToBeSigned,
 };
 use signature::hazmat::{PrehashSigner, PrehashVerifier};
 
@@ -35,36 +36,47 @@ fn sign_and_verify(c: &mut Criterion) {
     });
 
     let issuer = ActivationIssuer::take().expect("the benchmark's only issuer");
-    let token = SoftwareToken::new("bench", MasterKey::generate().expect("system RNG"));
     let spec = KeySpec::Ecdsa(EcCurve::P256);
-    let record = token
-        .generate(
-            KeyId::new("bench-p256").expect("id"),
-            spec,
-            KeyLocation::Default,
-        )
-        .expect("generate");
-    group.bench_function("sam_token_and_sam_keys", |b| {
-        b.iter(|| {
-            let activation = issuer.activate(record.key_id.clone(), vec![digest]);
-            let signature = token
-                .sign(
-                    &record,
-                    &activation,
-                    RsaPadding::Pkcs1v15,
-                    &[ToBeSigned::Digest(digest)],
-                )
-                .expect("sign");
-            sam_keys::verify(
-                &record.public_key_der,
+    // Without the key cache (each signature unwraps and decodes its key), and with it (the
+    // key stays open after the first signature, as in samd by default).
+    for (name, cache) in [
+        ("sam_token_and_sam_keys", KeyCacheSettings::OFF),
+        ("sam_token_cached_and_sam_keys", KeyCacheSettings::default()),
+    ] {
+        let token = SoftwareToken::with_key_cache(
+            "bench",
+            MasterKey::generate().expect("system RNG"),
+            cache,
+        );
+        let record = token
+            .generate(
+                KeyId::new("bench-p256").expect("id"),
                 spec,
-                RsaPadding::Pkcs1v15,
-                &sam_keys::Input::Digest(digest),
-                &signature[0],
+                KeyLocation::Default,
             )
-            .expect("verify");
+            .expect("generate");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let activation = issuer.activate(record.key_id.clone(), vec![digest]);
+                let signature = token
+                    .sign(
+                        &record,
+                        &activation,
+                        RsaPadding::Pkcs1v15,
+                        &[ToBeSigned::Digest(digest)],
+                    )
+                    .expect("sign");
+                sam_keys::verify(
+                    &record.public_key_der,
+                    spec,
+                    RsaPadding::Pkcs1v15,
+                    &sam_keys::Input::Digest(digest),
+                    &signature[0],
+                )
+                .expect("verify");
+            });
         });
-    });
+    }
     group.finish();
 }
 

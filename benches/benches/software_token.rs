@@ -10,13 +10,20 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand_core::UnwrapErr;
 use sam_algorithms::{EcCurve, HashAlgorithm, KeySpec, MlDsaLevel, RsaKeySize, RsaPadding};
 use sam_token::{
-    ActivationIssuer, CryptoToken, KeyId, KeyLocation, MasterKey, SoftwareToken, ToBeSigned,
+    ActivationIssuer, CryptoToken, KeyCacheSettings, KeyId, KeyLocation, MasterKey, SoftwareToken,
+    ToBeSigned,
 };
 use signature::hazmat::PrehashSigner;
 
 fn token_signing(c: &mut Criterion) {
     let issuer = ActivationIssuer::take().expect("the benchmark's only issuer");
-    let token = SoftwareToken::new("bench", MasterKey::generate().expect("system RNG"));
+    // Without the key cache: each signature unwraps and decodes its key (what the table in
+    // docs/performance.md measures).
+    let token = SoftwareToken::with_key_cache(
+        "bench",
+        MasterKey::generate().expect("system RNG"),
+        KeyCacheSettings::OFF,
+    );
     let mut group = c.benchmark_group("software_token_sign");
     group.sample_size(20);
     let cases = [

@@ -40,6 +40,9 @@ end
 function response(status, headers, body)
   if status ~= 200 then
     failures = failures + 1
+    if failures <= 3 then
+      io.stderr:write(string.format("sign: %d %s\n", status, body))
+    end
   end
 end
 
