@@ -15,7 +15,7 @@ pub mod verify;
 
 pub use error::KeyError;
 pub use signing_key::{SigningKey, software_specs};
-pub use verify::{public_key_spec, verify};
+pub use verify::{public_key_spec, verify, verify_ecdsa_message};
 
 use std::borrow::Cow;
 

@@ -106,6 +106,29 @@ fn mismatch(field: &'static str, found: impl ToString, expected: impl ToString) 
 }
 
 /// Rule 1: the signature under the issuer's key, with the algorithm the key fixes.
+/// Verifies the issuer's `signature` over `data` signed with `hash` (ECDSA over the message,
+/// so that ES256 and ES384 take `sam_keys::verify_ecdsa_message`'s fast path).
+fn verify_signed(
+    key: &IssuerKey,
+    hash: HashAlgorithm,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<(), SadError> {
+    match key.spec {
+        KeySpec::Ecdsa(curve) => {
+            sam_keys::verify_ecdsa_message(&key.spki_der, curve, hash, data, signature)
+        }
+        _ => sam_keys::verify(
+            &key.spki_der,
+            key.spec,
+            key.padding,
+            &signed_input(key.spec, hash, data),
+            signature,
+        ),
+    }
+    .map_err(|_| SadError::BadSignature)
+}
+
 fn check_signature(parsed: &Parsed, key: &IssuerKey, hash: HashAlgorithm) -> Result<(), SadError> {
     match parsed {
         Parsed::Jws(p) => {
@@ -127,9 +150,7 @@ fn check_signature(parsed: &Parsed, key: &IssuerKey, hash: HashAlgorithm) -> Res
                 }
                 _ => p.signature.clone(),
             };
-            let input = signed_input(key.spec, hash, p.signing_input.as_bytes());
-            sam_keys::verify(&key.spki_der, key.spec, key.padding, &input, &signature)
-                .map_err(|_| SadError::BadSignature)
+            verify_signed(key, hash, p.signing_input.as_bytes(), &signature)
         }
         Parsed::Der(p) => {
             let expected = SignatureAlgorithm::for_key(key.spec, hash, key.padding);
@@ -139,9 +160,7 @@ fn check_signature(parsed: &Parsed, key: &IssuerKey, hash: HashAlgorithm) -> Res
                     expected: expected.to_string(),
                 });
             }
-            let input = signed_input(key.spec, hash, &p.tbs);
-            sam_keys::verify(&key.spki_der, key.spec, key.padding, &input, &p.signature)
-                .map_err(|_| SadError::BadSignature)
+            verify_signed(key, hash, &p.tbs, &p.signature)
         }
     }
 }
