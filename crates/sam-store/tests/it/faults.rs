@@ -41,6 +41,45 @@ fn audit(detail: &str) -> AuditEntry {
     }
 }
 
+/// What a restart must find: every registration acknowledged, every spend acknowledged (and
+/// refused again), and an intact audit chain with at least the `records` acknowledged before
+/// and the refusals just made.
+async fn after_the_restart(
+    store: &Store,
+    registered: &[impl AsRef<str>],
+    spent: &[impl AsRef<str>],
+    records: i64,
+) {
+    for id in registered.iter().map(AsRef::as_ref) {
+        assert!(
+            store.sad_state(id).await.unwrap().is_some(),
+            "SAD {id} was registered and acknowledged, and is gone after a restart"
+        );
+    }
+    for id in spent.iter().map(AsRef::as_ref) {
+        assert_eq!(
+            store.sad_state(id).await.unwrap().unwrap().0,
+            0,
+            "SAD {id} was spent and acknowledged, and is unspent again"
+        );
+        assert!(
+            matches!(
+                store.spend_sad_use(id, t(30), &audit(id)).await.unwrap(),
+                Spend::Refused(_)
+            ),
+            "SAD {id} signed a second time after the restart"
+        );
+    }
+    match store.verify_audit_chain().await.unwrap() {
+        ChainReport::Intact { records: n } => assert!(
+            n >= records + i64::try_from(spent.len()).unwrap(),
+            "the audit log has {n} records; {records} were acknowledged before the restart and {} after",
+            spent.len()
+        ),
+        broken => panic!("audit chain after the disk was full: {broken:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_loses_no_acknowledged_write_and_spends_no_sad_twice() {
     let Some(disk) = SmallDisk::mount(
@@ -115,34 +154,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_spends_no_sad_twice() {
 
     // A restart finds every acknowledged write.
     let store = Store::open(&url, 1).await.unwrap();
-    for id in &registered {
-        assert!(
-            store.sad_state(id).await.unwrap().is_some(),
-            "SAD {id} was registered and acknowledged, and is gone after a restart"
-        );
-    }
-    for id in &spent {
-        let (remaining, _) = store.sad_state(id).await.unwrap().unwrap();
-        assert_eq!(
-            remaining, 0,
-            "SAD {id} was spent and acknowledged, and is unspent again"
-        );
-        assert!(
-            matches!(
-                store.spend_sad_use(id, t(30), &audit(id)).await.unwrap(),
-                Spend::Refused(_)
-            ),
-            "SAD {id} signed a second time after the restart"
-        );
-    }
-    match store.verify_audit_chain().await.unwrap() {
-        ChainReport::Intact { records: n } => assert!(
-            n >= records + i64::try_from(spent.len()).unwrap(),
-            "the audit log has {n} records; {records} were acknowledged before the restart and {} after",
-            spent.len()
-        ),
-        broken => panic!("audit chain after the disk was full: {broken:?}"),
-    }
+    after_the_restart(&store, &registered, &spent, records).await;
     store.close().await;
 }
 
@@ -279,33 +291,6 @@ async fn concurrent_writers_on_a_full_disk_lose_no_acknowledged_write() {
     store.close().await;
 
     let store = Store::open(&url, 2).await.unwrap();
-    for id in &registered {
-        assert!(
-            store.sad_state(id).await.unwrap().is_some(),
-            "SAD {id} was registered and acknowledged, and is gone after a restart"
-        );
-    }
-    for id in &spent {
-        assert_eq!(
-            store.sad_state(id).await.unwrap().unwrap().0,
-            0,
-            "SAD {id} was spent and acknowledged, and is unspent again"
-        );
-        assert!(
-            matches!(
-                store.spend_sad_use(id, t(30), &audit(id)).await.unwrap(),
-                Spend::Refused(_)
-            ),
-            "SAD {id} signed a second time after the restart"
-        );
-    }
-    match store.verify_audit_chain().await.unwrap() {
-        ChainReport::Intact { records: n } => assert!(
-            n >= records + i64::try_from(spent.len()).unwrap(),
-            "the audit log has {n} records; {records} were acknowledged before the restart and {} after",
-            spent.len()
-        ),
-        broken => panic!("audit chain after the disk was full: {broken:?}"),
-    }
+    after_the_restart(&store, &registered, &spent, records).await;
     store.close().await;
 }
