@@ -277,30 +277,34 @@ fn the_http_edge_refuses_an_oversized_declared_body_at_once_and_follows_rfc_9110
     profile_and_client(&server, &dir, &CLIENT, PROFILE);
     ok(run(&server, &dir, &CLIENT, &["user", "create", "alice"]));
 
+    // A length declared over the limit, of which only 10 bytes come: over HTTP/1.1 the
+    // answer is 413 at once (RFC 9110 §15.5.14), not after waiting for the rest.
+    let lie = [
+        "-u",
+        "shop:a-secret-of-the-shop",
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "Content-Length: 1000000000000",
+        "--data",
+        "0123456789",
+    ];
     let started = Instant::now();
-    let (status, body) = curl(
-        &server,
-        &[
-            "-u",
-            "shop:a-secret-of-the-shop",
-            "-H",
-            "Content-Type: application/json",
-            "-H",
-            "Content-Length: 1000000000000",
-            "--data",
-            "0123456789",
-            "--max-time",
-            "10",
-        ],
-        "/api/v1/sign",
-    );
-    assert_eq!(status, 413, "{body}");
+    let (exit, spoken, status, body) = curl_over(&server, "--http1.1", &lie, None, "/api/v1/sign");
+    assert_eq!((exit, spoken.as_str(), status), (0, "1.1", 413), "{body}");
     assert!(body.contains("payload_too_large"), "{body}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "refused after {:?}",
         started.elapsed()
     );
+    // Over HTTP/2 the same request is malformed (its DATA ends short of its content-length),
+    // and the stream is reset with PROTOCOL_ERROR at once (RFC 9113 §8.1.1); samd goes on.
+    let started = Instant::now();
+    let (exit, _, _, body) = curl_over(&server, "--http2", &lie, None, "/api/v1/sign");
+    assert_eq!(exit, 92, "curl's HTTP/2 stream error: {body}");
+    assert!(body.contains("PROTOCOL_ERROR"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(3));
 
     let (status, body) = curl(
         &server,
@@ -336,6 +340,185 @@ fn the_http_edge_refuses_an_oversized_declared_body_at_once_and_follows_rfc_9110
         "/admin/v1/clients",
     );
     assert_eq!(status, 200);
+}
+
+/// curl over `version` (`--http2` or `--http1.1`): its exit code, the HTTP version it spoke,
+/// the status and the body. A reset stream or connection is a nonzero exit (16, 55, 56, 92).
+fn curl_over(
+    server: &Server,
+    version: &str,
+    args: &[&str],
+    stdin: Option<&Path>,
+    path: &str,
+) -> (i32, String, u16, String) {
+    let mut command = Command::new("curl");
+    command
+        .args([
+            "--silent",
+            "--show-error",
+            version,
+            "--max-time",
+            "20",
+            "--write-out",
+            "\n%{http_version} %{http_code}",
+            "--cacert",
+        ])
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .args(args)
+        .arg(format!("https://{}{path}", server.address));
+    if let Some(file) = stdin {
+        command.stdin(std::fs::File::open(file).unwrap());
+    }
+    let out = command.output().expect("curl (scripts/test installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, last) = text.rsplit_once('\n').unwrap_or(("", "0 0"));
+    let (spoken, status) = last.split_once(' ').unwrap_or(("0", "0"));
+    (
+        out.status.code().unwrap_or(-1),
+        spoken.to_owned(),
+        status.trim().parse().unwrap_or(0),
+        format!("{body}{}", String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// An answer given before the request's body was read (a body over the limit, declared or
+/// found by reading) reaches an HTTP/2 client whole, as it does an HTTP/1.1 one: curl exits 0
+/// with the 413 and its JSON, not with a reset stream (RFC 9113 §8.1: the server ends the
+/// stream with `RST_STREAM(NO_ERROR)` after its answer). Both versions are offered (ALPN).
+#[test]
+fn an_early_answer_reaches_http2_and_http1_clients_whole() {
+    let _one = one_at_a_time();
+    let dir = scratch("h2-early");
+    let server = start_samd(&dir, None);
+    profile_and_client(&server, &dir, &CLIENT, PROFILE);
+    ok(run(&server, &dir, &CLIENT, &["user", "create", "alice"]));
+    // 5 MiB: over the default limit of 4 MiB (docs/configuration.md, limits.max_body_bytes).
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; 5 * 1024 * 1024]).unwrap();
+    let auth = [
+        "-u",
+        "shop:a-secret-of-the-shop",
+        "-H",
+        "Content-Type: application/json",
+    ];
+
+    for (version, spoken) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        // Declared over the limit (curl sends the file's length): refused at the headers,
+        // while curl is still sending.
+        let mut declared = auth.to_vec();
+        declared.extend(["--data-binary", "@-"]);
+        let (exit, version_spoken, status, body) =
+            curl_over(&server, version, &declared, Some(&big), "/api/v1/sign");
+        assert_eq!(
+            (exit, version_spoken.as_str(), status),
+            (0, spoken, 413),
+            "{version}, declared: {body}"
+        );
+        assert!(body.contains("payload_too_large"), "{version}: {body}");
+
+        // Not declared (streamed: HTTP/2 without content-length, HTTP/1.1 chunked): found
+        // over the limit only by reading.
+        let mut streamed = auth.to_vec();
+        streamed.extend(["-X", "POST", "-T", "-"]);
+        let (exit, version_spoken, status, body) =
+            curl_over(&server, version, &streamed, Some(&big), "/api/v1/sign");
+        assert_eq!(
+            (exit, version_spoken.as_str(), status),
+            (0, spoken, 413),
+            "{version}, streamed: {body}"
+        );
+        assert!(body.contains("payload_too_large"), "{version}: {body}");
+
+        // Wrong credentials with a body under the limit: the answer is 401, whole.
+        let (exit, version_spoken, status, body) = curl_over(
+            &server,
+            version,
+            &[
+                "-u",
+                "shop:not-the-secret",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                "{}",
+            ],
+            None,
+            "/api/v1/sign",
+        );
+        assert_eq!(
+            (exit, version_spoken.as_str(), status),
+            (0, spoken, 401),
+            "{version}, wrong secret: {body}"
+        );
+
+        // And the connection's next request is served: one known client signs in.
+        let (exit, version_spoken, status, body) = curl_over(
+            &server,
+            version,
+            &["-u", "shop:a-secret-of-the-shop"],
+            None,
+            "/api/v1/users/alice",
+        );
+        assert_eq!(
+            (exit, version_spoken.as_str(), status),
+            (0, spoken, 200),
+            "{version}: {body}"
+        );
+    }
+}
+
+/// An HTTP/2 connection on which no request comes is sent GOAWAY after 10 s, as an idle
+/// HTTP/1.1 one is closed by its header timeout, and is dropped 5 s later when the client
+/// does not acknowledge the PING that comes with it (this one does not): idle connections
+/// hold none of `max_connections` for long. A raw TLS client (openssl s_client, ALPN h2)
+/// sends the connection preface and its SETTINGS, then nothing.
+#[test]
+fn an_idle_http2_connection_is_closed_after_ten_seconds() {
+    use std::io::Write as _;
+    let _one = one_at_a_time();
+    let dir = scratch("h2-idle");
+    let server = start_samd(&dir, None);
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-quiet", "-ign_eof", "-alpn", "h2", "-connect"])
+        .arg(&server.address)
+        .arg("-CAfile")
+        .arg(server.data.join("dev-ca/ca.pem"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl (scripts/test installs it)");
+    let started = Instant::now();
+    let mut stdin = client.stdin.take().unwrap();
+    // RFC 9113 §3.4: the preface, then an empty SETTINGS frame (length 0, type 4, stream 0).
+    stdin
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .unwrap();
+    stdin.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    stdin.flush().unwrap();
+    let closed = loop {
+        if let Some(status) = client.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(25) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = client.kill();
+    let mut frames = Vec::new();
+    std::io::Read::read_to_end(&mut client.stdout.take().unwrap(), &mut frames).unwrap();
+    drop(stdin);
+    let elapsed = started.elapsed();
+    assert!(closed.is_some(), "still open after {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(9) && elapsed < Duration::from_secs(20),
+        "closed after {elapsed:?}"
+    );
+    // Somewhere in what the server sent: a GOAWAY frame (type 7) on stream 0.
+    let goaway = frames
+        .windows(9)
+        .any(|h| h[3] == 7 && h[5..9] == [0, 0, 0, 0] && h[0..3] == [0, 0, 8]);
+    assert!(goaway, "no GOAWAY in {frames:02x?}");
 }
 
 /// With 64 file descriptors and 100 idle connections, samd cannot accept: it logs it once,

@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use hmac::{KeyInit, Mac};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -345,10 +344,9 @@ pub(crate) fn tls_config(config: &Config) -> Result<rustls::ServerConfig, Server
     let mut server = builder
         .with_single_cert(chain, key)
         .map_err(|e| ServerError::Tls(format!("certificate and key do not fit: {e}")))?;
-    // HTTP/1.1 only for now: over HTTP/2, an answer given before the request body was read
-    // (an authentication failure, a body over the limit) resets the stream the client is still
-    // sending on, and clients such as curl report a framing error instead of the answer.
-    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/2 and HTTP/1.1 (RFC 7301), HTTP/2 preferred. An answer given before the request's
+    // body was read reaches both whole: see `answer_before_body`.
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(server)
 }
 
@@ -391,34 +389,36 @@ pub(crate) fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 let csc = crate::csc::is_csc_path(request.uri().path());
+                let version = request.version();
                 if let Some(refusal) = crate::api::edge_refusal(&request, max_body) {
-                    drain(request.into_body(), max_body).await;
-                    return refusal_in_form(csc, refusal);
+                    let answer = refusal_in_form(csc, refusal);
+                    return answer_before_body(version, answer, request.into_body(), max_body)
+                        .await;
                 }
                 // The body is read here, within the request timeout, so that one over the
-                // limit found only by reading (chunked) is drained and refused like a declared
-                // one; what is passed on is the whole body, as the handlers would have read it.
-                let (parts, body) = request.into_parts();
-                match tokio::time::timeout(timeout, read_bounded(body, max_body)).await {
-                    Ok(Ok(bytes)) => {
-                        let request = axum::extract::Request::from_parts(
-                            parts,
-                            axum::body::Body::from(bytes),
-                        );
-                        next.run(request).await
-                    }
-                    Ok(Err(refusal)) => refusal_in_form(csc, refusal),
-                    Err(_) => refusal_in_form(
-                        csc,
-                        sam_service::ServiceError::new(
+                // limit found only by reading (chunked, or HTTP/2 without content-length) is
+                // refused like a declared one; what is passed on is the whole body, as the
+                // handlers would have read it.
+                let (parts, mut body) = request.into_parts();
+                let refusal =
+                    match tokio::time::timeout(timeout, read_bounded(&mut body, max_body)).await {
+                        Ok(Ok(bytes)) => {
+                            let request = axum::extract::Request::from_parts(
+                                parts,
+                                axum::body::Body::from(bytes),
+                            );
+                            return next.run(request).await;
+                        }
+                        Ok(Err(refusal)) => refusal,
+                        Err(_) => sam_service::ServiceError::new(
                             sam_service::ErrorCode::RequestTimeout,
                             format!(
                                 "the request body took longer than {} s to arrive",
                                 timeout.as_secs()
                             ),
                         ),
-                    ),
-                }
+                    };
+                answer_before_body(version, refusal_in_form(csc, refusal), body, max_body).await
             },
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -453,10 +453,11 @@ async fn drain(mut body: axum::body::Body, max_body: usize) {
     }
 }
 
-/// The whole body if it has at most `max_body` bytes; otherwise it is drained and refused
-/// (`413 payload_too_large`). A body that cannot be read (the client went away) is `400`.
+/// The whole body if it has at most `max_body` bytes; otherwise `413 payload_too_large`,
+/// with the rest of the body left unread in `body`. A body that cannot be read (the client
+/// went away) is `400`.
 async fn read_bounded(
-    mut body: axum::body::Body,
+    body: &mut axum::body::Body,
     max_body: usize,
 ) -> Result<bytes::Bytes, sam_service::ServiceError> {
     use http_body_util::BodyExt as _;
@@ -472,7 +473,6 @@ async fn read_bounded(
             continue;
         };
         if whole.len().saturating_add(data.len()) > max_body {
-            drain(body, max_body).await;
             return Err(sam_service::ServiceError::new(
                 sam_service::ErrorCode::PayloadTooLarge,
                 format!("the request body is over the limit of {max_body} bytes"),
@@ -481,6 +481,77 @@ async fn read_bounded(
         whole.extend_from_slice(&data);
     }
     Ok(whole.freeze())
+}
+
+/// Gives `answer` to a request whose `body` was not read to its end, so that the client
+/// receives the answer whole rather than a reset.
+///
+/// - HTTP/1.1: what the client still sends is drained first (within the bounds of
+///   [`DRAIN_FACTOR`]), since a connection closed with unread data is reset (RFC 9112
+///   §9.6) and the client would lose the answer.
+/// - HTTP/2: the answer goes at once, and the unread body is drained, within the same
+///   bounds, from when the answer's last frame has been handed to the connection. A client
+///   that sends the rest ends its stream normally; one still sending when the bounds are
+///   reached gets `RST_STREAM(NO_ERROR)` (RFC 9113 §8.1: "stop sending, the answer is
+///   complete") well after its answer. Letting the body go as soon as the answer is queued
+///   would reset the stream while the answer's DATA may still wait in h2's queue, and the
+///   client would see a reset instead of the answer.
+async fn answer_before_body(
+    version: axum::http::Version,
+    answer: axum::response::Response,
+    body: axum::body::Body,
+    max_body: usize,
+) -> axum::response::Response {
+    if version == axum::http::Version::HTTP_2 {
+        answer.map(|answer| {
+            axum::body::Body::new(AnswerThenDrain {
+                answer,
+                unread: Some(body),
+                max_body,
+            })
+        })
+    } else {
+        drain(body, max_body).await;
+        answer
+    }
+}
+
+/// An answer's body that holds the request's unread body until the answer's body is dropped
+/// (by hyper, after its last frame is sent), then drains it; see [`answer_before_body`].
+struct AnswerThenDrain {
+    answer: axum::body::Body,
+    unread: Option<axum::body::Body>,
+    max_body: usize,
+}
+
+impl Drop for AnswerThenDrain {
+    fn drop(&mut self) {
+        if let (Some(unread), Ok(runtime)) =
+            (self.unread.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(drain(unread, self.max_body));
+        }
+    }
+}
+
+impl http_body::Body for AnswerThenDrain {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().answer).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.answer.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.answer.size_hint()
+    }
 }
 
 /// Answers `503 request_timeout` when a request takes longer than `limit`. The request's work
@@ -585,6 +656,84 @@ impl AcceptBackoff {
     }
 }
 
+/// How many requests one HTTP/2 connection may have in flight at once (RFC 9113 §5.1.2).
+pub(crate) const HTTP2_STREAMS: u32 = 64;
+
+/// How long a connection may stay open without a request: for HTTP/1.1 the time allowed for
+/// the next request's headers, for HTTP/2 the time without a request in flight.
+pub(crate) const IDLE_CONNECTION: Duration = Duration::from_secs(10);
+
+/// How long an idle HTTP/2 connection, sent GOAWAY, has to acknowledge it before it is dropped.
+pub(crate) const IDLE_GOAWAY_GRACE: Duration = Duration::from_secs(5);
+
+/// Sleeps until `at`, or forever when there is none.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The requests in flight on one connection, and when the last one ended.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last_ended: std::sync::Mutex<tokio::time::Instant>,
+}
+
+/// One request in flight on a connection ([`Activity::busy`]).
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *self
+            .0
+            .last_ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = tokio::time::Instant::now();
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            last_ended: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    fn busy(self: &Arc<Self>) -> Busy {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Busy(self.clone())
+    }
+
+    /// Completes once the connection has had no request in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let since = *self
+                .last_ended
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let busy = self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0;
+            let idle_until = since + limit;
+            if !busy && tokio::time::Instant::now() >= idle_until {
+                return;
+            }
+            // Busy: look again a whole `limit` later; idle: when the limit would be reached.
+            let wake = if busy {
+                tokio::time::Instant::now() + limit
+            } else {
+                idle_until
+            };
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+}
+
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then lets in-flight
 /// requests finish (at most 30 s). At most `max_connections` are served at once.
 pub(crate) async fn serve(
@@ -594,13 +743,23 @@ pub(crate) async fn serve(
     max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
+    // Every connection holds a receiver; a change asks it to finish gracefully, and the
+    // sender's `closed()` is when every connection has ended.
+    let (stop, stop_watch) = tokio::sync::watch::channel(());
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     // A client has 10 s to send a request's headers (slow clients hold no connection open).
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10));
+        .header_read_timeout(IDLE_CONNECTION);
+    // HTTP/2: a connection carries at most `HTTP2_STREAMS` requests at once (each connection
+    // is one of `max_connections`), and one whose peer stops answering pings is closed.
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(HTTP2_STREAMS)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
     let builder = Arc::new(builder);
     let connections = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let mut accept_failures = AcceptBackoff::default();
@@ -635,7 +794,7 @@ pub(crate) async fn serve(
         let acceptor = acceptor.clone();
         let router = router.clone();
         let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let mut stop_watch = stop_watch.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
@@ -658,22 +817,66 @@ pub(crate) async fn serve(
                     .and_then(|chain| chain.first())
                     .map(|c| Arc::new(c.as_ref().to_vec())),
             );
+            let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+            let activity = Arc::new(Activity::new());
+            let tracked = activity.clone();
             let service = router
                 .layer(axum::Extension(peer_certificate))
-                .layer(axum::Extension(crate::api::PeerAddress(peer.ip())));
+                .layer(axum::Extension(crate::api::PeerAddress(peer.ip())))
+                .layer(axum::middleware::from_fn(
+                    move |request: axum::extract::Request, next: axum::middleware::Next| {
+                        let busy = tracked.busy();
+                        async move {
+                            let answer = next.run(request).await;
+                            drop(busy);
+                            answer
+                        }
+                    },
+                ));
             let connection = builder
                 .serve_connection_with_upgrades(
                     TokioIo::new(tls),
                     TowerToHyperService::new(service),
                 )
                 .into_owned();
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            tokio::pin!(connection);
+            let mut closing = false;
+            // An idle HTTP/2 connection's graceful close waits for the client to acknowledge
+            // a PING (RFC 9113 §6.8); one that never does is dropped `IDLE_GOAWAY_GRACE` later.
+            let mut drop_at: Option<tokio::time::Instant> = None;
+            loop {
+                tokio::select! {
+                    ended = connection.as_mut() => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop_watch.changed(), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    // HTTP/2 has no header timeout between requests: an HTTP/2 connection
+                    // without a request in flight for `IDLE_CONNECTION` is closed (GOAWAY), as
+                    // an idle HTTP/1.1 one is by its header timeout.
+                    () = activity.idle_for(IDLE_CONNECTION), if http2 && !closing => {
+                        tracing::debug!(%peer, "idle HTTP/2 connection closed");
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                        drop_at = Some(tokio::time::Instant::now() + IDLE_GOAWAY_GRACE);
+                    }
+                    () = sleep_until_some(drop_at) => {
+                        tracing::debug!(%peer, "idle HTTP/2 connection dropped: GOAWAY not acknowledged");
+                        break;
+                    }
+                }
             }
         });
     }
+    drop(stop_watch);
+    let _ = stop.send(());
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("every connection finished"),
+        () = stop.closed() => tracing::info!("every connection finished"),
         () = tokio::time::sleep(Duration::from_secs(30)) => {
             tracing::warn!("30 s passed with connections still open; stopping anyway");
         }
