@@ -16,11 +16,13 @@
 //! - Capabilities come from the slot's mechanism list and key-size ranges.
 
 mod encoding;
+mod handles;
 mod module;
 mod pin;
 
 pub use pin::{PinPolicy, PinSource};
 
+use handles::{HandleCache, Wanted};
 pub use module::MAX_POOLED_SESSIONS;
 use module::{LoginError, SharedSlot};
 
@@ -107,6 +109,7 @@ pub struct Pkcs11Token {
     pin_policy: Option<PinPolicy>,
     storage: KeyStorage,
     capabilities: Capabilities,
+    handles: HandleCache,
 }
 
 impl std::fmt::Debug for Pkcs11Token {
@@ -146,6 +149,7 @@ impl Pkcs11Token {
             pin_policy: config.pin_policy,
             storage: config.storage,
             capabilities,
+            handles: HandleCache::default(),
         })
     }
 
@@ -295,13 +299,56 @@ impl Pkcs11Token {
         label: &str,
     ) -> Result<(), TokenError> {
         let session = self.session(location)?;
-        let handle = self.wrapping_key(&session, label)?;
+        let handle = self.wrapping_key(&session, location, label)?;
+        self.handles
+            .forget(&Wanted::WrappingKey(location, label.as_bytes().to_vec()));
         session
             .destroy_object(handle)
             .map_err(self.fail("C_DestroyObject (wrapping key)"))
     }
 
-    fn wrapping_key(&self, session: &Session, label: &str) -> Result<ObjectHandle, TokenError> {
+    /// The handle of `wanted`: the kept one if it still names that object (one
+    /// `C_GetAttributeValue`), else found by `search` and kept (see [`handles`]).
+    fn cached_handle(
+        &self,
+        session: &Session,
+        wanted: Wanted,
+        search: impl FnOnce() -> Result<ObjectHandle, TokenError>,
+    ) -> Result<ObjectHandle, TokenError> {
+        if let Some(handle) = self.handles.get(&wanted) {
+            let (class, expected) = match &wanted {
+                Wanted::PrivateKey(_, id) => (ObjectClass::PRIVATE_KEY, Attribute::Id(id.clone())),
+                Wanted::WrappingKey(_, label) => {
+                    (ObjectClass::SECRET_KEY, Attribute::Label(label.clone()))
+                }
+            };
+            let what = [AttributeType::Class, expected.attribute_type()];
+            match session.get_attributes(handle, &what) {
+                Ok(found) if found == [Attribute::Class(class), expected] => return Ok(handle),
+                // Gone, or now another object: search again.
+                _ => self.handles.forget(&wanted),
+            }
+        }
+        let handle = search()?;
+        self.handles.insert(wanted, handle);
+        Ok(handle)
+    }
+
+    fn wrapping_key(
+        &self,
+        session: &Session,
+        location: KeyLocation,
+        label: &str,
+    ) -> Result<ObjectHandle, TokenError> {
+        let wanted = Wanted::WrappingKey(location, label.as_bytes().to_vec());
+        self.cached_handle(session, wanted, || self.search_wrapping_key(session, label))
+    }
+
+    fn search_wrapping_key(
+        &self,
+        session: &Session,
+        label: &str,
+    ) -> Result<ObjectHandle, TokenError> {
         let found = session
             .find_objects(&[
                 Attribute::Class(ObjectClass::SECRET_KEY),
@@ -339,7 +386,7 @@ impl Pkcs11Token {
             });
         };
         let session = self.lease(location)?;
-        let wrap_handle = self.wrapping_key(&session, wrapping_key)?;
+        let wrap_handle = self.wrapping_key(&session, location, wrapping_key)?;
         let key_type = match key.spec {
             KeySpec::Rsa(_) => KeyType::RSA,
             _ => KeyType::EC,
@@ -388,6 +435,19 @@ impl Pkcs11Token {
     }
 
     fn find_private_key(
+        &self,
+        session: &Session,
+        location: KeyLocation,
+        object_id: &[u8],
+        key_id: &KeyId,
+    ) -> Result<ObjectHandle, TokenError> {
+        let wanted = Wanted::PrivateKey(location, object_id.to_vec());
+        self.cached_handle(session, wanted, || {
+            self.search_private_key(session, object_id, key_id)
+        })
+    }
+
+    fn search_private_key(
         &self,
         session: &Session,
         object_id: &[u8],
@@ -729,7 +789,7 @@ impl CryptoToken for Pkcs11Token {
             KeyStorage::Resident => None,
             KeyStorage::Wrapped { wrapping_key } => {
                 let blob = self
-                    .wrapping_key(&session, wrapping_key)
+                    .wrapping_key(&session, location, wrapping_key)
                     .and_then(|wrap_handle| {
                         session
                             .wrap_key(&Mechanism::AesKeyWrapPad, wrap_handle, private_handle)
@@ -823,7 +883,7 @@ impl CryptoToken for Pkcs11Token {
             }
         };
         let session = self.lease(*location)?;
-        let handle = self.find_private_key(&session, object_id, &key.key_id)?;
+        let handle = self.find_private_key(&session, *location, object_id, &key.key_id)?;
         inputs
             .iter()
             .map(|input| self.sign_one(&session, handle, key.spec, padding, input))
@@ -846,6 +906,8 @@ impl CryptoToken for Pkcs11Token {
             }
         };
         let session = self.session(*location)?;
+        self.handles
+            .forget(&Wanted::PrivateKey(*location, object_id.clone()));
         for handle in session
             .find_objects(&[Attribute::Id(object_id.clone())])
             .map_err(self.fail("C_FindObjects"))?
@@ -858,12 +920,27 @@ impl CryptoToken for Pkcs11Token {
     }
 
     fn health(&self) -> Health {
+        let health = self.check_health();
+        if matches!(health, Health::Unavailable(_)) {
+            // Whatever the handles named may be gone with the token: find them again.
+            self.handles.clear();
+        }
+        health
+    }
+
+    fn identity(&self) -> TokenIdentity {
+        self.read_identity()
+    }
+}
+
+impl Pkcs11Token {
+    fn check_health(&self) -> Health {
         let session = match self.session(KeyLocation::Default) {
             Ok(session) => session,
             Err(e) => return Health::Unavailable(e.to_string()),
         };
         if let KeyStorage::Wrapped { wrapping_key } = &self.storage
-            && let Err(e) = self.wrapping_key(&session, wrapping_key)
+            && let Err(e) = self.wrapping_key(&session, KeyLocation::Default, wrapping_key)
         {
             return Health::Unavailable(e.to_string());
         }
@@ -891,7 +968,7 @@ impl CryptoToken for Pkcs11Token {
         }
     }
 
-    fn identity(&self) -> TokenIdentity {
+    fn read_identity(&self) -> TokenIdentity {
         let kind = self
             .pkcs11
             .get_token_info(self.default.slot)
@@ -901,7 +978,9 @@ impl CryptoToken for Pkcs11Token {
             KeyStorage::Resident => None,
             KeyStorage::Wrapped { wrapping_key } => {
                 self.session(KeyLocation::Default).ok().and_then(|session| {
-                    let handle = self.wrapping_key(&session, wrapping_key).ok()?;
+                    let handle = self
+                        .wrapping_key(&session, KeyLocation::Default, wrapping_key)
+                        .ok()?;
                     match session
                         .get_attributes(handle, &[AttributeType::CheckValue])
                         .ok()?

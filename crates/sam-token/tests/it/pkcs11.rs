@@ -230,6 +230,45 @@ fn resident_keys_are_sensitive_and_deleted_for_good() {
     assert!(err.to_string().contains("no private key"), "{err}");
 }
 
+/// The token keeps the handle it found for a key, but checks it before each use: when another
+/// instance (another samd node's view of the same HSM) deletes the key and makes a new one under
+/// the same id, the next signature is made with the new key, not refused and not made with
+/// whatever the old handle names now.
+#[test]
+fn a_kept_key_handle_is_checked_before_use_and_found_again_when_stale() {
+    let _hsm = crate::fixtures::hsm_lock();
+    let token = token();
+    let other =
+        Pkcs11Token::open(config("sam-main", "123456", Some(("sam-sign", "246810")))).unwrap();
+    let spec = KeySpec::Ecdsa(EcCurve::P256);
+    let old = token
+        .generate(key_id("stale"), spec, KeyLocation::Default)
+        .unwrap();
+    // The first signature finds the key and keeps its handle; the second uses it.
+    sign_and_check(token, &old, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
+    sign_and_check(token, &old, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
+    other.delete(&old).unwrap();
+    let new = other
+        .generate(old.key_id.clone(), spec, KeyLocation::Default)
+        .unwrap();
+    assert_ne!(new.public_key_der, old.public_key_der);
+    // openssl checks the signature against the new key's public key.
+    sign_and_check(token, &new, &[HashAlgorithm::Sha256], RsaPadding::Pkcs1v15);
+    // Deleted through this instance: its kept handle goes with it.
+    token.delete(&new).unwrap();
+    let digest = HashAlgorithm::Sha256.digest(b"x");
+    let activation = issuer().activate(new.key_id.clone(), vec![digest]);
+    let err = token
+        .sign(
+            &new,
+            &activation,
+            RsaPadding::Pkcs1v15,
+            &[ToBeSigned::Digest(digest)],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no private key"), "{err}");
+}
+
 #[test]
 fn a_digest_outside_the_activation_is_refused_before_the_hsm_is_asked() {
     let _hsm = crate::fixtures::hsm_lock();
