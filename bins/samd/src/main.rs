@@ -8,6 +8,7 @@ mod api;
 mod config;
 mod csc;
 mod dev;
+mod memory;
 mod metrics;
 mod server;
 mod state;
@@ -93,6 +94,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.log_format);
+    memory::give_back_unused_memory();
 
     let mut create = cli.init;
     let config_path = if cli.dev {

@@ -8,8 +8,10 @@
 //! made as many run at once as there were connections (200 connections: 18.8 GiB). Here:
 //!
 //! - **Memory is bounded by construction.** Each worker owns its Argon2 memory, allocated once
-//!   and reused (and zeroed after each use); `workers × 19 MiB` is the most this work ever
-//!   holds. A stored hash asking for more than [`MAX_MEMORY_KIB`] is refused, not run.
+//!   and reused while checks keep coming (and zeroed after each use); `workers × 19 MiB` is
+//!   the most this work ever holds. A worker without a job for [`IDLE_MEMORY_RELEASE`] gives
+//!   its memory back, so an idle server does not keep what a burst of checks needed. A stored
+//!   hash asking for more than [`MAX_MEMORY_KIB`] is refused, not run.
 //! - **The queue is bounded.** A job that finds `queue` jobs waiting is refused at once with
 //!   `busy` (HTTP 503, `Retry-After: 1`) instead of waiting without end.
 //! - **Failures are slowed** ([`FailureBackoff`]): after `free_failures` failures in a row for
@@ -26,7 +28,8 @@
 use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
@@ -38,6 +41,9 @@ use crate::ServiceError;
 
 /// The most memory a stored hash may ask for, KiB (256 MiB; the default is 19 MiB).
 pub const MAX_MEMORY_KIB: u32 = 256 * 1024;
+
+/// How long a worker keeps its Argon2 memory without a job before giving it back.
+pub const IDLE_MEMORY_RELEASE: Duration = Duration::from_secs(10);
 
 /// The longest output a stored hash may have, bytes.
 const MAX_OUTPUT: usize = 64;
@@ -60,6 +66,8 @@ pub struct Argon2Pool {
     jobs: SyncSender<Job>,
     workers: usize,
     queue: usize,
+    /// The bytes of Argon2 memory the workers hold now.
+    held: std::sync::Arc<AtomicUsize>,
 }
 
 impl core::fmt::Debug for Argon2Pool {
@@ -86,11 +94,18 @@ impl Argon2Pool {
     /// start is left out ([`Self::size`] says how many run); with none, every job is an
     /// `internal_error`.
     pub fn new(workers: usize, queue: usize) -> Self {
+        Self::with_idle_release(workers, queue, IDLE_MEMORY_RELEASE)
+    }
+
+    /// [`Self::new`], with workers that give their memory back after `idle` without a job.
+    pub fn with_idle_release(workers: usize, queue: usize, idle: Duration) -> Self {
         let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(queue);
         let receiver = std::sync::Arc::new(Mutex::new(receiver));
+        let held = std::sync::Arc::new(AtomicUsize::new(0));
         let mut started = 0;
         for n in 0..workers.max(1) {
             let receiver = receiver.clone();
+            let held = held.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("sam-argon2-{n}"))
                 .spawn(move || {
@@ -99,11 +114,19 @@ impl Argon2Pool {
                         // One worker waits on the queue at a time; the others wait for the
                         // lock, and all end when the pool (the sender) is gone.
                         let job = match receiver.lock() {
-                            Ok(r) => r.recv(),
-                            Err(poisoned) => poisoned.into_inner().recv(),
+                            Ok(r) => r.recv_timeout(idle),
+                            Err(poisoned) => poisoned.into_inner().recv_timeout(idle),
                         };
-                        let Ok(job) = job else { return };
-                        run(job, &mut memory);
+                        let before = memory_bytes(&memory);
+                        match job {
+                            Ok(job) => run(job, &mut memory),
+                            // Idle: the memory (zeroed after its last use) goes back.
+                            Err(RecvTimeoutError::Timeout) => memory = Vec::new(),
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                        let after = memory_bytes(&memory);
+                        held.fetch_add(after, Ordering::Relaxed);
+                        held.fetch_sub(before, Ordering::Relaxed);
                     }
                 });
             started += usize::from(spawned.is_ok());
@@ -112,7 +135,14 @@ impl Argon2Pool {
             jobs,
             workers: started,
             queue,
+            held,
         }
+    }
+
+    /// The bytes of Argon2 memory the workers hold now (at most `workers ×` the largest
+    /// check's memory; `0` once they have been idle for their release time).
+    pub fn memory_held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// How many workers and queue places it has.
@@ -175,7 +205,13 @@ fn run(job: Job, memory: &mut Vec<Block>) {
     }
 }
 
-/// `memory` grown to `blocks` (never shrunk: the worker keeps what it needed once).
+/// The bytes `memory` holds.
+fn memory_bytes(memory: &Vec<Block>) -> usize {
+    memory.capacity() * std::mem::size_of::<Block>()
+}
+
+/// `memory` grown to `blocks` (not shrunk while jobs keep coming: the worker keeps what it
+/// needed once, until it is idle).
 fn blocks(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
     if memory.len() < blocks {
         memory.resize(blocks, Block::new());
@@ -454,6 +490,40 @@ mod tests {
                 .unwrap_err();
             assert_eq!(e.code, "internal_error", "{phc}: {e}");
         }
+    }
+
+    /// Waits (at most 10 s) until `pool` holds memory for which `wanted` is true.
+    async fn until_held(pool: &Argon2Pool, wanted: impl Fn(usize) -> bool) -> usize {
+        for _ in 0..1000 {
+            let held = pool.memory_held();
+            if wanted(held) {
+                return held;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        pool.memory_held()
+    }
+
+    /// A worker keeps its 19 MiB while checks keep coming, and gives them back once idle.
+    #[tokio::test]
+    async fn an_idle_worker_gives_its_memory_back() {
+        let pool = Argon2Pool::with_idle_release(1, 2, Duration::from_millis(300));
+        assert_eq!(pool.memory_held(), 0);
+        let verified = pool
+            .verify(Zeroizing::new("x".into()), DUMMY_HASH.into())
+            .await
+            .unwrap();
+        assert!(!verified);
+        let held = until_held(&pool, |held| held > 0).await;
+        // The dummy hash's m = 19456 KiB.
+        assert_eq!(held, 19456 * 1024, "{held} bytes held after one check");
+        let after_idle = until_held(&pool, |held| held == 0).await;
+        assert_eq!(after_idle, 0, "still {after_idle} bytes held after idling");
+        // And it takes the memory again for the next check.
+        pool.verify(Zeroizing::new("x".into()), DUMMY_HASH.into())
+            .await
+            .unwrap();
+        assert_eq!(until_held(&pool, |held| held > 0).await, 19456 * 1024);
     }
 
     /// Ten checks at once on one worker with two queue places: two or three are taken (two
