@@ -7,7 +7,7 @@
 
 pub use sam_algorithms::SadFormat;
 use sam_algorithms::{
-    CurveFamily, EcCurve, HashAlgorithm, KeyAlgorithm, KeySpec, RsaPadding, UnixTime,
+    CurveFamily, EcCurve, HashAlgorithm, JwsAlgorithm, KeyAlgorithm, KeySpec, RsaPadding, UnixTime,
 };
 
 use crate::crypto_source::{CryptoSourceDescriptor, CryptoSourceKind};
@@ -402,10 +402,47 @@ fn validate_authorisation_key(a: &AuthorisationKeySettings, e: &mut ValidationEr
         e.push(
             "authorisation_key.hash_algorithm",
             format!(
-                "{} is not offered for devices: choose sha224, sha256, sha384 or sha512",
+                "{} is not offered for devices: choose sha256, sha384 or sha512",
                 a.hash_algorithm
             ),
         );
+    } else if !matches!(a.key, KeySpec::MlDsa(_))
+        && a.key
+            .curve_family()
+            .is_none_or(|family| family == CurveFamily::NistP)
+    {
+        // Devices sign their messages with the JOSE algorithm they registered (RFC 7518 §3.1),
+        // whose hash is this setting: it must name one (pure ML-DSA has no separate hash).
+        let fits = |hash| {
+            [RsaPadding::Pkcs1v15, RsaPadding::Pss]
+                .into_iter()
+                .any(|padding| JwsAlgorithm::for_key(a.key, hash, padding).is_some())
+        };
+        let usable: Vec<String> = HashAlgorithm::SHA2
+            .into_iter()
+            .filter(|&hash| fits(hash))
+            .map(|hash| hash.to_string())
+            .collect();
+        if usable.is_empty() {
+            e.push(
+                "authorisation_key.key",
+                format!(
+                    "JOSE (RFC 7518) has no signature algorithm for {} keys, and devices sign \
+                     with JOSE algorithms: choose P-256, P-384, P-521, RSA or ML-DSA",
+                    a.key
+                ),
+            );
+        } else if !fits(a.hash_algorithm) {
+            e.push(
+                "authorisation_key.hash_algorithm",
+                format!(
+                    "{} device keys sign with a JOSE algorithm of {} (RFC 7518), not {}",
+                    a.key,
+                    usable.join(" or "),
+                    a.hash_algorithm
+                ),
+            );
+        }
     }
     if a.max_devices_per_user > UNLIMITED_DEVICES {
         e.push(

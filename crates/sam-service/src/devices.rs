@@ -142,6 +142,19 @@ impl Service {
                     "{algorithm} does not fit a {spec} key"
                 )));
             }
+            // Seed 001's device *Hashing Algorithm*: the hash of the JOSE algorithm the device
+            // signs its messages with (pure ML-DSA has none of its own).
+            if let Some(hash) = algorithm.signature_algorithm().hash_algorithm()
+                && hash != rules.hash_algorithm
+            {
+                return Err(ServiceError::new(
+                    ErrorCode::DeviceNotAllowed,
+                    format!(
+                        "the profile's devices sign with {}, not {hash} ({algorithm})",
+                        rules.hash_algorithm
+                    ),
+                ));
+            }
             if rules.biometric_required && !request.biometric {
                 return Err(ServiceError::new(
                     ErrorCode::DeviceNotAllowed,

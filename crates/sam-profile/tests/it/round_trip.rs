@@ -20,21 +20,26 @@ fn user_key() -> impl Strategy<Value = KeySpec> {
     proptest::sample::select(specs)
 }
 
-fn device_key_and_sad_hash() -> impl Strategy<Value = (KeySpec, HashAlgorithm)> {
+/// A device key with a SAD hash and a device hash that fit it (an ECDSA key's JOSE algorithm
+/// fixes both; RSA and ML-DSA keys take any SHA-2 of 256 bits or more).
+fn device_key_and_hashes() -> impl Strategy<Value = (KeySpec, HashAlgorithm, HashAlgorithm)> {
     let strong = [
         HashAlgorithm::Sha256,
         HashAlgorithm::Sha384,
         HashAlgorithm::Sha512,
     ];
     prop_oneof![
-        proptest::sample::select(vec![EcCurve::P256, EcCurve::P384, EcCurve::P521])
-            .prop_map(|c| (KeySpec::Ecdsa(c), c.matching_hash().unwrap())),
+        proptest::sample::select(vec![EcCurve::P256, EcCurve::P384, EcCurve::P521]).prop_map(|c| {
+            let hash = c.matching_hash().unwrap();
+            (KeySpec::Ecdsa(c), hash, hash)
+        }),
         (
             proptest::sample::select(
                 KeySpec::all()
                     .filter(|k| k.curve_family().is_none())
                     .collect::<Vec<_>>()
             ),
+            proptest::sample::select(strong.to_vec()),
             proptest::sample::select(strong.to_vec())
         ),
     ]
@@ -189,8 +194,7 @@ fn settings() -> impl Strategy<Value = ProfileSettings> {
         "[ -~\\n\\t]{0,80}",
         any::<bool>(),
         signing_key(),
-        device_key_and_sad_hash(),
-        proptest::sample::select(HashAlgorithm::SHA2.to_vec()),
+        device_key_and_hashes(),
         (
             any::<u32>(),
             0u32..=2_147_283_647,
@@ -205,8 +209,7 @@ fn settings() -> impl Strategy<Value = ProfileSettings> {
                 description,
                 inactive,
                 mut signing_key,
-                (device_key, sad_hash),
-                device_hash,
+                (device_key, sad_hash, device_hash),
                 (tolerance, max_devices, bio, se),
                 idp,
             )| {

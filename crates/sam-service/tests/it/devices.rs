@@ -37,6 +37,68 @@ pub(crate) fn enrol(
     }
 }
 
+/// The profile's device *Hashing Algorithm* (seed 001) is the hash of the JOSE algorithm a
+/// device registers: profile 8's RSA devices sign with SHA-384, so RS384 and PS384 register and
+/// RS256 is refused, its proof never looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_registers_only_with_the_profiles_device_hash() {
+    let dbs = databases("svc_device_hash").await;
+    for db in &dbs {
+        let f = service(db).await;
+        let a = client("client-a");
+        f.service
+            .register_user(
+                &a,
+                RegisterUser {
+                    user_id: "alice".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let rsa = SigningKey::generate(KeySpec::Rsa(sam_algorithms::RsaKeySize::Bits2048)).unwrap();
+        let signed = |device: &str, algorithm: &str, padding: RsaPadding, hash: HashAlgorithm| {
+            let mut request = enrol("client-a", "alice", device, &rsa, algorithm);
+            let message = registration_message("client-a", "alice", device, &request.public_key);
+            request.proof = rsa
+                .sign(padding, &Input::Digest(hash.digest(&message)))
+                .unwrap();
+            request.profile_id = Some(8);
+            request
+        };
+        let e = f
+            .service
+            .register_device(
+                &a,
+                signed(
+                    "rs256",
+                    "RS256",
+                    RsaPadding::Pkcs1v15,
+                    HashAlgorithm::Sha256,
+                ),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "device_not_allowed", "{e}");
+        assert!(e.message.contains("sign with SHA-384, not SHA-256"), "{e}");
+        for (device, algorithm, padding) in [
+            ("rs384", "RS384", RsaPadding::Pkcs1v15),
+            ("ps384", "PS384", RsaPadding::Pss),
+        ] {
+            let view = f
+                .service
+                .register_device(
+                    &a,
+                    signed(device, algorithm, padding, HashAlgorithm::Sha384),
+                )
+                .await
+                .unwrap();
+            assert_eq!(view.algorithm, algorithm);
+        }
+    }
+    sam_store::testing::drop_databases(dbs).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_prove_possession_and_follow_the_profile() {
     let dbs = databases("svc_devices").await;

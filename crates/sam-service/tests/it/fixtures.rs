@@ -105,6 +105,13 @@ pub(crate) fn profiles() -> ProfileCatalogue {
     kak.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
     kak.signing_key.kak = Some(sam_profile::KakSettings::default());
     catalogue.create(kak, &ctx).unwrap();
+    // Profile 8: RSA-2048 devices that sign their messages with SHA-384 (RS384 or PS384).
+    let mut rsa_devices =
+        ProfileSettings::with_defaults("RSA devices".parse().unwrap(), "software".parse().unwrap());
+    rsa_devices.signing_key.key = KeySpec::Ecdsa(EcCurve::P256);
+    rsa_devices.authorisation_key.key = KeySpec::Rsa(sam_algorithms::RsaKeySize::Bits2048);
+    rsa_devices.authorisation_key.hash_algorithm = sam_algorithms::HashAlgorithm::Sha384;
+    catalogue.create(rsa_devices, &ctx).unwrap();
     catalogue
 }
 
