@@ -37,6 +37,20 @@ pub(crate) fn enrol(
     }
 }
 
+/// Registers the user alice for `client`.
+async fn register_alice(f: &crate::fixtures::Fixture, client: &sam_service::ClientContext) {
+    f.service
+        .register_user(
+            client,
+            RegisterUser {
+                user_id: "alice".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
 /// The profile's device *Hashing Algorithm* (seed 001) is the hash of the JOSE algorithm a
 /// device registers: profile 8's RSA devices sign with SHA-384, so RS384 and PS384 register and
 /// RS256 is refused, its proof never looked at.
@@ -46,16 +60,7 @@ async fn a_device_registers_only_with_the_profiles_device_hash() {
     for db in &dbs {
         let f = service(db).await;
         let a = client("client-a");
-        f.service
-            .register_user(
-                &a,
-                RegisterUser {
-                    user_id: "alice".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        register_alice(&f, &a).await;
         let rsa = SigningKey::generate(KeySpec::Rsa(sam_algorithms::RsaKeySize::Bits2048)).unwrap();
         let signed = |device: &str, algorithm: &str, padding: RsaPadding, hash: HashAlgorithm| {
             let mut request = enrol("client-a", "alice", device, &rsa, algorithm);
@@ -105,16 +110,7 @@ async fn devices_prove_possession_and_follow_the_profile() {
     for db in &dbs {
         let f = service(db).await;
         let a = client("client-a");
-        f.service
-            .register_user(
-                &a,
-                RegisterUser {
-                    user_id: "alice".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        register_alice(&f, &a).await;
         let p256 = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P256)).unwrap();
 
         let phone = f
