@@ -125,23 +125,25 @@ fn profile(
         }
         ProfileCommand::Search {
             status,
+            id,
             name,
             key_algorithm,
             key_length,
+            security_level,
+            crypto_profile,
         } => {
-            let mut criteria = serde_json::Map::new();
-            if let Some(s) = status {
-                criteria.insert("status".into(), json!(s));
-            }
-            if let Some(n) = name {
-                criteria.insert("name".into(), json!(n));
-            }
-            if let Some(a) = key_algorithm {
-                criteria.insert("key_algorithm".into(), json!(a));
-            }
-            if let Some(l) = key_length {
-                criteria.insert("key_length".into(), json!(l));
-            }
+            let criteria: serde_json::Map<String, Value> = [
+                ("status", status.map(|v| json!(v))),
+                ("id", id.map(|v| json!(v))),
+                ("name", name.map(|v| json!(v))),
+                ("key_algorithm", key_algorithm.map(|v| json!(v))),
+                ("key_length", key_length.map(|v| json!(v))),
+                ("security_level", security_level.map(|v| json!(v))),
+                ("crypto_profile", crypto_profile.map(|v| json!(v))),
+            ]
+            .into_iter()
+            .filter_map(|(field, value)| Some((field.to_owned(), value?)))
+            .collect();
             let criteria = &Value::Object(criteria);
             let list = remote.run(all_pages(|after| async move {
                 admin

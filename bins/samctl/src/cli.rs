@@ -219,23 +219,33 @@ pub(crate) enum ProfileCommand {
         #[arg(long)]
         desc: bool,
     },
-    /// Advanced search: every option given must match.
-    #[command(
-        after_help = "Example:\n  samctl admin profile search --status active --key-algorithm ecdsa --key-length 256"
-    )]
+    /// Advanced search (seed 001's seven fields): every option given must match.
+    #[command(after_help = "Examples:\n  \
+            samctl admin profile search --status active --key-algorithm ecdsa --key-length 256\n  \
+            samctl admin profile search --key-algorithm ml-dsa --security-level 3\n  \
+            samctl admin profile search --crypto-profile hsm-a --name seal")]
     Search {
         /// Active or inactive.
         #[arg(long)]
         status: Option<String>,
-        /// Names containing this text.
+        /// Exactly this profile id.
+        #[arg(long)]
+        id: Option<u32>,
+        /// Names containing this text (ignoring case).
         #[arg(long)]
         name: Option<String>,
         /// User key algorithm: rsa, ecdsa, ml-dsa.
         #[arg(long)]
         key_algorithm: Option<String>,
-        /// User key length in bits.
+        /// User key length in bits (RSA modulus or curve size; not with ml-dsa).
         #[arg(long)]
         key_length: Option<u32>,
+        /// ML-DSA security level, 2, 3 or 5 (only with --key-algorithm ml-dsa).
+        #[arg(long)]
+        security_level: Option<u8>,
+        /// Profiles whose keys are on this crypto source (crypto profile).
+        #[arg(long)]
+        crypto_profile: Option<String>,
     },
     /// Shows a profile.
     #[command(after_help = "Example:\n  samctl admin profile show 3 --json")]

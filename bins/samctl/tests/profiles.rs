@@ -280,6 +280,59 @@ fn the_documented_profiles_sign_as_written() {
     assert!(rest.next.is_none(), "{rest:?}");
     let listed = ok(run(&server, &dir, &[], &["admin", "profile", "list"]));
     assert_eq!(listed.lines().count(), 4, "{listed}");
+    // Seed 001's advanced search, each of its seven fields through samctl: the names found.
+    let search = |options: &[&str]| -> Vec<String> {
+        let mut args = vec!["admin", "profile", "search"];
+        args.extend(options);
+        let found = ok(run(&server, &dir, &[], &args));
+        // Each line: id, status, name; `(none)` when nothing matches.
+        let mut names: Vec<String> = found
+            .lines()
+            .filter(|line| *line != "(none)")
+            .map(|line| {
+                line.split_whitespace()
+                    .skip(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(search(&["--status", "active"]).len(), 4);
+    assert!(search(&["--status", "inactive"]).is_empty());
+    assert_eq!(search(&["--id", ml_dsa]), ["ML-DSA-65 documents"]);
+    assert_eq!(search(&["--name", "ESEAL"]), ["Corporate eSeal"]);
+    assert_eq!(
+        search(&["--key-algorithm", "ecdsa"]),
+        ["Advanced ECDSA via OIDC", "Corporate eSeal"]
+    );
+    assert_eq!(
+        search(&["--key-algorithm", "ecdsa", "--key-length", "384"]),
+        ["Corporate eSeal"]
+    );
+    assert_eq!(
+        search(&["--key-algorithm", "ml-dsa", "--security-level", "3"]),
+        ["ML-DSA-65 documents"]
+    );
+    assert!(search(&["--key-algorithm", "ml-dsa", "--security-level", "5"]).is_empty());
+    assert_eq!(
+        search(&["--crypto-profile", "hsm-a"]),
+        ["Corporate eSeal", "Qualified RSA-3072 PSS"]
+    );
+    // A level without ML-DSA is refused with the reason, not answered with nothing.
+    let refused = run(
+        &server,
+        &dir,
+        &[],
+        &["admin", "profile", "search", "--security-level", "3"],
+    );
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("security_level is only available with key_algorithm ml-dsa"),
+        "{said}"
+    );
     let refused = sam.try_run(sam.client.users(None, 0)).unwrap_err();
     assert_eq!(
         (refused.status(), refused.code()),
