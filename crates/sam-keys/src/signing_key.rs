@@ -24,15 +24,15 @@ use zeroize::Zeroizing;
 use crate::Input;
 use crate::error::KeyError;
 
-/// Every spec available in software: all of seed 001's but P-224 (its crate is not released
-/// in the pinned generation) and the 224/320/512-bit Brainpool curves (no RustCrypto crate).
-/// Those are served by PKCS#11 tokens.
+/// Every spec available in software: all of seed 001's but the 224/320/512-bit Brainpool
+/// curves (no RustCrypto crate), which PKCS#11 tokens serve.
 pub fn software_specs() -> Vec<KeySpec> {
     KeySpec::all()
         .filter(|spec| match spec {
             KeySpec::Ecdsa(curve) => matches!(
                 curve,
-                EcCurve::P256
+                EcCurve::P224
+                    | EcCurve::P256
                     | EcCurve::P384
                     | EcCurve::P521
                     | EcCurve::Secp256k1
@@ -59,6 +59,7 @@ pub struct SigningKey(Inner);
 
 enum Inner {
     Rsa(Box<RsaPrivateKey>),
+    P224(p224::ecdsa::SigningKey),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     P521(p521::ecdsa::SigningKey),
@@ -76,6 +77,7 @@ enum Inner {
 macro_rules! with_ecdsa {
     ($key:expr, $k:ident => $body:expr, else $other:expr) => {
         match $key {
+            Inner::P224($k) => $body,
             Inner::P256($k) => $body,
             Inner::P384($k) => $body,
             Inner::P521($k) => $body,
@@ -103,6 +105,9 @@ impl Inner {
                 RsaPrivateKey::new(&mut rng, size.bits() as usize)
                     .map_err(|e| KeyError::crypto("RSA key generation", e))?,
             )),
+            KeySpec::Ecdsa(EcCurve::P224) => {
+                Self::P224(p224::ecdsa::SigningKey::generate_from_rng(&mut rng))
+            }
             KeySpec::Ecdsa(EcCurve::P256) => {
                 Self::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng))
             }
@@ -146,6 +151,7 @@ impl Inner {
                 let bits = rsa::traits::PublicKeyParts::n_bits_precision(k.as_ref());
                 RsaKeySize::from_bits(bits).map_or(KeySpec::Rsa(RsaKeySize::Bits2048), KeySpec::Rsa)
             }
+            Self::P224(_) => KeySpec::Ecdsa(EcCurve::P224),
             Self::P256(_) => KeySpec::Ecdsa(EcCurve::P256),
             Self::P384(_) => KeySpec::Ecdsa(EcCurve::P384),
             Self::P521(_) => KeySpec::Ecdsa(EcCurve::P521),
@@ -186,6 +192,9 @@ impl Inner {
                     ));
                 }
                 Self::Rsa(Box::new(key))
+            }
+            KeySpec::Ecdsa(EcCurve::P224) => {
+                Self::P224(DecodePrivateKey::from_pkcs8_der(der).map_err(fail)?)
             }
             KeySpec::Ecdsa(EcCurve::P256) => {
                 Self::P256(DecodePrivateKey::from_pkcs8_der(der).map_err(fail)?)
@@ -447,11 +456,11 @@ mod tests {
 
     #[test]
     fn unsupported_specs_and_debug() {
-        let err = SigningKey::generate(KeySpec::Ecdsa(EcCurve::P224)).unwrap_err();
+        let err = SigningKey::generate(KeySpec::Ecdsa(EcCurve::BrainpoolP224r1)).unwrap_err();
         assert_eq!(
             err,
             KeyError::UnsupportedSpec {
-                spec: KeySpec::Ecdsa(EcCurve::P224)
+                spec: KeySpec::Ecdsa(EcCurve::BrainpoolP224r1)
             }
         );
         let key = SigningKey::generate(KeySpec::MlDsa(MlDsaLevel::Level2)).unwrap();

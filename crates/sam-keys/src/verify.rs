@@ -203,6 +203,7 @@ fn verify_ecdsa(
     }
     match curve {
         EcCurve::P256 => check!(p256::NistP256),
+        EcCurve::P224 => check!(p224::NistP224),
         EcCurve::P384 => check!(p384::NistP384),
         EcCurve::P521 => check!(p521::NistP521),
         EcCurve::Secp256k1 => check!(k256::Secp256k1),

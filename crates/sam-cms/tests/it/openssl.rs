@@ -41,6 +41,11 @@ fn matrix() -> Vec<(KeySpec, HashAlgorithm, RsaPadding)> {
             RsaPadding::Pkcs1v15,
         ),
         (
+            KeySpec::Ecdsa(EcCurve::P224),
+            HashAlgorithm::Sha224,
+            RsaPadding::Pkcs1v15,
+        ),
+        (
             KeySpec::Ecdsa(EcCurve::BrainpoolP256r1),
             HashAlgorithm::Sha256,
             RsaPadding::Pkcs1v15,

@@ -558,7 +558,7 @@ fn wrapped_mode_refuses_curves_without_a_software_verifier() {
     let err = wrapped_token()
         .generate(
             key_id("w224"),
-            KeySpec::Ecdsa(EcCurve::P224),
+            KeySpec::Ecdsa(EcCurve::BrainpoolP224r1),
             KeyLocation::Default,
         )
         .unwrap_err();
