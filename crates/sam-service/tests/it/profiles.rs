@@ -280,7 +280,6 @@ async fn a_profile_asking_for_keys_its_source_cannot_hold_is_refused_when_made()
             s
         };
         for curve in [
-            EcCurve::P224,
             EcCurve::BrainpoolP224r1,
             EcCurve::BrainpoolP320r1,
             EcCurve::BrainpoolP320t1,
