@@ -240,7 +240,7 @@ async fn profile_administration_is_shared_by_the_nodes() {
 }
 
 /// A profile is checked against what its source really holds (the token's key specs, and
-/// what `sam-keys` verifies) and against RFC 9882: Brainpool 320/512 and P-224 on the software
+/// what `sam-keys` verifies) and against RFC 9882: Brainpool 224/320/512 on the software
 /// source, or ML-DSA-65 with SHA-256, are refused when the profile is made — never a 500 at
 /// Key Generation later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -158,8 +158,8 @@ impl CryptoToken for SoftwareToken {
         let unsupported = || TokenError::UnsupportedSpec {
             token: self.name.clone(),
             spec,
-            hint: "P-224 and the 224-, 320- and 512-bit Brainpool curves are available through \
-                   a PKCS#11 token (e.g. SoftHSM2 or an HSM)",
+            hint: "the 224-, 320- and 512-bit Brainpool curves are available through a \
+                   PKCS#11 token (e.g. SoftHSM2 or an HSM)",
         };
         if !self.capabilities.supports(spec) {
             return Err(unsupported());
